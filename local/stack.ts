@@ -1,0 +1,338 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  generateAccountSASQueryParameters,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
+import {
+  type ClientFactory,
+  createClientFactory,
+  type LocalStackDescriptor,
+} from '../src/lib/clients/ClientFactory.js';
+import { APP_SETTINGS, CONFIG_SECRETS } from '../src/lib/config/secretNames.js';
+import { startAzurite } from './azurite.js';
+import { createStackCertificate } from './certificate.js';
+import { startControlPlaneEmulator } from './emulator/index.js';
+import { startPostgresPair } from './postgres.js';
+import { startStorageFront } from './storageFront.js';
+import {
+  emptyFaults,
+  type FaultState,
+  type LocalFlexibleServer,
+  type LocalStorageAccount,
+  type PgInstance,
+  type RegionRole,
+  type StackRegions,
+} from './types.js';
+
+/** The names of the Kyvos deployment the stack plays, as an operator would find them in Azure. */
+export interface LocalStackNames {
+  subscriptionId: string;
+  tenantId: string;
+  regions: StackRegions;
+  primaryResourceGroup: string;
+  drResourceGroup: string;
+  primaryStorageAccount: string;
+  container: string;
+  engineWorkDirectory: string;
+  drStorageAccount: string;
+  appStorageAccount: string;
+  primaryPostgresServer: string;
+  replicaPostgresServer: string;
+  keyVaultName: string;
+  sourceSasSecret: string;
+}
+
+export const DEFAULT_NAMES: LocalStackNames = {
+  subscriptionId: '6b0e2a6c-3f6c-4f37-9d0e-0c0ffee0d12a',
+  tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+  regions: { primary: 'centralus', dr: 'eastus2' },
+  primaryResourceGroup: 'rg-kyvos',
+  drResourceGroup: 'rg-kyvos-dr',
+  primaryStorageAccount: 'kyvosprimdata',
+  container: 'kyvoscontainer',
+  engineWorkDirectory: 'kyvos/engine_work',
+  drStorageAccount: 'kyvosdrdata',
+  appStorageAccount: 'kyvosdrapp',
+  primaryPostgresServer: 'pg-kyvos',
+  replicaPostgresServer: 'pg-kyvos-dr',
+  keyVaultName: 'kv-kyvos',
+  sourceSasSecret: 'kyvos-dr-source-sas',
+};
+
+export interface LocalStackOptions {
+  /** Extra or replacement Key Vault secrets, by name (e.g. thresholds for a test). */
+  secrets?: Record<string, string>;
+  /** Secrets to leave out of the seeded configuration (to test a missing secret). */
+  omitSecrets?: string[];
+}
+
+/** A running local stack: Azurite behind the storage front, a PostgreSQL pair, and the emulator. */
+export interface LocalStack {
+  names: LocalStackNames;
+  descriptor: LocalStackDescriptor;
+  /** Path of the descriptor JSON (`KYVOS_DR_LOCAL_STACK`). */
+  descriptorPath: string;
+  /** App settings that point kyvos-dr at this stack. */
+  settings: Record<string, string>;
+  clients: ClientFactory;
+  accounts: LocalStorageAccount[];
+  servers: LocalFlexibleServer[];
+  postgres: { primary: PgInstance; replica: PgInstance };
+  faults: FaultState;
+  /** Sets a Key Vault secret directly (seeding and tests). */
+  setSecret(name: string, value: string): Promise<void>;
+  /** Fault injection. */
+  regionDown(region: RegionRole): Promise<void>;
+  regionUp(region: RegionRole): Promise<void>;
+  setSecondaryUnavailable(unavailable: boolean): void;
+  pauseStorageReplication(): void;
+  resumeStorageReplication(): void;
+  pauseDatabaseReplication(): Promise<void>;
+  resumeDatabaseReplication(): Promise<void>;
+  throttleArm(count: number, status: 429 | 503, retryAfterSeconds?: number): void;
+  failNextLongRunningOperations(count: number, code?: string, message?: string): void;
+  /** Stops everything and removes every temporary file. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the local stack on free loopback ports. Everything it starts is stopped, and its temporary
+ * directory removed, by `stop()`; two stacks can run side by side.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const names = DEFAULT_NAMES;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kyvos-dr-stack-'));
+  const cleanups: Array<() => Promise<void>> = [async () => rm(dir, { recursive: true, force: true })];
+  const stop = async () => {
+    while (cleanups.length > 0) {
+      const cleanup = cleanups.pop();
+      await cleanup?.().catch(() => {});
+    }
+  };
+  try {
+    const certificate = await createStackCertificate(dir);
+    const keyOf = (name: string) =>
+      Buffer.from(`${name}-local-stack-key-0123456789abcdef`).toString('base64');
+    const accounts: LocalStorageAccount[] = [
+      {
+        name: names.primaryStorageAccount,
+        key: keyOf(names.primaryStorageAccount),
+        resourceGroup: names.primaryResourceGroup,
+        region: 'primary',
+        sku: 'Standard_RAGRS',
+        isHnsEnabled: true,
+        existsInArm: true,
+      },
+      {
+        name: names.drStorageAccount,
+        key: keyOf(names.drStorageAccount),
+        resourceGroup: names.drResourceGroup,
+        region: 'dr',
+        sku: 'Standard_LRS',
+        isHnsEnabled: true,
+        existsInArm: false,
+      },
+      {
+        name: names.appStorageAccount,
+        key: keyOf(names.appStorageAccount),
+        resourceGroup: names.drResourceGroup,
+        region: 'dr',
+        sku: 'Standard_LRS',
+        isHnsEnabled: false,
+        existsInArm: true,
+      },
+    ];
+    const azurite = await startAzurite({
+      accounts,
+      certPath: certificate.certPath,
+      keyPath: certificate.keyPath,
+    });
+    cleanups.push(() => azurite.stop());
+    const faults = emptyFaults();
+    const front = await startStorageFront({
+      cert: certificate.cert,
+      key: certificate.key,
+      azuriteBlobPort: azurite.blobPort,
+      accounts,
+      faults,
+    });
+    cleanups.push(() => front.stop());
+    const pair = await startPostgresPair({
+      primaryName: names.primaryPostgresServer,
+      replicaName: names.replicaPostgresServer,
+    });
+    cleanups.push(() => pair.stop());
+    const servers: LocalFlexibleServer[] = [
+      {
+        name: names.primaryPostgresServer,
+        resourceGroup: names.primaryResourceGroup,
+        region: 'primary',
+        role: 'primary',
+        instance: pair.primary,
+        stoppedByArm: false,
+      },
+      {
+        name: names.replicaPostgresServer,
+        resourceGroup: names.drResourceGroup,
+        region: 'dr',
+        role: 'replica',
+        sourceServer: names.primaryPostgresServer,
+        instance: pair.replica,
+        stoppedByArm: false,
+      },
+    ];
+
+    // The descriptor is written before the emulator starts: the emulator creates containers in
+    // Azurite through the same local clients kyvos-dr uses.
+    const descriptorPath = path.join(dir, 'stack.json');
+    const descriptor: LocalStackDescriptor = {
+      kind: 'local',
+      tenantId: names.tenantId,
+      subscriptionId: names.subscriptionId,
+      caCertPath: certificate.certPath,
+      armEndpoint: '',
+      keyVaultUrl: '',
+      blobEndpointTemplate: `https://127.0.0.1:${front.port}/{account}`,
+      queueEndpointTemplate: `https://127.0.0.1:${azurite.queuePort}/{account}`,
+    };
+    const azuriteClients = createClientFactory({ kind: 'local', descriptor });
+    const emulator = await startControlPlaneEmulator({
+      tls: { cert: certificate.cert, key: certificate.key },
+      subscriptionId: names.subscriptionId,
+      tenantId: names.tenantId,
+      regions: names.regions,
+      storageAccounts: accounts,
+      servers,
+      faults,
+      blobEndpoint: (account, secondary) => `${front.blobEndpoint(account, secondary)}/`,
+      containers: {
+        create: async (account, container) => {
+          const response = await azuriteClients
+            .blobService(account)
+            .getContainerClient(container)
+            .createIfNotExists();
+          return response.succeeded ? 'created' : 'exists';
+        },
+        exists: (account, container) =>
+          azuriteClients.blobService(account).getContainerClient(container).exists(),
+      },
+      keyVaultName: names.keyVaultName,
+    });
+    cleanups.push(() => emulator.stop());
+    descriptor.armEndpoint = emulator.armEndpoint;
+    descriptor.keyVaultUrl = emulator.keyVaultUrl;
+    await writeFile(descriptorPath, `${JSON.stringify(descriptor, null, 2)}\n`);
+    const clients = createClientFactory({
+      kind: 'local',
+      descriptor,
+      retry: { maxRetries: 3, retryDelayInMs: 100, maxRetryDelayInMs: 1_000, tryTimeoutInMs: 30_000 },
+    });
+
+    // The primary's data container exists from the start, as in the Kyvos deployment.
+    await clients
+      .blobService(names.primaryStorageAccount)
+      .getContainerClient(names.container)
+      .createIfNotExists();
+    await clients.blobService(names.appStorageAccount).getContainerClient('kyvos-dr').createIfNotExists();
+
+    const primary = accounts[0] as LocalStorageAccount;
+    const sourceSas = generateAccountSASQueryParameters(
+      {
+        permissions: AccountSASPermissions.parse('rl'),
+        resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+        services: AccountSASServices.parse('b').toString(),
+        startsOn: new Date(Date.now() - 5 * 60_000),
+        expiresOn: new Date(Date.now() + 90 * 24 * 3600_000),
+      },
+      new StorageSharedKeyCredential(primary.name, primary.key),
+    ).toString();
+    const secrets: Record<string, string> = {
+      [CONFIG_SECRETS.subscriptionId]: names.subscriptionId,
+      [CONFIG_SECRETS.primaryResourceGroup]: names.primaryResourceGroup,
+      [CONFIG_SECRETS.primaryRegion]: names.regions.primary,
+      [CONFIG_SECRETS.drResourceGroup]: names.drResourceGroup,
+      [CONFIG_SECRETS.drRegion]: names.regions.dr,
+      [CONFIG_SECRETS.primaryStorageAccount]: names.primaryStorageAccount,
+      [CONFIG_SECRETS.primaryContainer]: names.container,
+      [CONFIG_SECRETS.engineWorkDirectory]: names.engineWorkDirectory,
+      [CONFIG_SECRETS.drStorageAccount]: names.drStorageAccount,
+      [CONFIG_SECRETS.drContainer]: names.container,
+      [CONFIG_SECRETS.primaryPostgresServer]: names.primaryPostgresServer,
+      [CONFIG_SECRETS.replicaPostgresServer]: names.replicaPostgresServer,
+      [CONFIG_SECRETS.replicaConnectionString]: pair.replica.connectionString,
+      [CONFIG_SECRETS.primaryConnectionString]: pair.primary.connectionString,
+      [CONFIG_SECRETS.sourceSasSecretName]: names.sourceSasSecret,
+      [names.sourceSasSecret]: sourceSas,
+      [CONFIG_SECRETS.maxStorageRpoSeconds]: '900',
+      [CONFIG_SECRETS.maxReplicaLagSeconds]: '300',
+      [CONFIG_SECRETS.maxReplicaLagBytes]: String(64 * 1024 * 1024),
+      [CONFIG_SECRETS.sasExpiryWarningDays]: '14',
+      [CONFIG_SECRETS.alertFailoverPolicy]: 'planned',
+      [CONFIG_SECRETS.promoteMode]: 'Standalone',
+      [CONFIG_SECRETS.stopOldPrimary]: 'true',
+      ...options.secrets,
+    };
+    for (const name of options.omitSecrets ?? []) delete secrets[name];
+    for (const [name, value] of Object.entries(secrets)) await emulator.setSecret(name, value);
+
+    const regionServers = (region: RegionRole) => servers.filter((s) => s.region === region);
+    const stack: LocalStack = {
+      names,
+      descriptor,
+      descriptorPath,
+      settings: {
+        [APP_SETTINGS.localStack]: descriptorPath,
+        [APP_SETTINGS.keyVaultUrl]: emulator.keyVaultUrl,
+        [APP_SETTINGS.appStorageAccount]: names.appStorageAccount,
+      },
+      clients,
+      accounts,
+      servers,
+      postgres: { primary: pair.primary, replica: pair.replica },
+      faults,
+      setSecret: async (name, value) => {
+        await emulator.setSecret(name, value);
+      },
+      regionDown: async (region) => {
+        faults.regionsDown.add(region);
+        // A region outage takes its database down without a clean shutdown.
+        for (const server of regionServers(region)) {
+          if (server.instance.isRunning()) await server.instance.stop('immediate');
+        }
+      },
+      regionUp: async (region) => {
+        faults.regionsDown.delete(region);
+        for (const server of regionServers(region)) {
+          if (!server.instance.isRunning() && !server.stoppedByArm) await server.instance.start();
+        }
+      },
+      setSecondaryUnavailable: (unavailable) => {
+        faults.secondaryUnavailable = unavailable;
+      },
+      pauseStorageReplication: () => {
+        faults.storageReplicationPausedAt ??= new Date();
+      },
+      resumeStorageReplication: () => {
+        faults.storageReplicationPausedAt = null;
+      },
+      pauseDatabaseReplication: () => pair.replica.pauseReplay(),
+      resumeDatabaseReplication: () => pair.replica.resumeReplay(),
+      throttleArm: (count, status, retryAfterSeconds = 1) => {
+        faults.armThrottle = { count, status, retryAfterSeconds };
+      },
+      failNextLongRunningOperations: (count, code = 'InternalServerError', message = 'Injected failure') => {
+        faults.lroFailures = { count, code, message };
+      },
+      stop,
+    };
+    return stack;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,139 @@
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { FaultState, LocalStorageAccount, RegionRole } from './types.js';
+
+export interface StorageFrontOptions {
+  cert: string;
+  key: string;
+  /** Azurite's blob port on 127.0.0.1. */
+  azuriteBlobPort: number;
+  accounts: LocalStorageAccount[];
+  faults: FaultState;
+}
+
+export interface StorageFront {
+  port: number;
+  /** `https://127.0.0.1:<port>/<account>[-secondary]` */
+  blobEndpoint(account: string, secondary: boolean): string;
+  stop(): Promise<void>;
+}
+
+const SECONDARY_SUFFIX = '-secondary';
+
+/**
+ * The blob endpoints of the local stack's storage accounts, in front of Azurite.
+ *
+ * Azurite serves every account and its RA-GRS `<account>-secondary` endpoint from one process and
+ * knows nothing of regions. The front adds what a DR test needs from Azure's topology:
+ * - an account's endpoint answers as in an outage (the connection is reset) while its region is down;
+ * - the secondary endpoint lives in the DR region, and can be made unavailable on its own;
+ * - the secondary endpoint is read-only, as in Azure (Azurite would accept writes);
+ * - Get Blob Service Stats on the secondary reports the emulated replication clock
+ *   (`lastSyncTime` freezes while replication is paused).
+ *
+ * All accounts share one origin so that Azurite accepts a Copy Blob whose source is another of its
+ * accounts (it only verifies sources on the same host). Azurite's own verification request comes
+ * back through the front, so an unavailable source fails the copy as it would in Azure.
+ */
+export async function startStorageFront(options: StorageFrontOptions): Promise<StorageFront> {
+  const upstream = new https.Agent({ keepAlive: true, maxSockets: 256, ca: options.cert });
+  const server = https.createServer({ cert: options.cert, key: options.key, keepAlive: true }, (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://front');
+    const first = url.pathname.split('/')[1] ?? '';
+    const secondary = first.endsWith(SECONDARY_SUFFIX);
+    const accountName = secondary ? first.slice(0, -SECONDARY_SUFFIX.length) : first;
+    const account = options.accounts.find((a) => a.name === accountName);
+    if (account && !isReachable(account, secondary, options.faults)) {
+      // An outage: nothing answers. Resetting the connection fails fast instead of hanging.
+      req.socket.destroy();
+      return;
+    }
+    if (secondary && req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') {
+      sendError(
+        res,
+        403,
+        'AuthorizationFailure',
+        'Write operations are not allowed on the read-access secondary endpoint.',
+      );
+      return;
+    }
+    if (
+      secondary &&
+      url.searchParams.get('restype') === 'service' &&
+      url.searchParams.get('comp') === 'stats'
+    ) {
+      sendServiceStats(res, options.faults.storageReplicationPausedAt ?? new Date());
+      return;
+    }
+    const upstreamRequest = https.request(
+      {
+        host: '127.0.0.1',
+        port: options.azuriteBlobPort,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent: upstream,
+      },
+      (upstreamResponse) => {
+        res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+        upstreamResponse.pipe(res);
+      },
+    );
+    upstreamRequest.on('error', (error) => {
+      if (!res.headersSent) sendError(res, 502, 'BadGateway', `Azurite did not answer: ${error.message}`);
+      else res.destroy();
+    });
+    req.pipe(upstreamRequest);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    blobEndpoint: (account, secondary) =>
+      `https://127.0.0.1:${port}/${account}${secondary ? SECONDARY_SUFFIX : ''}`,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      upstream.destroy();
+    },
+  };
+}
+
+/** Where an endpoint lives: the primary endpoint in its account's region, the secondary in the DR region. */
+function regionOf(account: LocalStorageAccount, secondary: boolean): RegionRole {
+  return secondary ? 'dr' : account.region;
+}
+
+function isReachable(account: LocalStorageAccount, secondary: boolean, faults: FaultState): boolean {
+  if (faults.regionsDown.has(regionOf(account, secondary))) return false;
+  if (secondary && faults.secondaryUnavailable) return false;
+  return true;
+}
+
+function sendServiceStats(res: import('node:http').ServerResponse, lastSync: Date): void {
+  const body =
+    '<?xml version="1.0" encoding="utf-8"?><StorageServiceStats><GeoReplication>' +
+    `<Status>live</Status><LastSyncTime>${lastSync.toUTCString()}</LastSyncTime>` +
+    '</GeoReplication></StorageServiceStats>';
+  res.writeHead(200, {
+    'content-type': 'application/xml',
+    'x-ms-version': '2025-01-05',
+    'x-ms-request-id': crypto.randomUUID(),
+  });
+  res.end(body);
+}
+
+function sendError(
+  res: import('node:http').ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+): void {
+  res.writeHead(status, { 'content-type': 'application/xml', 'x-ms-error-code': code });
+  res.end(
+    `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+  );
+}

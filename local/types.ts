@@ -1,0 +1,108 @@
+/**
+ * Shared model of the local stack: what runs where, and the faults that can be injected. The
+ * control-plane emulator, the storage front and the PostgreSQL pair all read this one topology.
+ */
+
+/** The two regions of the DR pair. RA-GRS replicates the primary's storage to the DR region. */
+export type RegionRole = 'primary' | 'dr';
+
+export interface StackRegions {
+  /** Azure name of the primary region, e.g. `centralus`. */
+  primary: string;
+  /** Azure name of the DR region (the storage pair's secondary location), e.g. `eastus2`. */
+  dr: string;
+}
+
+/** A storage account the stack knows. Azurite fixes its accounts at start, so all are listed here. */
+export interface LocalStorageAccount {
+  name: string;
+  /** Shared key (base64), as Azurite was started with it. */
+  key: string;
+  resourceGroup: string;
+  region: RegionRole;
+  sku: 'Standard_RAGRS' | 'Standard_GRS' | 'Standard_LRS' | 'Standard_RAGZRS';
+  isHnsEnabled: boolean;
+  /** False for an account Azurite serves but ARM has not "created" yet (the DR account before failover). */
+  existsInArm: boolean;
+}
+
+/** Live state of a local PostgreSQL server, read from the instance itself. */
+export interface PgInstanceStatus {
+  running: boolean;
+  /** `pg_is_in_recovery()`; undefined when not running. */
+  inRecovery?: boolean;
+  /** `pg_stat_wal_receiver.status` on a standby (`streaming`, `catchup`, …); null when no receiver. */
+  walReceiverStatus?: string | null;
+  /** `pg_is_wal_replay_paused()` on a standby. */
+  replayPaused?: boolean;
+  receivedLsn?: string | null;
+  replayedLsn?: string | null;
+}
+
+/** One local PostgreSQL server process (a primary or a streaming standby). */
+export interface PgInstance {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Superuser credentials, for the emulator and tests. */
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  /** Connection string `postgres://user:pass@host:port/db?sslmode=disable`. */
+  readonly connectionString: string;
+  start(): Promise<void>;
+  /** `fast` is a clean shutdown; `immediate` is a crash, as in a region outage. */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
+  isRunning(): boolean;
+  status(): Promise<PgInstanceStatus>;
+  /** Runs SQL as the superuser and returns the rows. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** `pg_promote(wait => true)`. */
+  promote(): Promise<void>;
+  /** `pg_wal_replay_pause()` / `pg_wal_replay_resume()` on a standby. */
+  pauseReplay(): Promise<void>;
+  resumeReplay(): Promise<void>;
+  /** Turns a stopped former primary into a standby of `primary` (used by Switchover). */
+  followAsStandby(primary: PgInstance): Promise<void>;
+}
+
+/** A flexible server as ARM sees it, backed by a local instance. */
+export interface LocalFlexibleServer {
+  name: string;
+  resourceGroup: string;
+  region: RegionRole;
+  /** `primary` for a standalone/primary server, `replica` for a read replica of `sourceServer`. */
+  role: 'primary' | 'replica';
+  sourceServer?: string;
+  instance: PgInstance;
+  /** Set by ARM stop; a stopped server reports `state: Stopped`. */
+  stoppedByArm: boolean;
+}
+
+/** Faults the tests, the drill and `npm run local` can inject. */
+export interface FaultState {
+  /** Regions in outage: their storage endpoints, PostgreSQL and ARM resources do not answer. */
+  regionsDown: Set<RegionRole>;
+  /** The RA-GRS secondary endpoint (`<account>-secondary`) does not answer. */
+  secondaryUnavailable: boolean;
+  /**
+   * Storage geo-replication paused at this time: `geoReplicationStats.lastSyncTime` and the
+   * secondary's service stats stay at it while paused.
+   */
+  storageReplicationPausedAt: Date | null;
+  /** ARM answers the next `count` requests with `status` and `Retry-After`. */
+  armThrottle: { count: number; status: 429 | 503; retryAfterSeconds: number } | null;
+  /** The next long-running operations fail (count), with this error code. */
+  lroFailures: { count: number; code: string; message: string } | null;
+}
+
+export function emptyFaults(): FaultState {
+  return {
+    regionsDown: new Set(),
+    secondaryUnavailable: false,
+    storageReplicationPausedAt: null,
+    armThrottle: null,
+    lroFailures: null,
+  };
+}

@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
+import { StorageManagementClient } from '@azure/arm-storage';
+import type { TokenCredential } from '@azure/core-auth';
+import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
+import { DefaultAzureCredential } from '@azure/identity';
+import { SecretClient } from '@azure/keyvault-secrets';
+import {
+  AnonymousCredential,
+  BlobServiceClient,
+  newPipeline as newBlobPipeline,
+  type StoragePipelineOptions,
+} from '@azure/storage-blob';
+import { newPipeline as newQueuePipeline, QueueServiceClient } from '@azure/storage-queue';
+import { ConfigError } from '../errors.js';
+import { LocalStackCredential } from './LocalStackCredential.js';
+
+/**
+ * What a process needs to reach the local stack. `npm run local` and `startLocalStack()` write it
+ * as JSON; the path goes in the app setting `KYVOS_DR_LOCAL_STACK`.
+ */
+export interface LocalStackDescriptor {
+  kind: 'local';
+  tenantId: string;
+  subscriptionId: string;
+  /** PEM file of the stack's self-signed certificate; the only certificate local clients trust. */
+  caCertPath: string;
+  armEndpoint: string;
+  keyVaultUrl: string;
+  /** Blob endpoint with `{account}` in place of the account name, e.g. `https://127.0.0.1:1234/{account}`. */
+  blobEndpointTemplate: string;
+  /** Queue endpoint template, as above. */
+  queueEndpointTemplate: string;
+}
+
+/** Retry behaviour of the SDK clients. Azure defaults are used when not given. */
+export interface RetrySettings {
+  maxRetries: number;
+  retryDelayInMs: number;
+  maxRetryDelayInMs: number;
+  /** Per-try timeout for data-plane (storage) requests. */
+  tryTimeoutInMs?: number;
+}
+
+export type ClientEnvironment =
+  | { kind: 'azure'; credential?: TokenCredential; retry?: Partial<RetrySettings> }
+  | { kind: 'local'; descriptor: LocalStackDescriptor; retry?: Partial<RetrySettings> };
+
+export interface BlobServiceOptions {
+  /** Use the RA-GRS read-only endpoint `<account>-secondary`. */
+  secondary?: boolean;
+  /** A SAS query string (without `?`) to use instead of the identity. */
+  sas?: string;
+}
+
+/**
+ * The one place that builds credentials and SDK clients. In Azure it uses `DefaultAzureCredential`
+ * (the Function's managed identity) and the public endpoints; on the local stack it uses the stack's
+ * credential and trusts the stack's certificate. Code outside the factory never knows which one it
+ * talks to.
+ */
+export interface ClientFactory {
+  readonly kind: 'azure' | 'local';
+  readonly credential: TokenCredential;
+  storageManagement(subscriptionId: string): StorageManagementClient;
+  postgresManagement(subscriptionId: string): PostgreSQLManagementFlexibleServerClient;
+  secrets(vaultUrl: string): SecretClient;
+  /** The blob service endpoint of an account (primary or RA-GRS secondary), without a trailing slash. */
+  blobEndpoint(accountName: string, secondary?: boolean): string;
+  blobService(accountName: string, options?: BlobServiceOptions): BlobServiceClient;
+  queueService(accountName: string): QueueServiceClient;
+  /** Extra TLS trust for raw HTTPS calls (Node's `https.Agent`), or undefined to use the defaults. */
+  readonly httpsAgent: https.Agent | undefined;
+}
+
+const AZURE_STORAGE_SUFFIX = 'core.windows.net';
+
+export function createClientFactory(environment: ClientEnvironment): ClientFactory {
+  const retry = environment.retry ?? {};
+  const armRetry = {
+    ...(retry.maxRetries !== undefined ? { maxRetries: retry.maxRetries } : {}),
+    ...(retry.retryDelayInMs !== undefined ? { retryDelayInMs: retry.retryDelayInMs } : {}),
+    ...(retry.maxRetryDelayInMs !== undefined ? { maxRetryDelayInMs: retry.maxRetryDelayInMs } : {}),
+  };
+  const storageRetry: StoragePipelineOptions['retryOptions'] = {
+    ...(retry.maxRetries !== undefined ? { maxTries: retry.maxRetries + 1 } : {}),
+    ...(retry.retryDelayInMs !== undefined ? { retryDelayInMs: retry.retryDelayInMs } : {}),
+    ...(retry.maxRetryDelayInMs !== undefined ? { maxRetryDelayInMs: retry.maxRetryDelayInMs } : {}),
+    ...(retry.tryTimeoutInMs !== undefined ? { tryTimeoutInMs: retry.tryTimeoutInMs } : {}),
+  };
+
+  if (environment.kind === 'azure') {
+    const credential = environment.credential ?? new DefaultAzureCredential();
+    return {
+      kind: 'azure',
+      credential,
+      httpsAgent: undefined,
+      storageManagement: (sub) => new StorageManagementClient(credential, sub, { retryOptions: armRetry }),
+      postgresManagement: (sub) =>
+        new PostgreSQLManagementFlexibleServerClient(credential, sub, { retryOptions: armRetry }),
+      secrets: (vaultUrl) => new SecretClient(vaultUrl, credential, { retryOptions: armRetry }),
+      blobEndpoint: (account, secondary = false) =>
+        `https://${account}${secondary ? '-secondary' : ''}.blob.${AZURE_STORAGE_SUFFIX}`,
+      blobService(account, options = {}) {
+        const endpoint = this.blobEndpoint(account, options.secondary);
+        return options.sas
+          ? new BlobServiceClient(
+              `${endpoint}?${options.sas}`,
+              newBlobPipeline(new AnonymousCredential(), { retryOptions: storageRetry }),
+            )
+          : new BlobServiceClient(endpoint, newBlobPipeline(credential, { retryOptions: storageRetry }));
+      },
+      queueService: (account) =>
+        new QueueServiceClient(
+          `https://${account}.queue.${AZURE_STORAGE_SUFFIX}`,
+          newQueuePipeline(credential, { retryOptions: storageRetry }),
+        ),
+    };
+  }
+
+  const { descriptor } = environment;
+  const credential = new LocalStackCredential(descriptor.tenantId);
+  const agent = new https.Agent({ ca: readCa(descriptor.caCertPath), keepAlive: true, maxSockets: 256 });
+  const httpClient = trustingHttpClient(agent);
+  // The Storage SDKs wrap the client options in a compatibility pipeline that rejects extra
+  // policies; their own extension point is a request-policy factory, used here to set the agent.
+  const storageTls = {
+    create: (next: { sendRequest(request: { agent?: unknown }): Promise<unknown> }) => ({
+      sendRequest: (request: { agent?: unknown }) => {
+        request.agent = agent;
+        return next.sendRequest(request);
+      },
+    }),
+  };
+  const blobPipeline = (credentialOrAnonymous: TokenCredential | AnonymousCredential) => {
+    const pipeline = newBlobPipeline(credentialOrAnonymous, { retryOptions: storageRetry });
+    pipeline.factories.unshift(storageTls as never);
+    return pipeline;
+  };
+  const endpointFor = (template: string, account: string) => template.replace('{account}', account);
+  return {
+    kind: 'local',
+    credential,
+    httpsAgent: agent,
+    storageManagement: (sub) =>
+      new StorageManagementClient(credential, sub, {
+        endpoint: descriptor.armEndpoint,
+        httpClient,
+        retryOptions: armRetry,
+      }),
+    postgresManagement: (sub) =>
+      new PostgreSQLManagementFlexibleServerClient(credential, sub, {
+        endpoint: descriptor.armEndpoint,
+        httpClient,
+        retryOptions: armRetry,
+      }),
+    secrets: (vaultUrl) =>
+      new SecretClient(vaultUrl, credential, {
+        httpClient,
+        retryOptions: armRetry,
+        // The stack's vault is on 127.0.0.1, which is not a vault domain the challenge could match.
+        disableChallengeResourceVerification: true,
+      }),
+    blobEndpoint: (account, secondary = false) =>
+      endpointFor(descriptor.blobEndpointTemplate, `${account}${secondary ? '-secondary' : ''}`),
+    blobService(account, options = {}) {
+      const endpoint = this.blobEndpoint(account, options.secondary);
+      return options.sas
+        ? new BlobServiceClient(`${endpoint}?${options.sas}`, blobPipeline(new AnonymousCredential()))
+        : new BlobServiceClient(endpoint, blobPipeline(credential));
+    },
+    queueService: (account) => {
+      const pipeline = newQueuePipeline(credential, { retryOptions: storageRetry });
+      pipeline.factories.unshift(storageTls as never);
+      return new QueueServiceClient(endpointFor(descriptor.queueEndpointTemplate, account), pipeline);
+    },
+  };
+}
+
+/** An HTTP client that sends every request through `agent`, which trusts the stack's certificate. */
+function trustingHttpClient(agent: https.Agent): HttpClient {
+  const inner = createDefaultHttpClient();
+  return {
+    sendRequest: (request) => {
+      request.agent ??= agent;
+      return inner.sendRequest(request);
+    },
+  };
+}
+
+function readCa(caCertPath: string): string {
+  try {
+    return readFileSync(caCertPath, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `Cannot read the local stack's certificate at ${caCertPath}: is the stack running? Start it with "npm run local".`,
+      'KYVOS_DR_LOCAL_STACK',
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The environment from app settings: the local stack when `KYVOS_DR_LOCAL_STACK` names a stack
+ * descriptor file, Azure otherwise.
+ */
+export function clientEnvironmentFromSettings(settings: NodeJS.ProcessEnv = process.env): ClientEnvironment {
+  const descriptorPath = settings.KYVOS_DR_LOCAL_STACK?.trim();
+  if (!descriptorPath) return { kind: 'azure' };
+  let descriptor: LocalStackDescriptor;
+  try {
+    descriptor = JSON.parse(readFileSync(descriptorPath, 'utf8')) as LocalStackDescriptor;
+  } catch (error) {
+    throw new ConfigError(
+      `KYVOS_DR_LOCAL_STACK names ${descriptorPath}, which is not a readable stack descriptor: start the stack with "npm run local" and use the path it prints.`,
+      'KYVOS_DR_LOCAL_STACK',
+      { cause: error },
+    );
+  }
+  if (descriptor.kind !== 'local' || !descriptor.armEndpoint || !descriptor.blobEndpointTemplate) {
+    throw new ConfigError(
+      `${descriptorPath} is not a local stack descriptor (kind, armEndpoint, blobEndpointTemplate).`,
+      'KYVOS_DR_LOCAL_STACK',
+    );
+  }
+  return { kind: 'local', descriptor };
+}

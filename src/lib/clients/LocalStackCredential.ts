@@ -1,0 +1,37 @@
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
+
+/**
+ * The credential used against the local stack. It mints unsigned JWTs with the audience of the
+ * requested scope: Azurite (`--oauth basic`) and the control-plane emulator check the token's shape,
+ * audience and lifetime, not a signature, so identity-based access is exercised end to end as in
+ * Azure without an identity provider.
+ */
+export class LocalStackCredential implements TokenCredential {
+  constructor(
+    private readonly tenantId: string,
+    private readonly objectId = '00000000-0000-0000-0000-0000000d7d70',
+  ) {}
+
+  async getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
+    const scope = Array.isArray(scopes) ? (scopes[0] ?? '') : scopes;
+    const audience = scope.replace(/\/\.default$/, '');
+    const now = Math.floor(Date.now() / 1000);
+    const expires = now + 3600;
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const token = [
+      encode({ alg: 'none', typ: 'JWT' }),
+      encode({
+        aud: audience,
+        iss: `https://sts.windows.net/${this.tenantId}/`,
+        tid: this.tenantId,
+        oid: this.objectId,
+        sub: this.objectId,
+        iat: now,
+        nbf: now,
+        exp: expires,
+      }),
+      'local',
+    ].join('.');
+    return { token, expiresOnTimestamp: expires * 1000, tokenType: 'Bearer' };
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The validated DR configuration, read from Key Vault (or app settings) through `loadConfig`.
+ * Secret values (connection strings, SAS) are kept in `Sensitive` wrappers so that a config object
+ * can be logged or serialised without leaking them.
+ */
+
+/** A secret value that prints as `[redacted]` and serialises as `"[redacted]"`. */
+export class Sensitive {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  /** The secret itself. Never log or return it. */
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+}
+
+export type AlertFailoverPolicy = 'off' | 'planned' | 'forced';
+export type PromoteMode = 'Standalone' | 'Switchover';
+
+/** Connection details for SQL probes of a PostgreSQL server. */
+export interface PostgresConnection {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  sslmode: 'disable' | 'require' | 'verify-ca' | 'verify-full' | 'prefer';
+  password: Sensitive;
+}
+
+export interface DrConfig {
+  subscriptionId: string;
+  primary: {
+    resourceGroup: string;
+    region: string;
+    storageAccount: string;
+    container: string;
+    postgresServer: string;
+    /** Optional SQL access to the primary, for byte lag against its current WAL position. */
+    postgresConnection?: PostgresConnection;
+  };
+  dr: {
+    resourceGroup: string;
+    region: string;
+    storageAccount: string;
+    container: string;
+    /** The read replica in the DR region, promoted on failover. */
+    replicaServer: string;
+    replicaConnection?: PostgresConnection;
+  };
+  /** Path prefix in the container that holds the Kyvos engine work directory; '' for the whole container. */
+  engineWorkDirectory: string;
+  /** Name of the Key Vault secret that holds a SAS for reading the source through the secondary endpoint. */
+  sourceSasSecretName?: string;
+  thresholds: {
+    maxStorageRpoSeconds: number;
+    maxReplicaLagSeconds: number;
+    maxReplicaLagBytes: number;
+    sasExpiryWarningDays: number;
+  };
+  alertFailoverPolicy: AlertFailoverPolicy;
+  promoteMode: PromoteMode;
+  stopOldPrimary: boolean;
+  /** The Key Vault kyvos-dr reads and writes (URL and name), when configured from a vault. */
+  keyVault?: { url: string; name: string };
+}

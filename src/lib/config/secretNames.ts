@@ -1,0 +1,63 @@
+/**
+ * The Key Vault secrets that configure kyvos-dr, and the ones it writes after a failover.
+ *
+ * Each secret `kyvos-dr-x-y` has an app-setting twin `KYVOS_DR_X_Y`, used when no vault URL is set
+ * (local runs with `func start` and `local.settings.json`). Secret names may be logged; values never.
+ */
+export const CONFIG_SECRETS = {
+  subscriptionId: 'kyvos-dr-subscription-id',
+  primaryResourceGroup: 'kyvos-dr-primary-resource-group',
+  primaryRegion: 'kyvos-dr-primary-region',
+  drResourceGroup: 'kyvos-dr-dr-resource-group',
+  drRegion: 'kyvos-dr-dr-region',
+  primaryStorageAccount: 'kyvos-dr-primary-storage-account',
+  primaryContainer: 'kyvos-dr-primary-container',
+  engineWorkDirectory: 'kyvos-dr-engine-work-dir',
+  drStorageAccount: 'kyvos-dr-dr-storage-account',
+  drContainer: 'kyvos-dr-dr-container',
+  primaryPostgresServer: 'kyvos-dr-primary-pg-server',
+  replicaPostgresServer: 'kyvos-dr-replica-pg-server',
+  /** `postgres://user:password@host:port/db?sslmode=require` for SQL probes of the replica. */
+  replicaConnectionString: 'kyvos-dr-replica-connection-string',
+  /** Optional: the same for the primary; gives byte lag against the primary's current WAL position. */
+  primaryConnectionString: 'kyvos-dr-primary-connection-string',
+  /** The NAME of the secret that holds the source SAS for the secondary endpoint (optional). */
+  sourceSasSecretName: 'kyvos-dr-source-sas-secret-name',
+  maxStorageRpoSeconds: 'kyvos-dr-max-storage-rpo-seconds',
+  maxReplicaLagSeconds: 'kyvos-dr-max-replica-lag-seconds',
+  maxReplicaLagBytes: 'kyvos-dr-max-replica-lag-bytes',
+  sasExpiryWarningDays: 'kyvos-dr-sas-expiry-warning-days',
+  /** `off` | `planned` | `forced`: what a fired alert may start. */
+  alertFailoverPolicy: 'kyvos-dr-alert-failover-policy',
+  /** `Standalone` (default) | `Switchover`. */
+  promoteMode: 'kyvos-dr-promote-mode',
+  /** `true` | `false` (default true): stop the old primary after a Standalone promote when reachable. */
+  stopOldPrimary: 'kyvos-dr-stop-old-primary',
+} as const;
+
+/** Secrets written by the failover's record step: the names Kyvos must use from now on. */
+export const ACTIVE_SECRETS = {
+  storageAccount: 'kyvos-dr-active-storage-account',
+  container: 'kyvos-dr-active-container',
+  postgresServer: 'kyvos-dr-active-pg-server',
+  fencedPostgresServer: 'kyvos-dr-fenced-pg-server',
+  lastFailoverRunId: 'kyvos-dr-last-failover-run-id',
+  lastFailoverAt: 'kyvos-dr-last-failover-at',
+} as const;
+
+export type ConfigKey = keyof typeof CONFIG_SECRETS;
+
+/** `kyvos-dr-primary-storage-account` → `KYVOS_DR_PRIMARY_STORAGE_ACCOUNT`. */
+export function appSettingName(secretName: string): string {
+  return secretName.toUpperCase().replaceAll('-', '_');
+}
+
+/** App settings (never secrets) that locate the rest. */
+export const APP_SETTINGS = {
+  keyVaultUrl: 'KYVOS_DR_KEY_VAULT_URL',
+  localStack: 'KYVOS_DR_LOCAL_STACK',
+  appStorageAccount: 'KYVOS_DR_APP_STORAGE_ACCOUNT',
+  healthStorageSchedule: 'KYVOS_DR_HEALTH_STORAGE_SCHEDULE',
+  healthReplicaSchedule: 'KYVOS_DR_HEALTH_REPLICA_SCHEDULE',
+  configCacheSeconds: 'KYVOS_DR_CONFIG_CACHE_SECONDS',
+} as const;

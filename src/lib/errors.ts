@@ -1,0 +1,79 @@
+/**
+ * The few errors a caller acts on differently. Everything else is a plain `Error` with a message an
+ * operator can act on and the underlying `cause`.
+ */
+
+/** Configuration is missing or invalid. The message names the setting or secret, never its value. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly isConfigError = true;
+  constructor(
+    message: string,
+    /** The app setting or Key Vault secret at fault. */
+    readonly setting?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A precondition for a DR operation does not hold (for example the replica is not Active). */
+export class PreconditionFailed extends Error {
+  override readonly name = 'PreconditionFailed';
+  readonly isPreconditionFailed = true;
+  constructor(
+    message: string,
+    readonly reasons: string[] = [],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Another failover run holds the lock. */
+export class FailoverInProgress extends Error {
+  override readonly name = 'FailoverInProgress';
+  readonly isFailoverInProgress = true;
+  constructor(
+    readonly runId: string,
+    options?: ErrorOptions,
+  ) {
+    super(`A failover is already running: run ${runId}. Follow it, or wait for it to end.`, options);
+  }
+}
+
+/** Input from a caller (HTTP body, CLI flag) is invalid. The message names the field. */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+  readonly isInputError = true;
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Turns any thrown value into an `Error`, keeping the original as `cause`. */
+export function ensureError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : JSON.stringify(value);
+  } catch {
+    text = String(value);
+  }
+  return new Error(text, { cause: value });
+}
+
+/** The HTTP status of an Azure SDK error (`RestError.statusCode`), when there is one. */
+export function statusOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** The service error code of an Azure SDK error (`RestError.code`), when there is one. */
+export function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

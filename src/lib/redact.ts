@@ -1,0 +1,42 @@
+/**
+ * Redaction of secrets in anything that may be logged, stored in a run record or returned.
+ * SAS signatures, account keys, passwords in connection strings and bearer tokens are replaced.
+ */
+
+const PATTERNS: Array<[RegExp, string]> = [
+  [/([?&]sig=)[^&\s"'<>]+/gi, '$1REDACTED'],
+  [/(AccountKey=)[^;\s"']+/gi, '$1REDACTED'],
+  [/(SharedAccessSignature=)[^;\s"']+/gi, '$1REDACTED'],
+  [/(password=)[^;\s"'&]+/gi, '$1REDACTED'],
+  [/(postgres(?:ql)?:\/\/[^:/\s]+:)[^@\s]+@/gi, '$1REDACTED@'],
+  [/(Bearer\s+)[A-Za-z0-9\-_.=]+/g, '$1REDACTED'],
+];
+
+/** Returns the text with SAS signatures, keys, passwords and tokens replaced by `REDACTED`. */
+export function redact(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/** Deep-copies a JSON-like value with every string redacted. */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T;
+  if (value instanceof Date || value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v);
+  return out as T;
+}
+
+/** The message of an error, redacted, with the messages of its causes. */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
+    const message = current instanceof Error ? current.message : String(current);
+    if (message && !parts.includes(message)) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return redact(parts.join(': '));
+}

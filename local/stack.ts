@@ -222,6 +222,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           azuriteClients.blobService(account).getContainerClient(container).exists(),
       },
       keyVaultName: names.keyVaultName,
+      // A region outage set through the admin API (`npm run local` users, the drill) also takes the
+      // region's database down, as stack.regionDown() does.
+      onFaultsChanged: async () => {
+        for (const server of servers) {
+          const down = faults.regionsDown.has(server.region);
+          if (down && server.instance.isRunning()) await server.instance.stop('immediate');
+          if (!down && !server.instance.isRunning() && !server.stoppedByArm) {
+            await server.instance.start();
+          }
+        }
+      },
     });
     cleanups.push(() => emulator.stop());
     descriptor.armEndpoint = emulator.armEndpoint;

@@ -75,7 +75,11 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
         agent: upstream,
       },
       (upstreamResponse) => {
-        res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+        const headers = { ...upstreamResponse.headers };
+        // Azure's Get Blob Metadata answers without Content-Encoding; Azurite echoes the blob's, and its
+        // own copy-source check (axios) then fails to decompress the empty body of a gzip-encoded blob.
+        if (url.searchParams.get('comp') === 'metadata') delete headers['content-encoding'];
+        res.writeHead(upstreamResponse.statusCode ?? 502, headers);
         upstreamResponse.pipe(res);
       },
     );

@@ -1,0 +1,432 @@
+import { createHash } from 'node:crypto';
+import type { LocalStorageAccount, RegionRole } from '../types.js';
+import {
+  ArmError,
+  conflictingOperation,
+  invalidRequestContent,
+  resourceGroupNotFound,
+  resourceNotFound,
+} from './armErrors.js';
+import type { ArmRequest, ArmRoute } from './router.js';
+import type { EmulatorContext } from './types.js';
+
+const PROVIDER = 'Microsoft.Storage';
+const RESOURCE_TYPE = 'Microsoft.Storage/storageAccounts';
+export const STORAGE_ACCOUNT_PATH =
+  '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}';
+
+type Sku = LocalStorageAccount['sku'];
+const SKUS: Sku[] = ['Standard_RAGRS', 'Standard_GRS', 'Standard_LRS', 'Standard_RAGZRS'];
+const KINDS = ['StorageV2', 'Storage', 'BlobStorage', 'BlockBlobStorage', 'FileStorage'];
+
+/** ARM-side properties of an account that the shared `LocalStorageAccount` does not carry. */
+interface AccountArmState {
+  kind: string;
+  creationTime: Date;
+  minimumTlsVersion: string;
+  supportsHttpsTrafficOnly: boolean;
+  allowBlobPublicAccess: boolean;
+  tags: Record<string, string>;
+  /** An operation in progress on the account. */
+  busy?: 'create' | 'failover';
+  lastGeoFailoverTime?: Date;
+}
+
+/**
+ * Microsoft.Storage storage accounts, backed by the stack's Azurite accounts.
+ *
+ * - `GET` answers the full resource (StorageAccountGetProperties shape). Endpoints are the storage
+ *   front's URLs. `dfs` is the blob URL: Azurite has no Data Lake endpoint, and the blob endpoint
+ *   serves an HNS account's data through the Blob API, which is what the local stack supports.
+ *   `queue`/`table`/`web` are omitted: the front serves blob only.
+ * - `$expand=geoReplicationStats` adds the replication state from the faults: `Unavailable` while
+ *   the secondary or the DR region is out (`lastSyncTime` then omitted, as Azure may), otherwise
+ *   `Live` with `lastSyncTime` now, or frozen at the time replication was paused.
+ * - `PUT` creates only an account Azurite already serves (`existsInArm: false`), as an LRO;
+ *   a `PUT` on an existing account updates the recorded properties and answers `200`.
+ * - `failover` is an LRO that swaps the account's region; an unplanned failover converts it to
+ *   LRS, a planned one keeps its SKU. Unplanned failover is the one ARM call on the account that
+ *   works while the account's own region is down, since that is what it is for. HNS accounts can
+ *   fail over (Azure supports customer-managed failover for them).
+ * - `listKeys` answers the Azurite key as `key1`; `key2` is a stable made-up value that Azurite
+ *   does not accept (the stack starts Azurite with one key per account).
+ */
+export function storageAccountRoutes(ctx: EmulatorContext): ArmRoute[] {
+  const states = new Map<string, AccountArmState>();
+  const stateOf = (account: LocalStorageAccount): AccountArmState => {
+    const key = account.name.toLowerCase();
+    let state = states.get(key);
+    if (!state) {
+      state = {
+        kind: 'StorageV2',
+        creationTime: new Date(),
+        minimumTlsVersion: 'TLS1_2',
+        supportsHttpsTrafficOnly: true,
+        allowBlobPublicAccess: false,
+        tags: {},
+      };
+      states.set(key, state);
+    }
+    return state;
+  };
+
+  const body = (account: LocalStorageAccount, expandGeoStats: boolean) =>
+    accountBody(ctx, account, stateOf(account), expandGeoStats);
+
+  return [
+    {
+      method: 'GET',
+      pattern: STORAGE_ACCOUNT_PATH,
+      handler: async (request) => {
+        const account = requireStorageAccount(ctx, request.params);
+        ctx.assertRegionUp(account.region, PROVIDER);
+        const expand = (request.url.searchParams.get('$expand') ?? '').toLowerCase().split(',');
+        return { status: 200, body: body(account, expand.includes('georeplicationstats')) };
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: STORAGE_ACCOUNT_PATH,
+      handler: async (request) => createAccount(ctx, request, stateOf, body),
+    },
+    {
+      method: 'POST',
+      pattern: `${STORAGE_ACCOUNT_PATH}/listKeys`,
+      handler: async (request) => {
+        const account = requireStorageAccount(ctx, request.params);
+        ctx.assertRegionUp(account.region, PROVIDER);
+        return {
+          status: 200,
+          body: {
+            keys: [
+              { keyName: 'key1', permissions: 'Full', value: account.key },
+              { keyName: 'key2', permissions: 'Full', value: secondKey(account) },
+            ],
+          },
+        };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: `${STORAGE_ACCOUNT_PATH}/failover`,
+      handler: async (request) => failover(ctx, request, stateOf(requireStorageAccount(ctx, request.params))),
+    },
+    {
+      method: 'GET',
+      pattern:
+        '/subscriptions/{subscriptionId}/providers/Microsoft.Storage/locations/{location}/asyncoperations/{operationId}',
+      handler: (request) => ctx.lro.operationResult(request.params.operationId ?? ''),
+    },
+  ];
+}
+
+/** The account named by `resourceGroupName`/`accountName`, if ARM knows it; else a 404. */
+export function requireStorageAccount(
+  ctx: EmulatorContext,
+  params: Record<string, string>,
+): LocalStorageAccount {
+  const resourceGroup = params.resourceGroupName ?? '';
+  const name = params.accountName ?? '';
+  const account = findAccount(ctx, name);
+  if (account?.existsInArm && sameName(account.resourceGroup, resourceGroup)) return account;
+  if (!knownResourceGroup(ctx, resourceGroup)) throw resourceGroupNotFound(resourceGroup);
+  throw resourceNotFound(RESOURCE_TYPE, name, resourceGroup);
+}
+
+async function createAccount(
+  ctx: EmulatorContext,
+  request: ArmRequest,
+  stateOf: (account: LocalStorageAccount) => AccountArmState,
+  body: (account: LocalStorageAccount, expandGeoStats: boolean) => unknown,
+) {
+  const resourceGroup = request.params.resourceGroupName ?? '';
+  const name = request.params.accountName ?? '';
+  if (!/^[a-z0-9]{3,24}$/.test(name)) {
+    throw new ArmError(
+      400,
+      'AccountNameInvalid',
+      `${name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in ` +
+        'length and use numbers and lower-case letters only.',
+    );
+  }
+  const input = readCreateParameters(ctx, request.body);
+  if (!knownResourceGroup(ctx, resourceGroup)) throw resourceGroupNotFound(resourceGroup);
+  const account = findAccount(ctx, name);
+  if (!account) {
+    const creatable = ctx.options.storageAccounts.filter((a) => !a.existsInArm).map((a) => a.name);
+    throw new ArmError(
+      400,
+      'StorageAccountNotInLocalStack',
+      `Cannot create storage account '${name}': the local stack can only create the accounts it provisioned in ` +
+        'Azurite at start (Azurite fixes its accounts at start). Accounts that can be created: ' +
+        `${creatable.length > 0 ? creatable.join(', ') : 'none'}.`,
+    );
+  }
+  const state = stateOf(account);
+  if (state.busy) throw conflictingOperation(`storage account '${name}'`);
+
+  if (account.existsInArm) {
+    if (!sameName(account.resourceGroup, resourceGroup)) {
+      throw new ArmError(
+        409,
+        'StorageAccountAlreadyTaken',
+        `The storage account named ${name} is already taken.`,
+      );
+    }
+    if (account.region !== input.region) {
+      throw new ArmError(
+        409,
+        'InvalidResourceLocation',
+        `The resource '${name}' already exists in location '${ctx.locationOf(account.region)}' in resource group ` +
+          `'${account.resourceGroup}'. A resource with the same name cannot be created in location '${input.location}'.`,
+      );
+    }
+    // A PUT on an existing account updates it, as in Azure.
+    ctx.assertRegionUp(account.region, PROVIDER);
+    applyCreateParameters(account, state, input);
+    return { status: 200, body: body(account, false) };
+  }
+
+  ctx.assertRegionUp(input.region, PROVIDER);
+  state.busy = 'create';
+  const operation = ctx.lro.begin({
+    provider: PROVIDER,
+    location: ctx.locationOf(input.region),
+    apiVersion: request.apiVersion,
+    delayInMs: ctx.options.storageOperationDurationInMs ?? 1000,
+    run: async () => {
+      account.resourceGroup = resourceGroup;
+      applyCreateParameters(account, state, input);
+      state.creationTime = new Date();
+      account.existsInArm = true;
+    },
+    result: () => ({ status: 200, body: body(account, false) }),
+  });
+  void operation.settled.then(() => {
+    state.busy = undefined;
+  });
+  return ctx.lro.accepted(operation);
+}
+
+interface CreateParameters {
+  location: string;
+  region: RegionRole;
+  kind: string;
+  sku: Sku;
+  isHnsEnabled: boolean;
+  minimumTlsVersion?: string;
+  supportsHttpsTrafficOnly?: boolean;
+  allowBlobPublicAccess?: boolean;
+  tags?: Record<string, string>;
+}
+
+function readCreateParameters(ctx: EmulatorContext, raw: unknown): CreateParameters {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw invalidRequestContent('the body must be a JSON object with location, kind and sku.');
+  }
+  const body = raw as Record<string, unknown>;
+  if (typeof body.location !== 'string' || body.location === '') {
+    throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.');
+  }
+  const region = ctx.regionOfLocation(body.location);
+  if (!region) {
+    throw new ArmError(
+      400,
+      'LocationNotAvailableForResourceType',
+      `The provided location '${body.location}' is not available for resource type '${RESOURCE_TYPE}'. The local ` +
+        `stack serves '${ctx.locationOf('primary')}' (primary) and '${ctx.locationOf('dr')}' (dr).`,
+    );
+  }
+  if (
+    typeof body.kind !== 'string' ||
+    !KINDS.some((k) => k.toLowerCase() === String(body.kind).toLowerCase())
+  ) {
+    throw invalidRequestContent(`'kind' is required and must be one of ${KINDS.join(', ')}.`);
+  }
+  const skuName = (body.sku as { name?: unknown } | undefined)?.name;
+  const sku = SKUS.find((s) => typeof skuName === 'string' && s.toLowerCase() === skuName.toLowerCase());
+  if (!sku) {
+    throw invalidRequestContent(`'sku.name' is required; the local stack supports ${SKUS.join(', ')}.`);
+  }
+  const properties = (body.properties ?? {}) as Record<string, unknown>;
+  const input: CreateParameters = {
+    location: body.location,
+    region,
+    kind: KINDS.find((k) => k.toLowerCase() === String(body.kind).toLowerCase()) ?? 'StorageV2',
+    sku,
+    isHnsEnabled: properties.isHnsEnabled === true,
+  };
+  if (typeof properties.minimumTlsVersion === 'string')
+    input.minimumTlsVersion = properties.minimumTlsVersion;
+  if (typeof properties.supportsHttpsTrafficOnly === 'boolean') {
+    input.supportsHttpsTrafficOnly = properties.supportsHttpsTrafficOnly;
+  }
+  if (typeof properties.allowBlobPublicAccess === 'boolean')
+    input.allowBlobPublicAccess = properties.allowBlobPublicAccess;
+  if (body.tags && typeof body.tags === 'object') input.tags = body.tags as Record<string, string>;
+  return input;
+}
+
+function applyCreateParameters(
+  account: LocalStorageAccount,
+  state: AccountArmState,
+  input: CreateParameters,
+): void {
+  account.region = input.region;
+  account.sku = input.sku;
+  account.isHnsEnabled = input.isHnsEnabled;
+  state.kind = input.kind;
+  if (input.minimumTlsVersion !== undefined) state.minimumTlsVersion = input.minimumTlsVersion;
+  if (input.supportsHttpsTrafficOnly !== undefined)
+    state.supportsHttpsTrafficOnly = input.supportsHttpsTrafficOnly;
+  if (input.allowBlobPublicAccess !== undefined) state.allowBlobPublicAccess = input.allowBlobPublicAccess;
+  if (input.tags !== undefined) state.tags = { ...input.tags };
+}
+
+async function failover(ctx: EmulatorContext, request: ArmRequest, state: AccountArmState) {
+  const account = requireStorageAccount(ctx, request.params);
+  const planned = (request.url.searchParams.get('failoverType') ?? '').toLowerCase() === 'planned';
+  const target = otherRegion(account.region);
+  // An unplanned failover is what one calls when the primary region is out; a planned one needs both.
+  if (planned) ctx.assertRegionUp(account.region, PROVIDER);
+  ctx.assertRegionUp(target, PROVIDER);
+  if (!isGeoRedundant(account.sku)) {
+    throw new ArmError(
+      400,
+      'FailoverNotSupported',
+      `Storage account '${account.name}' is ${account.sku}; failover needs a geo-redundant SKU (GRS, RA-GRS, RA-GZRS).`,
+    );
+  }
+  if (ctx.options.faults.secondaryUnavailable) {
+    throw new ArmError(
+      409,
+      'FailoverNotAllowed',
+      `Cannot fail over storage account '${account.name}': its secondary is unavailable (geoReplicationStats.canFailover is false).`,
+    );
+  }
+  if (state.busy) throw conflictingOperation(`storage account '${account.name}'`);
+  state.busy = 'failover';
+  const operation = ctx.lro.begin({
+    provider: PROVIDER,
+    location: ctx.locationOf(account.region),
+    apiVersion: request.apiVersion,
+    delayInMs: ctx.options.storageOperationDurationInMs ?? 1000,
+    run: async () => {
+      account.region = target;
+      if (!planned) account.sku = 'Standard_LRS';
+      state.lastGeoFailoverTime = new Date();
+    },
+  });
+  void operation.settled.then(() => {
+    state.busy = undefined;
+  });
+  return ctx.lro.accepted(operation);
+}
+
+function accountBody(
+  ctx: EmulatorContext,
+  account: LocalStorageAccount,
+  state: AccountArmState,
+  expandGeoStats: boolean,
+): Record<string, unknown> {
+  const { faults, subscriptionId } = ctx.options;
+  const location = ctx.locationOf(account.region);
+  const geo = isGeoRedundant(account.sku);
+  const secondaryRegion = otherRegion(account.region);
+  const secondaryAvailable = !faults.secondaryUnavailable && !faults.regionsDown.has(secondaryRegion);
+  const created = state.creationTime.toISOString();
+  const primaryBlob = withTrailingSlash(ctx.options.blobEndpoint(account.name, false));
+  const properties: Record<string, unknown> = {
+    provisioningState: 'Succeeded',
+    creationTime: created,
+    primaryEndpoints: { blob: primaryBlob, dfs: primaryBlob },
+    primaryLocation: location,
+    statusOfPrimary: 'available',
+    isHnsEnabled: account.isHnsEnabled,
+    minimumTlsVersion: state.minimumTlsVersion,
+    supportsHttpsTrafficOnly: state.supportsHttpsTrafficOnly,
+    allowBlobPublicAccess: state.allowBlobPublicAccess,
+    allowSharedKeyAccess: true,
+    accessTier: 'Hot',
+    keyCreationTime: { key1: created, key2: created },
+    encryption: {
+      keySource: 'Microsoft.Storage',
+      services: {
+        blob: { enabled: true, keyType: 'Account', lastEnabledTime: created },
+        file: { enabled: true, keyType: 'Account', lastEnabledTime: created },
+      },
+    },
+    networkAcls: { bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: [] },
+  };
+  if (state.busy === 'failover') properties.failoverInProgress = true;
+  if (state.lastGeoFailoverTime) properties.lastGeoFailoverTime = state.lastGeoFailoverTime.toISOString();
+  if (geo) {
+    properties.secondaryLocation = ctx.locationOf(secondaryRegion);
+    properties.statusOfSecondary = secondaryAvailable ? 'available' : 'unavailable';
+  }
+  if (isReadAccess(account.sku)) {
+    const secondaryBlob = withTrailingSlash(ctx.options.blobEndpoint(account.name, true));
+    properties.secondaryEndpoints = { blob: secondaryBlob, dfs: secondaryBlob };
+  }
+  if (expandGeoStats && geo) {
+    const pausedAt = faults.storageReplicationPausedAt;
+    const stats: Record<string, unknown> = {
+      status: secondaryAvailable ? 'Live' : 'Unavailable',
+      canFailover: secondaryAvailable,
+      canPlannedFailover: secondaryAvailable,
+      postFailoverRedundancy: account.sku === 'Standard_RAGZRS' ? 'Standard_ZRS' : 'Standard_LRS',
+      postPlannedFailoverRedundancy: account.sku,
+    };
+    // Azure leaves lastSyncTime at its default when the secondary is offline; paused replication
+    // keeps the time it stopped at.
+    const lastSync = pausedAt ?? (secondaryAvailable ? new Date() : undefined);
+    if (lastSync) stats.lastSyncTime = lastSync.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    properties.geoReplicationStats = stats;
+  }
+  return {
+    id: `/subscriptions/${subscriptionId}/resourceGroups/${account.resourceGroup}/providers/${RESOURCE_TYPE}/${account.name}`,
+    name: account.name,
+    type: RESOURCE_TYPE,
+    location,
+    kind: state.kind,
+    sku: { name: account.sku, tier: 'Standard' },
+    tags: state.tags,
+    properties,
+  };
+}
+
+function findAccount(ctx: EmulatorContext, name: string): LocalStorageAccount | undefined {
+  return ctx.options.storageAccounts.find((a) => sameName(a.name, name));
+}
+
+function knownResourceGroup(ctx: EmulatorContext, resourceGroup: string): boolean {
+  return (
+    ctx.options.storageAccounts.some((a) => sameName(a.resourceGroup, resourceGroup)) ||
+    ctx.options.servers.some((s) => sameName(s.resourceGroup, resourceGroup))
+  );
+}
+
+function sameName(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+export function otherRegion(region: RegionRole): RegionRole {
+  return region === 'primary' ? 'dr' : 'primary';
+}
+
+function isGeoRedundant(sku: Sku): boolean {
+  return sku !== 'Standard_LRS';
+}
+
+function isReadAccess(sku: Sku): boolean {
+  return sku === 'Standard_RAGRS' || sku === 'Standard_RAGZRS';
+}
+
+function withTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
+/** A stable second key, so that `key2` looks like a key; Azurite was not started with it. */
+function secondKey(account: LocalStorageAccount): string {
+  return createHash('sha512').update(`key2:${account.name}:${account.key}`).digest('base64');
+}

@@ -1,0 +1,133 @@
+import { StorageManagementClient } from '@azure/arm-storage';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FaultState } from '../../../local/types.js';
+import {
+  createTestCertificate,
+  DR_RG,
+  PRIMARY_RG,
+  rawRequest,
+  SUBSCRIPTION_ID,
+  startTestEmulator,
+  type TestEmulator,
+  trustingHttpClient,
+  UnsignedJwtCredential,
+} from './helpers.js';
+
+let tls: { cert: string; key: string };
+let stack: TestEmulator;
+let httpClient: ReturnType<typeof trustingHttpClient>;
+
+beforeAll(async () => {
+  tls = await createTestCertificate();
+  httpClient = trustingHttpClient(tls.cert);
+});
+
+afterAll(() => httpClient.dispose());
+
+afterEach(async () => {
+  await stack?.stop();
+});
+
+function storageClient(): StorageManagementClient {
+  return new StorageManagementClient(new UnsignedJwtCredential(), SUBSCRIPTION_ID, {
+    endpoint: stack.emulator.armEndpoint,
+    httpClient,
+  });
+}
+
+describe('faults of the control-plane emulator', () => {
+  it('throttles the next ARM request with 429 and Retry-After; the SDK waits, retries and succeeds', async () => {
+    stack = await startTestEmulator(tls);
+    stack.options.faults.armThrottle = { count: 1, status: 429, retryAfterSeconds: 1 };
+    const started = Date.now();
+    const account = await storageClient().storageAccounts.getProperties(PRIMARY_RG, 'stkyvosprimary');
+    expect(account.name).toBe('stkyvosprimary');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(stack.requests.filter((r) => r.service === 'arm').map((r) => [r.status, r.errorCode])).toEqual([
+      [429, 'TooManyRequests'],
+      [200, undefined],
+    ]);
+    expect(stack.options.faults.armThrottle).toBeNull();
+  });
+
+  it('fails the next long-running operation with the injected error, then lets the next one through', async () => {
+    stack = await startTestEmulator(tls);
+    stack.options.faults.lroFailures = {
+      count: 1,
+      code: 'InternalServerError',
+      message: 'Injected for the test.',
+    };
+    const client = storageClient();
+    const parameters = {
+      location: 'eastus2',
+      kind: 'StorageV2' as const,
+      sku: { name: 'Standard_LRS' as const },
+    };
+    const error = await client.storageAccounts
+      .create(DR_RG, 'stkyvosdr', parameters, { updateIntervalInMs: 100 })
+      .pollUntilDone()
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'InternalServerError', message: 'Injected for the test.' });
+    expect(stack.options.storageAccounts.find((a) => a.name === 'stkyvosdr')?.existsInArm).toBe(false);
+    expect(stack.options.faults.lroFailures).toBeNull();
+
+    const created = await client.storageAccounts
+      .create(DR_RG, 'stkyvosdr', parameters, { updateIntervalInMs: 100 })
+      .pollUntilDone();
+    expect(created.name).toBe('stkyvosdr');
+  });
+
+  it('lets a loopback client set, read and clear the faults without a token, and tells the stack', async () => {
+    const notified: FaultState[] = [];
+    stack = await startTestEmulator(tls, {
+      onFaultsChanged: async (faults) => {
+        notified.push(faults);
+      },
+    });
+    const admin = (method: string, body?: unknown) =>
+      rawRequest(`${stack.emulator.armEndpoint}/_emulator/faults`, {
+        ca: tls.cert,
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+
+    const set = await admin('POST', {
+      regionDown: 'primary',
+      secondaryUnavailable: true,
+      pauseStorageReplication: true,
+      armThrottle: { count: 2, status: 503, retryAfterSeconds: 3 },
+      lroFailures: { count: 1, code: 'Conflict', message: 'No.' },
+    });
+    expect(set.status).toBe(200);
+    expect(set.json).toMatchObject({
+      regionsDown: ['primary'],
+      secondaryUnavailable: true,
+      armThrottle: { count: 2, status: 503, retryAfterSeconds: 3 },
+      lroFailures: { count: 1, code: 'Conflict', message: 'No.' },
+    });
+    const faults = stack.options.faults;
+    expect(faults.regionsDown.has('primary')).toBe(true);
+    expect(faults.storageReplicationPausedAt).toBeInstanceOf(Date);
+    expect(set.json.storageReplicationPausedAt).toBe(faults.storageReplicationPausedAt?.toISOString());
+    expect(notified).toHaveLength(1);
+
+    expect((await admin('GET')).json.regionsDown).toEqual(['primary']);
+
+    const invalid = await admin('POST', { regionDown: 'mars' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.json.error.code).toBe('InvalidRequestContent');
+
+    const cleared = await admin('DELETE');
+    expect(cleared.json).toEqual({
+      regionsDown: [],
+      secondaryUnavailable: false,
+      storageReplicationPausedAt: null,
+      armThrottle: null,
+      lroFailures: null,
+    });
+    // The same object, changed in place: the storage front and the stack share it.
+    expect(stack.options.faults).toBe(faults);
+    expect(notified).toHaveLength(2);
+  });
+});

@@ -1,0 +1,293 @@
+import { PostgreSQLManagementFlexibleServerClient, type Server } from '@azure/arm-postgresql-flexible';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type PostgresPair, startPostgresPair, waitFor } from '../../../local/postgres.js';
+import type { LocalFlexibleServer } from '../../../local/types.js';
+import {
+  createTestCertificate,
+  DR_RG,
+  PRIMARY_RG,
+  SUBSCRIPTION_ID,
+  startTestEmulator,
+  type TestEmulator,
+  trustingHttpClient,
+  UnsignedJwtCredential,
+} from './helpers.js';
+
+const PRIMARY = 'pg-kyvos';
+const REPLICA = 'pg-kyvos-dr';
+const POLL = { updateIntervalInMs: 200 };
+
+let tls: { cert: string; key: string };
+let httpClient: ReturnType<typeof trustingHttpClient>;
+let pair: PostgresPair | undefined;
+let stack: TestEmulator | undefined;
+
+beforeAll(async () => {
+  tls = await createTestCertificate();
+  httpClient = trustingHttpClient(tls.cert);
+});
+
+afterAll(() => httpClient.dispose());
+
+afterEach(async () => {
+  await stack?.stop();
+  await pair?.stop();
+  stack = undefined;
+  pair = undefined;
+});
+
+/** A PostgreSQL pair behind the emulator, as local/stack.ts wires it. */
+async function startStack(overrides: { plannedPromoteTimeoutInMs?: number } = {}) {
+  pair = await startPostgresPair({ primaryName: PRIMARY, replicaName: REPLICA });
+  const servers: LocalFlexibleServer[] = [
+    {
+      name: PRIMARY,
+      resourceGroup: PRIMARY_RG,
+      region: 'primary',
+      role: 'primary',
+      instance: pair.primary,
+      stoppedByArm: false,
+    },
+    {
+      name: REPLICA,
+      resourceGroup: DR_RG,
+      region: 'dr',
+      role: 'replica',
+      sourceServer: PRIMARY,
+      instance: pair.replica,
+      stoppedByArm: false,
+    },
+  ];
+  stack = await startTestEmulator(tls, { servers, ...overrides });
+  const client = new PostgreSQLManagementFlexibleServerClient(new UnsignedJwtCredential(), SUBSCRIPTION_ID, {
+    endpoint: stack.emulator.armEndpoint,
+    httpClient,
+  });
+  return { pair, stack, servers, client };
+}
+
+async function inRecovery(instance: PostgresPair['replica']): Promise<boolean> {
+  const [row] = await instance.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+  return row?.r === true;
+}
+
+describe('PostgreSQL flexible servers through the control-plane emulator', () => {
+  it('answers the primary and its replica in the ServersGet/ReplicasListByServer shapes', async () => {
+    const { client, pair } = await startStack();
+    const primary = await client.servers.get(PRIMARY_RG, PRIMARY);
+    expect(primary).toMatchObject({
+      id: `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${PRIMARY_RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${PRIMARY}`,
+      name: PRIMARY,
+      type: 'Microsoft.DBforPostgreSQL/flexibleServers',
+      location: 'centralus',
+      sku: { name: 'Standard_D4ds_v5', tier: 'GeneralPurpose' },
+      state: 'Ready',
+      fullyQualifiedDomainName: pair.primary.host,
+      replica: { role: 'Primary', capacity: 5 },
+      replicationRole: 'Primary',
+    });
+    expect(primary.version).toMatch(/^\d+$/);
+    expect(primary.sourceServerResourceId).toBeUndefined();
+
+    const replica = await client.servers.get(DR_RG, REPLICA);
+    expect(replica).toMatchObject({
+      location: 'eastus2',
+      state: 'Ready',
+      replica: { role: 'AsyncReplica', capacity: 0, replicationState: 'Active' },
+      replicationRole: 'AsyncReplica',
+      sourceServerResourceId: primary.id,
+    });
+
+    const listed: Server[] = [];
+    for await (const server of client.replicas.listByServer(PRIMARY_RG, PRIMARY)) listed.push(server);
+    expect(listed.map((s) => s.name)).toEqual([REPLICA]);
+  });
+
+  it('a planned standalone promotion makes the replica a writable primary and leaves the old primary writable', async () => {
+    const { client, pair, servers } = await startStack();
+    await pair.primary.query('CREATE TABLE before_promote (id int)');
+    await pair.primary.query('INSERT INTO before_promote VALUES (1)');
+
+    const promoted = await client.servers.beginUpdateAndWait(
+      DR_RG,
+      REPLICA,
+      { replica: { promoteMode: 'Standalone', promoteOption: 'Planned' } },
+      POLL,
+    );
+    expect(promoted.replica?.role).toBe('Primary');
+    expect(await inRecovery(pair.replica)).toBe(false);
+    // Planned: everything the primary had committed is there.
+    expect(await pair.replica.query('SELECT id FROM before_promote')).toEqual([{ id: 1 }]);
+    await pair.replica.query('CREATE TABLE after_promote (id int)');
+    await pair.replica.query('INSERT INTO after_promote VALUES (1)');
+
+    const server = await client.servers.get(DR_RG, REPLICA);
+    expect(server.replica?.role).toBe('Primary');
+    expect(server.sourceServerResourceId).toBeUndefined();
+    expect(servers[1]).toMatchObject({ role: 'primary', sourceServer: undefined });
+    await pair.primary.query('INSERT INTO before_promote VALUES (2)');
+    const left: Server[] = [];
+    for await (const s of client.replicas.listByServer(PRIMARY_RG, PRIMARY)) left.push(s);
+    expect(left).toEqual([]);
+
+    // The Azure-AsyncOperation status was polled to Succeeded.
+    const asyncPolls = stack?.requests.filter((r) => r.path.includes('/azureAsyncOperation/')) ?? [];
+    expect(asyncPolls.length).toBeGreaterThan(0);
+    expect(asyncPolls.every((r) => r.status === 200)).toBe(true);
+  });
+
+  it('a forced promotion succeeds at once while the primary is down', async () => {
+    const { client, pair } = await startStack();
+    await pair.primary.stop('immediate');
+    await client.servers.beginUpdateAndWait(
+      DR_RG,
+      REPLICA,
+      { replica: { promoteMode: 'Standalone', promoteOption: 'Forced' } },
+      POLL,
+    );
+    expect(await inRecovery(pair.replica)).toBe(false);
+    await pair.replica.query('CREATE TABLE written_after_forced (id int)');
+    expect((await client.servers.get(PRIMARY_RG, PRIMARY)).state).toBe('Inaccessible');
+  });
+
+  it('refuses a planned promotion while the primary is down: the operation fails and says to use Forced', async () => {
+    const { client, pair } = await startStack();
+    await pair.primary.stop('immediate');
+    await waitFor(
+      async () => (await client.servers.get(DR_RG, REPLICA)).replica?.replicationState === 'Broken',
+      {
+        timeoutInMs: 15_000,
+        description: 'the replica to report replicationState Broken',
+      },
+    );
+    const error = await client.servers
+      .beginUpdateAndWait(
+        DR_RG,
+        REPLICA,
+        { replica: { promoteMode: 'Standalone', promoteOption: 'Planned' } },
+        POLL,
+      )
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toContain('ReadReplicaPromotionFailed');
+    expect((error as Error).message).toContain('replicationState is Broken; use promoteOption Forced');
+    expect(await inRecovery(pair.replica)).toBe(true);
+    expect((await client.servers.get(DR_RG, REPLICA)).replica?.role).toBe('AsyncReplica');
+  });
+
+  it('a planned promotion waits for the replica to replay what the primary committed, and fails when it cannot', async () => {
+    const { client, pair } = await startStack({ plannedPromoteTimeoutInMs: 1_500 });
+    await pair.replica.pauseReplay();
+    // A pause request takes effect at the next WAL record.
+    await waitFor(
+      async () => {
+        const [row] = await pair.replica.query<{ state: string }>(
+          'SELECT pg_get_wal_replay_pause_state() AS state',
+        );
+        return row?.state === 'paused';
+      },
+      { timeoutInMs: 10_000, description: 'WAL replay to be paused on the replica' },
+    );
+    await pair.primary.query('CREATE TABLE not_yet_replayed (id int)');
+    const error = await client.servers
+      .beginUpdateAndWait(
+        DR_RG,
+        REPLICA,
+        { replica: { promoteMode: 'Standalone', promoteOption: 'Planned' } },
+        POLL,
+      )
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toContain('has not replayed up to LSN');
+    expect((error as Error).message).toContain('WAL replay is paused');
+    expect(await inRecovery(pair.replica)).toBe(true);
+
+    // Resumed in time, the same request succeeds with the table there.
+    setTimeout(() => void pair.replica.resumeReplay(), 300);
+    await client.servers.beginUpdateAndWait(
+      DR_RG,
+      REPLICA,
+      { replica: { promoteMode: 'Standalone', promoteOption: 'Planned' } },
+      POLL,
+    );
+    expect(await pair.replica.query('SELECT count(*)::int AS n FROM not_yet_replayed')).toEqual([{ n: 0 }]);
+  });
+
+  it('a planned switchover swaps the roles: the old primary follows the new one', async () => {
+    const { client, pair, servers } = await startStack();
+    await client.servers.beginUpdateAndWait(
+      DR_RG,
+      REPLICA,
+      { replica: { promoteMode: 'Switchover', promoteOption: 'Planned' } },
+      POLL,
+    );
+    expect(servers.map((s) => [s.name, s.role, s.sourceServer])).toEqual([
+      [PRIMARY, 'replica', REPLICA],
+      [REPLICA, 'primary', undefined],
+    ]);
+    expect(await inRecovery(pair.replica)).toBe(false);
+    expect(await inRecovery(pair.primary)).toBe(true);
+    const oldPrimary = await client.servers.get(PRIMARY_RG, PRIMARY);
+    expect(oldPrimary.replica?.role).toBe('AsyncReplica');
+    expect(oldPrimary.replica?.replicationState).toBe('Active');
+    expect(oldPrimary.sourceServerResourceId).toContain(`/flexibleServers/${REPLICA}`);
+    const listed: Server[] = [];
+    for await (const s of client.replicas.listByServer(DR_RG, REPLICA)) listed.push(s);
+    expect(listed.map((s) => s.name)).toEqual([PRIMARY]);
+  });
+
+  it('stops and starts a server; a stopped server reports state Stopped', async () => {
+    const { client, pair, servers } = await startStack();
+    await client.servers.beginStopAndWait(PRIMARY_RG, PRIMARY, POLL);
+    expect(pair.primary.isRunning()).toBe(false);
+    expect(servers[0]?.stoppedByArm).toBe(true);
+    expect((await client.servers.get(PRIMARY_RG, PRIMARY)).state).toBe('Stopped');
+
+    await client.servers.beginStartAndWait(PRIMARY_RG, PRIMARY, POLL);
+    expect(pair.primary.isRunning()).toBe(true);
+    expect((await client.servers.get(PRIMARY_RG, PRIMARY)).state).toBe('Ready');
+  });
+
+  it('refuses to promote a server that is not a replica, and answers 503 for a region in outage', async () => {
+    const { client, stack } = await startStack();
+    const notReplica = await client.servers
+      .beginUpdateAndWait(
+        PRIMARY_RG,
+        PRIMARY,
+        { replica: { promoteMode: 'Standalone', promoteOption: 'Forced' } },
+        POLL,
+      )
+      .catch((e: unknown) => e);
+    expect(notReplica).toMatchObject({ statusCode: 400, code: 'ServerIsNotReadReplica' });
+
+    stack.options.faults.regionsDown.add('primary');
+    const noRetry = new PostgreSQLManagementFlexibleServerClient(
+      new UnsignedJwtCredential(),
+      SUBSCRIPTION_ID,
+      {
+        endpoint: stack.emulator.armEndpoint,
+        httpClient,
+        retryOptions: { maxRetries: 0 },
+      },
+    );
+    const down = await noRetry.servers.get(PRIMARY_RG, PRIMARY).catch((e: unknown) => e);
+    expect(down).toMatchObject({ statusCode: 503, code: 'ServiceUnavailable' });
+    // The replica lives in the DR region and still answers.
+    expect((await noRetry.servers.get(DR_RG, REPLICA)).name).toBe(REPLICA);
+  });
+
+  it('an injected LRO failure fails the promotion without touching the replica', async () => {
+    const { client, pair, stack } = await startStack();
+    stack.options.faults.lroFailures = { count: 1, code: 'InternalServerError', message: 'Injected.' };
+    const error = await client.servers
+      .beginUpdateAndWait(
+        DR_RG,
+        REPLICA,
+        { replica: { promoteMode: 'Standalone', promoteOption: 'Forced' } },
+        POLL,
+      )
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      'The long-running operation has failed. InternalServerError. Injected.',
+    );
+    expect(await inRecovery(pair.replica)).toBe(true);
+  });
+});

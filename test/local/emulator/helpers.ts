@@ -1,0 +1,219 @@
+import https from 'node:https';
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
+import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
+import selfsigned from 'selfsigned';
+import {
+  type ControlPlaneEmulator,
+  type ControlPlaneEmulatorOptions,
+  type EmulatorRequestEvent,
+  startControlPlaneEmulator,
+} from '../../../local/emulator/index.js';
+import { emptyFaults, type LocalFlexibleServer, type LocalStorageAccount } from '../../../local/types.js';
+
+export const SUBSCRIPTION_ID = '00000000-1111-2222-3333-444444444444';
+export const TENANT_ID = '99999999-8888-7777-6666-555555555555';
+export const REGIONS = { primary: 'centralus', dr: 'eastus2' };
+export const PRIMARY_RG = 'rg-kyvos';
+export const DR_RG = 'rg-kyvos-dr';
+
+/** A certificate for 127.0.0.1 and localhost, made once per test file. */
+export async function createTestCertificate(): Promise<{ cert: string; key: string }> {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
+    keySize: 2048,
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 7, ip: '127.0.0.1' },
+          { type: 2, value: 'localhost' },
+        ],
+      },
+    ],
+  });
+  return { cert: pems.cert, key: pems.private };
+}
+
+/** An unsigned JWT (`alg: none`) carrying `claims`. */
+export function unsignedJwt(claims: Record<string, unknown>): string {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`;
+}
+
+/**
+ * A credential minting unsigned JWTs whose audience is the requested scope without `/.default`,
+ * as the local stack's credential does. Records the scopes it was asked for.
+ */
+export class UnsignedJwtCredential implements TokenCredential {
+  readonly scopesRequested: string[] = [];
+
+  constructor(private readonly tenantId: string = TENANT_ID) {}
+
+  async getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
+    const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? '';
+    this.scopesRequested.push(scope);
+    const now = Math.floor(Date.now() / 1000);
+    const exp = now + 3600;
+    const token = unsignedJwt({
+      aud: scope.replace(/\/\.default$/, ''),
+      iss: `https://sts.windows.net/${this.tenantId}/`,
+      tid: this.tenantId,
+      oid: '11111111-2222-3333-4444-555555555555',
+      iat: now,
+      nbf: now,
+      exp,
+    });
+    return { token, expiresOnTimestamp: exp * 1000, tokenType: 'Bearer' };
+  }
+}
+
+/** An SDK HTTP client that trusts `ca` (the stack's certificate). */
+export function trustingHttpClient(ca: string): HttpClient & { dispose(): void } {
+  const inner = createDefaultHttpClient();
+  const agent = new https.Agent({ ca, keepAlive: true });
+  return {
+    sendRequest: (request) => {
+      request.agent ??= agent;
+      return inner.sendRequest(request);
+    },
+    dispose: () => agent.destroy(),
+  };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  /** The parsed JSON body, or undefined. */
+  json: any;
+}
+
+/** One HTTPS request without an SDK, to check the wire format itself. */
+export function rawRequest(
+  url: string,
+  options: { ca: string; method?: string; headers?: Record<string, string>; body?: string },
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, ca: options.ca, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json });
+        });
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}
+
+/** A valid ARM token for raw requests. */
+export function armToken(tenantId = TENANT_ID): string {
+  const now = Math.floor(Date.now() / 1000);
+  return unsignedJwt({
+    aud: 'https://management.azure.com',
+    tid: tenantId,
+    iat: now,
+    nbf: now,
+    exp: now + 600,
+  });
+}
+
+/** The stack's storage accounts, as local/stack.ts declares them (fresh objects per test). */
+export function testStorageAccounts(): LocalStorageAccount[] {
+  return [
+    {
+      name: 'stkyvosprimary',
+      key: Buffer.from('primary-key-0123456789').toString('base64'),
+      resourceGroup: PRIMARY_RG,
+      region: 'primary',
+      sku: 'Standard_RAGRS',
+      isHnsEnabled: true,
+      existsInArm: true,
+    },
+    {
+      name: 'stkyvosdr',
+      key: Buffer.from('dr-key-0123456789').toString('base64'),
+      resourceGroup: DR_RG,
+      region: 'dr',
+      sku: 'Standard_LRS',
+      isHnsEnabled: true,
+      existsInArm: false,
+    },
+    {
+      name: 'stkyvoslrs',
+      key: Buffer.from('lrs-key-0123456789').toString('base64'),
+      resourceGroup: PRIMARY_RG,
+      region: 'primary',
+      sku: 'Standard_LRS',
+      isHnsEnabled: false,
+      existsInArm: true,
+    },
+  ];
+}
+
+/** Blob containers in memory: container storage is the stack's job, not the emulator's. */
+export class InMemoryContainers {
+  readonly names = new Set<string>();
+  failWith: Error | undefined;
+
+  async create(account: string, container: string): Promise<'created' | 'exists'> {
+    if (this.failWith) throw this.failWith;
+    const key = `${account}/${container}`;
+    if (this.names.has(key)) return 'exists';
+    this.names.add(key);
+    return 'created';
+  }
+
+  async exists(account: string, container: string): Promise<boolean> {
+    if (this.failWith) throw this.failWith;
+    return this.names.has(`${account}/${container}`);
+  }
+}
+
+export interface TestEmulator {
+  emulator: ControlPlaneEmulator;
+  options: ControlPlaneEmulatorOptions;
+  containers: InMemoryContainers;
+  requests: EmulatorRequestEvent[];
+  stop(): Promise<void>;
+}
+
+/** Starts an emulator on free ports with the test topology; `overrides` replace options. */
+export async function startTestEmulator(
+  tls: { cert: string; key: string },
+  overrides: Partial<ControlPlaneEmulatorOptions> & { servers?: LocalFlexibleServer[] } = {},
+): Promise<TestEmulator> {
+  const containers = new InMemoryContainers();
+  const requests: EmulatorRequestEvent[] = [];
+  const options: ControlPlaneEmulatorOptions = {
+    tls,
+    subscriptionId: SUBSCRIPTION_ID,
+    tenantId: TENANT_ID,
+    regions: REGIONS,
+    storageAccounts: testStorageAccounts(),
+    servers: [],
+    faults: emptyFaults(),
+    blobEndpoint: (account, secondary) =>
+      `https://127.0.0.1:40000/${account}${secondary ? '-secondary' : ''}`,
+    containers,
+    keyVaultName: 'kv-kyvos-dr',
+    lroPollDelaySeconds: 0,
+    storageOperationDurationInMs: 300,
+    onRequest: (event) => requests.push(event),
+    ...overrides,
+  };
+  const emulator = await startControlPlaneEmulator(options);
+  return { emulator, options, containers, requests, stop: () => emulator.stop() };
+}

@@ -1,0 +1,152 @@
+import { SecretClient } from '@azure/keyvault-secrets';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestCertificate,
+  rawRequest,
+  startTestEmulator,
+  TENANT_ID,
+  type TestEmulator,
+  trustingHttpClient,
+  UnsignedJwtCredential,
+  unsignedJwt,
+} from './helpers.js';
+
+let tls: { cert: string; key: string };
+let stack: TestEmulator;
+let httpClient: ReturnType<typeof trustingHttpClient>;
+
+beforeAll(async () => {
+  tls = await createTestCertificate();
+  httpClient = trustingHttpClient(tls.cert);
+});
+
+afterAll(() => httpClient.dispose());
+
+afterEach(async () => {
+  await stack?.stop();
+});
+
+function secretClient(credential = new UnsignedJwtCredential()): SecretClient {
+  return new SecretClient(stack.emulator.keyVaultUrl, credential, {
+    disableChallengeResourceVerification: true,
+    httpClient,
+  });
+}
+
+describe('Key Vault secrets through the control-plane emulator', () => {
+  it('goes through the challenge, then sets and gets a secret with the vault audience and tenant', async () => {
+    stack = await startTestEmulator(tls);
+    const credential = new UnsignedJwtCredential();
+    const client = secretClient(credential);
+
+    const set = await client.setSecret('pg-connection', 'postgres://u:p@h/db', { contentType: 'text/plain' });
+    expect(set.value).toBe('postgres://u:p@h/db');
+    expect(set.properties.version).toMatch(/^[0-9a-f]{32}$/);
+    expect(set.properties.id).toBe(
+      `${stack.emulator.keyVaultUrl}/secrets/pg-connection/${set.properties.version}`,
+    );
+    expect(set.properties.vaultUrl).toBe(stack.emulator.keyVaultUrl);
+    expect(set.properties.recoveryLevel).toBe('Recoverable+Purgeable');
+    expect(set.properties.createdOn).toBeInstanceOf(Date);
+
+    const got = await client.getSecret('pg-connection');
+    expect(got.value).toBe('postgres://u:p@h/db');
+    expect(got.properties.contentType).toBe('text/plain');
+    expect(credential.scopesRequested).toContain('https://vault.azure.net/.default');
+
+    // The first request carried no token and was challenged.
+    expect(stack.requests[0]).toMatchObject({ service: 'keyVault', status: 401, errorCode: 'Unauthorized' });
+  });
+
+  it('gets a secret by version after a newer version was set', async () => {
+    stack = await startTestEmulator(tls);
+    const client = secretClient();
+    const first = await client.setSecret('sas', 'one');
+    await client.setSecret('sas', 'two');
+    expect((await client.getSecret('sas')).value).toBe('two');
+    expect((await client.getSecret('sas', { version: first.properties.version ?? '' })).value).toBe('one');
+  });
+
+  it('seeds secrets directly and answers 404 SecretNotFound for a missing one', async () => {
+    stack = await startTestEmulator(tls);
+    await stack.emulator.setSecret('seeded', 'value');
+    const client = secretClient();
+    expect((await client.getSecret('seeded')).value).toBe('value');
+    const error = await client.getSecret('missing').catch((e: unknown) => e);
+    expect(error).toMatchObject({ statusCode: 404, code: 'SecretNotFound' });
+    expect((error as Error).message).toContain(
+      'A secret with (name/id) missing was not found in this key vault',
+    );
+  });
+
+  it('pages the secret list with maxresults and nextLink, without values', async () => {
+    stack = await startTestEmulator(tls);
+    for (const name of ['s1', 's2', 's3', 's4', 's5'])
+      stack.emulator.secrets.setSecret(name, `value-${name}`);
+    const client = secretClient();
+    const pages: string[][] = [];
+    for await (const page of client.listPropertiesOfSecrets().byPage({ maxPageSize: 2 })) {
+      pages.push(page.map((p) => p.name));
+      for (const properties of page) expect(properties).not.toHaveProperty('value');
+    }
+    expect(pages).toEqual([['s1', 's2'], ['s3', 's4'], ['s5']]);
+
+    const all: string[] = [];
+    for await (const properties of client.listPropertiesOfSecrets()) all.push(properties.name);
+    expect(all).toEqual(['s1', 's2', 's3', 's4', 's5']);
+  });
+
+  it('answers the challenge on an unauthenticated request, and 401 for a token of another audience', async () => {
+    stack = await startTestEmulator(tls);
+    const url = `${stack.emulator.keyVaultUrl}/secrets/anything?api-version=2025-07-01`;
+    const anonymous = await rawRequest(url, { ca: tls.cert });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toBe(
+      `Bearer authorization="https://login.microsoftonline.com/${TENANT_ID}", resource="https://vault.azure.net"`,
+    );
+    expect(anonymous.json.error.code).toBe('Unauthorized');
+
+    const armToken = unsignedJwt({ aud: 'https://management.azure.com', tid: TENANT_ID });
+    const wrongAudience = await rawRequest(url, {
+      ca: tls.cert,
+      headers: { authorization: `Bearer ${armToken}` },
+    });
+    expect(wrongAudience.status).toBe(401);
+    expect(wrongAudience.json.error.message).toContain('audience');
+  });
+
+  it('answers 400 BadParameter for an invalid secret name and for a body without value', async () => {
+    stack = await startTestEmulator(tls);
+    const token = unsignedJwt({ aud: 'https://vault.azure.net', tid: TENANT_ID });
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const badName = await rawRequest(
+      `${stack.emulator.keyVaultUrl}/secrets/bad_name?api-version=2025-07-01`,
+      {
+        ca: tls.cert,
+        headers,
+      },
+    );
+    expect(badName.status).toBe(400);
+    expect(badName.json.error.code).toBe('BadParameter');
+
+    const noValue = await rawRequest(
+      `${stack.emulator.keyVaultUrl}/secrets/good-name?api-version=2025-07-01`,
+      {
+        ca: tls.cert,
+        method: 'PUT',
+        headers,
+        body: JSON.stringify({ contentType: 'x' }),
+      },
+    );
+    expect(noValue.status).toBe(400);
+    expect(noValue.json.error.code).toBe('BadParameter');
+  });
+
+  it('keeps secret values out of the request log', async () => {
+    stack = await startTestEmulator(tls);
+    const client = secretClient();
+    await client.setSecret('logged', 'very-secret-value');
+    await client.getSecret('logged');
+    expect(JSON.stringify(stack.requests)).not.toContain('very-secret-value');
+  });
+});

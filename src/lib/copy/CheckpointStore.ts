@@ -1,0 +1,126 @@
+/**
+ * Where the copy engine records, per run and partition, how far it got. A checkpoint is what makes
+ * a re-run after a crash copy only what is missing:
+ * - `done` / no failures: the partition is skipped entirely on a re-run (no listing, no calls);
+ * - `started` (a worker died, or was aborted, mid-partition), `done-with-failures` and `failed`: the
+ *   partition is resumed, checking each blob at the destination before copying it;
+ * - no checkpoint: the partition is copied without any check, since a copy is an idempotent
+ *   overwrite.
+ *
+ * Records hold blob names and redacted reasons, never a SAS.
+ */
+export type PartitionStatus = 'started' | 'done' | 'done-with-failures' | 'failed';
+
+/** A blob that could not be copied, by name, with the redacted reason of its last try. */
+export interface BlobFailure {
+  name: string;
+  reason: string;
+  statusCode?: number;
+  code?: string;
+  attempts: number;
+}
+
+export interface PartitionCheckpoint {
+  runId: string;
+  partitionIndex: number;
+  status: PartitionStatus;
+  /** Continuation token the partition starts at (not secret: a position in the listing). */
+  marker?: string;
+  /** How many times a worker started this partition. */
+  attempts: number;
+  /** ISO time the first attempt started. Destination blobs written since then count as this run's. */
+  startedAt: string;
+  /** ISO time the latest attempt started. */
+  attemptStartedAt: string;
+  /** ISO time the latest attempt ended; absent while `started`. */
+  endedAt?: string;
+  blobsListed: number;
+  blobsCopied: number;
+  blobsSkipped: number;
+  blobsFailed: number;
+  bytesCopied: number;
+  bytesSkipped: number;
+  /** The failed blobs, up to a cap; `blobsFailed` is the full count. */
+  failures: BlobFailure[];
+  /** Why the whole partition failed (`failed`), redacted. */
+  error?: string;
+}
+
+/** A checkpoint with the version it was read at, for a conditional write. */
+export interface VersionedCheckpoint {
+  record: PartitionCheckpoint;
+  etag: string;
+}
+
+export interface CheckpointWriteOptions {
+  /**
+   * Write only if the stored checkpoint is still at this version (`If-Match`). Undefined: write only
+   * if there is none yet (`If-None-Match: *`).
+   */
+  etag?: string;
+  abortSignal?: AbortSignal;
+}
+
+/** Another worker wrote the checkpoint since it was read. */
+export class CheckpointConflict extends Error {
+  override readonly name = 'CheckpointConflict';
+  readonly isCheckpointConflict = true;
+  constructor(
+    readonly runId: string,
+    readonly partitionIndex: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `The checkpoint of partition ${partitionIndex} of run ${runId} changed while this worker held it: another worker is on the same partition.`,
+      options,
+    );
+  }
+}
+
+export interface CheckpointStore {
+  get(
+    runId: string,
+    partitionIndex: number,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<VersionedCheckpoint | undefined>;
+  /** Writes conditionally (see `CheckpointWriteOptions.etag`); returns the new version. */
+  put(
+    runId: string,
+    partitionIndex: number,
+    record: PartitionCheckpoint,
+    options?: CheckpointWriteOptions,
+  ): Promise<string>;
+}
+
+/** Checkpoints in memory, with the same conditional-write rules as the blob store: for unit tests. */
+export class InMemoryCheckpointStore implements CheckpointStore {
+  private readonly records = new Map<string, VersionedCheckpoint>();
+  private version = 0;
+
+  async get(runId: string, partitionIndex: number): Promise<VersionedCheckpoint | undefined> {
+    const found = this.records.get(key(runId, partitionIndex));
+    return found ? { record: structuredClone(found.record), etag: found.etag } : undefined;
+  }
+
+  async put(
+    runId: string,
+    partitionIndex: number,
+    record: PartitionCheckpoint,
+    options: CheckpointWriteOptions = {},
+  ): Promise<string> {
+    const current = this.records.get(key(runId, partitionIndex));
+    if (current?.etag !== options.etag) throw new CheckpointConflict(runId, partitionIndex);
+    const etag = `"${++this.version}"`;
+    this.records.set(key(runId, partitionIndex), { record: structuredClone(record), etag });
+    return etag;
+  }
+
+  /** Every stored record, for assertions. */
+  all(): PartitionCheckpoint[] {
+    return [...this.records.values()].map((v) => structuredClone(v.record));
+  }
+}
+
+function key(runId: string, partitionIndex: number): string {
+  return `${runId}/${partitionIndex}`;
+}

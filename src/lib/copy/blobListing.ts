@@ -1,0 +1,173 @@
+import type { BlobGetPropertiesResponse, BlobItem, ContainerClient } from '@azure/storage-blob';
+import { statusOf } from '../errors.js';
+
+/**
+ * The metadata a hierarchical namespace (ADLS Gen2) puts on a directory when it is seen through the
+ * Blob API: a zero-length blob with `hdi_isfolder=true`. Copying these stubs is what makes empty
+ * directories survive a failover.
+ */
+export const DIRECTORY_STUB_METADATA = 'hdi_isfolder';
+
+/** One blob of a listing, reduced to what copying and verifying need. */
+export interface ListedBlob {
+  name: string;
+  contentLength: number;
+  /** Base64 Content-MD5, when the blob has one. */
+  contentMD5?: string;
+  contentType?: string;
+  contentEncoding?: string;
+  contentLanguage?: string;
+  cacheControl?: string;
+  contentDisposition?: string;
+  blobType?: string;
+  lastModified?: Date;
+  metadata: Record<string, string>;
+  /** A directory of a hierarchical namespace (`hdi_isfolder=true`). */
+  isDirectoryStub: boolean;
+}
+
+/** One page of a listing: the blobs, where the page started and where the next one starts. */
+export interface ListingPage {
+  /** Continuation token this page was listed from; undefined for the first page. */
+  marker?: string;
+  /** Continuation token of the next page; undefined on the last page. */
+  nextMarker?: string;
+  blobs: ListedBlob[];
+}
+
+export interface ListBlobPagesOptions {
+  /** Start at this continuation token instead of the beginning. */
+  marker?: string;
+  pageSize: number;
+  abortSignal?: AbortSignal;
+}
+
+/** `a/b/` → `a/b`; `''` stays `''`. */
+export function normalizePrefix(prefix: string): string {
+  return prefix.replace(/^\/+|\/+$/g, '');
+}
+
+/**
+ * Lists the blobs under `prefix` page by page (flat, with metadata), holding one page at a time.
+ *
+ * With a non-empty prefix `a/b`, the listing uses the service prefix `a/b/` (so `a/bc` is never
+ * listed) and the first page starts with the blob `a/b` itself when it exists: the directory stub
+ * of the work directory. It sorts before everything under `a/b/` in both the flat and the
+ * hierarchical-namespace listing orders, so the pages stay sorted.
+ */
+export async function* listBlobPages(
+  container: ContainerClient,
+  prefix: string,
+  options: ListBlobPagesOptions,
+): AsyncGenerator<ListingPage> {
+  const normalized = normalizePrefix(prefix);
+  const stub =
+    options.marker === undefined && normalized !== ''
+      ? await getListedBlob(container, normalized, options.abortSignal)
+      : undefined;
+  const pages = container
+    .listBlobsFlat({
+      ...(normalized ? { prefix: `${normalized}/` } : {}),
+      includeMetadata: true,
+      ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+    })
+    .byPage({
+      ...(options.marker !== undefined ? { continuationToken: options.marker } : {}),
+      maxPageSize: options.pageSize,
+    });
+  let marker = options.marker;
+  let first = true;
+  for await (const response of pages) {
+    const blobs = response.segment.blobItems.map(fromBlobItem);
+    if (first && stub) blobs.unshift(stub);
+    first = false;
+    const nextMarker = response.continuationToken ? response.continuationToken : undefined;
+    yield { ...(marker !== undefined ? { marker } : {}), ...(nextMarker ? { nextMarker } : {}), blobs };
+    marker = nextMarker;
+    if (!nextMarker) return;
+  }
+}
+
+/** Lists exactly one page: the one starting at `marker`. */
+export async function listBlobPage(
+  container: ContainerClient,
+  prefix: string,
+  options: ListBlobPagesOptions,
+): Promise<ListingPage> {
+  const pages = listBlobPages(container, prefix, options);
+  try {
+    const { value } = await pages.next();
+    return value ?? { ...(options.marker !== undefined ? { marker: options.marker } : {}), blobs: [] };
+  } finally {
+    await pages.return(undefined);
+  }
+}
+
+/** The blob `name` as a listing would show it, or undefined when it does not exist. */
+export async function getListedBlob(
+  container: ContainerClient,
+  name: string,
+  abortSignal?: AbortSignal,
+): Promise<ListedBlob | undefined> {
+  try {
+    const properties = await container.getBlobClient(name).getProperties(abortSignal ? { abortSignal } : {});
+    return fromProperties(name, properties);
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+export function isDirectoryStub(metadata: Record<string, string> | undefined): boolean {
+  if (!metadata) return false;
+  for (const [key, value] of Object.entries(metadata)) {
+    if (key.toLowerCase() === DIRECTORY_STUB_METADATA && value.toLowerCase() === 'true') return true;
+  }
+  return false;
+}
+
+function fromBlobItem(item: BlobItem): ListedBlob {
+  const p = item.properties;
+  const metadata = metadataOf(item.metadata);
+  return {
+    name: item.name,
+    contentLength: p.contentLength ?? 0,
+    ...optional('contentMD5', p.contentMD5 ? Buffer.from(p.contentMD5).toString('base64') : undefined),
+    ...optional('contentType', p.contentType),
+    ...optional('contentEncoding', p.contentEncoding),
+    ...optional('contentLanguage', p.contentLanguage),
+    ...optional('cacheControl', p.cacheControl),
+    ...optional('contentDisposition', p.contentDisposition),
+    ...optional('blobType', p.blobType),
+    ...optional('lastModified', p.lastModified),
+    metadata,
+    isDirectoryStub: isDirectoryStub(metadata),
+  };
+}
+
+export function fromProperties(name: string, p: BlobGetPropertiesResponse): ListedBlob {
+  const metadata = metadataOf(p.metadata);
+  return {
+    name,
+    contentLength: p.contentLength ?? 0,
+    ...optional('contentMD5', p.contentMD5 ? Buffer.from(p.contentMD5).toString('base64') : undefined),
+    ...optional('contentType', p.contentType),
+    ...optional('contentEncoding', p.contentEncoding),
+    ...optional('contentLanguage', p.contentLanguage),
+    ...optional('cacheControl', p.cacheControl),
+    ...optional('contentDisposition', p.contentDisposition),
+    ...optional('blobType', p.blobType),
+    ...optional('lastModified', p.lastModified),
+    metadata,
+    isDirectoryStub: isDirectoryStub(metadata),
+  };
+}
+
+/** Metadata as an object; Azurite lists the empty metadata of a copied blob as `''`. */
+function metadataOf(metadata: unknown): Record<string, string> {
+  return metadata && typeof metadata === 'object' ? (metadata as Record<string, string>) : {};
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined || value === null ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,532 @@
+import { setMaxListeners } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import pLimit from 'p-limit';
+import { ConfigError, codeOf, statusOf } from '../errors.js';
+import { fromProperties, getListedBlob, type ListedBlob, listBlobPage } from './blobListing.js';
+import {
+  type BlobFailure,
+  CheckpointConflict,
+  type PartitionCheckpoint,
+  type PartitionStatus,
+} from './CheckpointStore.js';
+import type { BlobOutcome, CopyProgressCallback } from './CopyProgress.js';
+import { RetriesExhausted, withRetries } from './retry.js';
+import { listingFailed, sourceContainerClient } from './sourceAccess.js';
+import { describeStorageError } from './storageErrors.js';
+import { type CopyDeps, type CopyPartition, SYNC_COPY_LIMIT_IN_BYTES } from './types.js';
+
+export interface CopyOptions {
+  /**
+   * Copy calls in flight for this partition. Default 32: server-side copies are latency-bound, not
+   * bandwidth-bound, on the client. Run several partitions at once to go wider.
+   */
+  concurrency?: number;
+  /** Up to this size Copy Blob From URL (synchronous); above, asynchronous Copy Blob. Default 256 MiB, the service's limit. */
+  largeBlobThresholdInBytes?: number;
+  /** Tries per blob on transient errors, the first included (on top of the SDK's transport retries). Default 5. */
+  maxAttempts?: number;
+  /** First backoff between tries of one blob; doubles, with full jitter. Default 250 ms. */
+  retryBaseDelayInMs?: number;
+  /** Longest backoff between tries of one blob. Default 15,000 ms. */
+  retryMaxDelayInMs?: number;
+  /** Poll interval of an asynchronous Copy Blob. Default 2,000 ms. */
+  copyPollIntervalInMs?: number;
+  /** Failed blobs recorded by name per partition (all are counted). Default 100. */
+  maxRecordedFailures?: number;
+  onProgress?: CopyProgressCallback;
+  /** Aborting stops the partition as a crash would: its checkpoint stays `started`. */
+  abortSignal?: AbortSignal;
+}
+
+export const DEFAULT_COPY_OPTIONS = {
+  concurrency: 32,
+  largeBlobThresholdInBytes: SYNC_COPY_LIMIT_IN_BYTES,
+  maxAttempts: 5,
+  retryBaseDelayInMs: 250,
+  retryMaxDelayInMs: 15_000,
+  copyPollIntervalInMs: 2_000,
+  maxRecordedFailures: 100,
+} as const;
+
+/** Storage calls made by one `copyPartition`, so a benchmark or test can prove what a resume cost. */
+export interface CopyCallCounts {
+  /** Copy Blob From URL calls (every try). */
+  syncCopy: number;
+  /** Asynchronous Copy Blob starts (every try). */
+  asyncCopy: number;
+  /** Zero-length Put Blob calls that recreate directory stubs. */
+  directoryStub: number;
+  /** Get Blob Properties calls on the destination (only when resuming a partition). */
+  destinationHead: number;
+  /** Backoffs taken after transient errors. */
+  retries: number;
+}
+
+/**
+ * What one `copyPartition` call did. Counts are this call's: for `already-done` they are all zero
+ * (nothing was listed or copied); for `resumed`, `blobsSkipped` are the blobs found already
+ * identical at the destination.
+ */
+export interface CopyPartitionResult {
+  runId: string;
+  partitionIndex: number;
+  /** `copied`: no checkpoint, copied without checks. `resumed`: a previous attempt did not finish. */
+  mode: 'copied' | 'resumed' | 'already-done';
+  status: PartitionStatus;
+  /** Which attempt at this partition this was (from the checkpoint). */
+  attempt: number;
+  blobsListed: number;
+  blobsCopied: number;
+  blobsSkipped: number;
+  blobsFailed: number;
+  bytesCopied: number;
+  bytesSkipped: number;
+  /** Failed blobs by name with redacted reasons (capped; `blobsFailed` counts all). */
+  failures: BlobFailure[];
+  calls: CopyCallCounts;
+  durationInMs: number;
+}
+
+/**
+ * Copies one partition server-side from the source (through the secondary endpoint) to the
+ * destination, and records the outcome in its checkpoint.
+ *
+ * - A partition whose checkpoint is `done` is skipped entirely.
+ * - With no checkpoint, every blob is copied with no prior check: a copy overwrites, so it is
+ *   idempotent, and the first run keeps to one call per blob.
+ * - With any other checkpoint (a previous attempt crashed, was aborted, or left failures), each blob
+ *   is first looked up at the destination and skipped when it is already identical
+ *   (see `isAlreadyCopied`).
+ * - Blobs up to `largeBlobThresholdInBytes` use Copy Blob From URL; larger ones (and page or append
+ *   blobs) the asynchronous Copy Blob, polled to completion. Both keep Content-Type,
+ *   Content-Encoding, Content-Language, Cache-Control, Content-Disposition, Content-MD5 and metadata
+ *   (the service copies them when the request names no metadata). Directory stubs
+ *   (`hdi_isfolder=true`) are recreated as zero-length blobs with the same metadata and headers.
+ * - Transient failures are retried with backoff; a blob that still fails, or fails for good (403, a
+ *   404 because it was deleted after listing…), is recorded by name and the partition ends
+ *   `done-with-failures`: never silently dropped.
+ * - If the listing fails (an error naming the secondary endpoint), or the destination container
+ *   does not exist, the partition is recorded `failed` and the call rejects, so that a queue message
+ *   is retried later.
+ * - Two workers on one partition (a queue message seen twice) both copy it, which is harmless. If
+ *   they claim it at the same moment, the later one rejects with `CheckpointConflict` and its
+ *   message comes back to find the partition done or resumable; otherwise the checkpoint writes
+ *   are conditional and the last one wins.
+ */
+export async function copyPartition(
+  deps: CopyDeps,
+  partition: CopyPartition,
+  options: CopyOptions = {},
+): Promise<CopyPartitionResult> {
+  const settings = resolveOptions(options);
+  const clock = deps.clock ?? (() => new Date());
+  const startedAtMs = performance.now();
+  const { runId, index } = partition;
+  const callerSignal = options.abortSignal;
+  callerSignal?.throwIfAborted();
+  const withSignal = callerSignal ? { abortSignal: callerSignal } : {};
+  const calls: CopyCallCounts = {
+    syncCopy: 0,
+    asyncCopy: 0,
+    directoryStub: 0,
+    destinationHead: 0,
+    retries: 0,
+  };
+
+  const existing = await deps.checkpoints.get(runId, index, withSignal);
+  if (existing?.record.status === 'done') {
+    deps.logger.info('copy.partition.skip', { runId, partition: index, reason: 'done' });
+    return {
+      runId,
+      partitionIndex: index,
+      mode: 'already-done',
+      status: 'done',
+      attempt: existing.record.attempts,
+      blobsListed: 0,
+      blobsCopied: 0,
+      blobsSkipped: 0,
+      blobsFailed: 0,
+      bytesCopied: 0,
+      bytesSkipped: 0,
+      failures: [],
+      calls,
+      durationInMs: Math.round(performance.now() - startedAtMs),
+    };
+  }
+  const resuming = existing !== undefined;
+  const now = clock().toISOString();
+  const record: PartitionCheckpoint = {
+    runId,
+    partitionIndex: index,
+    status: 'started',
+    ...(partition.marker !== undefined ? { marker: partition.marker } : {}),
+    attempts: (existing?.record.attempts ?? 0) + 1,
+    startedAt: existing?.record.startedAt ?? now,
+    attemptStartedAt: now,
+    blobsListed: 0,
+    blobsCopied: 0,
+    blobsSkipped: 0,
+    blobsFailed: 0,
+    bytesCopied: 0,
+    bytesSkipped: 0,
+    failures: [],
+  };
+  let etag = await deps.checkpoints.put(runId, index, record, {
+    ...(existing ? { etag: existing.etag } : {}),
+    ...withSignal,
+  });
+  const saveRecord = async () => {
+    try {
+      etag = await deps.checkpoints.put(runId, index, record, { etag, ...withSignal });
+    } catch (error) {
+      if (!(error instanceof CheckpointConflict)) throw error;
+      // Another worker ran the same partition (a redelivered message). Both copies are complete
+      // overwrites, so this attempt's record is as true as the other's: write it over.
+      const latest = await deps.checkpoints.get(runId, index, withSignal);
+      etag = await deps.checkpoints.put(runId, index, record, {
+        ...(latest ? { etag: latest.etag } : {}),
+        ...withSignal,
+      });
+    }
+  };
+  deps.logger.info('copy.partition.start', {
+    runId,
+    partition: index,
+    attempt: record.attempts,
+    mode: resuming ? 'resumed' : 'copied',
+  });
+
+  // One signal for the partition: the caller's abort, or a progress callback that threw.
+  const controller = new AbortController();
+  // Every request in flight listens to this signal: far more than Node's default of 10.
+  setMaxListeners(0, controller.signal);
+  const onCallerAbort = () => controller.abort(callerSignal?.reason);
+  callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  const signal = controller.signal;
+  /** Records the whole partition as `failed` and returns the error to throw. */
+  const failPartition = async (failed: Error): Promise<Error> => {
+    record.status = 'failed';
+    record.error = failed.message;
+    record.endedAt = clock().toISOString();
+    await saveRecord();
+    deps.logger.error('copy.partition.failed', { runId, partition: index, reason: failed.message });
+    return failed;
+  };
+  // Set when the destination cannot take any blob: the partition stops instead of failing each one.
+  let fatal: Error | undefined;
+  try {
+    let source: ContainerClient;
+    let blobs: ListedBlob[];
+    try {
+      source = sourceContainerClient(deps.clients, deps.source);
+      blobs = (
+        await listBlobPage(source, deps.source.prefix, {
+          ...(partition.marker !== undefined ? { marker: partition.marker } : {}),
+          pageSize: partition.pageSize,
+          abortSignal: signal,
+        })
+      ).blobs;
+    } catch (error) {
+      if (signal.aborted) throw signal.reason ?? error;
+      // An unusable SAS (expired, unsigned) is a configuration error, as it is.
+      throw await failPartition(error instanceof ConfigError ? error : listingFailed(deps, error));
+    }
+    record.blobsListed = blobs.length;
+
+    const destination = deps.clients
+      .blobService(deps.destination.account)
+      .getContainerClient(deps.destination.container);
+    const resumeSince = new Date(record.startedAt);
+    const report = (blob: ListedBlob, outcome: BlobOutcome) => {
+      if (!options.onProgress) return;
+      try {
+        options.onProgress({
+          runId,
+          partitionIndex: index,
+          blobName: blob.name,
+          outcome,
+          bytes: blob.contentLength,
+        });
+      } catch (error) {
+        controller.abort(error);
+        throw error;
+      }
+    };
+    const retryOptions = {
+      maxAttempts: settings.maxAttempts,
+      baseDelayInMs: settings.retryBaseDelayInMs,
+      maxDelayInMs: settings.retryMaxDelayInMs,
+      abortSignal: signal,
+    };
+
+    const writeBlob = async (blob: ListedBlob): Promise<void> => {
+      if (blob.isDirectoryStub) {
+        calls.directoryStub += 1;
+        await writeDirectoryStub(destination, blob, signal);
+        return;
+      }
+      const sourceUrl = source.getBlobClient(blob.name).url;
+      const isBlockBlob = blob.blobType === undefined || blob.blobType === 'BlockBlob';
+      if (isBlockBlob && blob.contentLength <= settings.largeBlobThresholdInBytes) {
+        calls.syncCopy += 1;
+        const response = await destination
+          .getBlockBlobClient(blob.name)
+          .syncCopyFromURL(sourceUrl, { abortSignal: signal });
+        if (response.copyStatus && response.copyStatus !== 'success') {
+          throw new Error(`Copy Blob From URL answered copy status "${response.copyStatus}"`);
+        }
+        return;
+      }
+      calls.asyncCopy += 1;
+      await asyncCopy(destination.getBlobClient(blob.name), sourceUrl, settings.copyPollIntervalInMs, signal);
+    };
+
+    const isAtDestination = async (blob: ListedBlob): Promise<boolean> => {
+      try {
+        const { value } = await withRetries(
+          () => {
+            calls.destinationHead += 1;
+            return destination.getBlobClient(blob.name).getProperties({ abortSignal: signal });
+          },
+          { ...retryOptions, onRetry: () => calls.retries++ },
+        );
+        return isAlreadyCopied(
+          blob,
+          { ...fromProperties(blob.name, value), copyStatus: value.copyStatus },
+          resumeSince,
+        );
+      } catch (error) {
+        if (signal.aborted) throw signal.reason ?? error;
+        // Absent (404) or unknown: copy it; an overwrite is always safe.
+        return false;
+      }
+    };
+
+    const copyOne = async (blob: ListedBlob): Promise<void> => {
+      signal.throwIfAborted();
+      if (resuming && (await isAtDestination(blob))) {
+        record.blobsSkipped += 1;
+        record.bytesSkipped += blob.contentLength;
+        report(blob, 'skipped');
+        return;
+      }
+      let outcome: BlobOutcome = 'copied';
+      try {
+        await withRetries(() => writeBlob(blob), {
+          ...retryOptions,
+          onRetry: (error, attempt, delayInMs) => {
+            calls.retries += 1;
+            deps.logger.warn('copy.blob.retry', {
+              runId,
+              partition: index,
+              blob: blob.name,
+              attempt,
+              delayInMs,
+              reason: describeStorageError(error),
+            });
+          },
+        });
+        record.blobsCopied += 1;
+        record.bytesCopied += blob.contentLength;
+      } catch (error) {
+        if (signal.aborted) throw signal.reason ?? error;
+        const last = error instanceof RetriesExhausted ? error.lastError : error;
+        if (codeOf(last) === 'ContainerNotFound') {
+          fatal ??= new Error(
+            `The destination container "${deps.destination.container}" does not exist in ${deps.destination.account}: create it (the storage step does) before copying.`,
+          );
+          controller.abort(fatal);
+          throw fatal;
+        }
+        outcome = 'failed';
+        const failure = toFailure(blob.name, error);
+        record.blobsFailed += 1;
+        if (record.failures.length < settings.maxRecordedFailures) record.failures.push(failure);
+        deps.logger.warn('copy.blob.failed', {
+          runId,
+          partition: index,
+          blob: blob.name,
+          attempts: failure.attempts,
+          reason: failure.reason,
+        });
+      }
+      report(blob, outcome);
+    };
+
+    const limit = pLimit({ concurrency: settings.concurrency, rejectOnClear: true });
+    const onAbort = () => limit.clearQueue();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let settled: PromiseSettledResult<void>[];
+    try {
+      settled = await Promise.allSettled(blobs.map((blob) => limit(copyOne, blob)));
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    if (fatal) throw await failPartition(fatal);
+    if (signal.aborted) throw signal.reason;
+    const unexpected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (unexpected) throw unexpected.reason;
+
+    record.status = record.blobsFailed > 0 ? 'done-with-failures' : 'done';
+    record.endedAt = clock().toISOString();
+    await saveRecord();
+    const durationInMs = Math.round(performance.now() - startedAtMs);
+    deps.logger.info('copy.partition.end', {
+      runId,
+      partition: index,
+      status: record.status,
+      attempt: record.attempts,
+      blobsListed: record.blobsListed,
+      blobsCopied: record.blobsCopied,
+      blobsSkipped: record.blobsSkipped,
+      blobsFailed: record.blobsFailed,
+      bytesCopied: record.bytesCopied,
+      durationInMs,
+    });
+    return {
+      runId,
+      partitionIndex: index,
+      mode: resuming ? 'resumed' : 'copied',
+      status: record.status,
+      attempt: record.attempts,
+      blobsListed: record.blobsListed,
+      blobsCopied: record.blobsCopied,
+      blobsSkipped: record.blobsSkipped,
+      blobsFailed: record.blobsFailed,
+      bytesCopied: record.bytesCopied,
+      bytesSkipped: record.bytesSkipped,
+      failures: record.failures.map((f) => ({ ...f })),
+      calls: { ...calls },
+      durationInMs,
+    };
+  } finally {
+    callerSignal?.removeEventListener('abort', onCallerAbort);
+  }
+}
+
+/** What the destination holds for a blob, as Get Blob Properties reports it. */
+export type DestinationBlob = ListedBlob & { copyStatus?: string | undefined };
+
+/**
+ * Whether a blob found at the destination while resuming can be skipped. It must not be in the
+ * middle (or the failed end) of a copy, and must have the source's size and kind (directory stub or
+ * not); then:
+ * - when either side has a Content-MD5, the two must be equal (equal content, whoever wrote it);
+ * - when neither has one, size alone proves little, so it must also have been written since the
+ *   partition's first attempt started (`since`): by this run. The comparison is against the
+ *   service's Last-Modified, so a destination clock behind ours only makes the engine copy again.
+ */
+export function isAlreadyCopied(source: ListedBlob, destination: DestinationBlob, since: Date): boolean {
+  if (destination.copyStatus !== undefined && destination.copyStatus !== 'success') return false;
+  if (source.contentLength !== destination.contentLength) return false;
+  if (source.isDirectoryStub !== destination.isDirectoryStub) return false;
+  if (source.contentMD5 !== undefined || destination.contentMD5 !== undefined) {
+    return source.contentMD5 === destination.contentMD5;
+  }
+  return destination.lastModified !== undefined && destination.lastModified.getTime() >= since.getTime();
+}
+
+/**
+ * Recreates a directory stub: a zero-length blob with the source's metadata (`hdi_isfolder=true`)
+ * and headers. In a hierarchical namespace the directory may already exist, made implicitly when a
+ * blob under it was copied first; the service then refuses with 409, which is success here.
+ */
+async function writeDirectoryStub(
+  destination: ContainerClient,
+  blob: ListedBlob,
+  abortSignal: AbortSignal,
+): Promise<void> {
+  const target: BlockBlobClient = destination.getBlockBlobClient(blob.name);
+  try {
+    await target.upload('', 0, {
+      metadata: blob.metadata,
+      blobHTTPHeaders: {
+        ...(blob.contentType ? { blobContentType: blob.contentType } : {}),
+        ...(blob.contentEncoding ? { blobContentEncoding: blob.contentEncoding } : {}),
+        ...(blob.contentLanguage ? { blobContentLanguage: blob.contentLanguage } : {}),
+        ...(blob.cacheControl ? { blobCacheControl: blob.cacheControl } : {}),
+        ...(blob.contentDisposition ? { blobContentDisposition: blob.contentDisposition } : {}),
+      },
+      abortSignal,
+    });
+  } catch (error) {
+    if (statusOf(error) === 409) {
+      const existing = await getListedBlob(destination, blob.name, abortSignal);
+      if (existing?.isDirectoryStub) return;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Asynchronous Copy Blob, polled until it ends. A copy still pending at the destination from a
+ * crashed attempt makes the service refuse a new one (409 PendingCopyOperation): that copy is
+ * aborted and a new one started.
+ */
+async function asyncCopy(
+  target: BlobClient,
+  sourceUrl: string,
+  intervalInMs: number,
+  abortSignal: AbortSignal,
+): Promise<void> {
+  const begin = () => target.beginCopyFromURL(sourceUrl, { abortSignal, intervalInMs });
+  let poller: Awaited<ReturnType<typeof begin>>;
+  try {
+    poller = await begin();
+  } catch (error) {
+    if (codeOf(error) !== 'PendingCopyOperation') throw error;
+    const properties = await target.getProperties({ abortSignal });
+    if (properties.copyId && properties.copyStatus === 'pending') {
+      await target.abortCopyFromURL(properties.copyId, { abortSignal });
+    }
+    poller = await begin();
+  }
+  // Polled by hand: the poller's own pollUntilDone takes no abort signal.
+  while (!poller.isDone()) {
+    await delay(intervalInMs, undefined, { signal: abortSignal });
+    await poller.poll({ abortSignal });
+  }
+  const state = poller.getOperationState();
+  if (state.error) throw state.error;
+  const status = poller.getResult()?.copyStatus;
+  if (status !== undefined && status !== 'success') {
+    throw new Error(`The asynchronous Copy Blob ended "${status}"`);
+  }
+}
+
+function toFailure(name: string, error: unknown): BlobFailure {
+  const last = error instanceof RetriesExhausted ? error.lastError : error;
+  const attempts = error instanceof RetriesExhausted ? error.attempts : 1;
+  const status = statusOf(last);
+  const code = codeOf(last);
+  let reason = describeStorageError(last);
+  if (code === 'CannotVerifyCopySource' && status === 404) {
+    reason = `The source blob no longer exists at the secondary (deleted after it was listed?): ${reason}`;
+  } else if (status === 403) {
+    reason = `Access denied (check the source SAS and the destination's role assignment): ${reason}`;
+  }
+  return {
+    name,
+    reason,
+    ...(status !== undefined ? { statusCode: status } : {}),
+    ...(code !== undefined ? { code } : {}),
+    attempts,
+  };
+}
+
+function resolveOptions(options: CopyOptions) {
+  const pick = <K extends keyof typeof DEFAULT_COPY_OPTIONS>(key: K): number => {
+    const value = options[key];
+    return typeof value === 'number' && Number.isFinite(value) ? value : DEFAULT_COPY_OPTIONS[key];
+  };
+  return {
+    concurrency: Math.max(1, Math.floor(pick('concurrency'))),
+    largeBlobThresholdInBytes: Math.min(pick('largeBlobThresholdInBytes'), SYNC_COPY_LIMIT_IN_BYTES),
+    maxAttempts: Math.max(1, Math.floor(pick('maxAttempts'))),
+    retryBaseDelayInMs: pick('retryBaseDelayInMs'),
+    retryMaxDelayInMs: pick('retryMaxDelayInMs'),
+    copyPollIntervalInMs: pick('copyPollIntervalInMs'),
+    maxRecordedFailures: Math.max(0, Math.floor(pick('maxRecordedFailures'))),
+  };
+}

@@ -1,0 +1,120 @@
+import {
+  type ContainerClient,
+  ContainerSASPermissions,
+  generateBlobSASQueryParameters,
+  SASProtocol,
+} from '@azure/storage-blob';
+import type { ClientFactory } from '../clients/ClientFactory.js';
+import { Sensitive } from '../config/DrConfig.js';
+import { sasQueryString } from '../config/sourceSas.js';
+import { ConfigError } from '../errors.js';
+import { normalizePrefix } from './blobListing.js';
+import { safeStorageError } from './storageErrors.js';
+import type { CopyListingDeps, CopySource } from './types.js';
+
+/**
+ * The source container through the RA-GRS secondary endpoint, authorised by the source SAS. Blob
+ * clients derived from it carry the SAS in their `.url`, properly encoded: that URL is the copy
+ * source handed to the destination service, and it must never be logged.
+ */
+export function sourceContainerClient(clients: ClientFactory, source: CopySource): ContainerClient {
+  return clients
+    .blobService(source.account, { secondary: true, sas: normalizeSourceSas(source.sas) })
+    .getContainerClient(source.container);
+}
+
+/** The secondary endpoint the copy reads from, without any SAS: safe for messages and logs. */
+export function sourceEndpoint(clients: ClientFactory, source: CopySource): string {
+  return clients.blobEndpoint(source.account, true);
+}
+
+/**
+ * The SAS as a query string without `?` (given as a query string, with or without `?`, or as a
+ * whole URL). Refuses one without a signature, and one whose `se` (expiry) has passed, naming the
+ * problem but never the value.
+ */
+export function normalizeSourceSas(sas: string | Sensitive, now: Date = new Date()): string {
+  const trimmed = sasQueryString(sas instanceof Sensitive ? sas : new Sensitive(sas));
+  const params = new URLSearchParams(trimmed);
+  if (!params.get('sig')) {
+    throw new ConfigError(
+      'The source SAS has no signature (sig): store a SAS query string with read and list permissions for the primary account.',
+    );
+  }
+  const expiry = params.get('se');
+  if (expiry && !Number.isNaN(Date.parse(expiry)) && Date.parse(expiry) <= now.getTime()) {
+    throw new ConfigError(
+      `The source SAS expired at ${new Date(Date.parse(expiry)).toISOString()}: renew it in Key Vault, or use a user-delegation SAS.`,
+    );
+  }
+  return trimmed;
+}
+
+export interface UserDelegationSourceSasOptions {
+  account: string;
+  container: string;
+  /** How long the SAS is valid. Default 24 hours; a user delegation key lives at most 7 days. */
+  validityInMinutes?: number;
+  /** Clock skew allowance for the start time. Default 5 minutes. */
+  startSkewInMinutes?: number;
+  now?: Date;
+  abortSignal?: AbortSignal;
+}
+
+/**
+ * A user-delegation SAS (container scope, read and list, HTTPS only) for the source, signed with a
+ * user delegation key that the Function's identity obtains from the primary endpoint
+ * (`Get User Delegation Key`). It needs the identity to hold a data role on the source account, and
+ * the primary endpoint to answer: in a primary-region outage this path is unavailable, which is why
+ * the SAS from Key Vault is the first choice.
+ *
+ * Azure accepts such a SAS on the secondary endpoint. Azurite does not (it answers 403 for a
+ * user-delegation SAS on `<account>-secondary`), so on the local stack only the shape of the SAS is
+ * tested, not a copy with it.
+ */
+export async function createUserDelegationSourceSas(
+  clients: ClientFactory,
+  options: UserDelegationSourceSasOptions,
+): Promise<string> {
+  const now = options.now ?? new Date();
+  const startsOn = new Date(now.getTime() - (options.startSkewInMinutes ?? 5) * 60_000);
+  const expiresOn = new Date(now.getTime() + (options.validityInMinutes ?? 24 * 60) * 60_000);
+  const key = await clients
+    .blobService(options.account)
+    .getUserDelegationKey(
+      startsOn,
+      expiresOn,
+      options.abortSignal ? { abortSignal: options.abortSignal } : {},
+    );
+  return generateBlobSASQueryParameters(
+    {
+      containerName: options.container,
+      permissions: ContainerSASPermissions.parse('rl'),
+      protocol: SASProtocol.Https,
+      startsOn,
+      expiresOn,
+    },
+    key,
+    options.account,
+  ).toString();
+}
+
+/** A listing of the source failed: the message names the secondary endpoint, container and prefix. */
+export function listingFailed(
+  deps: CopyListingDeps,
+  error: unknown,
+): Error & { statusCode?: number; code?: string } {
+  const cause = safeStorageError(error);
+  const failed = new Error(
+    `Cannot list ${describeSource(deps.source)} through the RA-GRS secondary endpoint ${sourceEndpoint(deps.clients, deps.source)}: ${cause.message}. Check that read access to the secondary is enabled (RA-GRS) and reachable, and that the source SAS is valid.`,
+    { cause },
+  ) as Error & { statusCode?: number; code?: string };
+  if (cause.statusCode !== undefined) failed.statusCode = cause.statusCode;
+  if (cause.code !== undefined) failed.code = cause.code;
+  return failed;
+}
+
+function describeSource(source: CopySource): string {
+  const prefix = normalizePrefix(source.prefix);
+  return prefix ? `container "${source.container}" under "${prefix}/"` : `container "${source.container}"`;
+}

@@ -1,0 +1,92 @@
+import { codeOf, statusOf } from '../errors.js';
+import { redact } from '../redact.js';
+
+/** HTTP statuses worth another try: throttling and the service's own transient failures. */
+const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+/** Service error codes that mean "try again later" whatever the status. */
+const TRANSIENT_CODES = new Set(['ServerBusy', 'OperationTimedOut', 'InternalError']);
+
+/** Socket-level failures: the request may not have reached the service, or its answer was lost. */
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ESOCKETTIMEDOUT',
+  'ECONNABORTED',
+  'REQUEST_SEND_ERROR',
+]);
+
+/**
+ * The status the copy source answered the destination service with, for a failed Copy Blob (From
+ * URL). Azure reports it in `x-ms-copy-source-status-code` (the SDK puts it in `details`).
+ */
+export function copySourceStatusOf(error: unknown): number | undefined {
+  const details = (error as { details?: { copySourceStatusCode?: unknown } } | undefined)?.details;
+  const fromDetails = details?.copySourceStatusCode;
+  if (typeof fromDetails === 'number') return fromDetails;
+  const header = (
+    error as { response?: { headers?: { get(name: string): string | undefined } } } | undefined
+  )?.response?.headers?.get?.('x-ms-copy-source-status-code');
+  return header && /^\d+$/.test(header) ? Number(header) : undefined;
+}
+
+/**
+ * Whether another try of the same storage call may succeed: 408/429/5xx, `ServerBusy`,
+ * `OperationTimedOut`, `InternalError`, socket errors, a per-try timeout of the SDK, and
+ * `CannotVerifyCopySource` when the source itself answered 408/429/5xx. Everything else (403 of a
+ * bad SAS, 404 of a source deleted after it was listed, 409, 412…) fails the same way again.
+ *
+ * `callerSignal` is the caller's abort signal: an abort the caller asked for is never transient.
+ */
+export function isTransientStorageError(error: unknown, callerSignal?: AbortSignal): boolean {
+  if (callerSignal?.aborted) return false;
+  const code = codeOf(error);
+  if (code === 'CannotVerifyCopySource') {
+    const inner = copySourceStatusOf(error) ?? statusOf(error);
+    return inner !== undefined && TRANSIENT_STATUSES.has(inner);
+  }
+  if (code && (TRANSIENT_CODES.has(code) || NETWORK_CODES.has(code))) return true;
+  const status = statusOf(error);
+  if (status !== undefined) return TRANSIENT_STATUSES.has(status);
+  // No status: the request did not complete. An AbortError the caller did not ask for is the SDK's
+  // per-try timeout.
+  const name = (error as { name?: unknown } | undefined)?.name;
+  if (name === 'AbortError' || name === 'TimeoutError') return true;
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return cause !== undefined && cause !== error && isTransientStorageError(cause, callerSignal);
+}
+
+/**
+ * A one-line, redacted reason for a failed storage call, for run records and logs:
+ * `404 CannotVerifyCopySource: The specified blob does not exist.` Never the request URL.
+ */
+export function describeStorageError(error: unknown): string {
+  const status = statusOf(error);
+  const code = codeOf(error);
+  const inner = copySourceStatusOf(error);
+  const message = firstLine(error instanceof Error ? error.message : String(error));
+  const head = [status, code].filter((part) => part !== undefined && part !== '').join(' ');
+  const innerText = inner !== undefined && inner !== status ? ` (the source answered ${inner})` : '';
+  const text = head ? `${head}${innerText}${message ? `: ${message}` : ''}` : message || 'unknown error';
+  return redact(text).slice(0, 500);
+}
+
+/**
+ * An `Error` that is safe to keep as a `cause` or to serialise: the redacted description, the status
+ * and the code, and nothing of the request (an SDK `RestError` holds the request URL, with the SAS).
+ */
+export function safeStorageError(error: unknown): Error & { statusCode?: number; code?: string } {
+  const safe = new Error(describeStorageError(error)) as Error & { statusCode?: number; code?: string };
+  const status = statusOf(error);
+  const code = codeOf(error);
+  if (status !== undefined) safe.statusCode = status;
+  if (code !== undefined) safe.code = code;
+  return safe;
+}
+
+function firstLine(text: string): string {
+  return (text.split('\n')[0] ?? '').trim();
+}

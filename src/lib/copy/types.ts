@@ -1,0 +1,69 @@
+import type { ClientFactory } from '../clients/ClientFactory.js';
+import type { Sensitive } from '../config/DrConfig.js';
+import type { Logger } from '../log.js';
+import type { CheckpointStore } from './CheckpointStore.js';
+
+/**
+ * Where a failover copy reads: the primary's container, through the account's RA-GRS secondary
+ * endpoint (`<account>-secondary`), which keeps answering while the primary region is down.
+ */
+export interface CopySource {
+  /** The primary storage account. The engine only ever talks to its secondary endpoint. */
+  account: string;
+  container: string;
+  /**
+   * The subtree to copy: the Kyvos engine work directory, e.g. `kyvos/engine_work`. `''` copies the
+   * whole container. `a/b` means the blob `a/b` itself (the directory stub) and everything under
+   * `a/b/`, never `a/bc`. Leading and trailing slashes are ignored.
+   */
+  prefix: string;
+  /**
+   * A SAS (read and list) for the source, from Key Vault (as the config's `Sensitive`) or from
+   * `createUserDelegationSourceSas`: a query string with or without `?`, or a whole URL. It only
+   * ever travels inside request URLs: it is never logged, written to a checkpoint, or returned.
+   */
+  sas: string | Sensitive;
+}
+
+/** Where a failover copy writes: the DR account, with the Function's identity. */
+export interface CopyDestination {
+  account: string;
+  container: string;
+}
+
+/**
+ * One unit of copy work: one page of the source listing. It is small (well under the 64 KiB of a
+ * Storage queue message) because it names the page by the continuation token where it starts,
+ * never by its blobs; the worker lists the page again. Copying a partition is idempotent: every
+ * write is an overwrite of the destination blob with the source's bytes and properties.
+ */
+export interface CopyPartition {
+  /** The failover run this partition belongs to; checkpoints are kept per run. */
+  runId: string;
+  /** Position of the page in the listing, from 0. */
+  index: number;
+  /** Continuation token where the page starts; undefined for the first page. */
+  marker?: string;
+  /** The `maxPageSize` the page was listed with; the worker lists with the same. */
+  pageSize: number;
+}
+
+/** What the copy engine works with. The SAS in `source` is configuration, read once from Key Vault. */
+export interface CopyDeps {
+  clients: ClientFactory;
+  source: CopySource;
+  destination: CopyDestination;
+  checkpoints: CheckpointStore;
+  logger: Logger;
+  /** Wall clock, for checkpoint times. Defaults to `new Date()`. */
+  clock?: () => Date;
+}
+
+/** What listing and verification need: no checkpoints. */
+export type CopyListingDeps = Pick<CopyDeps, 'clients' | 'source'>;
+
+/** Default Copy Blob From URL limit: larger blobs use the asynchronous Copy Blob. */
+export const SYNC_COPY_LIMIT_IN_BYTES = 256 * 1024 * 1024;
+
+/** Default blobs per partition (one List Blobs page; the service returns at most 5,000). */
+export const DEFAULT_PAGE_SIZE = 1_000;

@@ -1,0 +1,49 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { type Deps, getDeps, withLogger } from '../lib/deps.js';
+import { startFailover } from '../lib/failover/FailoverService.js';
+import { parseFailoverRequest } from '../lib/failover/requests.js';
+import { failoverRuntime } from '../lib/failover/runtime.js';
+import { errorResponse, json, readJson } from '../lib/http.js';
+import { contextLogger } from '../lib/log.js';
+
+/**
+ * `POST /api/failover` `{mode: "planned"|"forced", reason, dryRun?, requestedBy?}` → 202 with the run
+ * id and a `Location` status URL. The work continues on the queue workers.
+ */
+export async function failoverStart(
+  request: HttpRequest,
+  context: InvocationContext,
+  deps: Deps = getDeps(),
+): Promise<HttpResponseInit> {
+  const logger = contextLogger(context);
+  try {
+    const body = parseFailoverRequest(
+      await readJson(request),
+      request.headers.get('x-ms-client-principal-name') ?? 'http',
+    );
+    const run = await startFailover(failoverRuntime(withLogger(deps, logger)), body);
+    const location = new URL(`failover/${run.runId}`, statusBase(request.url)).toString();
+    return json(
+      202,
+      { runId: run.runId, state: run.state, statusUrl: location },
+      { location, 'retry-after': '10' },
+    );
+  } catch (error) {
+    return errorResponse(error, logger, 'failover.start_failed');
+  }
+}
+
+/** `https://host/api/failover` → `https://host/api/`. */
+function statusBase(url: string): string {
+  const u = new URL(url);
+  u.search = '';
+  u.pathname = u.pathname.replace(/failover\/?$/, '');
+  return u.toString();
+}
+
+app.http('failoverStart', {
+  methods: ['POST'],
+  authLevel: 'function',
+  route: 'failover',
+  handler: (request, context) => failoverStart(request, context),
+});

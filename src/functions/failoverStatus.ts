@@ -1,0 +1,41 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { type Deps, getDeps } from '../lib/deps.js';
+import { failoverRuntime } from '../lib/failover/runtime.js';
+import { runStatus } from '../lib/failover/status.js';
+import { errorResponse, json } from '../lib/http.js';
+import { contextLogger } from '../lib/log.js';
+
+const RUN_ID = /^fo-\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+
+/** `GET /api/failover/{runId}` → the run's state, steps, progress, decision, errors and report. */
+export async function failoverStatus(
+  request: HttpRequest,
+  context: InvocationContext,
+  deps: Deps = getDeps(),
+): Promise<HttpResponseInit> {
+  const logger = contextLogger(context);
+  const runId = request.params.runId ?? '';
+  if (!RUN_ID.test(runId)) {
+    return json(400, {
+      error: {
+        code: 'BadRequest',
+        message: `"${runId.slice(0, 80)}" is not a failover run id.`,
+        field: 'runId',
+      },
+    });
+  }
+  try {
+    const run = await failoverRuntime(deps).store.get(runId);
+    if (!run) return json(404, { error: { code: 'NotFound', message: `No failover run ${runId}.` } });
+    return json(200, runStatus(run), run.state === 'Running' ? { 'retry-after': '10' } : {});
+  } catch (error) {
+    return errorResponse(error, logger, 'failover.status_failed');
+  }
+}
+
+app.http('failoverStatus', {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'failover/{runId}',
+  handler: (request, context) => failoverStatus(request, context),
+});

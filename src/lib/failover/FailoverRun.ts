@@ -1,0 +1,120 @@
+/**
+ * The record of one failover run, kept as JSON in the app's own storage. It is the single source of
+ * truth for the status URL, for workers that resume after a crash, and for the final report.
+ */
+
+export type FailoverMode = 'planned' | 'forced';
+
+/** The runbook's steps. `storage.*` and `database.promote` run in parallel after preflight. */
+export const STEP_NAMES = [
+  'preflight',
+  'storage.ensureAccount',
+  'storage.copy',
+  'database.promote',
+  'record',
+  'verify',
+  'report',
+] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+export type StepStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped';
+export type RunState = 'Running' | 'Succeeded' | 'Failed' | 'Refused';
+
+export interface StepRecord {
+  status: StepStatus;
+  startedAt?: string;
+  endedAt?: string;
+  durationSeconds?: number;
+  /** Worker that holds the step, and until when; an expired claim may be taken over. */
+  owner?: string;
+  claimedUntil?: string;
+  attempts: number;
+  /** What the step did, for the status URL (never secrets). */
+  detail?: Record<string, unknown>;
+  error?: string;
+}
+
+/** The figures on which the go/no-go decision was taken, measured by the health checks at preflight. */
+export interface FailoverDecision {
+  decidedAt: string;
+  readiness: 'Healthy' | 'Degraded' | 'Unhealthy';
+  /** Combined RPO at decision time: the larger of storage and database, in seconds; null when unknown. */
+  rpoSeconds: number | null;
+  storageRpoSeconds: number | null;
+  databaseLagSeconds: number | null;
+  databaseLagBytes: number | null;
+  eligibleForPlannedPromote: boolean;
+  reasons: string[];
+  /** For a forced failover: the data a failover loses, as far as it can be known. */
+  estimatedDataLoss?: string;
+}
+
+export interface CopyProgress {
+  listingComplete: boolean;
+  partitionsListed: number;
+  partitionsDone: number;
+  blobsListed: number;
+  bytesListed: number;
+  blobsCopied: number;
+  blobsSkipped: number;
+  blobsFailed: number;
+  bytesCopied: number;
+  copyCalls: number;
+  failedBlobs: Array<{ name: string; reason: string }>;
+}
+
+export interface FailoverRequest {
+  mode: FailoverMode;
+  reason: string;
+  dryRun: boolean;
+  requestedBy: string;
+  /** Set when an Azure Monitor alert started the run. */
+  alertId?: string;
+}
+
+export interface FailoverRun {
+  runId: string;
+  request: FailoverRequest;
+  state: RunState;
+  createdAt: string;
+  updatedAt: string;
+  endedAt?: string;
+  steps: Record<StepName, StepRecord>;
+  decision?: FailoverDecision;
+  progress: CopyProgress;
+  errors: string[];
+  /** Filled by the report step (or the dry-run plan). */
+  report?: Record<string, unknown>;
+}
+
+export function newRun(runId: string, request: FailoverRequest, now: Date): FailoverRun {
+  const steps = Object.fromEntries(
+    STEP_NAMES.map((name) => [name, { status: 'Pending', attempts: 0 }]),
+  ) as Record<StepName, StepRecord>;
+  return {
+    runId,
+    request,
+    state: 'Running',
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    steps,
+    progress: {
+      listingComplete: false,
+      partitionsListed: 0,
+      partitionsDone: 0,
+      blobsListed: 0,
+      bytesListed: 0,
+      blobsCopied: 0,
+      blobsSkipped: 0,
+      blobsFailed: 0,
+      bytesCopied: 0,
+      copyCalls: 0,
+      failedBlobs: [],
+    },
+    errors: [],
+  };
+}
+
+export function isFinished(run: FailoverRun): boolean {
+  return run.state !== 'Running';
+}

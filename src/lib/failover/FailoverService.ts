@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import type { QueueClient } from '@azure/storage-queue';
+import type { Deps } from '../deps.js';
+import { FailoverInProgress } from '../errors.js';
+import { type FailoverRequest, type FailoverRun, newRun } from './FailoverRun.js';
+import { type AdvanceMessage, COPY_QUEUE, encodeMessage, FAILOVER_QUEUE } from './queues.js';
+import { RunStore } from './RunStore.js';
+import type { AlertNotification } from './requests.js';
+import { advanceRun } from './runbook.js';
+import { DEFAULT_FAILOVER_OPTIONS, type FailoverOptions, type StepContext } from './StepContext.js';
+
+/** What the failover needs from the composition root. */
+export interface FailoverDeps extends Deps {
+  options?: Partial<FailoverOptions>;
+}
+
+/** The failover's view of the app's storage: the run store and the two work queues. */
+export interface FailoverRuntime {
+  deps: FailoverDeps;
+  options: FailoverOptions;
+  store: RunStore;
+  failoverQueue: QueueClient;
+  copyQueue: QueueClient;
+}
+
+export function createFailoverRuntime(deps: FailoverDeps): FailoverRuntime {
+  const queues = deps.clients.queueService(deps.appStorageAccount);
+  return {
+    deps,
+    options: { ...DEFAULT_FAILOVER_OPTIONS, ...deps.options },
+    store: new RunStore(deps.clients.blobService(deps.appStorageAccount)),
+    failoverQueue: queues.getQueueClient(FAILOVER_QUEUE),
+    copyQueue: queues.getQueueClient(COPY_QUEUE),
+  };
+}
+
+const queuesReady = new WeakMap<FailoverRuntime, Promise<unknown>>();
+
+/** Creates the work queues once per runtime. */
+export function ensureQueues(runtime: FailoverRuntime): Promise<unknown> {
+  let ready = queuesReady.get(runtime);
+  if (!ready) {
+    ready = Promise.all([runtime.failoverQueue.createIfNotExists(), runtime.copyQueue.createIfNotExists()]);
+    ready.catch(() => queuesReady.delete(runtime));
+    queuesReady.set(runtime, ready);
+  }
+  return ready;
+}
+
+/** Sends an "advance" message for the run, visible after `delayInSeconds`. */
+export async function scheduleAdvance(
+  runtime: FailoverRuntime,
+  runId: string,
+  delayInSeconds = 0,
+): Promise<void> {
+  await ensureQueues(runtime);
+  const message: AdvanceMessage = { kind: 'advance', runId };
+  await runtime.failoverQueue.sendMessage(encodeMessage(message), {
+    visibilityTimeout: Math.max(0, Math.round(delayInSeconds)),
+  });
+}
+
+/** A run id that sorts by time and names nothing secret: `fo-20261123T201500Z-3f9a1c`. */
+export function newRunId(now: Date): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `fo-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Starts a failover run: takes the failover lock, records the run and queues its first advance.
+ * The work continues asynchronously on the queue workers. Throws `FailoverInProgress` naming the
+ * running run when another holds the lock.
+ */
+export async function startFailover(
+  runtime: FailoverRuntime,
+  request: FailoverRequest,
+  runId = newRunId(runtime.deps.clock()),
+): Promise<FailoverRun> {
+  const { store } = runtime;
+  const now = runtime.deps.clock();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const lock = await store.acquireLock(runId, now);
+    if (lock.acquired) break;
+    const holder = await store.get(lock.holder);
+    // A lock whose run has ended (a crash between the end of the run and the release) is stale.
+    if (holder && holder.state === 'Running') throw new FailoverInProgress(lock.holder);
+    await store.releaseLock(lock.holder);
+    if (attempt === 2) throw new FailoverInProgress(lock.holder);
+  }
+  const existing = await store.get(runId);
+  if (existing) return existing;
+  const run = newRun(runId, request, now);
+  await store.create(run);
+  runtime.deps.logger.info('failover.accepted', {
+    runId,
+    mode: request.mode,
+    dryRun: request.dryRun,
+    requestedBy: request.requestedBy,
+    reason: request.reason,
+    alertId: request.alertId,
+  });
+  await scheduleAdvance(runtime, runId);
+  return run;
+}
+
+export type AlertOutcome =
+  | { action: 'started' | 'joined'; runId: string; reason: string }
+  | { action: 'ignored'; reason: string };
+
+/**
+ * Acts on an Azure Monitor alert. A fired alert starts a run in the mode the policy allows, or joins
+ * the running one; the same alert id always maps to the same run, because action groups retry
+ * webhooks. A resolved alert, or the policy "off", does nothing.
+ */
+export async function handleAlert(runtime: FailoverRuntime, alert: AlertNotification): Promise<AlertOutcome> {
+  if (alert.monitorCondition === 'Resolved') {
+    return { action: 'ignored', reason: `Alert "${alert.alertRule}" is resolved; no failover is started.` };
+  }
+  const config = await runtime.deps.config();
+  if (config.alertFailoverPolicy === 'off') {
+    return {
+      action: 'ignored',
+      reason:
+        'The alert failover policy (kyvos-dr-alert-failover-policy) is "off": alerts do not start failovers.',
+    };
+  }
+  const { store } = runtime;
+  const known = await store.alertRun(alert.alertId);
+  if (known) return { action: 'joined', runId: known, reason: 'This alert already started a failover run.' };
+
+  const candidate = newRunId(runtime.deps.clock());
+  const bound = await store.bindAlert(alert.alertId, candidate);
+  if (bound !== candidate)
+    return { action: 'joined', runId: bound, reason: 'This alert already started a failover run.' };
+  try {
+    const run = await startFailover(
+      runtime,
+      {
+        mode: config.alertFailoverPolicy,
+        reason: `Azure Monitor alert "${alert.alertRule}" fired${alert.severity ? ` (${alert.severity})` : ''}`,
+        dryRun: false,
+        requestedBy: `alert:${alert.alertRule}`,
+        alertId: alert.alertId,
+      },
+      candidate,
+    );
+    return {
+      action: 'started',
+      runId: run.runId,
+      reason: `Started a ${config.alertFailoverPolicy} failover.`,
+    };
+  } catch (error) {
+    if (!(error instanceof FailoverInProgress)) throw error;
+    await store.rebindAlert(alert.alertId, error.runId);
+    return {
+      action: 'joined',
+      runId: error.runId,
+      reason: 'A failover was already running; the alert joins it.',
+    };
+  }
+}
+
+/**
+ * Advances a run and, while its copy is in flight, schedules the next check. This is the handler of
+ * the failover queue's messages.
+ */
+export async function advance(
+  runtime: FailoverRuntime,
+  runId: string,
+  workerId?: string,
+): Promise<FailoverRun> {
+  const config = await runtime.deps.config();
+  const result = await advanceRun(
+    {
+      clients: runtime.deps.clients,
+      config,
+      logger: runtime.deps.logger,
+      clock: runtime.deps.clock,
+      store: runtime.store,
+      options: runtime.options,
+      appStorageAccount: runtime.deps.appStorageAccount,
+      settings: runtime.deps.settings,
+    },
+    runId,
+    workerId,
+  );
+  if (result.recheckInSeconds !== undefined) await scheduleAdvance(runtime, runId, result.recheckInSeconds);
+  return result.run;
+}
+
+export { COPY_QUEUE, FAILOVER_QUEUE };

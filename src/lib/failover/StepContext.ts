@@ -1,0 +1,66 @@
+import type { ClientFactory } from '../clients/ClientFactory.js';
+import type { AppSettings } from '../config/ConfigSource.js';
+import type { DrConfig } from '../config/DrConfig.js';
+import type { Logger } from '../log.js';
+import type { FailoverRun } from './FailoverRun.js';
+import type { RunStore } from './RunStore.js';
+
+/** Tunables of a failover run. Durations carry their unit. */
+export interface FailoverOptions {
+  /** How long a worker's claim on a step lasts without a heartbeat before another may take over. */
+  stepClaimInMs: number;
+  /** Delay before the next progress check while partitions are being copied by the queue workers. */
+  copyPollDelayInSeconds: number;
+  /** Longest wait for the promote long-running operation. */
+  promoteTimeoutInMs: number;
+  /** Poll interval of long-running ARM operations. */
+  pollIntervalInMs: number;
+  /** Listing page size = blobs per copy partition (queue message). */
+  partitionSize: number;
+  /** Concurrent Copy Blob calls per partition. */
+  copyConcurrency: number;
+  /** Blobs above this size use async Copy Blob instead of Copy Blob From URL (max 256 MiB). */
+  largeBlobThresholdInBytes: number;
+  /** Upper bound on the wait for the copy to finish before the step fails. */
+  copyTimeoutInMs: number;
+  /**
+   * In-process workers (local stack, CLI): how long a received copy message stays invisible. A
+   * worker that dies leaves its partition to reappear after this long, as the Functions host does.
+   */
+  copyMessageVisibilityInSeconds: number;
+}
+
+export const DEFAULT_FAILOVER_OPTIONS: FailoverOptions = {
+  stepClaimInMs: 5 * 60_000,
+  copyPollDelayInSeconds: 15,
+  promoteTimeoutInMs: 30 * 60_000,
+  pollIntervalInMs: 5_000,
+  partitionSize: 5_000,
+  copyConcurrency: 32,
+  largeBlobThresholdInBytes: 256 * 1024 * 1024,
+  copyTimeoutInMs: 7 * 24 * 3600_000,
+  copyMessageVisibilityInSeconds: 600,
+};
+
+/** What a step gets: clients, the validated config, the run as it stood when the step was claimed. */
+export interface StepContext {
+  clients: ClientFactory;
+  config: DrConfig;
+  logger: Logger;
+  clock: () => Date;
+  store: RunStore;
+  run: FailoverRun;
+  options: FailoverOptions;
+  /** The app's own storage account (run state, queues). */
+  appStorageAccount: string;
+  /** App settings (the source SAS when configuration comes from app settings). */
+  settings: AppSettings;
+  abortSignal?: AbortSignal;
+}
+
+/** What a step returns: its detail for the status URL; `waiting` keeps the step Running without a claim. */
+export interface StepOutcome {
+  detail?: Record<string, unknown>;
+  /** The step is not finished but has nothing to do now (the copy while partitions are in flight). */
+  waiting?: boolean;
+}

@@ -1,0 +1,50 @@
+import { readSourceSas } from '../config/sourceSas.js';
+import { BlobCheckpointStore } from '../copy/BlobCheckpointStore.js';
+import { createUserDelegationSourceSas } from '../copy/sourceAccess.js';
+import type { CopyDeps } from '../copy/types.js';
+import { STATE_CONTAINER } from './RunStore.js';
+import type { StepContext } from './StepContext.js';
+
+type CopyContextInput = Pick<
+  StepContext,
+  'clients' | 'config' | 'logger' | 'clock' | 'appStorageAccount' | 'settings'
+> & {
+  abortSignal?: AbortSignal;
+};
+
+/**
+ * The copy engine's dependencies for a run: the source through the RA-GRS secondary with the SAS
+ * from Key Vault (or, when none is configured, a user-delegation SAS from the primary endpoint), the
+ * DR account as destination, and checkpoints in the app's storage.
+ */
+export async function copyDepsFor(ctx: CopyContextInput): Promise<CopyDeps> {
+  const { config, clients } = ctx;
+  const fromVault = await readSourceSas(
+    config,
+    { settings: ctx.settings, clients },
+    { abortSignal: ctx.abortSignal },
+  );
+  const sas =
+    fromVault ??
+    (await createUserDelegationSourceSas(clients, {
+      account: config.primary.storageAccount,
+      container: config.primary.container,
+      now: ctx.clock(),
+      ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
+    }));
+  return {
+    clients,
+    source: {
+      account: config.primary.storageAccount,
+      container: config.primary.container,
+      prefix: config.engineWorkDirectory,
+      sas,
+    },
+    destination: { account: config.dr.storageAccount, container: config.dr.container },
+    checkpoints: new BlobCheckpointStore(
+      clients.blobService(ctx.appStorageAccount).getContainerClient(STATE_CONTAINER),
+    ),
+    logger: ctx.logger,
+    clock: ctx.clock,
+  };
+}

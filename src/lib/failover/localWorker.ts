@@ -1,0 +1,108 @@
+import { decodePartitionMessage } from '../copy/partitionMessage.js';
+import { handleCopyPartition } from './copyWorker.js';
+import type { FailoverRun } from './FailoverRun.js';
+import { advance, ensureQueues, type FailoverRuntime } from './FailoverService.js';
+import { type AdvanceMessage, decodeMessage } from './queues.js';
+
+export interface LocalWorkerOptions {
+  /** Copy partitions handled at once. */
+  partitionConcurrency?: number;
+  /** Wait between receives when both queues are empty. */
+  pollIntervalInMs?: number;
+  /** Gives up after this long. */
+  timeoutInMs?: number;
+  /** Called after every message, with the latest run record (for progress displays). */
+  onProgress?: (run: FailoverRun) => void;
+  abortSignal?: AbortSignal;
+}
+
+/**
+ * Runs the Function app's queue workers in this process until the run ends: the same handlers the
+ * queue-triggered functions use, on the same queues. Used on the local stack (tests, the CLI's
+ * break-glass path, the drill), where no Functions host runs. Messages are received with a
+ * visibility timeout and deleted after success, as the host does; a failed message reappears.
+ */
+export async function runUntilDone(
+  runtime: FailoverRuntime,
+  runId: string,
+  options: LocalWorkerOptions = {},
+): Promise<FailoverRun> {
+  await ensureQueues(runtime);
+  const concurrency = Math.max(1, options.partitionConcurrency ?? 4);
+  const pollInterval = options.pollIntervalInMs ?? 200;
+  const deadline = Date.now() + (options.timeoutInMs ?? 60 * 60_000);
+  const inFlight = new Set<Promise<void>>();
+
+  const report = async () => {
+    const run = await runtime.store.get(runId);
+    if (run) options.onProgress?.(run);
+    return run;
+  };
+
+  for (;;) {
+    options.abortSignal?.throwIfAborted();
+    if (Date.now() > deadline)
+      throw new Error(`Failover run ${runId} did not end within the local worker's time limit.`);
+    let worked = false;
+
+    const advanceMessages = await runtime.failoverQueue.receiveMessages({
+      numberOfMessages: 1,
+      visibilityTimeout: 300,
+    });
+    for (const m of advanceMessages.receivedMessageItems) {
+      worked = true;
+      const message = decodeMessage<AdvanceMessage>(m.messageText);
+      try {
+        await advance(runtime, message.runId, 'local-worker');
+        await runtime.failoverQueue.deleteMessage(m.messageId, m.popReceipt);
+      } catch (error) {
+        runtime.deps.logger.error('local_worker.advance_failed', {
+          runId: message.runId,
+          error: String(error),
+        });
+        if (m.dequeueCount >= 5) await runtime.failoverQueue.deleteMessage(m.messageId, m.popReceipt);
+      }
+      await report();
+    }
+
+    const free = concurrency - inFlight.size;
+    if (free > 0) {
+      const copyMessages = await runtime.copyQueue.receiveMessages({
+        numberOfMessages: Math.min(32, free),
+        visibilityTimeout: runtime.options.copyMessageVisibilityInSeconds,
+      });
+      for (const m of copyMessages.receivedMessageItems) {
+        worked = true;
+        const task = (async () => {
+          try {
+            await handleCopyPartition(runtime, decodePartitionMessage(m.messageText));
+            await runtime.copyQueue.deleteMessage(m.messageId, m.popReceipt);
+          } catch (error) {
+            runtime.deps.logger.error('local_worker.copy_failed', { error: String(error) });
+            // Make it visible again soon, as the host would after its retry delay.
+            await runtime.copyQueue
+              .updateMessage(m.messageId, m.popReceipt, m.messageText, 1)
+              .catch(() => {});
+          }
+          await report();
+        })();
+        inFlight.add(task);
+        void task.finally(() => inFlight.delete(task));
+      }
+    }
+
+    const run = await runtime.store.get(runId);
+    if (run && run.state !== 'Running' && inFlight.size === 0) {
+      options.onProgress?.(run);
+      return run;
+    }
+    if (!worked) {
+      if (inFlight.size > 0) await Promise.race([...inFlight, sleep(pollInterval)]);
+      else await sleep(pollInterval);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,25 @@
+/**
+ * Messages between the HTTP API and the queue workers. On Azure the queue-triggered functions consume
+ * them and the copy spreads across Function instances; on the local stack the same handlers drain
+ * the same queues in-process. Bodies are base64-encoded JSON, the Functions host's default encoding.
+ */
+
+/** Advances a run: runs whatever steps are ready. Re-sent with a delay while the copy is in flight. */
+export const FAILOVER_QUEUE = 'kyvos-dr-failover';
+/** One listing page of the source container to copy. */
+export const COPY_QUEUE = 'kyvos-dr-copy';
+
+export interface AdvanceMessage {
+  kind: 'advance';
+  runId: string;
+}
+
+export function encodeMessage(message: object): string {
+  return Buffer.from(JSON.stringify(message)).toString('base64');
+}
+
+export function decodeMessage<T>(text: string): T {
+  const trimmed = text.trim();
+  const json = trimmed.startsWith('{') ? trimmed : Buffer.from(trimmed, 'base64').toString('utf8');
+  return JSON.parse(json) as T;
+}

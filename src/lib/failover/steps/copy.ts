@@ -1,0 +1,140 @@
+import type { PartitionCheckpoint, VersionedCheckpoint } from '../../copy/CheckpointStore.js';
+import { encodePartitionMessage } from '../../copy/partitionMessage.js';
+import { planPartitions } from '../../copy/planPartitions.js';
+import { copyDepsFor } from '../copyContext.js';
+import { COPY_QUEUE as COPY_QUEUE_NAME } from '../queues.js';
+import type { StepContext, StepOutcome } from '../StepContext.js';
+
+/** Partitions that ended with failed blobs are sent again this many times before the step fails. */
+const MAX_PARTITION_ATTEMPTS = 3;
+
+interface CopyStepState {
+  /** Where listing continues after a crash: the next partition's index and marker. */
+  nextPartition?: { index: number; marker: string };
+}
+
+/**
+ * The copy, spread over the copy queue's workers.
+ *
+ * First call: lists the source through the secondary, page by page, and sends one queue message per
+ * page (a partition); the run's progress counts what was listed so far, and listing resumes where it
+ * stopped after a crash. Later calls (the run is re-advanced every few seconds): when every
+ * partition has a final checkpoint, re-sends those that ended with failed blobs (up to 3 attempts;
+ * a resumed partition copies only what is missing), then sums the checkpoints into the run's exact
+ * figures. A blob that still fails is named in the run's errors and fails the step.
+ */
+export async function copyData(ctx: StepContext): Promise<StepOutcome> {
+  const deps = await copyDepsFor(ctx);
+  const queue = ctx.clients.queueService(ctx.appStorageAccount).getQueueClient(COPY_QUEUE_NAME);
+  await queue.createIfNotExists();
+  let run = ctx.run;
+  if (!run.progress.listingComplete) {
+    const state = (run.steps['storage.copy'].detail ?? {}) as CopyStepState;
+    for await (const planned of planPartitions(deps, run.runId, {
+      pageSize: ctx.options.partitionSize,
+      largeBlobThresholdInBytes: ctx.options.largeBlobThresholdInBytes,
+      ...(state.nextPartition ? { resumeFrom: state.nextPartition } : {}),
+      ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
+    })) {
+      await queue.sendMessage(encodePartitionMessage(planned.partition));
+      run = await ctx.store.update(run.runId, (r) => {
+        const step = r.steps['storage.copy'];
+        r.progress.partitionsListed = planned.partition.index + 1;
+        r.progress.blobsListed += planned.blobCount;
+        r.progress.bytesListed += planned.bytes;
+        step.detail = {
+          ...step.detail,
+          ...(planned.nextMarker
+            ? { nextPartition: { index: planned.partition.index + 1, marker: planned.nextMarker } }
+            : {}),
+        };
+        return true;
+      });
+    }
+    run = await ctx.store.update(run.runId, (r) => {
+      r.progress.listingComplete = true;
+      return true;
+    });
+    return { waiting: true, detail: { phase: 'copying', partitions: run.progress.partitionsListed } };
+  }
+
+  const total = run.progress.partitionsListed;
+  const versions: Array<VersionedCheckpoint | undefined> = [];
+  for (let index = 0; index < total; index++) versions.push(await deps.checkpoints.get(run.runId, index));
+  const checkpoints = versions.map((v) => v?.record);
+  const pending = checkpoints.filter((c) => !c || c.status === 'started').length;
+  if (pending > 0) {
+    await ctx.store.update(run.runId, (r) => {
+      r.progress.partitionsDone = total - pending;
+      return true;
+    });
+    return {
+      waiting: true,
+      detail: { phase: 'copying', partitions: total, partitionsDone: total - pending },
+    };
+  }
+  const retry = checkpoints.filter(
+    (c): c is PartitionCheckpoint =>
+      !!c &&
+      (c.status === 'done-with-failures' || c.status === 'failed') &&
+      c.attempts < MAX_PARTITION_ATTEMPTS,
+  );
+  if (retry.length > 0) {
+    for (const c of retry) {
+      await queue.sendMessage(
+        encodePartitionMessage({
+          runId: run.runId,
+          index: c.partitionIndex,
+          ...(c.marker !== undefined ? { marker: c.marker } : {}),
+          pageSize: ctx.options.partitionSize,
+        }),
+      );
+      // Mark it in flight again, so that the next check waits for the new attempt.
+      const etag = versions[c.partitionIndex]?.etag;
+      await deps.checkpoints.put(
+        run.runId,
+        c.partitionIndex,
+        { ...c, status: 'started' },
+        etag ? { etag } : {},
+      );
+    }
+    return { waiting: true, detail: { phase: 'retrying', partitionsRetried: retry.length } };
+  }
+
+  const sum = { copied: 0, skipped: 0, failed: 0, bytesCopied: 0 };
+  const failedBlobs: Array<{ name: string; reason: string }> = [];
+  const failedPartitions: number[] = [];
+  for (const c of checkpoints as PartitionCheckpoint[]) {
+    sum.copied += c.blobsCopied;
+    sum.skipped += c.blobsSkipped;
+    sum.failed += c.blobsFailed;
+    sum.bytesCopied += c.bytesCopied;
+    for (const f of c.failures)
+      if (failedBlobs.length < 1000) failedBlobs.push({ name: f.name, reason: f.reason });
+    if (c.status === 'failed') failedPartitions.push(c.partitionIndex);
+  }
+  await ctx.store.update(run.runId, (r) => {
+    r.progress.partitionsDone = total;
+    r.progress.blobsCopied = sum.copied;
+    r.progress.blobsSkipped = sum.skipped;
+    r.progress.blobsFailed = sum.failed;
+    r.progress.bytesCopied = sum.bytesCopied;
+    r.progress.failedBlobs = failedBlobs;
+    return true;
+  });
+  if (sum.failed > 0 || failedPartitions.length > 0) {
+    const names = failedBlobs.slice(0, 20).map((f) => `${f.name} (${f.reason})`);
+    throw new Error(
+      `${sum.failed} blob(s) could not be copied after ${MAX_PARTITION_ATTEMPTS} attempts${failedPartitions.length ? ` and partitions ${failedPartitions.join(', ')} failed` : ''}: ${names.join('; ')}${failedBlobs.length > 20 ? '; …' : ''}`,
+    );
+  }
+  return {
+    detail: {
+      phase: 'done',
+      partitions: total,
+      blobsCopied: sum.copied,
+      blobsSkipped: sum.skipped,
+      bytesCopied: sum.bytesCopied,
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import { planPartitions } from '../../copy/planPartitions.js';
+import { PreconditionFailed } from '../../errors.js';
+import type { ReplicaHealthReport } from '../../health/ReplicaHealth.js';
+import { combineReadiness, type Readiness } from '../../health/readiness.js';
+import { runHealthCheck } from '../../health/runHealthCheck.js';
+import type { LatestHealth } from '../../state/HealthHistory.js';
+import { copyDepsFor } from '../copyContext.js';
+import type { FailoverDecision } from '../FailoverRun.js';
+import type { StepContext, StepOutcome } from '../StepContext.js';
+
+/**
+ * Checks configuration and health now, and takes the go/no-go decision.
+ *
+ * Both health checks run afresh (and are recorded in the history like the timer's). A planned
+ * failover is refused, with the reasons, unless the replica is eligible for a planned promote
+ * (Active, Ready, lag and storage RPO within their thresholds): a planned failover must not lose
+ * data. A forced failover proceeds and records the data it may lose. A dry run records the verdict
+ * either way and lists the source to give the plan; it changes nothing.
+ */
+export async function preflight(ctx: StepContext): Promise<StepOutcome> {
+  const { run } = ctx;
+  const deps = {
+    settings: ctx.settings,
+    clients: ctx.clients,
+    config: async () => ctx.config,
+    logger: ctx.logger,
+    clock: ctx.clock,
+    appStorageAccount: ctx.appStorageAccount,
+  };
+  const [storage, replica] = await Promise.all([
+    runHealthCheck('storage', deps, ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
+    runHealthCheck('replica', deps, ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
+  ]);
+  // runHealthCheck('replica') records a ReplicaHealthReport; its signature is shared by both checks.
+  const readiness = combineReadiness(storage, replica as unknown as LatestHealth<ReplicaHealthReport>, {
+    now: ctx.clock(),
+  });
+  const decision = decisionOf(readiness, run.request.mode, ctx.clock());
+  await ctx.store.update(run.runId, (r) => {
+    r.decision = decision;
+    return true;
+  });
+  const verdict =
+    run.request.mode === 'forced'
+      ? 'proceed (forced)'
+      : readiness.eligibleForPlannedPromote
+        ? 'proceed (planned: no data loss expected)'
+        : 'refuse (planned failover would not be safe)';
+
+  if (run.request.dryRun) {
+    const plan = await dryRunPlan(ctx);
+    const report = {
+      dryRun: true,
+      mode: run.request.mode,
+      verdict,
+      decision,
+      plan: {
+        ...plan,
+        source: `${ctx.config.primary.storageAccount}-secondary/${ctx.config.primary.container}/${ctx.config.engineWorkDirectory}`,
+        destination: `${ctx.config.dr.storageAccount}/${ctx.config.dr.container}`,
+        serverToPromote: ctx.config.dr.replicaServer,
+        promote: { promoteMode: ctx.config.promoteMode, promoteOption: promoteOptionOf(run.request.mode) },
+        oldPrimary: ctx.config.primary.postgresServer,
+      },
+    };
+    await ctx.store.update(run.runId, (r) => {
+      r.report = report;
+      r.progress.blobsListed = plan.blobs;
+      r.progress.bytesListed = plan.bytes;
+      r.progress.partitionsListed = plan.partitions;
+      r.progress.listingComplete = true;
+      return true;
+    });
+    return { detail: { verdict, dryRun: true, ...plan } };
+  }
+
+  if (run.request.mode === 'planned' && !readiness.eligibleForPlannedPromote) {
+    throw new PreconditionFailed(
+      `Planned failover refused: ${readiness.eligibilityReasons.join('; ') || 'the replica is not eligible for a planned promote'}. Fix the cause, or use mode "forced" and accept the data loss.`,
+      readiness.eligibilityReasons,
+    );
+  }
+  return {
+    detail: {
+      verdict,
+      readiness: readiness.status,
+      rpoSeconds: readiness.rpoSeconds,
+      eligibleForPlannedPromote: readiness.eligibleForPlannedPromote,
+    },
+  };
+}
+
+export function promoteOptionOf(mode: 'planned' | 'forced'): 'Planned' | 'Forced' {
+  return mode === 'planned' ? 'Planned' : 'Forced';
+}
+
+function decisionOf(readiness: Readiness, mode: 'planned' | 'forced', now: Date): FailoverDecision {
+  const replicaFacts = readiness.replica?.report.facts ?? {};
+  const numberFact = (key: string): number | null => {
+    const v = replicaFacts[key];
+    return typeof v === 'number' ? v : null;
+  };
+  const decision: FailoverDecision = {
+    decidedAt: now.toISOString(),
+    readiness: readiness.status,
+    rpoSeconds: readiness.rpoSeconds,
+    storageRpoSeconds: readiness.storageRpoSeconds,
+    databaseLagSeconds: readiness.databaseRpoSeconds,
+    databaseLagBytes: numberFact('lagBytes'),
+    eligibleForPlannedPromote: readiness.eligibleForPlannedPromote,
+    reasons: [...readiness.eligibilityReasons, ...readiness.reasons, ...readiness.rpoExplanation],
+  };
+  if (mode === 'forced') {
+    const parts: string[] = [];
+    parts.push(
+      readiness.storageRpoSeconds !== null
+        ? `storage writes of the last ${readiness.storageRpoSeconds} s (since the secondary's last sync)`
+        : 'storage: unknown (no last sync time could be read)',
+    );
+    parts.push(
+      readiness.databaseRpoSeconds !== null
+        ? `database changes of the last ${readiness.databaseRpoSeconds} s not yet replayed on the replica`
+        : 'database: unknown (the replica lag could not be measured)',
+    );
+    decision.estimatedDataLoss = `Up to: ${parts.join('; ')}.`;
+  }
+  return decision;
+}
+
+async function dryRunPlan(
+  ctx: StepContext,
+): Promise<{ partitions: number; blobs: number; bytes: number; largeBlobs: number; directoryStubs: number }> {
+  const deps = await copyDepsFor(ctx);
+  const plan = { partitions: 0, blobs: 0, bytes: 0, largeBlobs: 0, directoryStubs: 0 };
+  for await (const planned of planPartitions(deps, ctx.run.runId, {
+    pageSize: ctx.options.partitionSize,
+    largeBlobThresholdInBytes: ctx.options.largeBlobThresholdInBytes,
+    ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
+  })) {
+    plan.partitions += 1;
+    plan.blobs += planned.blobCount;
+    plan.bytes += planned.bytes;
+    plan.largeBlobs += planned.largeBlobCount;
+    plan.directoryStubs += planned.directoryStubCount;
+  }
+  return plan;
+}

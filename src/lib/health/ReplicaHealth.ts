@@ -1,0 +1,518 @@
+import type { Server } from '@azure/arm-postgresql-flexible';
+import pg from 'pg';
+import type { ClientFactory } from '../clients/ClientFactory.js';
+import type { DrConfig, PostgresConnection } from '../config/DrConfig.js';
+import { CONFIG_SECRETS } from '../config/secretNames.js';
+import { statusOf } from '../errors.js';
+import { describeError } from '../redact.js';
+import { errorSummary } from './errorSummary.js';
+import {
+  type FactValue,
+  type HealthReport,
+  type HealthStatus,
+  ReportBuilder,
+  statusAgainstThreshold,
+} from './HealthReport.js';
+import {
+  type PromoteCondition,
+  type PromoteEligibility,
+  plannedPromoteEligibility,
+  storageRpoCondition,
+} from './plannedPromoteEligibility.js';
+
+export interface ReplicaHealthReport extends HealthReport, PromoteEligibility {
+  check: 'replica';
+  /** Every promote condition, with the storage RPO as known when the check ran. */
+  promoteConditions: PromoteCondition[];
+}
+
+export interface ReplicaHealthDeps {
+  clients: ClientFactory;
+  clock: () => Date;
+}
+
+export interface ReplicaHealthOptions {
+  abortSignal?: AbortSignal;
+  /** The latest storage report, for the storage condition of `eligibleForPlannedPromote`. */
+  storage?: HealthReport;
+  /** Connect and query timeout of each SQL probe. */
+  sqlTimeoutInMs?: number;
+  /**
+   * How long to wait for a replica that is behind to replay up to the position read at the start of
+   * the probe; the time it takes is the measured lag. Default 2000 ms.
+   */
+  catchUpWindowInMs?: number;
+}
+
+/** How the lag the gate uses was measured; see `checkReplicaHealth`. */
+export type LagBasis = 'primary-lsn' | 'wal-receiver' | 'replay-time';
+
+const REPLICA_ROLES = ['AsyncReplica', 'GeoAsyncReplica'];
+/** Server states in which the replica does not run and would need an operator. */
+const DOWN_STATES = ['Stopped', 'Stopping', 'Disabled', 'Dropping', 'Inaccessible'];
+const MIB = 1024 * 1024;
+
+/**
+ * Checks that the read replica in the DR region could be promoted now, and how much a promote would
+ * lose (database RPO).
+ *
+ * Management plane (`GET flexibleServers/{replica}`): the replica exists (404 → Unhealthy "missing"),
+ * is in the DR region, has role AsyncReplica or GeoAsyncReplica, `state` Ready and `replicationState`
+ * Active. Broken, down states, a wrong role or region → Unhealthy; Catchup, Updating and other
+ * transitions → Degraded. When ARM does not answer after the SDK's retries the report is Unhealthy:
+ * the promote itself is an ARM operation.
+ *
+ * SQL probes (when `kyvos-dr-replica-connection-string` is set): on the replica
+ * `now() - pg_last_xact_replay_timestamp()` (replay-time lag) and
+ * `pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())` (received, not yet replayed);
+ * and when `kyvos-dr-primary-connection-string` is set, the primary's `pg_current_wal_insert_lsn()`
+ * against the replica's replay LSN (bytes behind the primary; the insert position, so that commits not
+ * yet written under `synchronous_commit = off` count). The primary is read first, so a replica that keeps
+ * up reads as caught up; the figure misses at most the WAL written during one round trip.
+ *
+ * The gate. Replay-time lag alone is misleading: it is the age of the last replayed transaction, so it
+ * grows while the primary is idle although nothing is at risk; and a replica a few bytes behind (a
+ * checkpoint record in flight) would then look hours late. The gate therefore measures against a
+ * position:
+ * - `primary-lsn` (primary probe answered): lagBytes = bytes behind the primary's current position;
+ * - `wal-receiver` (no primary figure, WAL receiver `streaming`): lagBytes = received − replayed;
+ * - `replay-time` (neither): lagBytes = received − replayed, lagSeconds = replay-time lag as is.
+ * In the first two, lagSeconds is 0 when lagBytes is 0 (caught up). When behind, the probe waits up to
+ * `catchUpWindowInMs` for the replica to replay up to that position: the time it took is lagSeconds
+ * (measured: the replica was that far behind in time). If it does not get there (replay stopped or
+ * far behind), lagSeconds is the replay-time lag, the upper bound of the age of the oldest
+ * unreplayed transaction. Both figures are gated: over `maxReplicaLagSeconds` or
+ * `maxReplicaLagBytes` → Degraded, over twice → Unhealthy. The database RPO is lagSeconds. A replica
+ * that does not answer SQL, or is no longer in recovery, is Unhealthy.
+ *
+ * `eligibleForPlannedPromote` holds when role, state Ready, replicationState Active, the measured lag
+ * within both thresholds and the storage RPO within its threshold are all confirmed, as pg_auto_failover
+ * only promotes a standby it has positively confirmed. Read-only; safe to run at any frequency.
+ */
+export async function checkReplicaHealth(
+  config: DrConfig,
+  deps: ReplicaHealthDeps,
+  options: ReplicaHealthOptions = {},
+): Promise<ReplicaHealthReport> {
+  const checkedAt = deps.clock();
+  const server = config.dr.replicaServer;
+  const { maxReplicaLagSeconds, maxReplicaLagBytes } = config.thresholds;
+  const report = new ReportBuilder();
+  report.facts.server = server;
+  report.facts.resourceGroup = config.dr.resourceGroup;
+  report.facts.maxLagSeconds = maxReplicaLagSeconds;
+  report.facts.maxLagBytes = maxReplicaLagBytes;
+  const conditions: PromoteCondition[] = [];
+
+  const [management, sql] = await Promise.allSettled([
+    deps.clients
+      .postgresManagement(config.subscriptionId)
+      .servers.get(config.dr.resourceGroup, server, { abortSignal: options.abortSignal }),
+    probeSql(config, options.sqlTimeoutInMs ?? 10_000, options.catchUpWindowInMs ?? 2_000),
+  ]);
+
+  if (management.status === 'fulfilled') {
+    fromManagement(management.value, config, report, conditions);
+  } else {
+    const error = management.reason;
+    report.facts.managementError = errorSummary(error);
+    if (statusOf(error) === 404) {
+      report.facts.exists = false;
+      report.note(
+        'Unhealthy',
+        `Replica server "${server}" is missing: it was not found in resource group "${config.dr.resourceGroup}". Recreate the read replica of "${config.primary.postgresServer}" in ${config.dr.region}, or correct ${CONFIG_SECRETS.replicaPostgresServer}.`,
+      );
+    } else {
+      report.note(
+        'Unhealthy',
+        `The PostgreSQL management plane (ARM) did not answer for "${server}" after retries (${errorSummary(error)}): the replica's role and state are unverified, and a promote, which is an ARM operation, would fail now.`,
+      );
+    }
+    conditions.push({
+      name: 'replicaRole',
+      ok: false,
+      detail: 'replica role unverified: ARM did not answer',
+    });
+  }
+
+  const lag = sql.status === 'fulfilled' ? sql.value : ({ kind: 'failed', error: sql.reason } as const);
+  const rpoSeconds = judgeLag(lag, config, report, conditions);
+  conditions.push(storageRpoCondition(options.storage));
+
+  const built = report.build('replica', rpoSeconds, checkedAt);
+  return {
+    ...built,
+    check: 'replica',
+    ...plannedPromoteEligibility(conditions),
+    promoteConditions: conditions,
+  };
+}
+
+function fromManagement(
+  server: Server,
+  config: DrConfig,
+  report: ReportBuilder,
+  conditions: PromoteCondition[],
+): void {
+  const name = config.dr.replicaServer;
+  const role = server.replica?.role ?? server.replicationRole;
+  const state = server.state;
+  const replicationState = server.replica?.replicationState;
+  const location = server.location ?? null;
+  const sourceServer = server.sourceServerResourceId?.split('/').at(-1) ?? null;
+  Object.assign(report.facts, {
+    exists: true,
+    location,
+    role: role ?? null,
+    state: state ?? null,
+    replicationState: replicationState ?? null,
+    sourceServer,
+  } satisfies Record<string, FactValue>);
+
+  if (location && normalizeRegion(location) !== normalizeRegion(config.dr.region)) {
+    report.note(
+      'Unhealthy',
+      `Replica "${name}" is in ${location}, not in the DR region ${config.dr.region}: promoting it would not move Kyvos out of the primary region's failure domain.`,
+    );
+  }
+  if (sourceServer && sourceServer !== config.primary.postgresServer) {
+    report.note(
+      'Unhealthy',
+      `Replica "${name}" replicates from "${sourceServer}", not from the primary "${config.primary.postgresServer}": promoting it would bring up the wrong data.`,
+    );
+  }
+
+  const isReplica = role !== undefined && REPLICA_ROLES.includes(role);
+  if (!isReplica) {
+    report.note(
+      'Unhealthy',
+      `Server "${name}" has replication role ${role ?? 'unknown'}, not AsyncReplica or GeoAsyncReplica: it is not a read replica (already promoted, or ${CONFIG_SECRETS.replicaPostgresServer} names the wrong server).`,
+    );
+  }
+  conditions.push({
+    name: 'replicaRole',
+    ok: isReplica,
+    detail: isReplica ? `role is ${role}` : `role is ${role ?? 'unknown'}, not a read replica`,
+  });
+
+  let stateStatus: HealthStatus = 'Healthy';
+  if (state !== 'Ready') {
+    stateStatus = state && DOWN_STATES.includes(state) ? 'Unhealthy' : 'Degraded';
+    report.note(
+      stateStatus,
+      state && DOWN_STATES.includes(state)
+        ? `Replica "${name}" is ${state}: it is not running, so it neither replicates nor could be promoted${state === 'Stopped' ? `; start it: az postgres flexible-server start --name ${name} --resource-group ${config.dr.resourceGroup}` : ''}.`
+        : `Replica "${name}" is ${state ?? 'in an unknown state'}, not Ready: an operation is running on it; a promote has to wait for Ready.`,
+    );
+  }
+  conditions.push({ name: 'serverState', ok: state === 'Ready', detail: `state is ${state ?? 'unknown'}` });
+
+  // A server that is down has no replication either; its state already says why, and "recreate the
+  // replica" would be the wrong advice for a stopped one.
+  const down = state !== undefined && DOWN_STATES.includes(state);
+  if (isReplica && !down && replicationState !== 'Active') {
+    report.note(
+      replicationState === 'Broken' ? 'Unhealthy' : 'Degraded',
+      replicationState === 'Broken'
+        ? `Replica "${name}" has replicationState Broken: replication from the primary has failed. Recreate the replica; only a forced promote is possible, with the data it has.`
+        : `Replica "${name}" has replicationState ${replicationState ?? 'unknown'}, not Active: it is not fully synchronized.`,
+    );
+  }
+  conditions.push({
+    name: 'replicationState',
+    ok: replicationState === 'Active',
+    detail: `replicationState is ${replicationState ?? 'unknown'}`,
+  });
+}
+
+/** What the SQL probes saw. */
+type SqlProbe =
+  | { kind: 'not-configured' }
+  | { kind: 'failed'; error: unknown }
+  | {
+      kind: 'ok';
+      inRecovery: boolean;
+      replayPaused: boolean | null;
+      walReceiverStatus: string | null;
+      lastReplayAt: Date | null;
+      replayLagSeconds: number | null;
+      receivedNotReplayedBytes: number | null;
+      bytesBehindPrimary: number | null;
+      /** Seconds the replica took to replay up to the target position; null when not behind or not reached. */
+      catchUpSeconds: number | null;
+      replayLsn: string | null;
+      receiveLsn: string | null;
+      primary: { kind: 'not-configured' } | { kind: 'ok'; lsn: string } | { kind: 'failed'; error: unknown };
+    };
+
+interface ReplicaRow {
+  in_recovery: boolean;
+  replay_paused: boolean | null;
+  wal_receiver_status: string | null;
+  last_replay_at: Date | null;
+  replay_lag_seconds: number | null;
+  received_not_replayed_bytes: number | null;
+  bytes_behind_primary: number | null;
+  receive_lsn: string | null;
+  replay_lsn: string | null;
+}
+
+const REPLICA_SQL = `
+SELECT pg_is_in_recovery() AS in_recovery,
+       CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END AS replay_paused,
+       (SELECT status FROM pg_stat_wal_receiver LIMIT 1) AS wal_receiver_status,
+       pg_last_xact_replay_timestamp() AS last_replay_at,
+       extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS replay_lag_seconds,
+       pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8 AS received_not_replayed_bytes,
+       pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn())::float8 AS bytes_behind_primary,
+       pg_last_wal_receive_lsn()::text AS receive_lsn,
+       pg_last_wal_replay_lsn()::text AS replay_lsn`;
+
+async function probeSql(config: DrConfig, timeoutInMs: number, catchUpWindowInMs: number): Promise<SqlProbe> {
+  const replicaConnection = config.dr.replicaConnection;
+  if (!replicaConnection) return { kind: 'not-configured' };
+  const primaryConnection = config.primary.postgresConnection;
+  // Both connections are opened at once so that the primary's LSN and the replica's are read close
+  // together; a failure is handled where each is awaited (the no-op catch only keeps an early
+  // rejection from being reported as unhandled meanwhile).
+  const primaryClient = primaryConnection ? connect(primaryConnection, timeoutInMs) : undefined;
+  const replicaClient = connect(replicaConnection, timeoutInMs);
+  primaryClient?.catch(() => {});
+  replicaClient.catch(() => {});
+  try {
+    let primary: Extract<SqlProbe, { kind: 'ok' }>['primary'] = { kind: 'not-configured' };
+    let readAt = performance.now();
+    if (primaryClient) {
+      try {
+        const client = await primaryClient;
+        // The insert position, not pg_current_wal_lsn() (the write position): with synchronous_commit
+        // off a committed transaction sits in WAL buffers, not yet written or sent, but is at risk all the same.
+        const result = await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+        readAt = performance.now();
+        primary = { kind: 'ok', lsn: result.rows[0]?.lsn ?? '' };
+      } catch (error) {
+        primary = { kind: 'failed', error };
+      }
+    }
+    const client = await replicaClient;
+    const result = await client.query<ReplicaRow>(REPLICA_SQL, [primary.kind === 'ok' ? primary.lsn : null]);
+    const row = result.rows[0] as ReplicaRow;
+    if (primary.kind !== 'ok') readAt = performance.now();
+    // The position the replica is measured against: the primary's, else what the receiver has streamed.
+    const target =
+      primary.kind === 'ok' ? primary.lsn : row.wal_receiver_status === 'streaming' ? row.receive_lsn : null;
+    const behind = primary.kind === 'ok' ? row.bytes_behind_primary : row.received_not_replayed_bytes;
+    const catchUpSeconds =
+      row.in_recovery && target && behind !== null && behind > 0
+        ? await waitForReplay(client, target, readAt, catchUpWindowInMs)
+        : null;
+    return {
+      kind: 'ok',
+      inRecovery: row.in_recovery,
+      replayPaused: row.replay_paused,
+      walReceiverStatus: row.wal_receiver_status,
+      lastReplayAt: row.last_replay_at,
+      replayLagSeconds: row.replay_lag_seconds,
+      receivedNotReplayedBytes: row.received_not_replayed_bytes,
+      bytesBehindPrimary: row.bytes_behind_primary,
+      catchUpSeconds,
+      replayLsn: row.replay_lsn,
+      receiveLsn: row.receive_lsn,
+      primary,
+    };
+  } catch (error) {
+    return { kind: 'failed', error };
+  } finally {
+    for (const pending of [primaryClient, replicaClient]) {
+      pending?.then((c) => c.end()).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Polls the replica until it has replayed up to `targetLsn`; returns the seconds since `readAt` (when
+ * the target was read) at which it had, or null when it has not within the window.
+ */
+async function waitForReplay(
+  client: pg.Client,
+  targetLsn: string,
+  readAt: number,
+  windowInMs: number,
+): Promise<number | null> {
+  for (;;) {
+    const result = await client.query<{ reached: boolean }>(
+      'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS reached',
+      [targetLsn],
+    );
+    const elapsed = performance.now() - readAt;
+    if (result.rows[0]?.reached) return elapsed / 1000;
+    if (elapsed >= windowInMs) return null;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(100, windowInMs - elapsed)));
+  }
+}
+
+async function connect(connection: PostgresConnection, timeoutInMs: number): Promise<pg.Client> {
+  const client = new pg.Client({
+    host: connection.host,
+    port: connection.port,
+    user: connection.user,
+    password: connection.password.reveal(),
+    database: connection.database,
+    ssl: sslOptions(connection.sslmode),
+    connectionTimeoutMillis: timeoutInMs,
+    query_timeout: timeoutInMs,
+    application_name: 'kyvos-dr-health',
+  });
+  // A connection dropped later (server restart) emits 'error'; without a listener it would crash the host.
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+/**
+ * libpq's sslmode for node-postgres: `require`/`prefer` encrypt without verifying the certificate (as
+ * libpq does); `verify-ca`/`verify-full` verify it against Node's trusted roots. node-postgres cannot
+ * fall back to plain text, so `prefer` behaves as `require`.
+ */
+function sslOptions(sslmode: PostgresConnection['sslmode']): pg.ClientConfig['ssl'] {
+  if (sslmode === 'disable') return false;
+  if (sslmode === 'verify-ca' || sslmode === 'verify-full') return { rejectUnauthorized: true };
+  return { rejectUnauthorized: false };
+}
+
+/** Records the lag figures, applies the gate, and returns the database RPO (lagSeconds). */
+function judgeLag(
+  probe: SqlProbe,
+  config: DrConfig,
+  report: ReportBuilder,
+  conditions: PromoteCondition[],
+): number | null {
+  const name = config.dr.replicaServer;
+  const { maxReplicaLagSeconds, maxReplicaLagBytes } = config.thresholds;
+  const connection = config.dr.replicaConnection;
+  if (probe.kind === 'not-configured') {
+    report.facts.sqlProbe = 'not configured';
+    report.facts.rpoNote = `database lag is not measured: ${CONFIG_SECRETS.replicaConnectionString} is not set`;
+    conditions.push({
+      name: 'lag',
+      ok: false,
+      detail: `lag unknown: ${CONFIG_SECRETS.replicaConnectionString} is not set`,
+    });
+    return null;
+  }
+  if (probe.kind === 'failed') {
+    report.facts.sqlProbe = 'failed';
+    report.facts.sqlError = describeError(probe.error);
+    report.facts.rpoNote = 'database lag is not measured: the replica does not answer SQL';
+    report.note(
+      'Unhealthy',
+      `Replica "${name}" does not answer SQL at ${connection?.host}:${connection?.port} (${describeError(probe.error)}): it is down or unreachable, so it could not serve Kyvos after a promote.`,
+    );
+    conditions.push({ name: 'lag', ok: false, detail: 'lag unknown: the replica does not answer SQL' });
+    return null;
+  }
+
+  report.facts.sqlProbe = 'ok';
+  const primaryProbe = probe.primary;
+  report.facts.primaryProbe = primaryProbe.kind === 'not-configured' ? 'not configured' : primaryProbe.kind;
+  if (primaryProbe.kind === 'failed') report.facts.primaryProbeError = describeError(primaryProbe.error);
+  const bytesBehindPrimary = nonNegative(probe.bytesBehindPrimary);
+  const receivedNotReplayed = nonNegative(probe.receivedNotReplayedBytes);
+  const replayLagSeconds =
+    probe.replayLagSeconds === null ? null : roundTo(Math.max(0, probe.replayLagSeconds), 1);
+  Object.assign(report.facts, {
+    inRecovery: probe.inRecovery,
+    replayPaused: probe.replayPaused,
+    walReceiverStatus: probe.walReceiverStatus,
+    lastReplayAt: probe.lastReplayAt?.toISOString() ?? null,
+    replayLagSeconds,
+    receivedNotReplayedBytes: receivedNotReplayed,
+    bytesBehindPrimary,
+    primaryLsn: primaryProbe.kind === 'ok' ? primaryProbe.lsn : null,
+    receiveLsn: probe.receiveLsn,
+    replayLsn: probe.replayLsn,
+  } satisfies Record<string, FactValue>);
+
+  if (!probe.inRecovery) {
+    report.facts.rpoNote = 'the server is not in recovery, so it has no replication lag';
+    report.note(
+      'Unhealthy',
+      `Replica "${name}" is not in recovery: it is no longer a standby (it was promoted), so it does not follow the primary.`,
+    );
+    conditions.push({ name: 'lag', ok: false, detail: 'the server is not a standby (not in recovery)' });
+    return null;
+  }
+
+  const basis: LagBasis =
+    bytesBehindPrimary !== null
+      ? 'primary-lsn'
+      : probe.walReceiverStatus === 'streaming'
+        ? 'wal-receiver'
+        : 'replay-time';
+  const lagBytes = basis === 'primary-lsn' ? bytesBehindPrimary : receivedNotReplayed;
+  const catchUpSeconds = probe.catchUpSeconds === null ? null : roundTo(probe.catchUpSeconds, 1);
+  const lagSeconds =
+    basis === 'replay-time' ? replayLagSeconds : lagBytes === 0 ? 0 : (catchUpSeconds ?? replayLagSeconds);
+  Object.assign(report.facts, {
+    lagBasis: basis,
+    catchUpSeconds,
+    lagSeconds,
+    lagBytes,
+  } satisfies Record<string, FactValue>);
+
+  const statuses: HealthStatus[] = [];
+  if (lagSeconds !== null) statuses.push(statusAgainstThreshold(lagSeconds, maxReplicaLagSeconds));
+  if (lagBytes !== null) statuses.push(statusAgainstThreshold(lagBytes, maxReplicaLagBytes));
+  const worst = statuses.includes('Unhealthy')
+    ? 'Unhealthy'
+    : statuses.includes('Degraded')
+      ? 'Degraded'
+      : 'Healthy';
+  const figures = `${lagSeconds ?? 'unknown'} s and ${formatBytes(lagBytes)} behind ${basis === 'primary-lsn' ? 'the primary' : 'what it received'}`;
+  const limits = `${maxReplicaLagSeconds} s / ${formatBytes(maxReplicaLagBytes)}`;
+  if (worst !== 'Healthy') {
+    const causes = [
+      probe.replayPaused
+        ? 'WAL replay is paused on the replica (resume it: SELECT pg_wal_replay_resume())'
+        : '',
+      probe.walReceiverStatus !== 'streaming'
+        ? `its WAL receiver is ${probe.walReceiverStatus ?? 'not running'}, so it is not receiving WAL from the primary`
+        : '',
+    ].filter(Boolean);
+    report.note(
+      worst,
+      `Replica "${name}" lags ${figures}, over ${worst === 'Unhealthy' ? 'twice ' : ''}the threshold of ${limits}${causes.length ? `; ${causes.join('; ')}` : ''}: a failover now would lose the unreplayed transactions.`,
+    );
+  }
+  if (lagSeconds === null) {
+    report.facts.rpoNote =
+      'no transaction has been replayed since the replica started, so the replay time is unknown';
+  }
+  const within =
+    lagSeconds !== null && lagSeconds <= maxReplicaLagSeconds && (lagBytes ?? 0) <= maxReplicaLagBytes;
+  conditions.push({
+    name: 'lag',
+    ok: within,
+    detail: within ? `lag ${figures} is within ${limits}` : `lag ${figures} is not within ${limits}`,
+  });
+  return lagSeconds;
+}
+
+function normalizeRegion(location: string): string {
+  return location.toLowerCase().replace(/\s+/g, '');
+}
+
+function nonNegative(value: number | null): number | null {
+  return value === null ? null : Math.max(0, Math.round(value));
+}
+
+function roundTo(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+function formatBytes(value: number | null): string {
+  if (value === null) return 'unknown bytes';
+  if (value >= MIB) return `${roundTo(value / MIB, 1)} MiB`;
+  return `${value} bytes`;
+}

@@ -1,0 +1,50 @@
+import type { HealthReport } from './HealthReport.js';
+
+/**
+ * One condition of a planned promote. As pg_auto_failover only promotes a standby whose state and
+ * LSN it has positively confirmed, a condition that could not be checked counts as not holding.
+ */
+export interface PromoteCondition {
+  name: 'replicaRole' | 'serverState' | 'replicationState' | 'lag' | 'storageRpo' | 'freshness';
+  ok: boolean;
+  detail: string;
+}
+
+export interface PromoteEligibility {
+  /** True when every condition holds: a planned promote is expected to succeed within the RPO thresholds. */
+  eligibleForPlannedPromote: boolean;
+  /** When eligible, the evidence for every condition; otherwise the conditions that do not hold. */
+  eligibilityReasons: string[];
+}
+
+export function plannedPromoteEligibility(conditions: PromoteCondition[]): PromoteEligibility {
+  const failing = conditions.filter((c) => !c.ok);
+  return failing.length === 0
+    ? { eligibleForPlannedPromote: true, eligibilityReasons: conditions.map((c) => c.detail) }
+    : { eligibleForPlannedPromote: false, eligibilityReasons: failing.map((c) => c.detail) };
+}
+
+/**
+ * The storage condition, from the latest storage report (or its absence): a failover also copies the
+ * storage, so the storage RPO gates a planned promote as much as the replica's lag does.
+ */
+export function storageRpoCondition(storage: HealthReport | undefined): PromoteCondition {
+  if (!storage) {
+    return {
+      name: 'storageRpo',
+      ok: false,
+      detail: 'storage RPO unknown: there is no storage health report yet',
+    };
+  }
+  const max = storage.facts.maxRpoSeconds;
+  if (storage.rpoSeconds === null || typeof max !== 'number') {
+    return {
+      name: 'storageRpo',
+      ok: false,
+      detail: `storage RPO unknown in the storage report of ${storage.checkedAt}`,
+    };
+  }
+  return storage.rpoSeconds <= max
+    ? { name: 'storageRpo', ok: true, detail: `storage RPO ${storage.rpoSeconds} s is within ${max} s` }
+    : { name: 'storageRpo', ok: false, detail: `storage RPO ${storage.rpoSeconds} s exceeds ${max} s` };
+}

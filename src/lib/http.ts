@@ -1,0 +1,38 @@
+import type { HttpResponseInit } from '@azure/functions';
+import { ConfigError, ensureError, FailoverInProgress, InputError } from './errors.js';
+import type { Logger } from './log.js';
+import { describeError } from './redact.js';
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+  return { status, jsonBody: body, headers: { 'content-type': 'application/json', ...headers } };
+}
+
+/** Reads a JSON body; bad JSON is an `InputError`, never a thrown `SyntaxError`. */
+export async function readJson(request: { text(): Promise<string> }): Promise<unknown> {
+  const text = await request.text();
+  if (!text.trim()) throw new InputError('The request body is empty; send a JSON object.');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InputError('The request body is not valid JSON.');
+  }
+}
+
+/**
+ * Maps an error to a response an operator can act on: 400 for bad input, 409 for a running failover,
+ * 500 with the (redacted) reason for configuration problems and everything else.
+ */
+export function errorResponse(error: unknown, logger: Logger, event: string): HttpResponseInit {
+  const e = ensureError(error);
+  if (e instanceof InputError)
+    return json(400, { error: { code: 'BadRequest', message: e.message, field: e.field ?? null } });
+  if (e instanceof FailoverInProgress) {
+    return json(409, { error: { code: 'FailoverInProgress', message: e.message, runId: e.runId } });
+  }
+  const message = describeError(e);
+  logger.error(event, { error: message });
+  if (e instanceof ConfigError) {
+    return json(500, { error: { code: 'ConfigError', message, setting: e.setting ?? null } });
+  }
+  return json(500, { error: { code: 'InternalError', message } });
+}

@@ -1,0 +1,141 @@
+import pg from 'pg';
+import type { ClientFactory } from '../clients/ClientFactory.js';
+import type { DrConfig, PostgresConnection } from '../config/DrConfig.js';
+import { PreconditionFailed } from '../errors.js';
+
+export interface PromoteOptions {
+  option: 'Planned' | 'Forced';
+  timeoutInMs: number;
+  pollIntervalInMs: number;
+  /** Written to the probe table to prove the promoted server accepts writes. */
+  runId: string;
+  abortSignal?: AbortSignal;
+}
+
+export interface PromoteResult {
+  server: string;
+  promoteMode: DrConfig['promoteMode'];
+  promoteOption: PromoteOptions['option'];
+  /** False when the server was already promoted (a retried step). */
+  promotedNow: boolean;
+  /** Proven by SQL: `pg_is_in_recovery()` is false and a write succeeded. */
+  writable: boolean | null;
+  writeCheck: string;
+}
+
+/**
+ * Promotes the read replica in the DR region to a writable server through ARM, waits for the
+ * long-running operation, then proves through SQL that it accepts writes.
+ *
+ * Idempotent: a replica that ARM already reports as a primary is not promoted again, so a worker
+ * that resumes after a crash continues with the SQL proof.
+ */
+export async function promoteReplica(
+  clients: ClientFactory,
+  config: DrConfig,
+  options: PromoteOptions,
+): Promise<PromoteResult> {
+  const arm = clients.postgresManagement(config.subscriptionId);
+  const { resourceGroup, replicaServer } = config.dr;
+  const server = await arm.servers.get(resourceGroup, replicaServer);
+  const role = server.replica?.role ?? server.replicationRole;
+  const alreadyPrimary = role === 'Primary' || (role === 'None' && !server.sourceServerResourceId);
+  if (!alreadyPrimary && role !== 'AsyncReplica' && role !== 'GeoAsyncReplica') {
+    throw new PreconditionFailed(
+      `Cannot promote "${replicaServer}" (${resourceGroup}): its replication role is ${role ?? 'unknown'}, not a read replica.`,
+    );
+  }
+  if (!alreadyPrimary) {
+    const signal = combineSignals(options.abortSignal, AbortSignal.timeout(options.timeoutInMs));
+    try {
+      await arm.servers.beginUpdateAndWait(
+        resourceGroup,
+        replicaServer,
+        { replica: { promoteMode: config.promoteMode, promoteOption: options.option } },
+        { updateIntervalInMs: options.pollIntervalInMs, abortSignal: signal },
+      );
+    } catch (error) {
+      if (signal.aborted && !options.abortSignal?.aborted) {
+        throw new Error(
+          `Promoting "${replicaServer}" (${resourceGroup}) did not finish within ${Math.round(options.timeoutInMs / 1000)} s; check the server in the portal before retrying.`,
+          { cause: error },
+        );
+      }
+      throw new Error(
+        `Cannot promote replica "${replicaServer}" (${resourceGroup}) with promoteOption ${options.option}`,
+        { cause: error },
+      );
+    }
+  }
+  let writable: boolean | null = null;
+  let writeCheck = 'no connection string configured for the replica (kyvos-dr-replica-connection-string)';
+  if (config.dr.replicaConnection) {
+    await proveWritable(config.dr.replicaConnection, options.runId, Math.min(options.timeoutInMs, 60_000));
+    writable = true;
+    writeCheck = 'pg_is_in_recovery() = false and a write to kyvos_dr_failover_probe succeeded';
+  }
+  return {
+    server: replicaServer,
+    promoteMode: config.promoteMode,
+    promoteOption: options.option,
+    promotedNow: !alreadyPrimary,
+    writable,
+    writeCheck,
+  };
+}
+
+/** Connects with the probe connection and waits until the server is out of recovery and takes a write. */
+export async function proveWritable(
+  connection: PostgresConnection,
+  runId: string,
+  timeoutInMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutInMs;
+  let lastProblem = '';
+  while (Date.now() < deadline) {
+    const client = new pg.Client(pgClientConfig(connection));
+    try {
+      await client.connect();
+      const [row] = (await client.query('SELECT pg_is_in_recovery() AS in_recovery')).rows as Array<{
+        in_recovery: boolean;
+      }>;
+      if (row?.in_recovery === false) {
+        await client.query(
+          'CREATE TABLE IF NOT EXISTS kyvos_dr_failover_probe (run_id text PRIMARY KEY, written_at timestamptz NOT NULL)',
+        );
+        await client.query(
+          'INSERT INTO kyvos_dr_failover_probe (run_id, written_at) VALUES ($1, now()) ON CONFLICT (run_id) DO UPDATE SET written_at = now()',
+          [runId],
+        );
+        return;
+      }
+      lastProblem = 'the server is still in recovery';
+    } catch (error) {
+      lastProblem = error instanceof Error ? error.message : String(error);
+    } finally {
+      await client.end().catch(() => {});
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(
+    `The promoted server ${connection.host}:${connection.port} does not accept writes after ${Math.round(timeoutInMs / 1000)} s: ${lastProblem}.`,
+  );
+}
+
+export function pgClientConfig(connection: PostgresConnection): pg.ClientConfig {
+  return {
+    host: connection.host,
+    port: connection.port,
+    user: connection.user,
+    database: connection.database,
+    password: connection.password.reveal(),
+    ssl:
+      connection.sslmode === 'disable' ? false : { rejectUnauthorized: connection.sslmode === 'verify-full' },
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 10_000,
+  };
+}
+
+function combineSignals(a: AbortSignal | undefined, b: AbortSignal): AbortSignal {
+  return a ? AbortSignal.any([a, b]) : b;
+}

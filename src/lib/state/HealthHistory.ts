@@ -1,0 +1,262 @@
+import type { BlobRequestConditions, ContainerClient } from '@azure/storage-blob';
+import type { ClientFactory } from '../clients/ClientFactory.js';
+import { codeOf, statusOf } from '../errors.js';
+import { errorSummary } from '../health/errorSummary.js';
+import type { HealthCheckName, HealthReport } from '../health/HealthReport.js';
+
+/** The container of kyvos-dr's own state in the app storage account. */
+export const APP_CONTAINER = 'kyvos-dr';
+export const DEFAULT_HEALTH_RETENTION_DAYS = 7;
+
+/** The latest result of a check, and how long the check has been failing, so alerting is not flappy. */
+export interface LatestHealth<R extends HealthReport = HealthReport> {
+  report: R;
+  /** Non-Healthy results in a row, up to and including this one; 0 when the latest is Healthy. */
+  consecutiveNonHealthy: number;
+  /** `checkedAt` of the first result of the current non-Healthy run; null when Healthy. */
+  nonHealthySince: string | null;
+}
+
+export interface RecordedHealth<R extends HealthReport = HealthReport> extends LatestHealth<R> {
+  /** Results older than the retention deleted by this write. */
+  prunedBlobs: number;
+  /** Why pruning failed, when it did; the result itself was recorded. */
+  pruneError?: string;
+}
+
+export interface HealthHistoryOptions {
+  /** Results are kept at least this long; whole days older than it are deleted on write. Default 7. */
+  retentionInDays?: number;
+  clock?: () => Date;
+}
+
+/** How often a conflicting `latest.json` update is retried before giving up. */
+const MAX_UPDATE_ATTEMPTS = 10;
+
+/**
+ * Health results in the app's own storage:
+ * - `health/<check>/<yyyy-mm-dd>/<checkedAt>.json`: every result, kept for at least the retention
+ *   (7 days); whole days older than that are deleted when a new result is written;
+ * - `health/<check>/latest.json`: the latest result with `consecutiveNonHealthy`, updated with an
+ *   ETag condition (If-Match, or If-None-Match: * for the first write) and retried on conflict, so
+ *   concurrent writers (two instances of a timer, a manual run) never lose a count.
+ *
+ * `record` is safe to retry: writing the same result twice rewrites the same result blob, though it
+ * counts twice in `consecutiveNonHealthy` when non-Healthy.
+ */
+export class HealthHistory {
+  readonly #container: ContainerClient;
+  readonly #retentionInDays: number;
+  readonly #clock: () => Date;
+
+  constructor(container: ContainerClient, options: HealthHistoryOptions = {}) {
+    this.#container = container;
+    this.#retentionInDays = options.retentionInDays ?? DEFAULT_HEALTH_RETENTION_DAYS;
+    this.#clock = options.clock ?? (() => new Date());
+  }
+
+  /** Stores a result, updates `latest.json`, and prunes results older than the retention. */
+  async record<R extends HealthReport>(
+    report: R,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<RecordedHealth<R>> {
+    const day = report.checkedAt.slice(0, 10);
+    await this.#putJson(
+      `${prefixOf(report.check)}${day}/${report.checkedAt}.json`,
+      report,
+      {},
+      options.abortSignal,
+    );
+    const latest = await this.#updateLatest(report, options.abortSignal);
+    try {
+      const prunedBlobs = await this.prune(report.check, options);
+      return { ...latest, prunedBlobs };
+    } catch (error) {
+      return { ...latest, prunedBlobs: 0, pruneError: errorSummary(error) };
+    }
+  }
+
+  /** The latest result of a check with its non-Healthy count, or undefined before the first one. */
+  async latest<R extends HealthReport = HealthReport>(
+    check: HealthCheckName,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<LatestHealth<R> | undefined> {
+    return (await this.#readLatest<R>(check, options.abortSignal))?.value;
+  }
+
+  /** Every stored result of a check since `since` (default: all kept), oldest first. */
+  async *list(
+    check: HealthCheckName,
+    options: { since?: Date; abortSignal?: AbortSignal } = {},
+  ): AsyncIterableIterator<HealthReport> {
+    const sinceDay = options.since?.toISOString().slice(0, 10) ?? '';
+    const since = options.since?.toISOString() ?? '';
+    for (const day of await this.#days(check, options.abortSignal)) {
+      if (day < sinceDay) continue;
+      const names: string[] = [];
+      for await (const blob of this.#container.listBlobsFlat({
+        prefix: `${prefixOf(check)}${day}/`,
+        abortSignal: options.abortSignal,
+      })) {
+        names.push(blob.name);
+      }
+      for (const name of names.sort()) {
+        const report = JSON.parse(await this.#readText(name, options.abortSignal)) as HealthReport;
+        if (report.checkedAt >= since) yield report;
+      }
+    }
+  }
+
+  /** Deletes the results of whole days older than the retention. Returns how many blobs were deleted. */
+  async prune(check: HealthCheckName, options: { abortSignal?: AbortSignal } = {}): Promise<number> {
+    const cutoffDay = new Date(this.#clock().getTime() - this.#retentionInDays * 86_400_000)
+      .toISOString()
+      .slice(0, 10);
+    let deleted = 0;
+    for (const day of await this.#days(check, options.abortSignal)) {
+      if (day >= cutoffDay) continue;
+      for await (const blob of this.#container.listBlobsFlat({
+        prefix: `${prefixOf(check)}${day}/`,
+        abortSignal: options.abortSignal,
+      })) {
+        const response = await this.#container
+          .deleteBlob(blob.name, { abortSignal: options.abortSignal })
+          .catch((error: unknown) => {
+            if (statusOf(error) === 404) return undefined;
+            throw error;
+          });
+        if (response) deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  /** The `yyyy-mm-dd` folders of a check, ascending. */
+  async #days(check: HealthCheckName, abortSignal: AbortSignal | undefined): Promise<string[]> {
+    const days: string[] = [];
+    try {
+      for await (const item of this.#container.listBlobsByHierarchy('/', {
+        prefix: prefixOf(check),
+        abortSignal,
+      })) {
+        if (item.kind !== 'prefix') continue;
+        const day = item.name.slice(prefixOf(check).length).replace(/\/$/, '');
+        if (/^\d{4}-\d{2}-\d{2}$/.test(day)) days.push(day);
+      }
+    } catch (error) {
+      if (codeOf(error) === 'ContainerNotFound') return [];
+      throw error;
+    }
+    return days.sort();
+  }
+
+  async #updateLatest<R extends HealthReport>(
+    report: R,
+    abortSignal: AbortSignal | undefined,
+  ): Promise<LatestHealth<R>> {
+    const name = `${prefixOf(report.check)}latest.json`;
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.#readLatest<R>(report.check, abortSignal);
+      const next = advance(current?.value, report);
+      const conditions: BlobRequestConditions = current ? { ifMatch: current.etag } : { ifNoneMatch: '*' };
+      try {
+        await this.#putJson(name, next, conditions, abortSignal);
+        return next;
+      } catch (error) {
+        const status = statusOf(error);
+        // 412: another writer changed it since it was read; 409: another writer created it first.
+        if ((status !== 412 && status !== 409) || attempt >= MAX_UPDATE_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 50 * attempt));
+      }
+    }
+  }
+
+  async #readLatest<R extends HealthReport>(
+    check: HealthCheckName,
+    abortSignal: AbortSignal | undefined,
+  ): Promise<{ value: LatestHealth<R> | undefined; etag: string } | undefined> {
+    const blob = this.#container.getBlobClient(`${prefixOf(check)}latest.json`);
+    try {
+      const response = await blob.download(0, undefined, { abortSignal });
+      const text = await streamToText(response.readableStreamBody);
+      let value: LatestHealth<R> | undefined;
+      try {
+        value = JSON.parse(text) as LatestHealth<R>;
+      } catch {
+        // A damaged latest.json is replaced (conditionally) by the next result.
+        value = undefined;
+      }
+      return { value, etag: response.etag ?? '' };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async #readText(name: string, abortSignal: AbortSignal | undefined): Promise<string> {
+    const response = await this.#container.getBlobClient(name).download(0, undefined, { abortSignal });
+    return streamToText(response.readableStreamBody);
+  }
+
+  async #putJson(
+    name: string,
+    value: unknown,
+    conditions: BlobRequestConditions,
+    abortSignal: AbortSignal | undefined,
+  ): Promise<void> {
+    const body = JSON.stringify(value);
+    const upload = () =>
+      this.#container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
+        conditions,
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+        abortSignal,
+      });
+    try {
+      await upload();
+    } catch (error) {
+      if (codeOf(error) !== 'ContainerNotFound') throw error;
+      await this.#container.createIfNotExists({ abortSignal });
+      await upload();
+    }
+  }
+}
+
+/** The history in the app storage account (`KYVOS_DR_APP_STORAGE_ACCOUNT`), container `kyvos-dr`. */
+export function healthHistoryOf(
+  deps: { clients: ClientFactory; appStorageAccount: string; clock: () => Date },
+  options: Omit<HealthHistoryOptions, 'clock'> = {},
+): HealthHistory {
+  const container = deps.clients.blobService(deps.appStorageAccount).getContainerClient(APP_CONTAINER);
+  return new HealthHistory(container, { ...options, clock: deps.clock });
+}
+
+/**
+ * The next `latest.json`. A result older than the stored one (a slow concurrent writer) does not
+ * replace it, but still counts when both are non-Healthy.
+ */
+function advance<R extends HealthReport>(previous: LatestHealth<R> | undefined, report: R): LatestHealth<R> {
+  const healthy = report.status === 'Healthy';
+  if (previous && previous.report.checkedAt > report.checkedAt) {
+    if (healthy || previous.report.status === 'Healthy') return previous;
+    return { ...previous, consecutiveNonHealthy: previous.consecutiveNonHealthy + 1 };
+  }
+  if (healthy) return { report, consecutiveNonHealthy: 0, nonHealthySince: null };
+  const count = (previous?.consecutiveNonHealthy ?? 0) + 1;
+  return {
+    report,
+    consecutiveNonHealthy: count,
+    nonHealthySince: count > 1 && previous?.nonHealthySince ? previous.nonHealthySince : report.checkedAt,
+  };
+}
+
+function prefixOf(check: HealthCheckName): string {
+  return `health/${check}/`;
+}
+
+async function streamToText(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stream) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,196 @@
+import { HttpRequest, type HttpResponseInit, InvocationContext, type Timer } from '@azure/functions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../../local/stack.js';
+import { health } from '../../src/functions/health.js';
+import { healthReplica } from '../../src/functions/healthReplica.js';
+import { healthStorage } from '../../src/functions/healthStorage.js';
+import { CONFIG_SECRETS } from '../../src/lib/config/secretNames.js';
+import type { Readiness } from '../../src/lib/health/readiness.js';
+import type { LogLine } from '../helpers/healthStack.js';
+
+/**
+ * The triggers as the Functions host calls them: the process's app settings point at the local stack,
+ * the handlers build their own dependencies (`getDeps()`), and the log lines are read from the
+ * invocation context.
+ */
+describe('health triggers on the local stack', () => {
+  let stack: LocalStack;
+  const savedEnv = { ...process.env };
+
+  beforeAll(async () => {
+    stack = await startLocalStack();
+    // No configuration cache, so a secret changed in Key Vault is seen by the next run.
+    Object.assign(process.env, stack.settings, { KYVOS_DR_CONFIG_CACHE_SECONDS: '0' });
+  });
+  afterAll(async () => {
+    process.env = savedEnv;
+    await stack?.stop();
+  });
+
+  const invocation = (functionName: string) => {
+    const lines: LogLine[] = [];
+    const context = new InvocationContext({
+      functionName,
+      invocationId: crypto.randomUUID(),
+      logHandler: (_level, ...args) => lines.push(JSON.parse(String(args[0])) as LogLine),
+    });
+    return { context, lines };
+  };
+  const timer = (isPastDue = false): Timer => ({
+    isPastDue,
+    schedule: { adjustForDST: true },
+    scheduleStatus: {
+      last: '2026-03-10T11:55:00Z',
+      next: '2026-03-10T12:05:00Z',
+      lastUpdated: '2026-03-10T11:55:00Z',
+    },
+  });
+  const runTimer = async (handler: typeof healthStorage, name: string, isPastDue = false) => {
+    const { context, lines } = invocation(name);
+    await handler(timer(isPastDue), context);
+    return lines;
+  };
+  const getHealth = async (): Promise<HttpResponseInit & { jsonBody: Readiness }> => {
+    const { context } = invocation('health');
+    const response = await health(
+      new HttpRequest({ method: 'GET', url: 'https://localhost/api/health' }),
+      context,
+    );
+    return response as HttpResponseInit & { jsonBody: Readiness };
+  };
+
+  it('the timers record both checks, one log line each, and GET /api/health answers 200 with the combined readiness', async () => {
+    const storageLines = await runTimer(healthStorage, 'healthStorage');
+    const replicaLines = await runTimer(healthReplica, 'healthReplica');
+    expect(storageLines).toHaveLength(1);
+    expect(storageLines[0]).toMatchObject({
+      event: 'health.storage',
+      level: 'info',
+      account: 'kyvosprimdata',
+      status: 'Healthy',
+      source: 'both',
+      geoStatus: 'Live',
+      consecutiveNonHealthy: 0,
+      pastDue: false,
+      reasons: '',
+    });
+    expect(replicaLines).toEqual([
+      expect.objectContaining({
+        event: 'health.replica',
+        server: 'pg-kyvos-dr',
+        status: 'Healthy',
+        lagBasis: 'primary-lsn',
+        eligibleForPlannedPromote: true,
+        consecutiveNonHealthy: 0,
+      }),
+    ]);
+
+    const response = await getHealth();
+    expect(response.status).toBe(200);
+    expect(response.headers).toEqual({ 'cache-control': 'no-store' });
+    const readiness = response.jsonBody;
+    expect(readiness.status).toBe('Healthy');
+    expect(readiness.storageRpoSeconds).toBe(storageLines[0]?.rpoSeconds);
+    expect(readiness.databaseRpoSeconds).toBe(replicaLines[0]?.rpoSeconds);
+    expect(readiness.rpoSeconds).toBe(
+      Math.max(readiness.storageRpoSeconds ?? -1, readiness.databaseRpoSeconds ?? -1),
+    );
+    expect(readiness.eligibleForPlannedPromote).toBe(true);
+    expect(JSON.stringify(readiness)).not.toContain(stack.postgres.replica.password);
+  });
+
+  it('a past-due run still checks, and says so in the log', async () => {
+    const lines = await runTimer(healthStorage, 'healthStorage', true);
+    expect(lines.map((l) => [l.event, l.level])).toEqual([
+      ['health.pastDue', 'warn'],
+      ['health.storage', 'info'],
+    ]);
+    expect(lines[1]).toMatchObject({ pastDue: true, status: 'Healthy' });
+  });
+
+  it('a throttled management plane gives a Degraded storage report from the data plane; /api/health still answers 200', async () => {
+    stack.throttleArm(1_000, 503);
+    try {
+      const lines = await runTimer(healthStorage, 'healthStorage');
+      expect(lines[0]).toMatchObject({
+        event: 'health.storage',
+        level: 'warn',
+        status: 'Degraded',
+        source: 'data-plane',
+        managementError: '503 ServiceUnavailable',
+        consecutiveNonHealthy: 1,
+      });
+    } finally {
+      stack.faults.armThrottle = null;
+    }
+    const response = await getHealth();
+    expect(response.status).toBe(200);
+    expect(response.jsonBody.status).toBe('Degraded');
+    expect(response.jsonBody.reasons).toEqual([
+      expect.stringMatching(
+        /^storage: The Storage management plane did not answer for "kyvosprimdata" after retries/,
+      ),
+    ]);
+  });
+
+  it('bad configuration is stored and logged as an Unhealthy report naming the secret, not thrown', async () => {
+    await stack.setSecret(CONFIG_SECRETS.primaryStorageAccount, 'Kyvos_Prim_Data');
+    try {
+      const lines = await runTimer(healthStorage, 'healthStorage');
+      expect(lines[0]).toMatchObject({
+        event: 'health.storage',
+        level: 'error',
+        status: 'Unhealthy',
+        configError: true,
+        setting: CONFIG_SECRETS.primaryStorageAccount,
+        consecutiveNonHealthy: 2,
+      });
+      expect(lines[0]?.reasons).toContain(
+        'kyvos-dr-primary-storage-account (app setting KYVOS_DR_PRIMARY_STORAGE_ACCOUNT) is invalid: a storage account name is 3–24 lowercase letters and digits',
+      );
+      expect(JSON.stringify(lines)).not.toContain('Kyvos_Prim_Data');
+      // The replica check cannot run either; its report blocks a planned promote instead of crashing readiness.
+      const replicaLines = await runTimer(healthReplica, 'healthReplica');
+      expect(replicaLines[0]).toMatchObject({
+        status: 'Unhealthy',
+        configError: true,
+        eligibleForPlannedPromote: false,
+      });
+      const response = await getHealth();
+      expect(response.status).toBe(503);
+      expect(response.jsonBody).toMatchObject({ status: 'Unhealthy', eligibleForPlannedPromote: false });
+      expect(response.jsonBody.eligibilityReasons).toContain(
+        'the replica is unverified: the replica check could not run',
+      );
+    } finally {
+      await stack.setSecret(CONFIG_SECRETS.primaryStorageAccount, stack.names.primaryStorageAccount);
+    }
+    const recovered = await runTimer(healthStorage, 'healthStorage');
+    expect(recovered[0]).toMatchObject({ status: 'Healthy', consecutiveNonHealthy: 0 });
+    expect((await runTimer(healthReplica, 'healthReplica'))[0]).toMatchObject({ status: 'Healthy' });
+  });
+
+  it('a stopped replica makes /api/health answer 503, and consecutive failures are counted', async () => {
+    await stack.postgres.replica.stop();
+    const first = await runTimer(healthReplica, 'healthReplica');
+    const second = await runTimer(healthReplica, 'healthReplica');
+    expect([first[0]?.consecutiveNonHealthy, second[0]?.consecutiveNonHealthy]).toEqual([1, 2]);
+    expect(second[0]).toMatchObject({ status: 'Unhealthy', state: 'Inaccessible', sqlProbe: 'failed' });
+    expect(second[0]?.nonHealthySince).toBe(first[0]?.checkedAt);
+
+    const response = await getHealth();
+    expect(response.status).toBe(503);
+    expect(response.jsonBody).toMatchObject({
+      status: 'Unhealthy',
+      databaseRpoSeconds: null,
+      rpoSeconds: null,
+      eligibleForPlannedPromote: false,
+    });
+    expect(response.jsonBody.rpoExplanation).toEqual([
+      'database RPO unknown: database lag is not measured: the replica does not answer SQL',
+    ]);
+    expect(response.jsonBody.reasons[0]).toBe(
+      'replica: Replica "pg-kyvos-dr" is Inaccessible: it is not running, so it neither replicates nor could be promoted.',
+    );
+  });
+});

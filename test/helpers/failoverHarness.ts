@@ -1,0 +1,55 @@
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import type { LocalStack } from '../../local/stack.js';
+import { createDeps } from '../../src/lib/deps.js';
+import type { FailoverDeps } from '../../src/lib/failover/FailoverService.js';
+import { createLogger, type Logger } from '../../src/lib/log.js';
+
+/** Log lines captured from the code under test, to assert on them (and on what they never contain). */
+export function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { logger: createLogger((_level, line) => lines.push(line)), lines };
+}
+
+/**
+ * The Function app's dependencies pointed at a local stack, with failover timings for tests: short
+ * polls and small partitions, so a run over a few hundred blobs spans several queue messages.
+ */
+export function failoverDepsFor(
+  stack: LocalStack,
+  logger: Logger,
+  options: FailoverDeps['options'] = {},
+): FailoverDeps {
+  const deps = createDeps(stack.settings, { clients: stack.clients, logger });
+  return {
+    ...deps,
+    options: {
+      copyPollDelayInSeconds: 1,
+      pollIntervalInMs: 200,
+      partitionSize: 100,
+      largeBlobThresholdInBytes: 64 * 1024,
+      stepClaimInMs: 30_000,
+      ...options,
+    },
+  };
+}
+
+export function httpRequest(
+  method: string,
+  url: string,
+  body?: unknown,
+  params: Record<string, string> = {},
+): HttpRequest {
+  return new HttpRequest({
+    method,
+    url,
+    ...(body !== undefined
+      ? { body: { string: typeof body === 'string' ? body : JSON.stringify(body) } }
+      : {}),
+    headers: { 'content-type': 'application/json' },
+    params,
+  });
+}
+
+export function invocation(functionName: string): InvocationContext {
+  return new InvocationContext({ invocationId: `test-${functionName}-${Date.now()}`, functionName });
+}

@@ -1,0 +1,89 @@
+import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  generateAccountSASQueryParameters,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
+import type { LocalStack } from '../../local/stack.js';
+import type { DrConfig } from '../../src/lib/config/DrConfig.js';
+import { createDeps, type Deps } from '../../src/lib/deps.js';
+import { createLogger, type Logger, type LogLevel } from '../../src/lib/log.js';
+
+/** One parsed log line, as Application Insights would index it. */
+export type LogLine = { event: string; level: LogLevel } & Record<string, unknown>;
+
+/** A logger that keeps every line, parsed, for assertions. */
+export function captureLogger(): { logger: Logger; lines: LogLine[]; raw: string[] } {
+  const lines: LogLine[] = [];
+  const raw: string[] = [];
+  const logger = createLogger((_level, line) => {
+    raw.push(line);
+    lines.push(JSON.parse(line) as LogLine);
+  });
+  return { logger, lines, raw };
+}
+
+/**
+ * Dependencies wired to a running local stack: its app settings (Key Vault, app storage account), its
+ * clients (short retry delays, so fault tests stay fast) and, unless overridden, a capturing logger.
+ */
+export function stackDeps(stack: LocalStack, overrides: Partial<Deps> = {}): Deps {
+  return createDeps(stack.settings, { clients: stack.clients, logger: captureLogger().logger, ...overrides });
+}
+
+/** A configuration with some thresholds replaced, for a test that needs small ones. */
+export function withThresholds(config: DrConfig, thresholds: Partial<DrConfig['thresholds']>): DrConfig {
+  return { ...config, thresholds: { ...config.thresholds, ...thresholds } };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `probe` until `done` holds for its value, or fails after `timeoutInMs` with the last value. */
+export async function waitFor<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  options: { timeoutInMs?: number; intervalInMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutInMs ?? 20_000);
+  let last: T;
+  for (;;) {
+    last = await probe();
+    if (done(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Timed out waiting for ${options.what ?? 'a condition'}; last value: ${JSON.stringify(last)}`,
+      );
+    }
+    await sleep(options.intervalInMs ?? 100);
+  }
+}
+
+/**
+ * An account SAS of the stack's primary storage account, signed with its real key as an operator
+ * would issue it, with the given permissions and expiry.
+ */
+export function primaryAccountSas(
+  stack: LocalStack,
+  options: { permissions: string; expiresOn: Date },
+): string {
+  const account = stack.accounts.find((a) => a.name === stack.names.primaryStorageAccount);
+  if (!account) throw new Error('The stack has no primary storage account');
+  return generateAccountSASQueryParameters(
+    {
+      permissions: AccountSASPermissions.parse(options.permissions),
+      resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+      services: AccountSASServices.parse('b').toString(),
+      startsOn: new Date(Date.now() - 5 * 60_000),
+      expiresOn: options.expiresOn,
+    },
+    new StorageSharedKeyCredential(account.name, account.key),
+  ).toString();
+}
+
+/** The `sig` of a SAS, to assert that it appears nowhere. */
+export function signatureOf(sas: string): string {
+  return new URLSearchParams(sas).get('sig') ?? '';
+}

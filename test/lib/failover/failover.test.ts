@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedKyvosDataset, seedMetadataRepository } from '../../../local/seed.js';
+import { type LocalStack, startLocalStack } from '../../../local/stack.js';
+import { failoverStart } from '../../../src/functions/failoverStart.js';
+import { failoverStatus } from '../../../src/functions/failoverStatus.js';
+import { ACTIVE_SECRETS } from '../../../src/lib/config/secretNames.js';
+import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
+import type { FailoverReport } from '../../../src/lib/failover/report.js';
+import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
+import { capturingLogger, failoverDepsFor, httpRequest, invocation } from '../../helpers/failoverHarness.js';
+
+const BASE = 'https://kyvos-dr.example/api';
+
+async function listAll(stack: LocalStack, account: string, prefix: string, secondary = false) {
+  const container = stack.clients
+    .blobService(account, { secondary })
+    .getContainerClient(stack.names.container);
+  const blobs = new Map<string, { size: number; md5: string; type: string; metadata: string }>();
+  for await (const b of container.listBlobsFlat({ prefix, includeMetadata: true })) {
+    blobs.set(b.name, {
+      size: b.properties.contentLength ?? -1,
+      md5: b.properties.contentMD5 ? Buffer.from(b.properties.contentMD5).toString('base64') : '',
+      type: b.properties.contentType ?? '',
+      metadata: JSON.stringify(b.metadata ?? {}),
+    });
+  }
+  return blobs;
+}
+
+describe('a planned failover on a healthy stack', () => {
+  let stack: LocalStack;
+  const log = capturingLogger();
+
+  beforeAll(async () => {
+    stack = await startLocalStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('copies exactly the source set, promotes the replica with its rows, records the names and reports, with two workers', async () => {
+    const dataset = await seedKyvosDataset(
+      stack.clients.blobService(stack.names.primaryStorageAccount),
+      stack.names.container,
+      {
+        prefix: stack.names.engineWorkDirectory,
+        files: 320,
+        largeBlobs: 1,
+        largeBlobBytes: 200 * 1024,
+      },
+    );
+    // A sibling directory that is not part of the engine work directory.
+    await stack.clients
+      .blobService(stack.names.primaryStorageAccount)
+      .getContainerClient(stack.names.container)
+      .getBlockBlobClient('kyvos/engine_work2/not-copied.txt')
+      .upload('x', 1);
+    await seedMetadataRepository(stack.postgres.primary, 250);
+
+    const deps = failoverDepsFor(stack, log.logger);
+    const started = await failoverStart(
+      httpRequest('POST', `${BASE}/failover`, {
+        mode: 'planned',
+        reason: 'drill: planned failover',
+        requestedBy: 'test',
+      }),
+      invocation('failoverStart'),
+      deps,
+    );
+    expect(started.status).toBe(202);
+    const body = started.jsonBody as { runId: string; statusUrl: string };
+    expect(body.statusUrl).toBe(`${BASE}/failover/${body.runId}`);
+    expect((started.headers as Record<string, string>).location).toBe(body.statusUrl);
+
+    // Two workers drain the same queues, as two Function instances would; neither runs a step twice.
+    const otherWorker = failoverDepsFor(stack, log.logger);
+    const [run] = await Promise.all([
+      runUntilDone(failoverRuntime(deps), body.runId, { timeoutInMs: 240_000 }),
+      runUntilDone(failoverRuntime(otherWorker), body.runId, { timeoutInMs: 240_000 }),
+    ]);
+    expect(Object.values(run.steps).map((s) => s.attempts)).toEqual(Object.values(run.steps).map(() => 1));
+    expect(run.errors).toEqual([]);
+    expect(run.state).toBe('Succeeded');
+
+    // The DR account holds exactly the source set: names, sizes, MD5, content types and metadata.
+    const source = await listAll(
+      stack,
+      stack.names.primaryStorageAccount,
+      `${stack.names.engineWorkDirectory}`,
+      true,
+    );
+    const copied = await listAll(stack, stack.names.drStorageAccount, '');
+    const expected = new Map([...source].filter(([name]) => !name.startsWith('kyvos/engine_work2')));
+    expect(expected.size).toBe(dataset.blobs);
+    expect(copied).toEqual(expected);
+    expect(copied.get('kyvos/engine_work/cubes/empty_cube/segments')?.metadata).toContain('hdi_isfolder');
+
+    // The replica is promoted, writable, and has the rows written on the primary.
+    expect((await stack.postgres.replica.status()).inRecovery).toBe(false);
+    const [count] = await stack.postgres.replica.query<{ n: string }>(
+      'SELECT count(*)::text AS n FROM kyvos_semantic_model',
+    );
+    expect(Number(count?.n)).toBe(250);
+    const arm = stack.clients.postgresManagement(stack.names.subscriptionId);
+    const promoted = await arm.servers.get(stack.names.drResourceGroup, stack.names.replicaPostgresServer);
+    expect(promoted.replica?.role).not.toBe('AsyncReplica');
+    // The old primary was fenced.
+    const old = await arm.servers.get(stack.names.primaryResourceGroup, stack.names.primaryPostgresServer);
+    expect(old.state).toBe('Stopped');
+
+    // Key Vault holds the new names.
+    const secrets = stack.clients.secrets(stack.descriptor.keyVaultUrl);
+    expect((await secrets.getSecret(ACTIVE_SECRETS.storageAccount)).value).toBe(stack.names.drStorageAccount);
+    expect((await secrets.getSecret(ACTIVE_SECRETS.postgresServer)).value).toBe(
+      stack.names.replicaPostgresServer,
+    );
+    expect((await secrets.getSecret(ACTIVE_SECRETS.lastFailoverRunId)).value).toBe(run.runId);
+
+    // The status URL shows the finished run with its report.
+    const status = await failoverStatus(
+      httpRequest('GET', body.statusUrl, undefined, { runId: body.runId }),
+      invocation('failoverStatus'),
+      deps,
+    );
+    expect(status.status).toBe(200);
+    const report = (status.jsonBody as { report: FailoverReport }).report;
+    expect(report.state).toBe('Succeeded');
+    expect(report.blobs.listed).toBe(dataset.blobs);
+    expect(report.blobs.copied + report.blobs.skipped).toBe(dataset.blobs);
+    expect(report.blobs.failed).toBe(0);
+    expect(report.bytes.copied).toBe(dataset.bytes);
+    expect(report.verification?.ok).toBe(true);
+    expect(report.promotedServer).toBe(stack.names.replicaPostgresServer);
+    expect(report.rtoSeconds).toBeGreaterThan(0);
+    expect(report.rpoSeconds).not.toBeNull();
+    expect(report.steps.every((s) => s.status === 'Succeeded')).toBe(true);
+    const params = report.kyvosDeploymentParameters as { parameters: Record<string, { value: unknown }> };
+    expect(params.parameters.EnableDR?.value).toBe(true);
+    expect(params.parameters.StorageAccountName?.value).toBe(stack.names.drStorageAccount);
+    expect(params.parameters.KyvosPostgresServerName?.value).toBe(stack.names.replicaPostgresServer);
+    expect(report.checklist.map((c) => c.id)).toContain('datasets-storage-name');
+
+    // No SAS signature anywhere in what was logged or stored.
+    expect(log.lines.join('\n')).not.toMatch(/sig=(?!REDACTED)/);
+    expect(JSON.stringify(status.jsonBody)).not.toMatch(/sig=(?!REDACTED)/);
+  });
+});

@@ -651,6 +651,17 @@ class LocalPgServer implements PgInstance {
   /** WAL keeps arriving from the primary but is not applied: the replica's data freezes, its lag grows. */
   async pauseReplay(): Promise<void> {
     await this.#operate('pause WAL replay on', 'SELECT pg_wal_replay_pause()');
+    // pg_wal_replay_pause() only requests the pause; the record being replayed may still be applied.
+    await waitFor(
+      async () => {
+        const [row] = await this.#operate(
+          'read the replay pause state of',
+          'SELECT pg_get_wal_replay_pause_state() AS state',
+        );
+        return row?.state === 'paused';
+      },
+      { timeoutInMs: 10_000, intervalInMs: 20, description: `WAL replay on "${this.name}" to pause` },
+    );
   }
 
   async resumeReplay(): Promise<void> {

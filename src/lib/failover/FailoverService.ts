@@ -27,22 +27,27 @@ export function createFailoverRuntime(deps: FailoverDeps): FailoverRuntime {
   const queues = deps.clients.queueService(deps.appStorageAccount);
   return {
     deps,
-    options: { ...DEFAULT_FAILOVER_OPTIONS, ...deps.options },
+    options: createFailoverRuntime.optionsOf(deps),
     store: new RunStore(deps.clients.blobService(deps.appStorageAccount)),
     failoverQueue: queues.getQueueClient(FAILOVER_QUEUE),
     copyQueue: queues.getQueueClient(COPY_QUEUE),
   };
 }
 
-const queuesReady = new WeakMap<FailoverRuntime, Promise<unknown>>();
+createFailoverRuntime.optionsOf = (deps: FailoverDeps): FailoverOptions => ({
+  ...DEFAULT_FAILOVER_OPTIONS,
+  ...deps.options,
+});
+
+const queuesReady = new WeakMap<QueueClient, Promise<unknown>>();
 
 /** Creates the work queues once per runtime. */
 export function ensureQueues(runtime: FailoverRuntime): Promise<unknown> {
-  let ready = queuesReady.get(runtime);
+  let ready = queuesReady.get(runtime.failoverQueue);
   if (!ready) {
     ready = Promise.all([runtime.failoverQueue.createIfNotExists(), runtime.copyQueue.createIfNotExists()]);
-    ready.catch(() => queuesReady.delete(runtime));
-    queuesReady.set(runtime, ready);
+    ready.catch(() => queuesReady.delete(runtime.failoverQueue));
+    queuesReady.set(runtime.failoverQueue, ready);
   }
   return ready;
 }

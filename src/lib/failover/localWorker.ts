@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { decodePartitionMessage } from '../copy/partitionMessage.js';
 import { handleCopyPartition } from './copyWorker.js';
 import type { FailoverRun } from './FailoverRun.js';
@@ -28,6 +30,7 @@ export async function runUntilDone(
   options: LocalWorkerOptions = {},
 ): Promise<FailoverRun> {
   await ensureQueues(runtime);
+  const workerId = `local-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const concurrency = Math.max(1, options.partitionConcurrency ?? 4);
   const pollInterval = options.pollIntervalInMs ?? 200;
   const deadline = Date.now() + (options.timeoutInMs ?? 60 * 60_000);
@@ -53,7 +56,7 @@ export async function runUntilDone(
       worked = true;
       const message = decodeMessage<AdvanceMessage>(m.messageText);
       try {
-        await advance(runtime, message.runId, 'local-worker');
+        await advance(runtime, message.runId, workerId);
         await runtime.failoverQueue.deleteMessage(m.messageId, m.popReceipt);
       } catch (error) {
         runtime.deps.logger.error('local_worker.advance_failed', {

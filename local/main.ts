@@ -23,10 +23,21 @@ const lines = [
   '',
   'App settings for kyvos-dr (local.settings.json "Values", or the environment):',
   ...Object.entries(stack.settings).map(([k, v]) => `  ${k}=${v}`),
+  `  AzureWebJobsStorage=${appStorageConnectionString()}`,
+  `  NODE_EXTRA_CA_CERTS=${descriptor.caCertPath}`,
+  '  (the Functions host itself must also trust that certificate to reach the queues: add it to the system trust store)',
   '',
   'Press Ctrl-C to stop.',
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
+
+/** The app account as a connection string, for the Functions host's queue triggers (`func start`). */
+function appStorageConnectionString(): string {
+  const account = stack.accounts.find((a) => a.name === names.appStorageAccount);
+  const queue = descriptor.queueEndpointTemplate.replace('{account}', names.appStorageAccount);
+  const blob = descriptor.blobEndpointTemplate.replace('{account}', names.appStorageAccount);
+  return `DefaultEndpointsProtocol=https;AccountName=${names.appStorageAccount};AccountKey=${account?.key ?? ''};BlobEndpoint=${blob};QueueEndpoint=${queue}`;
+}
 
 let stopping = false;
 const shutdown = async () => {

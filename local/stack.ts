@@ -299,6 +299,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       settings: {
         [APP_SETTINGS.localStack]: descriptorPath,
         [APP_SETTINGS.keyVaultUrl]: emulator.keyVaultUrl,
+        [APP_SETTINGS.keyVaultName]: names.keyVaultName,
         [APP_SETTINGS.appStorageAccount]: names.appStorageAccount,
       },
       clients,

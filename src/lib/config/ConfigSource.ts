@@ -51,8 +51,8 @@ export async function readSecret(
 }
 
 /** Secrets from Key Vault, through the factory's `SecretClient` (the Function's managed identity). */
-export function keyVaultSource(client: SecretClient, vaultUrl: string): ConfigSource {
-  const name = keyVaultNameOf(vaultUrl);
+export function keyVaultSource(client: SecretClient, vaultUrl: string, vaultName?: string): ConfigSource {
+  const name = vaultName || keyVaultNameOf(vaultUrl);
   return {
     kind: 'key-vault',
     description: `Key Vault ${name} (${vaultUrl})`,
@@ -116,7 +116,8 @@ export function configSourceFromSettings(settings: AppSettings, clients: () => C
       setting,
     );
   }
-  return keyVaultSource(clients().secrets(vaultUrl), vaultUrl);
+  // The vault's name goes into the Kyvos deployment parameters; it is read off the URL unless given.
+  return keyVaultSource(clients().secrets(vaultUrl), vaultUrl, settings[APP_SETTINGS.keyVaultName]?.trim());
 }
 
 /** Why an app setting can still hold `@Microsoft.KeyVault(...)`, and what to do. */

@@ -55,6 +55,8 @@ export function appSettingName(secretName: string): string {
 /** App settings (never secrets) that locate the rest. */
 export const APP_SETTINGS = {
   keyVaultUrl: 'KYVOS_DR_KEY_VAULT_URL',
+  /** Optional: the vault's name when it cannot be read off its URL (the local stack serves it on 127.0.0.1). */
+  keyVaultName: 'KYVOS_DR_KEY_VAULT_NAME',
   localStack: 'KYVOS_DR_LOCAL_STACK',
   appStorageAccount: 'KYVOS_DR_APP_STORAGE_ACCOUNT',
   healthStorageSchedule: 'KYVOS_DR_HEALTH_STORAGE_SCHEDULE',

@@ -138,6 +138,8 @@ describe('a planned failover on a healthy stack', () => {
     expect(params.parameters.EnableDR?.value).toBe(true);
     expect(params.parameters.StorageAccountName?.value).toBe(stack.names.drStorageAccount);
     expect(params.parameters.KyvosPostgresServerName?.value).toBe(stack.names.replicaPostgresServer);
+    expect(params.parameters.KeyVaultName?.value).toBe(stack.names.keyVaultName);
+    expect(params.parameters.EngineWorkDirectory?.value).toBe(stack.names.engineWorkDirectory);
     expect(report.checklist.map((c) => c.id)).toContain('datasets-storage-name');
 
     // No SAS signature anywhere in what was logged or stored.

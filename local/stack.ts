@@ -18,7 +18,7 @@ import { startAzurite } from './azurite.js';
 import { createStackCertificate } from './certificate.js';
 import { startControlPlaneEmulator } from './emulator/index.js';
 import { startPostgresPair } from './postgres.js';
-import { startStorageFront } from './storageFront.js';
+import { startStorageStack } from './storageStack.js';
 import {
   emptyFaults,
   type FaultState,
@@ -115,53 +115,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
   };
   try {
-    const certificate = await createStackCertificate(dir);
-    const keyOf = (name: string) =>
-      Buffer.from(`${name}-local-stack-key-0123456789abcdef`).toString('base64');
-    const accounts: LocalStorageAccount[] = [
-      {
-        name: names.primaryStorageAccount,
-        key: keyOf(names.primaryStorageAccount),
-        resourceGroup: names.primaryResourceGroup,
-        region: 'primary',
-        sku: 'Standard_RAGRS',
-        isHnsEnabled: true,
-        existsInArm: true,
-      },
-      {
-        name: names.drStorageAccount,
-        key: keyOf(names.drStorageAccount),
-        resourceGroup: names.drResourceGroup,
-        region: 'dr',
-        sku: 'Standard_LRS',
-        isHnsEnabled: true,
-        existsInArm: false,
-      },
-      {
-        name: names.appStorageAccount,
-        key: keyOf(names.appStorageAccount),
-        resourceGroup: names.drResourceGroup,
-        region: 'dr',
-        sku: 'Standard_LRS',
-        isHnsEnabled: false,
-        existsInArm: true,
-      },
-    ];
-    const azurite = await startAzurite({
-      accounts,
-      certPath: certificate.certPath,
-      keyPath: certificate.keyPath,
-    });
-    cleanups.push(() => azurite.stop());
-    const faults = emptyFaults();
-    const front = await startStorageFront({
-      cert: certificate.cert,
-      key: certificate.key,
-      azuriteBlobPort: azurite.blobPort,
-      accounts,
-      faults,
-    });
-    cleanups.push(() => front.stop());
+    const storage = await startStorageStack({ dir, names });
+    cleanups.push(() => storage.stop());
+    const { certificate, accounts, faults, descriptor } = storage;
     const pair = await startPostgresPair({
       primaryName: names.primaryPostgresServer,
       replicaName: names.replicaPostgresServer,
@@ -187,20 +143,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     ];
 
-    // The descriptor is written before the emulator starts: the emulator creates containers in
-    // Azurite through the same local clients kyvos-dr uses.
+    // The emulator creates containers in Azurite through the same local clients kyvos-dr uses.
     const descriptorPath = path.join(dir, 'stack.json');
-    const descriptor: LocalStackDescriptor = {
-      kind: 'local',
-      tenantId: names.tenantId,
-      subscriptionId: names.subscriptionId,
-      caCertPath: certificate.certPath,
-      armEndpoint: '',
-      keyVaultUrl: '',
-      blobEndpointTemplate: `https://127.0.0.1:${front.port}/{account}`,
-      queueEndpointTemplate: `https://127.0.0.1:${azurite.queuePort}/{account}`,
-    };
-    const azuriteClients = createClientFactory({ kind: 'local', descriptor });
+    const azuriteClients = storage.clients;
     const emulator = await startControlPlaneEmulator({
       tls: { cert: certificate.cert, key: certificate.key },
       subscriptionId: names.subscriptionId,
@@ -209,7 +154,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       storageAccounts: accounts,
       servers,
       faults,
-      blobEndpoint: (account, secondary) => `${front.blobEndpoint(account, secondary)}/`,
+      blobEndpoint: (account, secondary) => `${storage.clients.blobEndpoint(account, secondary)}/`,
       containers: {
         create: async (account, container) => {
           const response = await azuriteClients
@@ -238,11 +183,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     descriptor.armEndpoint = emulator.armEndpoint;
     descriptor.keyVaultUrl = emulator.keyVaultUrl;
     await writeFile(descriptorPath, `${JSON.stringify(descriptor, null, 2)}\n`);
-    const clients = createClientFactory({
-      kind: 'local',
-      descriptor,
-      retry: { maxRetries: 3, retryDelayInMs: 100, maxRetryDelayInMs: 1_000, tryTimeoutInMs: 30_000 },
-    });
+    const { clients } = storage;
 
     // The primary's data container exists from the start, as in the Kyvos deployment.
     await clients
@@ -251,17 +192,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       .createIfNotExists();
     await clients.blobService(names.appStorageAccount).getContainerClient('kyvos-dr').createIfNotExists();
 
-    const primary = accounts[0] as LocalStorageAccount;
-    const sourceSas = generateAccountSASQueryParameters(
-      {
-        permissions: AccountSASPermissions.parse('rl'),
-        resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
-        services: AccountSASServices.parse('b').toString(),
-        startsOn: new Date(Date.now() - 5 * 60_000),
-        expiresOn: new Date(Date.now() + 90 * 24 * 3600_000),
-      },
-      new StorageSharedKeyCredential(primary.name, primary.key),
-    ).toString();
+    const sourceSas = storage.sourceSas();
     const secrets: Record<string, string> = {
       [CONFIG_SECRETS.subscriptionId]: names.subscriptionId,
       [CONFIG_SECRETS.primaryResourceGroup]: names.primaryResourceGroup,

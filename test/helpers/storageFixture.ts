@@ -2,24 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import {
-  AccountSASPermissions,
-  AccountSASResourceTypes,
-  AccountSASServices,
-  generateAccountSASQueryParameters,
-  StorageSharedKeyCredential,
-} from '@azure/storage-blob';
 import pLimit from 'p-limit';
-import { startAzurite } from '../../local/azurite.js';
-import { createStackCertificate } from '../../local/certificate.js';
-import { startStorageFront } from '../../local/storageFront.js';
-import { emptyFaults, type FaultState, type LocalStorageAccount } from '../../local/types.js';
-import {
-  type ClientFactory,
-  createClientFactory,
-  type LocalStackDescriptor,
-  type RetrySettings,
-} from '../../src/lib/clients/ClientFactory.js';
+import { DEFAULT_NAMES } from '../../local/stack.js';
+import { startStorageStack } from '../../local/storageStack.js';
+import type { FaultState } from '../../local/types.js';
+import type { ClientFactory, RetrySettings } from '../../src/lib/clients/ClientFactory.js';
 
 /**
  * The storage half of the local stack (Azurite behind the storage front), for tests that need
@@ -48,99 +35,33 @@ export interface StorageFixtureOptions {
 }
 
 export async function startStorageFixture(options: StorageFixtureOptions = {}): Promise<StorageFixture> {
-  const names = {
-    primaryStorageAccount: 'kyvosprimdata',
-    drStorageAccount: 'kyvosdrdata',
-    appStorageAccount: 'kyvosdrapp',
-    container: 'kyvoscontainer',
-    engineWorkDirectory: 'kyvos/engine_work',
-  };
+  const stackNames = DEFAULT_NAMES;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kyvos-dr-storage-'));
-  const cleanups: Array<() => Promise<void>> = [() => rm(dir, { recursive: true, force: true })];
-  const stop = async () => {
-    while (cleanups.length > 0)
-      await cleanups
-        .pop()?.()
-        .catch(() => {});
-  };
   try {
-    const certificate = await createStackCertificate(dir);
-    const keyOf = (name: string) =>
-      Buffer.from(`${name}-local-stack-key-0123456789abcdef`).toString('base64');
-    const account = (
-      name: string,
-      region: LocalStorageAccount['region'],
-      sku: LocalStorageAccount['sku'],
-      isHnsEnabled: boolean,
-    ): LocalStorageAccount => ({
-      name,
-      key: keyOf(name),
-      resourceGroup: region === 'primary' ? 'rg-kyvos' : 'rg-kyvos-dr',
-      region,
-      sku,
-      isHnsEnabled,
-      existsInArm: true,
-    });
-    const accounts = [
-      account(names.primaryStorageAccount, 'primary', 'Standard_RAGRS', true),
-      account(names.drStorageAccount, 'dr', 'Standard_LRS', true),
-      account(names.appStorageAccount, 'dr', 'Standard_LRS', false),
-    ];
-    const azurite = await startAzurite({
-      accounts,
-      certPath: certificate.certPath,
-      keyPath: certificate.keyPath,
-    });
-    cleanups.push(() => azurite.stop());
-    const faults = emptyFaults();
-    const front = await startStorageFront({
-      cert: certificate.cert,
-      key: certificate.key,
-      azuriteBlobPort: azurite.blobPort,
-      accounts,
-      faults,
-    });
-    cleanups.push(() => front.stop());
-    const descriptor: LocalStackDescriptor = {
-      kind: 'local',
-      tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
-      subscriptionId: '6b0e2a6c-3f6c-4f37-9d0e-0c0ffee0d12a',
-      caCertPath: certificate.certPath,
-      armEndpoint: '',
-      keyVaultUrl: '',
-      blobEndpointTemplate: `https://127.0.0.1:${front.port}/{account}`,
-      queueEndpointTemplate: `https://127.0.0.1:${azurite.queuePort}/{account}`,
-    };
-    const clients = createClientFactory({
-      kind: 'local',
-      descriptor,
+    const storage = await startStorageStack({
+      dir,
+      names: stackNames,
       retry: options.retry ?? { maxRetries: 1, retryDelayInMs: 50, maxRetryDelayInMs: 200 },
     });
-    const primary = accounts[0] as LocalStorageAccount;
-    const sourceSas = generateAccountSASQueryParameters(
-      {
-        permissions: AccountSASPermissions.parse('rl'),
-        resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
-        services: AccountSASServices.parse('b').toString(),
-        startsOn: new Date(Date.now() - 5 * 60_000),
-        expiresOn: new Date(Date.now() + 24 * 3600_000),
-      },
-      new StorageSharedKeyCredential(primary.name, primary.key),
-    ).toString();
     return {
-      clients,
-      faults,
-      names,
-      sourceSas,
-      accountKey: (name) => {
-        const found = accounts.find((a) => a.name === name);
-        if (!found) throw new Error(`The storage fixture has no account "${name}"`);
-        return found.key;
+      clients: storage.clients,
+      faults: storage.faults,
+      names: {
+        primaryStorageAccount: stackNames.primaryStorageAccount,
+        drStorageAccount: stackNames.drStorageAccount,
+        appStorageAccount: stackNames.appStorageAccount,
+        container: stackNames.container,
+        engineWorkDirectory: stackNames.engineWorkDirectory,
       },
-      stop,
+      sourceSas: storage.sourceSas(24 * 3600_000),
+      accountKey: storage.accountKey,
+      stop: async () => {
+        await storage.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
     };
   } catch (error) {
-    await stop();
+    await rm(dir, { recursive: true, force: true });
     throw error;
   }
 }

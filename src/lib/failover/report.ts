@@ -67,17 +67,7 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
     rpoSeconds: run.decision?.rpoSeconds ?? null,
     decision: run.decision ?? null,
     rtoSeconds: readyAt ? secondsBetween(run.createdAt, readyAt) : null,
-    steps: (Object.keys(run.steps) as StepName[]).map((name) => {
-      const s = run.steps[name];
-      return {
-        name,
-        status: s.status,
-        startedAt: s.startedAt ?? null,
-        endedAt: s.endedAt ?? null,
-        durationSeconds: s.durationSeconds ?? null,
-        ...(s.error ? { error: s.error } : {}),
-      };
-    }),
+    steps: stepTimings(run),
     blobs: {
       listed: run.progress.blobsListed,
       copied: run.progress.blobsCopied,
@@ -102,6 +92,21 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
     errors: run.errors,
   };
   return redactDeep(report);
+}
+
+/** Each step's status and timings, in runbook order, with its error when it failed. */
+export function stepTimings(run: FailoverRun): FailoverReport['steps'] {
+  return (Object.keys(run.steps) as StepName[]).map((name) => {
+    const s = run.steps[name];
+    return {
+      name,
+      status: s.status,
+      startedAt: s.startedAt ?? null,
+      endedAt: s.endedAt ?? null,
+      durationSeconds: s.durationSeconds ?? null,
+      ...(s.error ? { error: s.error } : {}),
+    };
+  });
 }
 
 function secondsBetween(start: string, end: string): number {

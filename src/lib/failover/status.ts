@@ -1,18 +1,14 @@
-import type { FailoverRun, StepName } from './FailoverRun.js';
+import type { FailoverRun } from './FailoverRun.js';
+import { stepTimings } from './report.js';
 
 /** The run as the status URL shows it: state, steps with timings, progress, decision, errors, report. */
 export function runStatus(run: FailoverRun): Record<string, unknown> {
-  const steps = (Object.keys(run.steps) as StepName[]).map((name) => {
-    const s = run.steps[name];
+  const steps = stepTimings(run).map((timing) => {
+    const s = run.steps[timing.name];
     return {
-      name,
-      status: s.status,
-      startedAt: s.startedAt ?? null,
-      endedAt: s.endedAt ?? null,
-      durationSeconds: s.durationSeconds ?? null,
+      ...timing,
       attempts: s.attempts,
       ...(s.detail ? { detail: s.detail } : {}),
-      ...(s.error ? { error: s.error } : {}),
     };
   });
   return {

@@ -85,7 +85,7 @@ export function drChecklist(inputs: KyvosDeploymentInputs, oldPrimaryFenced: boo
   if (!oldPrimaryFenced) {
     items.unshift({
       id: 'fence-old-primary',
-      text: 'The old primary PostgreSQL server could not be stopped: stop it as soon as its region answers, so that nothing writes to it (two writers would split the metadata).',
+      text: 'The old primary PostgreSQL server was not stopped: stop it as soon as its region answers (and delete it, or cut its network, before Azure restarts it after 7 days), so that nothing writes to it: two writers would split the metadata.',
     });
   }
   return items;

@@ -88,7 +88,8 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
       run.steps['database.promote'].status === 'Succeeded' ? inputs.promotedPostgresServer : null,
     oldPrimaryFenced: recordDetail?.oldPrimaryFenced ?? null,
     kyvosDeploymentParameters: kyvosDeploymentParameters(inputs),
-    checklist: drChecklist(inputs, recordDetail?.oldPrimaryFenced !== false),
+    // Unknown (the record step did not get that far) counts as not fenced.
+    checklist: drChecklist(inputs, recordDetail?.oldPrimaryFenced === true),
     errors: run.errors,
   };
   return redactDeep(report);

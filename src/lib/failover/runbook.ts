@@ -55,8 +55,14 @@ export async function advanceRun(
       if (finished.steps['storage.copy'].status === 'Running') {
         return { run: finished, recheckInSeconds: base.options.copyPollDelayInSeconds };
       }
-      // Steps are claimed by other workers; they will advance the run.
-      return { run: finished };
+      // Steps are claimed by other workers. Should one die mid-step (a host timeout, a crash), its
+      // claim expires; come back then, so that the run never waits for a message nobody sends.
+      const claims = Object.values(finished.steps)
+        .filter((step) => step.status === 'Running' && step.claimedUntil)
+        .map((step) => new Date(step.claimedUntil as string).getTime());
+      if (claims.length === 0) return { run: finished };
+      const seconds = Math.ceil((Math.min(...claims) - base.clock().getTime()) / 1000) + 1;
+      return { run: finished, recheckInSeconds: Math.max(1, seconds) };
     }
 
     let waiting = false;
@@ -181,7 +187,9 @@ async function executeStep(
       step.durationSeconds = secondsBetween(step.startedAt, step.endedAt);
       step.claimedUntil = undefined;
       step.owner = undefined;
-      const refused = (error as { isPreconditionFailed?: boolean }).isPreconditionFailed === true;
+      // Only the go/no-go decision refuses a run; a precondition failing later is a failure of its step.
+      const refused =
+        name === 'preflight' && (error as { isPreconditionFailed?: boolean }).isPreconditionFailed === true;
       if (refused) {
         r.state = 'Refused';
         r.endedAt = step.endedAt;

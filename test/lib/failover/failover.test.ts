@@ -142,6 +142,20 @@ describe('a planned failover on a healthy stack', () => {
     expect(params.parameters.EngineWorkDirectory?.value).toBe(stack.names.engineWorkDirectory);
     expect(report.checklist.map((c) => c.id)).toContain('datasets-storage-name');
 
+    // The DR side is the primary now: a second failover, even forced, is refused with the reason.
+    const again = await failoverStart(
+      httpRequest('POST', `${BASE}/failover`, { mode: 'forced', reason: 'again' }),
+      invocation('failoverStart'),
+      deps,
+    );
+    expect(again.status).toBe(202);
+    const second = await runUntilDone(failoverRuntime(deps), (again.jsonBody as { runId: string }).runId, {
+      timeoutInMs: 60_000,
+    });
+    expect(second.state).toBe('Refused');
+    expect(second.errors.join(' ')).toContain(`already failed over (run ${run.runId}`);
+    expect(second.steps['storage.copy'].status).toBe('Skipped');
+
     // No SAS signature anywhere in what was logged or stored.
     expect(log.lines.join('\n')).not.toMatch(/sig=(?!REDACTED)/);
     expect(JSON.stringify(status.jsonBody)).not.toMatch(/sig=(?!REDACTED)/);

@@ -63,6 +63,12 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
   for (let index = 0; index < total; index++) versions.push(await deps.checkpoints.get(run.runId, index));
   const checkpoints = versions.map((v) => v?.record);
   const pending = checkpoints.filter((c) => !c || c.status === 'started').length;
+  const startedAt = Date.parse(run.steps['storage.copy'].startedAt ?? run.createdAt);
+  if (pending > 0 && ctx.clock().getTime() - startedAt > ctx.options.copyTimeoutInMs) {
+    throw new Error(
+      `The copy did not finish within ${Math.round(ctx.options.copyTimeoutInMs / 60_000)} min: ${pending} of ${total} partitions are still in flight. Check that the copy queue's workers (copyWorker) run; a new failover run copies everything again.`,
+    );
+  }
   if (pending > 0) {
     await ctx.store.update(run.runId, (r) => {
       r.progress.partitionsDone = total - pending;

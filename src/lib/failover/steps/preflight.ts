@@ -1,5 +1,6 @@
+import { ACTIVE_SECRETS } from '../../config/secretNames.js';
 import { planPartitions } from '../../copy/planPartitions.js';
-import { PreconditionFailed } from '../../errors.js';
+import { PreconditionFailed, statusOf } from '../../errors.js';
 import type { ReplicaHealthReport } from '../../health/ReplicaHealth.js';
 import { combineReadiness, type Readiness } from '../../health/readiness.js';
 import { runHealthCheck } from '../../health/runHealthCheck.js';
@@ -19,6 +20,13 @@ import type { StepContext, StepOutcome } from '../StepContext.js';
  */
 export async function preflight(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
+  const earlier = await completedFailover(ctx);
+  if (earlier && !run.request.dryRun) {
+    throw new PreconditionFailed(
+      `This DR pair has already failed over (run ${earlier.runId}${earlier.at ? ` at ${earlier.at}` : ''}): ${ctx.config.dr.storageAccount} and ${ctx.config.dr.replicaServer} are the primary now, and another failover would copy the old secondary over them. Build a new DR pair, update the configuration secrets, and delete the secret ${ACTIVE_SECRETS.lastFailoverRunId} before the next failover.`,
+      [`an earlier failover (run ${earlier.runId}) made the DR side the primary`],
+    );
+  }
   const deps = {
     settings: ctx.settings,
     clients: ctx.clients,
@@ -40,8 +48,9 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
     r.decision = decision;
     return true;
   });
-  const verdict =
-    run.request.mode === 'forced'
+  const verdict = earlier
+    ? `refuse (this DR pair already failed over in run ${earlier.runId})`
+    : run.request.mode === 'forced'
       ? 'proceed (forced)'
       : readiness.eligibleForPlannedPromote
         ? 'proceed (planned: no data loss expected)'
@@ -88,6 +97,27 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
       eligibleForPlannedPromote: readiness.eligibleForPlannedPromote,
     },
   };
+}
+
+/**
+ * The failover recorded in Key Vault by an earlier run's record step, if any. Its presence means the
+ * configured DR side is the primary now: failing over "again" would overwrite live data.
+ */
+async function completedFailover(ctx: StepContext): Promise<{ runId: string; at?: string } | undefined> {
+  if (!ctx.config.keyVault) return undefined;
+  const secrets = ctx.clients.secrets(ctx.config.keyVault.url);
+  try {
+    const runId = (await secrets.getSecret(ACTIVE_SECRETS.lastFailoverRunId)).value;
+    if (!runId || runId === ctx.run.runId) return undefined;
+    const at = await secrets
+      .getSecret(ACTIVE_SECRETS.lastFailoverAt)
+      .then((s) => s.value)
+      .catch(() => undefined);
+    return { runId, ...(at ? { at } : {}) };
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
 }
 
 export function promoteOptionOf(mode: 'planned' | 'forced'): 'Planned' | 'Forced' {

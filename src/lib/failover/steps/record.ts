@@ -12,18 +12,28 @@ import type { StepContext, StepOutcome } from '../StepContext.js';
  */
 export async function recordActiveNames(ctx: StepContext): Promise<StepOutcome> {
   const { config, clients, run, clock } = ctx;
-  const promoted = config.dr.replicaServer;
+  // Fence first: it does not depend on Key Vault, which is read-only while it fails over itself.
+  const fencing = await fenceOldPrimary(ctx);
   const values: Record<string, string> = {
     [ACTIVE_SECRETS.storageAccount]: config.dr.storageAccount,
     [ACTIVE_SECRETS.container]: config.dr.container,
-    [ACTIVE_SECRETS.postgresServer]: promoted,
-    [ACTIVE_SECRETS.fencedPostgresServer]: config.primary.postgresServer,
+    [ACTIVE_SECRETS.postgresServer]: config.dr.replicaServer,
     [ACTIVE_SECRETS.lastFailoverRunId]: run.runId,
     [ACTIVE_SECRETS.lastFailoverAt]: clock().toISOString(),
   };
-  let recordedIn: string;
-  if (config.keyVault) {
-    const secrets = clients.secrets(config.keyVault.url);
+  if (fencing.oldPrimaryFenced) values[ACTIVE_SECRETS.fencedPostgresServer] = config.primary.postgresServer;
+  if (!config.keyVault) {
+    return {
+      detail: {
+        recordedIn:
+          'nowhere: no Key Vault is configured (KYVOS_DR_KEY_VAULT_URL); set the active names yourself',
+        activeNames: values,
+        ...fencing,
+      },
+    };
+  }
+  const secrets = clients.secrets(config.keyVault.url);
+  try {
     for (const [name, value] of Object.entries(values)) {
       await secrets.setSecret(name, value, {
         contentType: 'text/plain',
@@ -31,17 +41,26 @@ export async function recordActiveNames(ctx: StepContext): Promise<StepOutcome> 
         abortSignal: ctx.abortSignal,
       });
     }
-    recordedIn = `Key Vault ${config.keyVault.name}`;
-  } else {
-    recordedIn =
-      'nowhere: no Key Vault is configured (KYVOS_DR_KEY_VAULT_URL); set the active names yourself';
+  } catch (error) {
+    const failure = new Error(
+      `Cannot record the new names in Key Vault ${config.keyVault.name} (it is read-only while it fails over itself): ${describeError(error)}. The data and the database are in the DR region; set ${Object.keys(values).join(', ')} by hand, or resume this run when the vault accepts writes.`,
+    );
+    Object.assign(failure, { detail: { activeNames: values, ...fencing } });
+    throw failure;
   }
-
-  const fencing = await fenceOldPrimary(ctx);
-  return { detail: { recordedIn, secrets: Object.keys(values), activeNames: values, ...fencing } };
+  return {
+    detail: {
+      recordedIn: `Key Vault ${config.keyVault.name}`,
+      secrets: Object.keys(values),
+      activeNames: values,
+      ...fencing,
+    },
+  };
 }
 
-async function fenceOldPrimary(ctx: StepContext): Promise<Record<string, unknown>> {
+async function fenceOldPrimary(
+  ctx: StepContext,
+): Promise<{ oldPrimary: string; oldPrimaryFenced: boolean; fencing: string }> {
   const { config, clients, options } = ctx;
   const { resourceGroup, postgresServer } = config.primary;
   if (config.promoteMode === 'Switchover') {
@@ -65,7 +84,13 @@ async function fenceOldPrimary(ctx: StepContext): Promise<Record<string, unknown
         updateIntervalInMs: options.pollIntervalInMs,
         abortSignal: AbortSignal.timeout(Math.min(options.promoteTimeoutInMs, 10 * 60_000)),
       });
-    return { oldPrimary: postgresServer, oldPrimaryFenced: true, fencing: 'stopped through ARM' };
+    return {
+      oldPrimary: postgresServer,
+      oldPrimaryFenced: true,
+      // Azure starts a stopped flexible server again after seven days.
+      fencing:
+        'stopped through ARM; Azure restarts a stopped server after 7 days: delete it or cut its network before then',
+    };
   } catch (error) {
     ctx.logger.warn('failover.fence_failed', {
       runId: ctx.run.runId,

@@ -100,7 +100,7 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
 }
 
 /**
- * The failover recorded in Key Vault by an earlier run's record step, if any. Its presence means the
+ * The completed failover recorded in Key Vault by an earlier run, if any. Its presence means the
  * configured DR side is the primary now: failing over "again" would overwrite live data.
  */
 async function completedFailover(ctx: StepContext): Promise<{ runId: string; at?: string } | undefined> {
@@ -109,6 +109,10 @@ async function completedFailover(ctx: StepContext): Promise<{ runId: string; at?
   try {
     const runId = (await secrets.getSecret(ACTIVE_SECRETS.lastFailoverRunId)).value;
     if (!runId || runId === ctx.run.runId) return undefined;
+    // A run that failed after recording the names (at verify, say) is being retried: allow that.
+    // One this app has no record of is treated as completed, the safe side.
+    const earlierRun = await ctx.store.get(runId);
+    if (earlierRun && earlierRun.state !== 'Succeeded') return undefined;
     const at = await secrets
       .getSecret(ACTIVE_SECRETS.lastFailoverAt)
       .then((s) => s.value)

@@ -195,6 +195,13 @@ function fromManagement(
   report.facts.isHnsEnabled = account.isHnsEnabled ?? null;
   report.facts.secondaryLocation = account.secondaryLocation ?? null;
   report.facts.statusOfSecondary = account.statusOfSecondary ?? null;
+  const secondary = account.secondaryLocation?.toLowerCase().replace(/\s+/g, '');
+  if (secondary && secondary !== config.dr.region) {
+    report.note(
+      'Degraded',
+      `The geo-replicated copy of "${config.primary.storageAccount}" is in ${account.secondaryLocation}, but the configured DR region is ${config.dr.region}: the failover would create the DR account and promote the replica away from the data's copy. Set ${CONFIG_SECRETS.drRegion} to the account's secondary region, or move the DR resources.`,
+    );
+  }
   if (!sku || !READ_ACCESS_SKUS.includes(sku)) {
     const target = sku?.includes('ZRS') ? 'Standard_RAGZRS' : 'Standard_RAGRS';
     report.note(

@@ -166,6 +166,15 @@ describe('storage geo-replication check on the local stack', () => {
     }
   });
 
+  it('a DR region other than the secondary region of the account is Degraded, naming both', async () => {
+    const report = await checkStorageGeoReplication(
+      { ...config, dr: { ...config.dr, region: 'westus3' } },
+      deps,
+    );
+    expect(report.status).toBe('Degraded');
+    expect(report.reasons.join(' ')).toContain('is in eastus2, but the configured DR region is westus3');
+  });
+
   it('a few 429s from the management plane are retried and the check still uses it', async () => {
     stack.throttleArm(2, 429);
     const started = Date.now();

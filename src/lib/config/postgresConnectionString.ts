@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { type PostgresConnection, Sensitive } from './DrConfig.js';
 
 const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
@@ -48,5 +49,36 @@ export function parsePostgresConnectionString(
       sslmode: sslmode as PostgresConnection['sslmode'],
       password: new Sensitive(password),
     },
+  };
+}
+
+/**
+ * node-postgres settings for a probe connection. sslmode as libpq means it: `require`/`prefer`
+ * encrypt without verifying the certificate; `verify-ca` verifies it against Node's trusted roots
+ * but not the host name; `verify-full` verifies both. node-postgres cannot fall back to plain text,
+ * so `prefer` behaves as `require`.
+ */
+export function pgClientConfig(
+  connection: PostgresConnection,
+  options: { timeoutInMs: number; applicationName: string },
+): pg.ClientConfig {
+  const ssl: pg.ClientConfig['ssl'] =
+    connection.sslmode === 'disable'
+      ? false
+      : connection.sslmode === 'verify-full'
+        ? { rejectUnauthorized: true }
+        : connection.sslmode === 'verify-ca'
+          ? { rejectUnauthorized: true, checkServerIdentity: () => undefined }
+          : { rejectUnauthorized: false };
+  return {
+    host: connection.host,
+    port: connection.port,
+    user: connection.user,
+    password: connection.password.reveal(),
+    database: connection.database,
+    ssl,
+    connectionTimeoutMillis: options.timeoutInMs,
+    query_timeout: options.timeoutInMs,
+    application_name: options.applicationName,
   };
 }

@@ -2,6 +2,7 @@ import type { Server } from '@azure/arm-postgresql-flexible';
 import pg from 'pg';
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { DrConfig, PostgresConnection } from '../config/DrConfig.js';
+import { pgClientConfig } from '../config/postgresConnectionString.js';
 import { CONFIG_SECRETS } from '../config/secretNames.js';
 import { statusOf } from '../errors.js';
 import { describeError } from '../redact.js';
@@ -352,32 +353,13 @@ async function waitForReplay(
 }
 
 async function connect(connection: PostgresConnection, timeoutInMs: number): Promise<pg.Client> {
-  const client = new pg.Client({
-    host: connection.host,
-    port: connection.port,
-    user: connection.user,
-    password: connection.password.reveal(),
-    database: connection.database,
-    ssl: sslOptions(connection.sslmode),
-    connectionTimeoutMillis: timeoutInMs,
-    query_timeout: timeoutInMs,
-    application_name: 'kyvos-dr-health',
-  });
+  const client = new pg.Client(
+    pgClientConfig(connection, { timeoutInMs, applicationName: 'kyvos-dr-health' }),
+  );
   // A connection dropped later (server restart) emits 'error'; without a listener it would crash the host.
   client.on('error', () => {});
   await client.connect();
   return client;
-}
-
-/**
- * libpq's sslmode for node-postgres: `require`/`prefer` encrypt without verifying the certificate (as
- * libpq does); `verify-ca`/`verify-full` verify it against Node's trusted roots. node-postgres cannot
- * fall back to plain text, so `prefer` behaves as `require`.
- */
-function sslOptions(sslmode: PostgresConnection['sslmode']): pg.ClientConfig['ssl'] {
-  if (sslmode === 'disable') return false;
-  if (sslmode === 'verify-ca' || sslmode === 'verify-full') return { rejectUnauthorized: true };
-  return { rejectUnauthorized: false };
 }
 
 /** Records the lag figures, applies the gate, and returns the database RPO (lagSeconds). */

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { DrConfig, PostgresConnection } from '../config/DrConfig.js';
+import { pgClientConfig } from '../config/postgresConnectionString.js';
 import { PreconditionFailed } from '../errors.js';
 
 export interface PromoteOptions {
@@ -93,7 +94,10 @@ export async function proveWritable(
   const deadline = Date.now() + timeoutInMs;
   let lastProblem = '';
   while (Date.now() < deadline) {
-    const client = new pg.Client(pgClientConfig(connection));
+    const client = new pg.Client(
+      pgClientConfig(connection, { timeoutInMs: 10_000, applicationName: 'kyvos-dr-failover' }),
+    );
+    client.on('error', () => {});
     try {
       await client.connect();
       const [row] = (await client.query('SELECT pg_is_in_recovery() AS in_recovery')).rows as Array<{
@@ -120,20 +124,6 @@ export async function proveWritable(
   throw new Error(
     `The promoted server ${connection.host}:${connection.port} does not accept writes after ${Math.round(timeoutInMs / 1000)} s: ${lastProblem}.`,
   );
-}
-
-export function pgClientConfig(connection: PostgresConnection): pg.ClientConfig {
-  return {
-    host: connection.host,
-    port: connection.port,
-    user: connection.user,
-    database: connection.database,
-    password: connection.password.reveal(),
-    ssl:
-      connection.sslmode === 'disable' ? false : { rejectUnauthorized: connection.sslmode === 'verify-full' },
-    connectionTimeoutMillis: 5_000,
-    statement_timeout: 10_000,
-  };
 }
 
 function combineSignals(a: AbortSignal | undefined, b: AbortSignal): AbortSignal {

@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getDeps, withLogger } from '../lib/deps.js';
+import { type Deps, getDeps, withLogger } from '../lib/deps.js';
 import { ConfigError } from '../lib/errors.js';
 import { getLatestReadiness } from '../lib/health/readiness.js';
 import { contextLogger } from '../lib/log.js';
@@ -13,8 +13,12 @@ import { describeError } from '../lib/redact.js';
  * (a failover would fail now, or a check has never reported), so a plain availability probe alerts on
  * what matters. 503 also when the history cannot be read, 500 when the app settings are wrong.
  */
-export async function health(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const deps = withLogger(getDeps(), contextLogger(context));
+export async function health(
+  _request: HttpRequest,
+  context: InvocationContext,
+  processDeps: Deps = getDeps(),
+): Promise<HttpResponseInit> {
+  const deps = withLogger(processDeps, contextLogger(context));
   const headers = { 'cache-control': 'no-store' };
   try {
     const readiness = await getLatestReadiness(deps);
@@ -22,8 +26,18 @@ export async function health(_request: HttpRequest, context: InvocationContext):
   } catch (error) {
     const message = describeError(error);
     deps.logger.error('health.readFailed', { error: message });
-    return { status: error instanceof ConfigError ? 500 : 503, headers, jsonBody: { error: message } };
+    const config = error instanceof ConfigError;
+    return {
+      status: config ? 500 : 503,
+      headers,
+      jsonBody: { error: { code: config ? 'ConfigError' : 'HealthHistoryUnavailable', message } },
+    };
   }
 }
 
-app.http('health', { methods: ['GET'], authLevel: 'function', route: 'health', handler: health });
+app.http('health', {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'health',
+  handler: (request, context) => health(request, context),
+});

@@ -5,6 +5,7 @@ import { health } from '../../src/functions/health.js';
 import { healthReplica } from '../../src/functions/healthReplica.js';
 import { healthStorage } from '../../src/functions/healthStorage.js';
 import { CONFIG_SECRETS } from '../../src/lib/config/secretNames.js';
+import { createDeps } from '../../src/lib/deps.js';
 import type { Readiness } from '../../src/lib/health/readiness.js';
 import type { LogLine } from '../helpers/healthStack.js';
 
@@ -192,5 +193,25 @@ describe('health triggers on the local stack', () => {
     expect(response.jsonBody.reasons[0]).toBe(
       'replica: Replica "pg-kyvos-dr" is Inaccessible: it is not running, so it neither replicates nor could be promoted.',
     );
+  });
+
+  it('GET /api/health without the app storage setting answers 500 with an error naming the setting', async () => {
+    const { context } = invocation('health');
+    const deps = createDeps(
+      { ...stack.settings, KYVOS_DR_APP_STORAGE_ACCOUNT: '' },
+      { clients: stack.clients },
+    );
+    const response = await health(
+      new HttpRequest({ method: 'GET', url: 'https://localhost/api/health' }),
+      context,
+      deps,
+    );
+    expect(response.status).toBe(500);
+    expect(response.jsonBody).toEqual({
+      error: {
+        code: 'ConfigError',
+        message: expect.stringContaining('KYVOS_DR_APP_STORAGE_ACCOUNT is not set'),
+      },
+    });
   });
 });

@@ -39,18 +39,20 @@ export interface CliLog {
   logger: Logger;
   /** The latest lines (at most `MAX_KEPT_LINES`), already redacted. */
   lines: string[];
+  /** Adds a line already formatted by a `Logger` (a Functions invocation context's). */
+  write(line: string): void;
 }
 
 const MAX_KEPT_LINES = 5_000;
 
 export function cliLog(io: CliIo, verbose: boolean): CliLog {
   const lines: string[] = [];
-  const logger = createLogger((_level, line) => {
+  const write = (line: string) => {
     lines.push(line);
     if (lines.length > MAX_KEPT_LINES) lines.shift();
     if (verbose) io.stderr.write(`${line}\n`);
-  });
-  return { logger, lines };
+  };
+  return { logger: createLogger((_level, line) => write(line)), lines, write };
 }
 
 /** The dependencies of a command, from the environment and its global flags. */

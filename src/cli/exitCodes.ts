@@ -32,6 +32,19 @@ export const EXIT_CODES_HELP = `Exit codes:
   5    another failover run is in progress
   130  interrupted (Ctrl-C)`;
 
+/** The error, or the first of its causes, that is a `type`. */
+export function causeOfType<T extends Error>(
+  error: unknown,
+  type: abstract new (...args: never[]) => T,
+): T | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (current instanceof type) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
 /**
  * The exit code an error stands for, looking through its causes: a `ConfigError` wrapped by a health
  * check or a failed store still means "fix the configuration".

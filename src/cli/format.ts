@@ -1,0 +1,345 @@
+/**
+ * Human-readable views of health results and failover runs, for a terminal. Every figure comes from a
+ * report or a run record as measured; nothing is estimated here. `--json` prints the records instead.
+ */
+import type { FailoverDecision, FailoverRun, StepName } from '../lib/failover/FailoverRun.js';
+import type { FailoverReport } from '../lib/failover/report.js';
+import type { FactValue, HealthReport } from '../lib/health/HealthReport.js';
+import type { Readiness } from '../lib/health/readiness.js';
+import type { LatestHealth } from '../lib/state/HealthHistory.js';
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+export function formatCount(n: number): string {
+  return integer.format(n);
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+export function formatSeconds(s: number | null | undefined): string {
+  if (s === null || s === undefined) return 'unknown';
+  if (s < 120) return `${Math.round(s * 10) / 10} s`;
+  const minutes = Math.floor(s / 60);
+  if (minutes < 120) return `${minutes} min ${Math.round(s - minutes * 60)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+const WIDTH = 110;
+const LABEL_WIDTH = 19;
+
+/**
+ * `prefix` then `text`, word-wrapped at `width` columns, continuation lines aligned under the text:
+ * the prefix (a label, a bullet, a table's fixed columns) keeps its own spacing.
+ */
+export function hang(prefix: string, text: string, width = WIDTH): string[] {
+  const room = Math.max(30, width - prefix.length);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line || lines.length === 0) lines.push(line);
+  const pad = ' '.repeat(prefix.length);
+  return lines.map((l, i) => `${i === 0 ? prefix : pad}${l}`.trimEnd());
+}
+
+/** `  label              value`, the value wrapped under itself. */
+export function field(label: string, value: string): string[] {
+  return hang(`  ${label.padEnd(LABEL_WIDTH)}`, value);
+}
+
+/** A step as a table row: name, status, duration, and the error wrapped after them. */
+function stepRow(
+  name: string,
+  status: string,
+  durationSeconds: number | null | undefined,
+  error?: string,
+): string[] {
+  const duration =
+    durationSeconds !== null && durationSeconds !== undefined ? formatSeconds(durationSeconds) : '';
+  return hang(`    ${name.padEnd(22)}${status.padEnd(10)}${duration.padStart(9)}  `, error ?? '');
+}
+
+// ---- health ----------------------------------------------------------------------------------
+
+/** The facts an operator looks at first, per check; `--json` has all of them. */
+const KEY_FACTS: Record<HealthReport['check'], string[]> = {
+  storage: [
+    'account',
+    'sku',
+    'geoStatus',
+    'lastSyncTime',
+    'secondaryLocation',
+    'sasExpiresOn',
+    'sasCanListSecondary',
+  ],
+  replica: ['server', 'role', 'state', 'replicationState', 'lagBytes', 'lagSeconds', 'lagBasis'],
+};
+
+const CHECK_TITLES: Record<HealthReport['check'], string> = {
+  storage: 'Storage geo-replication',
+  replica: 'PostgreSQL read replica',
+};
+
+export function formatHealthReport(latest: LatestHealth): string[] {
+  const { report } = latest;
+  const lines = [
+    `${CHECK_TITLES[report.check]}: ${report.status}, RPO ${formatSeconds(report.rpoSeconds)} (checked ${report.checkedAt})`,
+  ];
+  const facts = KEY_FACTS[report.check]
+    .filter((key) => report.facts[key] !== undefined && report.facts[key] !== null)
+    .map((key) => `${key} ${factText(report.facts[key] ?? null)}`);
+  if (facts.length > 0) lines.push(...hang('  ', facts.join(' · ')));
+  if (typeof report.facts.rpoNote === 'string') lines.push(...hang('  RPO: ', report.facts.rpoNote));
+  for (const reason of report.reasons) lines.push(...hang('  - ', reason));
+  if (latest.consecutiveNonHealthy > 1) {
+    lines.push(
+      `  not Healthy ${latest.consecutiveNonHealthy} checks in a row, since ${latest.nonHealthySince}`,
+    );
+  }
+  return lines;
+}
+
+function factText(value: FactValue): string {
+  return typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(1) : String(value);
+}
+
+export function formatReadiness(readiness: Readiness): string[] {
+  const lines = [`Readiness: ${readiness.status}, RPO ${formatSeconds(readiness.rpoSeconds)}`];
+  for (const explanation of readiness.rpoExplanation) lines.push(...hang('  RPO: ', explanation));
+  if (readiness.eligibleForPlannedPromote) {
+    lines.push('  planned failover: eligible (a planned failover would not lose data)');
+  } else {
+    lines.push('  planned failover: NOT eligible (use a forced failover and accept the data loss, or fix:)');
+    for (const reason of readiness.eligibilityReasons) lines.push(...hang('  - ', reason));
+  }
+  return lines;
+}
+
+// ---- failover runs -----------------------------------------------------------------------------
+
+/** What decided the RPO at decision time, from the figures the decision recorded. */
+export function rpoAtDecision(decision: FailoverDecision | null | undefined): string {
+  if (!decision) return 'not measured: no go/no-go decision was taken (yet)';
+  const storage = decision.storageRpoSeconds;
+  const database = decision.databaseLagSeconds;
+  let text: string;
+  if (decision.rpoSeconds !== null && storage !== null && database !== null) {
+    const decider = storage >= database ? 'storage' : 'database';
+    text = `${formatSeconds(decision.rpoSeconds)}, ${decider} decides (storage ${formatSeconds(storage)}, database ${formatSeconds(database)})`;
+  } else {
+    const unknown = decision.reasons.filter((r) => r.includes('RPO unknown'));
+    text = `unknown: ${unknown.join('; ') || 'a part could not be measured'}`;
+  }
+  return `${text}; readiness ${decision.readiness}, planned promote ${decision.eligibleForPlannedPromote ? 'eligible' : 'not eligible'}, decided ${decision.decidedAt}`;
+}
+
+export interface CopyThroughput {
+  bytesPerSecond: number;
+  blobsPerSecond: number;
+  /** The duration of the storage.copy step (listing, queued partitions and the final check included). */
+  copySeconds: number;
+}
+
+/** Copy throughput as measured by the run: bytes and blobs copied over the copy step's duration. */
+export function copyThroughputOf(report: FailoverReport): CopyThroughput | null {
+  const copy = report.steps.find((s) => s.name === 'storage.copy');
+  const copySeconds = copy?.durationSeconds;
+  if (!copySeconds || copySeconds <= 0) return null;
+  return {
+    bytesPerSecond: Math.round(report.bytes.copied / copySeconds),
+    blobsPerSecond: Math.round(((report.blobs.copied + report.blobs.skipped) / copySeconds) * 10) / 10,
+    copySeconds,
+  };
+}
+
+export function formatVerification(verification: FailoverReport['verification']): string {
+  if (!verification) return 'not run';
+  const counts = `${formatCount(verification.missing)} missing, ${formatCount(verification.mismatched)} mismatched`;
+  return verification.ok ? `ok (${counts})` : `FAILED (${counts})`;
+}
+
+/** The figures of a finished run, readable at a glance: what the drill, `failover` and `status` print. */
+export function formatRunSummary(report: FailoverReport): string[] {
+  const lines: string[] = [];
+  lines.push(
+    ...field(
+      'run',
+      `${report.runId} ${report.state} (${report.mode}, requested by ${report.requestedBy}: "${report.reason}")`,
+    ),
+  );
+  lines.push(...field('RPO at decision', rpoAtDecision(report.decision)));
+  if (report.decision?.estimatedDataLoss) {
+    lines.push(...field('estimated loss', report.decision.estimatedDataLoss));
+  }
+  lines.push(
+    ...field(
+      'RTO',
+      report.rtoSeconds !== null
+        ? `${formatSeconds(report.rtoSeconds)} from the request to DR ready (verification ended)`
+        : 'not reached: verification did not end',
+    ),
+  );
+  for (const step of report.steps)
+    lines.push(...stepRow(step.name, step.status, step.durationSeconds, step.error));
+  const { blobs, bytes } = report;
+  lines.push(
+    ...field(
+      'blobs',
+      `${formatCount(blobs.listed)} listed, ${formatCount(blobs.copied)} copied, ${formatCount(blobs.skipped)} skipped (already there), ${formatCount(blobs.failed)} failed`,
+    ),
+  );
+  if (blobs.failedNames.length > 0) {
+    lines.push(...field('failed blobs', blobs.failedNames.slice(0, 5).join(', ')));
+  }
+  lines.push(...field('bytes', `${formatBytes(bytes.listed)} listed, ${formatBytes(bytes.copied)} copied`));
+  const throughput = copyThroughputOf(report);
+  lines.push(
+    ...field(
+      'copy throughput',
+      throughput
+        ? `${formatBytes(throughput.bytesPerSecond)}/s, ${throughput.blobsPerSecond} blobs/s (copied over the storage.copy step's ${formatSeconds(throughput.copySeconds)})`
+        : 'not measured: the copy step did not end',
+    ),
+  );
+  lines.push(...field('verification', formatVerification(report.verification)));
+  lines.push(...field('promoted server', report.promotedServer ?? 'none: the promote did not succeed'));
+  lines.push(
+    ...field(
+      'old primary',
+      report.oldPrimaryFenced === null
+        ? 'not reached'
+        : report.oldPrimaryFenced
+          ? 'fenced (stopped)'
+          : 'NOT fenced: stop it as soon as its region answers (first checklist item)',
+    ),
+  );
+  for (const error of report.errors) lines.push(...field('error', error));
+  return lines;
+}
+
+export function formatDeploymentParameters(report: FailoverReport): string[] {
+  const parameters =
+    (report.kyvosDeploymentParameters as { parameters?: Record<string, { value: unknown }> }).parameters ??
+    {};
+  return [
+    'Kyvos DR deployment parameters (ARM parameters file; full file in the JSON report):',
+    ...Object.entries(parameters).map(([name, p]) => `  ${name.padEnd(28)} ${String(p.value)}`),
+  ];
+}
+
+export function formatChecklist(report: FailoverReport): string[] {
+  const lines = ['Checklist after the failover:'];
+  report.checklist.forEach((item, i) => {
+    const prefix = `  ${String(i + 1).padStart(2)}. `;
+    lines.push(...hang(prefix, item.text));
+  });
+  return lines;
+}
+
+/** The plan of a dry run (the report `preflight` writes), with its verdict. */
+export function formatDryRun(run: FailoverRun): string[] {
+  const report = run.report as
+    | {
+        verdict: string;
+        decision: FailoverDecision;
+        plan: {
+          blobs: number;
+          bytes: number;
+          partitions: number;
+          largeBlobs: number;
+          directoryStubs: number;
+          source: string;
+          destination: string;
+          serverToPromote: string;
+          promote: { promoteMode: string; promoteOption: string };
+          oldPrimary: string;
+        };
+      }
+    | undefined;
+  const lines = [`Dry run ${run.runId} (${run.request.mode}): ${run.state}; nothing was changed.`];
+  if (!report?.plan) {
+    lines.push(...run.errors.flatMap((e) => field('error', e)));
+    return lines;
+  }
+  const { plan } = report;
+  lines.push(...field('verdict', report.verdict));
+  lines.push(...field('RPO at decision', rpoAtDecision(report.decision)));
+  if (report.decision.estimatedDataLoss)
+    lines.push(...field('estimated loss', report.decision.estimatedDataLoss));
+  for (const reason of report.decision.eligibleForPlannedPromote ? [] : report.decision.reasons.slice(0, 8)) {
+    lines.push(...field('', `- ${reason}`));
+  }
+  lines.push(...field('copy from', plan.source));
+  lines.push(...field('copy to', plan.destination));
+  lines.push(
+    ...field(
+      'would copy',
+      `${formatCount(plan.blobs)} blobs (${formatCount(plan.largeBlobs)} large, ${formatCount(plan.directoryStubs)} directory stubs), ${formatBytes(plan.bytes)}, in ${formatCount(plan.partitions)} partitions`,
+    ),
+  );
+  lines.push(
+    ...field(
+      'would promote',
+      `${plan.serverToPromote} (promoteMode ${plan.promote.promoteMode}, promoteOption ${plan.promote.promoteOption}); old primary ${plan.oldPrimary}`,
+    ),
+  );
+  return lines;
+}
+
+/** A run as it stands (running, or ended without a report): state, steps, copy progress, errors. */
+export function formatRunState(run: FailoverRun): string[] {
+  const lines = [
+    `Failover run ${run.runId}: ${run.state}${run.request.dryRun ? ' (dry run)' : ''}`,
+    ...field('mode', run.request.mode),
+    ...field('requested by', `${run.request.requestedBy}: "${run.request.reason}"`),
+    ...field('created', run.createdAt),
+    ...field('updated', run.updatedAt),
+  ];
+  if (run.endedAt) lines.push(...field('ended', run.endedAt));
+  lines.push(...field('RPO at decision', rpoAtDecision(run.decision)));
+  for (const name of Object.keys(run.steps) as StepName[]) {
+    const step = run.steps[name];
+    lines.push(...stepRow(name, step.status, step.durationSeconds, step.error));
+  }
+  const p = run.progress;
+  lines.push(
+    ...field(
+      'copy',
+      `${formatCount(p.blobsCopied + p.blobsSkipped + p.blobsFailed)} of ${formatCount(p.blobsListed)} blobs done${p.listingComplete ? '' : ' (listing not complete)'}: ${formatCount(p.blobsCopied)} copied, ${formatCount(p.blobsSkipped)} skipped, ${formatCount(p.blobsFailed)} failed; ${formatBytes(p.bytesCopied)} of ${formatBytes(p.bytesListed)}`,
+    ),
+  );
+  for (const error of run.errors) lines.push(...field('error', error));
+  return lines;
+}
+
+/** Everything about a run an operator needs: its summary, parameters and checklist when it has a report. */
+export function formatRun(run: FailoverRun): string[] {
+  if (run.state === 'Running') return formatRunState(run);
+  if (run.request.dryRun) return formatDryRun(run);
+  const report = run.report as FailoverReport | undefined;
+  if (!report?.steps) return formatRunState(run);
+  return [
+    `Failover run ${run.runId}: ${run.state}`,
+    ...formatRunSummary(report),
+    '',
+    ...formatDeploymentParameters(report),
+    '',
+    ...formatChecklist(report),
+  ];
+}

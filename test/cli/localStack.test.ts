@@ -1,0 +1,259 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedKyvosDataset } from '../../local/seed.js';
+import { type LocalStack, startLocalStack } from '../../local/stack.js';
+import { CONFIG_SECRETS } from '../../src/lib/config/secretNames.js';
+import { runMain, STACK_TRACE, spawnCli, stackFlags } from './cliHarness.js';
+
+describe('kyvos-dr against the local stack', () => {
+  let stack: LocalStack;
+  let flags: string[];
+  /** Values that must never appear in what the CLI prints. */
+  let secrets: string[];
+  let dryRunId: string;
+
+  beforeAll(async () => {
+    stack = await startLocalStack();
+    flags = stackFlags(stack);
+    await seedKyvosDataset(
+      stack.clients.blobService(stack.names.primaryStorageAccount),
+      stack.names.container,
+      {
+        prefix: stack.names.engineWorkDirectory,
+        files: 120,
+      },
+    );
+    const sas = (
+      await stack.clients.secrets(stack.descriptor.keyVaultUrl).getSecret(stack.names.sourceSasSecret)
+    ).value as string;
+    secrets = [stack.postgres.primary.password, new URLSearchParams(sas).get('sig') as string];
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const expectNoSecrets = (...outputs: string[]) => {
+    for (const output of outputs) for (const secret of secrets) expect(output).not.toContain(secret);
+  };
+
+  it('config check lists every secret as ok, and never a value', async () => {
+    const result = await runMain([...flags, 'config', 'check', '--json']);
+    expect(result.code).toBe(0);
+    const body = JSON.parse(result.stdout) as {
+      ok: boolean;
+      source: string;
+      settings: Array<{ appSetting: string; status: string }>;
+      secrets: Array<{ secretName: string; status: string; reason: string }>;
+    };
+    expect(body.ok).toBe(true);
+    expect(body.source).toMatch(/^Key Vault /);
+    expect(body.source).toContain(stack.descriptor.keyVaultUrl);
+    expect(body.settings.map((s) => [s.appSetting, s.status])).toEqual([
+      ['KYVOS_DR_LOCAL_STACK', 'ok'],
+      ['KYVOS_DR_APP_STORAGE_ACCOUNT', 'ok'],
+      ['KYVOS_DR_KEY_VAULT_URL', 'ok'],
+    ]);
+    const names = body.secrets.map((s) => s.secretName);
+    expect(names).toEqual(expect.arrayContaining(Object.values(CONFIG_SECRETS)));
+    expect(names).toContain(stack.names.sourceSasSecret);
+    expect(body.secrets.every((s) => s.status === 'ok')).toBe(true);
+    expect(body.secrets.find((s) => s.secretName === stack.names.sourceSasSecret)?.reason).toMatch(/expires/);
+
+    const human = await runMain([...flags, 'config', 'check']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^ {2}ok {9}kyvos-dr-replica-connection-string/m);
+    expect(human.stdout).toContain('The configuration is usable');
+    expectNoSecrets(result.stdout, human.stdout, human.stderr);
+  });
+
+  it('config check names a missing secret and exits 3', async () => {
+    await stack.setSecret(CONFIG_SECRETS.drStorageAccount, '');
+    try {
+      const result = await runMain([...flags, 'config', 'check', '--json']);
+      expect(result.code).toBe(3);
+      const body = JSON.parse(result.stdout) as {
+        ok: boolean;
+        secrets: Array<{ secretName: string; status: string; reason: string }>;
+      };
+      expect(body.ok).toBe(false);
+      const problems = body.secrets.filter((s) => s.status !== 'ok');
+      expect(problems.map((s) => [s.secretName, s.status])).toEqual([
+        ['kyvos-dr-dr-storage-account', 'missing'],
+      ]);
+      expect(problems[0]?.reason).toContain('az keyvault secret set');
+      expect(problems[0]?.reason).toContain('--name kyvos-dr-dr-storage-account');
+
+      const human = await runMain([...flags, 'config', 'check']);
+      expect(human.code).toBe(3);
+      expect(human.stdout).toMatch(/^ {2}missing {4}kyvos-dr-dr-storage-account/m);
+      expect(human.stdout).toContain('NOT usable');
+
+      // The health checks report it, and exit with the same code.
+      const health = await runMain([...flags, 'health']);
+      expect(health.code).toBe(3);
+      expect(health.stdout).toMatch(/^Storage geo-replication: Unhealthy/m);
+      expect(health.stdout).toContain('kyvos-dr-dr-storage-account');
+
+      // Any other command says the same in one line, with the same exit code.
+      const failover = await runMain([
+        ...flags,
+        'failover',
+        '--mode',
+        'planned',
+        '--reason',
+        'x',
+        '--dry-run',
+      ]);
+      expect(failover.code).toBe(3);
+      expect(failover.stderr).toContain('kyvos-dr-dr-storage-account');
+      expect(failover.stderr).not.toMatch(STACK_TRACE);
+    } finally {
+      await stack.setSecret(CONFIG_SECRETS.drStorageAccount, stack.names.drStorageAccount);
+    }
+  });
+
+  it('health runs both checks now and returns the measured readiness', async () => {
+    const before = Date.now();
+    const result = await runMain([...flags, 'health', '--json']);
+    expect(result.code).toBe(0);
+    const readiness = JSON.parse(result.stdout) as {
+      status: string;
+      rpoSeconds: number;
+      storageRpoSeconds: number;
+      databaseRpoSeconds: number;
+      eligibleForPlannedPromote: boolean;
+      storage: { report: { checkedAt: string; facts: Record<string, unknown> } };
+      replica: { report: { checkedAt: string; facts: Record<string, unknown> } };
+    };
+    expect(readiness.status).toBe('Healthy');
+    expect(readiness.eligibleForPlannedPromote).toBe(true);
+    expect(typeof readiness.storageRpoSeconds).toBe('number');
+    expect(typeof readiness.databaseRpoSeconds).toBe('number');
+    expect(readiness.rpoSeconds).toBe(Math.max(readiness.storageRpoSeconds, readiness.databaseRpoSeconds));
+    // Checked now, not read from an older report.
+    expect(Date.parse(readiness.storage.report.checkedAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(readiness.replica.report.checkedAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(readiness.storage.report.facts.sku).toBe('Standard_RAGRS');
+    expect(readiness.replica.report.facts.role).toBe('AsyncReplica');
+    expect(readiness.replica.report.facts.replicationState).toBe('Active');
+
+    const human = await runMain([...flags, 'health']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^Storage geo-replication: Healthy, RPO [\d.]+ s/m);
+    expect(human.stdout).toMatch(/^PostgreSQL read replica: Healthy, RPO [\d.]+ s/m);
+    expect(human.stdout).toMatch(/^Readiness: Healthy, RPO [\d.]+ s/m);
+    expect(human.stdout).toContain('planned failover: eligible');
+    expectNoSecrets(result.stdout, human.stdout, human.stderr);
+  });
+
+  it('failover --dry-run returns the plan and changes nothing', async () => {
+    const result = await runMain([
+      ...flags,
+      'failover',
+      '--mode',
+      'planned',
+      '--reason',
+      'rehearsal',
+      '--dry-run',
+      '--requested-by',
+      'ops@example',
+      '--json',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const run = JSON.parse(result.stdout) as {
+      runId: string;
+      state: string;
+      dryRun: boolean;
+      requestedBy: string;
+      steps: Array<{ name: string; status: string }>;
+      report: { verdict: string; plan: { blobs: number; bytes: number; serverToPromote: string } };
+    };
+    dryRunId = run.runId;
+    expect(run.state).toBe('Succeeded');
+    expect(run.dryRun).toBe(true);
+    expect(run.requestedBy).toBe('ops@example');
+    expect(run.report.verdict).toMatch(/^proceed/);
+    expect(run.report.plan.blobs).toBeGreaterThan(120);
+    expect(run.report.plan.bytes).toBeGreaterThan(0);
+    expect(run.report.plan.serverToPromote).toBe(stack.names.replicaPostgresServer);
+    expect(run.steps.find((s) => s.name === 'storage.copy')?.status).toBe('Skipped');
+    expect(run.steps.find((s) => s.name === 'database.promote')?.status).toBe('Skipped');
+
+    // Nothing changed: the DR account does not exist in ARM, the replica is still a replica.
+    await expect(
+      stack.clients
+        .storageManagement(stack.names.subscriptionId)
+        .storageAccounts.getProperties(stack.names.drResourceGroup, stack.names.drStorageAccount),
+    ).rejects.toMatchObject({ statusCode: 404 });
+    const replica = await stack.clients
+      .postgresManagement(stack.names.subscriptionId)
+      .servers.get(stack.names.drResourceGroup, stack.names.replicaPostgresServer);
+    expect(replica.replica?.role).toBe('AsyncReplica');
+    expect((await stack.postgres.replica.status()).inRecovery).toBe(true);
+  });
+
+  it('status shows a run as GET /api/failover/{runId} does, and a human view', async () => {
+    const json = await runMain([...flags, 'status', dryRunId, '--json']);
+    expect(json.code).toBe(0);
+    const run = JSON.parse(json.stdout) as {
+      runId: string;
+      state: string;
+      steps: unknown[];
+      report: unknown;
+    };
+    expect(run.runId).toBe(dryRunId);
+    expect(run.state).toBe('Succeeded');
+    expect(run.steps).toHaveLength(7);
+    expect(run.report).not.toBeNull();
+
+    const human = await runMain([...flags, 'status', dryRunId]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`Dry run ${dryRunId} (planned): Succeeded; nothing was changed.`);
+    expect(human.stdout).toMatch(/would promote +pg-kyvos-dr/);
+
+    const unknown = await runMain([...flags, 'status', 'fo-20200101T000000Z-000000']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No failover run fo-20200101T000000Z-000000');
+  });
+
+  it('refuses a second run while one holds the lock (exit 5), and resume works the first to its end', async () => {
+    const accepted = await runMain([
+      ...flags,
+      'failover',
+      '--mode',
+      'forced',
+      '--reason',
+      'left to the Function app',
+      '--dry-run',
+      '--no-wait',
+      '--json',
+    ]);
+    expect(accepted.code).toBe(0);
+    const first = JSON.parse(accepted.stdout) as { runId: string; state: string };
+    expect(first.state).toBe('Running');
+
+    // From another process, as a second operator would.
+    const second = await spawnCli('src/cli/main.ts', [
+      ...flags,
+      'failover',
+      '--mode',
+      'planned',
+      '--reason',
+      'second operator',
+    ]);
+    expect(second.code).toBe(5);
+    expect(second.stderr).toContain(`A failover is already running: run ${first.runId}`);
+    expect(second.stderr).not.toMatch(STACK_TRACE);
+
+    const running = await runMain([...flags, 'status', first.runId]);
+    expect(running.code).toBe(0);
+    expect(running.stdout).toContain(`Failover run ${first.runId}: Running (dry run)`);
+
+    const resumed = await runMain([...flags, 'resume', first.runId]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`Working failover run ${first.runId} in this process.`);
+    expect(resumed.stdout).toMatch(/step preflight succeeded/);
+    expect(resumed.stdout).toContain(`Dry run ${first.runId} (forced): Succeeded`);
+    expect(resumed.stdout).toMatch(/verdict +proceed \(forced\)/);
+  });
+});

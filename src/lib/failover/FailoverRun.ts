@@ -5,12 +5,13 @@
 
 export type FailoverMode = 'planned' | 'forced';
 
-/** The runbook's steps. `storage.*` and `database.promote` run in parallel after preflight. */
+/** The runbook's steps. `storage.*` and `database.*` run in parallel after preflight. */
 export const STEP_NAMES = [
   'preflight',
   'storage.ensureAccount',
   'storage.copy',
   'database.promote',
+  'database.fence',
   'record',
   'verify',
   'report',

@@ -48,7 +48,7 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
     | undefined;
   const readyAt = verifyStep.endedAt ?? null;
   const promoteDetail = run.steps['database.promote'].detail as { server?: string } | undefined;
-  const recordDetail = run.steps.record.detail as { oldPrimaryFenced?: boolean } | undefined;
+  const fenceDetail = run.steps['database.fence'].detail as { oldPrimaryFenced?: boolean } | undefined;
   const inputs = {
     drStorageAccount: config.dr.storageAccount,
     drContainer: config.dr.container,
@@ -86,10 +86,10 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
       : null,
     promotedServer:
       run.steps['database.promote'].status === 'Succeeded' ? inputs.promotedPostgresServer : null,
-    oldPrimaryFenced: recordDetail?.oldPrimaryFenced ?? null,
+    oldPrimaryFenced: fenceDetail?.oldPrimaryFenced ?? null,
     kyvosDeploymentParameters: kyvosDeploymentParameters(inputs),
     // Unknown (the record step did not get that far) counts as not fenced.
-    checklist: drChecklist(inputs, recordDetail?.oldPrimaryFenced === true),
+    checklist: drChecklist(inputs, fenceDetail?.oldPrimaryFenced === true),
     errors: run.errors,
   };
   return redactDeep(report);

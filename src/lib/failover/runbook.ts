@@ -5,6 +5,7 @@ import { buildReport } from './report.js';
 import type { StepContext, StepOutcome } from './StepContext.js';
 import { copyData } from './steps/copy.js';
 import { ensureDrStorage } from './steps/ensureDrStorage.js';
+import { fenceOldPrimary } from './steps/fence.js';
 import { preflight } from './steps/preflight.js';
 import { promoteDatabase } from './steps/promote.js';
 import { recordActiveNames } from './steps/record.js';
@@ -18,7 +19,8 @@ const STEPS: Record<StepName, { run: StepFn; after: StepName[] }> = {
   'storage.ensureAccount': { run: ensureDrStorage, after: ['preflight'] },
   'storage.copy': { run: copyData, after: ['storage.ensureAccount'] },
   'database.promote': { run: promoteDatabase, after: ['preflight'] },
-  record: { run: recordActiveNames, after: ['storage.copy', 'database.promote'] },
+  'database.fence': { run: fenceOldPrimary, after: ['database.promote'] },
+  record: { run: recordActiveNames, after: ['storage.copy', 'database.fence'] },
   verify: { run: verifyFailover, after: ['record'] },
   report: { run: writeReport, after: ['verify'] },
 };

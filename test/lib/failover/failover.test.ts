@@ -104,9 +104,14 @@ describe('a planned failover on a healthy stack', () => {
     const arm = stack.clients.postgresManagement(stack.names.subscriptionId);
     const promoted = await arm.servers.get(stack.names.drResourceGroup, stack.names.replicaPostgresServer);
     expect(promoted.replica?.role).not.toBe('AsyncReplica');
-    // The old primary was fenced.
+    // The old primary was fenced right after the promote, not after the copy.
     const old = await arm.servers.get(stack.names.primaryResourceGroup, stack.names.primaryPostgresServer);
     expect(old.state).toBe('Stopped');
+    const fence = run.steps['database.fence'];
+    expect(fence.detail).toMatchObject({ oldPrimaryFenced: true });
+    expect(Date.parse(fence.startedAt ?? '')).toBeGreaterThanOrEqual(
+      Date.parse(run.steps['database.promote'].endedAt ?? ''),
+    );
 
     // Key Vault holds the new names.
     const secrets = stack.clients.secrets(stack.descriptor.keyVaultUrl);

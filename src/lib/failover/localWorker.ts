@@ -65,7 +65,7 @@ export async function runUntilDone(
         });
         if (m.dequeueCount >= 5) await runtime.failoverQueue.deleteMessage(m.messageId, m.popReceipt);
       }
-      await report();
+      await report().catch(() => {});
     }
 
     const free = concurrency - inFlight.size;
@@ -87,7 +87,7 @@ export async function runUntilDone(
               .updateMessage(m.messageId, m.popReceipt, m.messageText, 1)
               .catch(() => {});
           }
-          await report();
+          await report().catch(() => {});
         })();
         inFlight.add(task);
         void task.finally(() => inFlight.delete(task));

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedKyvosDataset } from '../../local/seed.js';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
 import { CONFIG_SECRETS } from '../../src/lib/config/secretNames.js';
+import { STEP_NAMES } from '../../src/lib/failover/FailoverRun.js';
 import { runMain, STACK_TRACE, spawnCli, stackFlags } from './cliHarness.js';
 
 describe('kyvos-dr against the local stack', () => {
@@ -203,7 +204,7 @@ describe('kyvos-dr against the local stack', () => {
     };
     expect(run.runId).toBe(dryRunId);
     expect(run.state).toBe('Succeeded');
-    expect(run.steps).toHaveLength(7);
+    expect(run.steps).toHaveLength(STEP_NAMES.length);
     expect(run.report).not.toBeNull();
 
     const human = await runMain([...flags, 'status', dryRunId]);

@@ -69,7 +69,7 @@ export async function readSourceSas(
   const secretName = config.sourceSasSecretName;
   if (!secretName) return undefined;
   const source: ConfigSource = config.keyVault
-    ? keyVaultSource(deps.clients.secrets(config.keyVault.url), config.keyVault.url)
+    ? keyVaultSource(deps.clients.secrets(config.keyVault.url), config.keyVault.url, config.keyVault.name)
     : appSettingsSource(deps.settings);
   const read = await readSecret(source, secretName, options);
   const what = `The source SAS secret "${secretName}" (named by ${CONFIG_SECRETS.sourceSasSecretName})`;

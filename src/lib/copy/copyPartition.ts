@@ -51,11 +51,11 @@ export const DEFAULT_COPY_OPTIONS = {
 
 /** Storage calls made by one `copyPartition`, so a benchmark or test can prove what a resume cost. */
 export interface CopyCallCounts {
-  /** Copy Blob From URL calls (every try). */
+  /** Blobs written with Copy Blob From URL (a failed try counts in `retries`, not here). */
   syncCopy: number;
-  /** Asynchronous Copy Blob starts (every try). */
+  /** Blobs written with the asynchronous Copy Blob (a failed try counts in `retries`). */
   asyncCopy: number;
-  /** Zero-length Put Blob calls that recreate directory stubs. */
+  /** Directory stubs recreated with a zero-length Put Blob. */
   directoryStub: number;
   /** Get Blob Properties calls on the destination (only when resuming a partition). */
   destinationHead: number;
@@ -260,26 +260,27 @@ export async function copyPartition(
       abortSignal: signal,
     };
 
+    // Counted when the write succeeded: a failed attempt is a retry (calls.retries), not a copy.
     const writeBlob = async (blob: ListedBlob): Promise<void> => {
       if (blob.isDirectoryStub) {
-        calls.directoryStub += 1;
         await writeDirectoryStub(destination, blob, signal);
+        calls.directoryStub += 1;
         return;
       }
       const sourceUrl = source.getBlobClient(blob.name).url;
       const isBlockBlob = blob.blobType === undefined || blob.blobType === 'BlockBlob';
       if (isBlockBlob && blob.contentLength <= settings.largeBlobThresholdInBytes) {
-        calls.syncCopy += 1;
         const response = await destination
           .getBlockBlobClient(blob.name)
           .syncCopyFromURL(sourceUrl, { abortSignal: signal });
         if (response.copyStatus && response.copyStatus !== 'success') {
           throw new Error(`Copy Blob From URL answered copy status "${response.copyStatus}"`);
         }
+        calls.syncCopy += 1;
         return;
       }
-      calls.asyncCopy += 1;
       await asyncCopy(destination.getBlobClient(blob.name), sourceUrl, settings.copyPollIntervalInMs, signal);
+      calls.asyncCopy += 1;
     };
 
     const isAtDestination = async (blob: ListedBlob): Promise<boolean> => {

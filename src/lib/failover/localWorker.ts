@@ -77,15 +77,33 @@ export async function runUntilDone(
       for (const m of copyMessages.receivedMessageItems) {
         worked = true;
         const task = (async () => {
+          // Keep the message invisible while the partition is being copied, as the Functions host
+          // does; if this process dies, the renewals stop and the message reappears for another worker.
+          const visibility = runtime.options.copyMessageVisibilityInSeconds;
+          let receipt = m.popReceipt;
+          let renewal = Promise.resolve();
+          const renew = setInterval(
+            () => {
+              renewal = runtime.copyQueue
+                .updateMessage(m.messageId, receipt, undefined, visibility)
+                .then((r) => {
+                  receipt = r.popReceipt ?? receipt;
+                })
+                .catch(() => {});
+            },
+            Math.max(500, (visibility * 1000) / 3),
+          );
           try {
             await handleCopyPartition(runtime, decodePartitionMessage(m.messageText));
-            await runtime.copyQueue.deleteMessage(m.messageId, m.popReceipt);
+            clearInterval(renew);
+            await renewal;
+            await runtime.copyQueue.deleteMessage(m.messageId, receipt);
           } catch (error) {
+            clearInterval(renew);
+            await renewal;
             runtime.deps.logger.error('local_worker.copy_failed', { error: String(error) });
             // Make it visible again soon, as the host would after its retry delay.
-            await runtime.copyQueue
-              .updateMessage(m.messageId, m.popReceipt, m.messageText, 1)
-              .catch(() => {});
+            await runtime.copyQueue.updateMessage(m.messageId, receipt, m.messageText, 1).catch(() => {});
           }
           await report().catch(() => {});
         })();

@@ -1,0 +1,172 @@
+/**
+ * The copy child process: receives one `CopyJob` over IPC, runs it against the local stack named by
+ * the job's descriptor, samples its own memory, answers with a `result` (or `error`) and exits.
+ * Started by `runCopyJob` (childProcess.ts); not meant to be run by hand.
+ */
+import { clientEnvironmentFromSettings, createClientFactory } from '../src/lib/clients/ClientFactory.js';
+import { Sensitive } from '../src/lib/config/DrConfig.js';
+import { BlobCheckpointStore } from '../src/lib/copy/BlobCheckpointStore.js';
+import type { CopyProgressEvent } from '../src/lib/copy/CopyProgress.js';
+import { sourceContainerClient } from '../src/lib/copy/sourceAccess.js';
+import type { CopyDeps } from '../src/lib/copy/types.js';
+import { STATE_CONTAINER } from '../src/lib/failover/RunStore.js';
+import { createLogger } from '../src/lib/log.js';
+import { describeError } from '../src/lib/redact.js';
+import { copyInBareLoops, copyOneAtATime, listCopyItems } from './baselines.js';
+import { copyWithEngine } from './engineCopy.js';
+import type { BareLoopRun, ChildMemory, ChildMessage, CopyJob, JobResult, LogCounts } from './jobs.js';
+
+function send(message: ChildMessage): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.send?.(message, undefined, {}, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+/** Samples RSS and heap every 50 ms from construction until `stop()`, overall and per phase. */
+class MemorySampler {
+  private readonly baselineRssBytes = process.memoryUsage.rss();
+  private peakRss = this.baselineRssBytes;
+  private peakHeap = process.memoryUsage().heapUsed;
+  private readonly phases: ChildMemory['phases'] = {};
+  private phase = 'copy';
+  private readonly timer = setInterval(() => this.sample(), 50);
+
+  /** Samples go to `phase` from now on. */
+  enter(phase: string): void {
+    this.sample();
+    this.phase = phase;
+  }
+
+  private sample(): void {
+    const usage = process.memoryUsage();
+    this.peakRss = Math.max(this.peakRss, usage.rss);
+    this.peakHeap = Math.max(this.peakHeap, usage.heapUsed);
+    const current = (this.phases[this.phase] ??= { peakRssBytes: 0, peakHeapUsedBytes: 0 });
+    current.peakRssBytes = Math.max(current.peakRssBytes, usage.rss);
+    current.peakHeapUsedBytes = Math.max(current.peakHeapUsedBytes, usage.heapUsed);
+  }
+
+  stop(): ChildMemory {
+    clearInterval(this.timer);
+    this.sample();
+    return {
+      baselineRssBytes: this.baselineRssBytes,
+      peakSampledRssBytes: this.peakRss,
+      // Linux reports maxRSS in KiB.
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      peakHeapUsedBytes: this.peakHeap,
+      phases: this.phases,
+    };
+  }
+}
+
+async function runJob(
+  job: CopyJob,
+  warnings: LogCounts,
+): Promise<{ result: JobResult; memory: ChildMemory }> {
+  // Built from the descriptor as a Function app on the stack builds them: the SDKs' default retries.
+  const clients = createClientFactory(
+    clientEnvironmentFromSettings({ KYVOS_DR_LOCAL_STACK: job.descriptorPath }),
+  );
+  const source = sourceContainerClient(clients, {
+    account: job.source.account,
+    container: job.source.container,
+    prefix: job.source.prefix,
+    sas: new Sensitive(job.source.sas),
+  });
+
+  if (job.kind === 'engine') {
+    const logger = createLogger((level, line) => {
+      if (level === 'info') return;
+      const event = (JSON.parse(line) as { event: string }).event;
+      warnings[event] = (warnings[event] ?? 0) + 1;
+    });
+    const deps: CopyDeps = {
+      clients,
+      source: { ...job.source, sas: new Sensitive(job.source.sas) },
+      destination: job.destination,
+      checkpoints: new BlobCheckpointStore(
+        clients.blobService(job.appStorageAccount).getContainerClient(STATE_CONTAINER),
+      ),
+      logger,
+    };
+    await clients
+      .blobService(job.destination.account)
+      .getContainerClient(job.destination.container)
+      .createIfNotExists();
+    await clients.blobService(job.appStorageAccount).getContainerClient(STATE_CONTAINER).createIfNotExists();
+    const queue = clients.queueService(job.appStorageAccount).getQueueClient(
+      `bench-${job.runId}`
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .slice(0, 63)
+        .replace(/-$/, ''),
+    );
+    await queue.createIfNotExists();
+    await queue.clearMessages();
+    const copiedNames: string[] = [];
+    let blobsDone = 0;
+    const onProgress = (event: CopyProgressEvent) => {
+      blobsDone += 1;
+      if (job.recordCopiedNames && event.outcome === 'copied') copiedNames.push(event.blobName);
+      if (job.progressEvery && blobsDone % job.progressEvery === 0)
+        void send({ type: 'progress', blobsDone });
+    };
+    const sampler = new MemorySampler();
+    await send({ type: 'started' });
+    try {
+      const engine = await copyWithEngine(deps, {
+        runId: job.runId,
+        settings: job.settings,
+        queue,
+        onProgress,
+        onVerify: () => sampler.enter('verify'),
+      });
+      const memory = sampler.stop();
+      return {
+        result: { kind: 'engine', engine, ...(job.recordCopiedNames ? { copiedNames } : {}) },
+        memory,
+      };
+    } finally {
+      await queue.deleteIfExists();
+    }
+  }
+
+  if (job.kind === 'naive') {
+    const destination = clients
+      .blobService(job.destination.account)
+      .getContainerClient(job.destination.container);
+    await destination.createIfNotExists();
+    const sampler = new MemorySampler();
+    await send({ type: 'started' });
+    const copy = await copyOneAtATime(source, destination, job.source.prefix, job.maxBlobs);
+    return { result: { kind: 'naive', copy }, memory: sampler.stop() };
+  }
+
+  const items = await listCopyItems(source, job.source.prefix);
+  const runs: BareLoopRun[] = [];
+  const sampler = new MemorySampler();
+  for (const run of job.runs) {
+    const destination = clients
+      .blobService(run.destination.account)
+      .getContainerClient(run.destination.container);
+    await destination.createIfNotExists();
+    const subset = run.maxBlobs > 0 ? items.slice(0, run.maxBlobs) : items;
+    await send({ type: 'started' });
+    runs.push({
+      concurrency: run.concurrency,
+      ...(await copyInBareLoops(subset, destination, run.concurrency)),
+    });
+  }
+  return { result: { kind: 'bare', runs }, memory: sampler.stop() };
+}
+
+// A child whose parent is gone (the benchmark was interrupted) has nobody to answer: it stops.
+process.once('disconnect', () => process.exit(1));
+process.once('message', (job: CopyJob) => {
+  const warnings: LogCounts = {};
+  runJob(job, warnings)
+    .then(({ result, memory }) => send({ type: 'result', result, memory, warnings }))
+    .catch((error: unknown) => send({ type: 'error', message: describeError(error) }))
+    .finally(() => process.exit(0));
+});

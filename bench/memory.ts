@@ -1,0 +1,86 @@
+import { type BenchContext, deleteContainer, loadAverage, round } from './BenchContext.js';
+import { type Corpus, seedCorpus } from './corpus.js';
+import type { ChildMemory } from './jobs.js';
+import { type EngineConfiguration, runEngine } from './throughput.js';
+
+export interface MemoryPoint {
+  blobs: number;
+  seedSeconds: number;
+  copySeconds: number;
+  partitions: number;
+  memory: ChildMemory;
+  loadAverage: number;
+}
+
+export interface MemorySeries {
+  label: string;
+  points: MemoryPoint[];
+  /** Peak RSS (`maxRSS`) of the largest corpus over that of the smallest, in percent. */
+  growthPercent: number;
+  /** The same for what the copy added above the child's RSS before it started. */
+  growthAboveBaselinePercent: number;
+}
+
+export interface MemoryFigures {
+  /** The failover's defaults first, then each engine variant. */
+  series: MemorySeries[];
+}
+
+/**
+ * Section 2: the engine's peak RSS for corpora of different sizes. Each size has its own corpus
+ * (1-byte bodies: a server-side copy never moves bytes through the engine, so only the number of
+ * blobs matters), copied by each engine configuration in a child process of its own, so that one
+ * copy's heap never carries into the next. Each corpus is deleted afterwards: Azurite slows down
+ * with every blob an account holds.
+ */
+export async function measureMemory(
+  ctx: BenchContext,
+  sizes: number[],
+  configurations: EngineConfiguration[],
+): Promise<MemoryFigures> {
+  const points: MemoryPoint[][] = configurations.map(() => []);
+  for (const size of [...sizes].sort((a, b) => a - b)) {
+    ctx.say(`memory: seeding ${size} blobs`);
+    const corpus: Corpus = await seedCorpus(ctx.stack, {
+      container: `bench-memory-${size}`,
+      smallFiles: size,
+      maxSmallBytes: 1,
+    });
+    ctx.say(`    ${corpus.blobs} blobs in ${corpus.seedInSeconds} s`);
+    for (const [i, configuration] of configurations.entries()) {
+      const run = await runEngine(
+        ctx,
+        corpus,
+        `memory, ${configuration.label}`,
+        configuration.settings,
+        `bench-memory-${i}`,
+      );
+      points[i]?.push({
+        blobs: corpus.blobs,
+        seedSeconds: corpus.seedInSeconds,
+        copySeconds: run.rate.seconds,
+        partitions: run.engine.partitions,
+        memory: run.memory,
+        loadAverage: loadAverage(),
+      });
+      ctx.say(`    peak RSS ${round(run.memory.maxRssBytes / 1024 / 1024, 1)} MiB`);
+    }
+    await deleteContainer(ctx, ctx.stack.names.primaryStorageAccount, corpus.container);
+  }
+  return {
+    series: configurations.map((configuration, i) => seriesOf(configuration.label, points[i] ?? [])),
+  };
+}
+
+function seriesOf(label: string, points: MemoryPoint[]): MemorySeries {
+  const first = points[0];
+  const last = points.at(-1);
+  if (!first || !last) throw new Error('No memory size was given.');
+  const above = (p: MemoryPoint) => p.memory.maxRssBytes - p.memory.baselineRssBytes;
+  return {
+    label,
+    points,
+    growthPercent: round((last.memory.maxRssBytes / first.memory.maxRssBytes - 1) * 100, 1),
+    growthAboveBaselinePercent: round((above(last) / above(first) - 1) * 100, 1),
+  };
+}

@@ -94,7 +94,7 @@ export function parseBenchOptions(argv: string[], now = new Date()): BenchOption
       'Benchmarks of the copy engine and the failover on the local stack: throughput against its limit, memory, resume cost, drill RTO, health check cost.',
     )
     .option('--out <file>', 'where to write the JSON figures', `reports/bench-${timestamp(now)}.json`)
-    .option('--blobs <n>', 'small blobs in the throughput corpus', positiveInteger, 5_000)
+    .option('--blobs <n>', 'small blobs in the throughput corpus', positiveInteger, 20_000)
     .option(
       '--max-blob-kib <n>',
       'largest small blob, in KiB (sizes are spread from 1 byte)',
@@ -124,7 +124,7 @@ export function parseBenchOptions(argv: string[], now = new Date()): BenchOption
       '--memory-sizes <list>',
       'corpus sizes (blobs) whose peak RSS is compared',
       integerList,
-      [1_000, 10_000],
+      [10_000, 100_000],
     )
     .option(
       '--skip-throughput',

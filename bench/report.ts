@@ -24,7 +24,8 @@ export interface BenchFigures {
   options: BenchOptions;
   throughput?: ThroughputFigures;
   memory?: MemoryFigures;
-  resume?: ResumeFigures;
+  /** The failover's defaults first, then each engine variant. */
+  resume?: ResumeFigures[];
   drill?: DrillFigures;
   health?: HealthCheckCost[];
   targets: Target[];
@@ -55,7 +56,7 @@ export function targetsOf(figures: Pick<BenchFigures, 'throughput' | 'memory' | 
     {
       name: 'complete blobs copied again after a resume',
       target: '0',
-      ...at(figures.resume?.copiedAgain, (v) => v === 0),
+      ...at(figures.resume?.[0]?.copiedAgain, (v) => v === 0),
     },
   ];
 }
@@ -142,7 +143,7 @@ function memoryTable(m: MemoryFigures): Table {
     return found ? String(mib(found.peakRssBytes)) : '—';
   };
   return {
-    title: '2. Memory of the engine copy (a child process per copy; corpora of 1-byte blobs)',
+    title: '2. Memory of the engine copy (a child process per copy; corpora of 1-byte blobs; MiB)',
     headers: [
       'engine',
       'blobs',
@@ -153,6 +154,7 @@ function memoryTable(m: MemoryFigures): Table {
       'copying',
       'verifying',
       'peak heap',
+      'maxRSS',
     ],
     rows: m.series.flatMap((series) =>
       series.points.map((p) => [
@@ -161,14 +163,15 @@ function memoryTable(m: MemoryFigures): Table {
         String(p.partitions),
         String(p.copySeconds),
         String(mib(p.memory.baselineRssBytes)),
-        String(mib(p.memory.maxRssBytes)),
+        String(mib(p.memory.peakSampledRssBytes)),
         phase(p, 'copy'),
         phase(p, 'verify'),
         String(mib(p.memory.peakHeapUsedBytes)),
+        String(mib(p.memory.maxRssBytes)),
       ]),
     ),
     notes: [
-      "Memory in MiB: peak RSS is the kernel's high-water mark of the child (maxRSS); copying and verifying are the highest RSS sampled every 50 ms in each phase.",
+      "Peak RSS: the highest RSS of the child sampled every 50 ms from the start of the copy (copying: planning and copying; verifying: the merge of both listings). maxRSS is the kernel's high-water mark over the child's life, its start included (tsx compiling the sources).",
       ...m.series.map(
         (s) =>
           `${s.label}: peak RSS grows ${s.growthPercent}% from ${num(s.points[0]?.blobs)} to ${num(s.points.at(-1)?.blobs)} blobs (target ≤ 20%); what the copy adds above the RSS before it grows ${s.growthAboveBaselinePercent}%.`,
@@ -181,7 +184,7 @@ function resumeTable(r: ResumeFigures): Table {
   const k = r.atKill.checkpoints;
   const modes = r.resume.partitionModes;
   return {
-    title: `3. Resume after SIGKILL at about half (${num(r.corpusBlobs)} blobs)`,
+    title: `3. Resume after SIGKILL at about half (${num(r.corpusBlobs)} blobs), ${r.label}`,
     headers: ['measure', 'value'],
     rows: [
       ['killed after', `${r.killedAfterSeconds} s, at ${num(r.killedAtBlobs)} blobs done`],
@@ -267,7 +270,7 @@ function tablesOf(figures: BenchFigures): Table[] {
   const tables: Table[] = [];
   if (figures.throughput) tables.push(...throughputTables(figures.throughput));
   if (figures.memory) tables.push(memoryTable(figures.memory));
-  if (figures.resume) tables.push(resumeTable(figures.resume));
+  for (const resume of figures.resume ?? []) tables.push(resumeTable(resume));
   if (figures.drill) tables.push(drillTable(figures.drill));
   if (figures.health) tables.push(healthTable(figures.health));
   tables.push({

@@ -15,11 +15,14 @@ import {
 } from './BenchContext.js';
 import { runCopyJob, runCopyJobUntilKilled } from './childProcess.js';
 import type { Corpus } from './corpus.js';
-import { type EngineCopyResult, failoverEngineSettings } from './engineCopy.js';
+import type { EngineCopyResult, EngineSettings } from './engineCopy.js';
 import type { EngineJob } from './jobs.js';
-import type { EngineRun } from './throughput.js';
+import type { EngineConfiguration, EngineRun } from './throughput.js';
 
 export interface ResumeFigures {
+  /** The engine configuration copied, killed and resumed. */
+  label: string;
+  settings: EngineSettings;
   corpusBlobs: number;
   /** The child was killed with SIGKILL once it reported this many blobs done. */
   killAfterBlobs: number;
@@ -66,11 +69,12 @@ export interface ResumeFigures {
 export async function measureResume(
   ctx: BenchContext,
   corpus: Corpus,
+  configuration: EngineConfiguration,
   uninterrupted: EngineRun,
 ): Promise<ResumeFigures> {
   const destination = destinationFor(ctx, 'bench-resume');
-  const runId = `${ctx.runTag}-resume`;
-  const settings = failoverEngineSettings();
+  const runId = `${ctx.runTag}-resume-${Date.now().toString(36)}`;
+  const { settings } = configuration;
   const job: EngineJob = {
     kind: 'engine',
     descriptorPath: ctx.stack.descriptorPath,
@@ -81,7 +85,7 @@ export async function measureResume(
     appStorageAccount: ctx.stack.names.appStorageAccount,
   };
   const killAfterBlobs = Math.floor(corpus.blobs / 2);
-  ctx.say(`resume: copying ${corpus.blobs} blobs, SIGKILL after ${killAfterBlobs}`);
+  ctx.say(`resume, ${configuration.label}: copying ${corpus.blobs} blobs, SIGKILL after ${killAfterBlobs}`);
   const killed = await runCopyJobUntilKilled(
     { ...job, progressEvery: Math.max(1, Math.floor(corpus.blobs / 400)) },
     killAfterBlobs,
@@ -136,6 +140,8 @@ export async function measureResume(
   const totalInMs = killed.killedAfterInMs + engine.timings.totalInMs;
   await deleteContainer(ctx, destination.account, destination.container);
   const figures: ResumeFigures = {
+    label: configuration.label,
+    settings,
     corpusBlobs: corpus.blobs,
     killAfterBlobs,
     killedAtBlobs: killed.blobsDone,
@@ -166,7 +172,7 @@ export async function measureResume(
 /** Name → size and Content-MD5 of every blob of a subtree. */
 async function fingerprints(container: ContainerClient, prefix: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for await (const blob of container.listBlobsFlat({ prefix: `${prefix}` })) {
+  for await (const blob of container.listBlobsFlat({ prefix })) {
     const md5 = blob.properties.contentMD5 ? Buffer.from(blob.properties.contentMD5).toString('base64') : '';
     out.set(blob.name, `${blob.properties.contentLength ?? 0}:${md5}`);
   }

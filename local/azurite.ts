@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface AzuriteAccount {
   name: string;
@@ -25,8 +26,12 @@ export interface AzuriteProcess {
 
 const require = createRequire(import.meta.url);
 
+/** Preloaded into Azurite: indexed blob lookups (see the file). */
+export const LOKI_INDEX_ORDER_PRELOAD = fileURLToPath(new URL('./lokiIndexOrder.cjs', import.meta.url));
+
 /**
- * Starts Azurite (blob, queue, table) over HTTPS with `--oauth basic`, in memory, on free ports.
+ * Starts Azurite (blob, queue, table) over HTTPS with `--oauth basic`, in memory, on free ports,
+ * with `lokiIndexOrder.cjs` preloaded so that a blob lookup does not scan the whole account.
  *
  * Azurite verifies the source of a cross-account Copy Blob by calling the source URL itself; it is
  * given `NODE_EXTRA_CA_CERTS` so that call trusts the stack's certificate.
@@ -34,6 +39,8 @@ const require = createRequire(import.meta.url);
 export async function startAzurite(options: AzuriteOptions): Promise<AzuriteProcess> {
   const entry = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/azurite.js');
   const args = [
+    '--require',
+    LOKI_INDEX_ORDER_PRELOAD,
     entry,
     '--blobHost',
     '127.0.0.1',

@@ -78,9 +78,9 @@ export interface EngineCopyOptions {
 
 /**
  * The copy engine end to end, as a failover runs it: `planPartitions` lists the source through the
- * secondary and sends one queue message per partition (the copy step); `drainQueue`, with its
- * default partition concurrency, hands each message to `copyPartition`, which checkpoints to blob
- * storage (the copy queue's worker); when every partition is done, `verifyCopy` merges both
+ * secondary, stores each page as the partition's manifest and sends one queue message per partition
+ * (the copy step); `drainQueue`, with its default partition concurrency, hands each message to
+ * `copyPartition`, which checkpoints to blob storage (the copy queue's worker); when every partition is done, `verifyCopy` merges both
  * listings (the verify step). Planning and copying overlap, as they do when the queue workers start
  * on the first partitions while the listing continues.
  *
@@ -138,7 +138,8 @@ export async function copyWithEngine(deps: CopyDeps, options: EngineCopyOptions)
       pageSize: settings.partitionSize,
       largeBlobThresholdInBytes: settings.largeBlobThresholdInBytes,
     })) {
-      await queue.sendMessage(encodePartitionMessage(partition.partition));
+      await deps.checkpoints.putManifest(runId, partition.partition.index, partition.blobs);
+      await queue.sendMessage(encodePartitionMessage({ ...partition.partition, manifest: true }));
       planned += 1;
       blobsListed += partition.blobCount;
       bytesListed += partition.bytes;

@@ -1,6 +1,7 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { statusOf } from '../errors.js';
 import { redact } from '../redact.js';
+import type { ListedBlob } from './blobListing.js';
 import {
   CheckpointConflict,
   type CheckpointStore,
@@ -8,19 +9,72 @@ import {
   type PartitionCheckpoint,
   type VersionedCheckpoint,
 } from './CheckpointStore.js';
+import { decodeManifest, encodeManifest } from './partitionManifest.js';
 import { safeStorageError } from './storageErrors.js';
 
 /**
  * Checkpoints as JSON blobs in the app's own storage account (`clients.blobService(appAccount)`),
  * at `runs/<runId>/copy/<partitionIndex>.json` in `container`. Writes are conditional on the ETag
  * (`If-Match`, or `If-None-Match: *` for the first write), so a worker that lost the partition to
- * another learns it from a `CheckpointConflict` instead of overwriting its record.
+ * another learns it from a `CheckpointConflict` instead of overwriting its record. Manifests are at
+ * `runs/<runId>/copy/<partitionIndex>.manifest.json`.
  */
 export class BlobCheckpointStore implements CheckpointStore {
   constructor(private readonly container: ContainerClient) {}
 
   static pathOf(runId: string, partitionIndex: number): string {
     return `runs/${runId}/copy/${partitionIndex}.json`;
+  }
+
+  static manifestPathOf(runId: string, partitionIndex: number): string {
+    return `runs/${runId}/copy/${partitionIndex}.manifest.json`;
+  }
+
+  async putManifest(
+    runId: string,
+    partitionIndex: number,
+    blobs: ListedBlob[],
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<void> {
+    const path = BlobCheckpointStore.manifestPathOf(runId, partitionIndex);
+    const body = encodeManifest(runId, partitionIndex, blobs);
+    try {
+      await this.container.getBlockBlobClient(path).upload(body, Buffer.byteLength(body), {
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+        ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+      });
+    } catch (error) {
+      throw new Error(
+        redact(
+          `Cannot write the copy manifest ${path} to ${this.container.url}: ${safeStorageError(error).message}`,
+        ),
+        { cause: safeStorageError(error) },
+      );
+    }
+  }
+
+  async getManifest(
+    runId: string,
+    partitionIndex: number,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<ListedBlob[] | undefined> {
+    const path = BlobCheckpointStore.manifestPathOf(runId, partitionIndex);
+    let text: string;
+    try {
+      const response = await this.container.getBlobClient(path).download(0, undefined, {
+        ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+      });
+      text = await streamToString(response.readableStreamBody);
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw new Error(
+        redact(
+          `Cannot read the copy manifest ${path} from ${this.container.url}: ${safeStorageError(error).message}`,
+        ),
+        { cause: safeStorageError(error) },
+      );
+    }
+    return decodeManifest(text, path).blobs;
   }
 
   async get(

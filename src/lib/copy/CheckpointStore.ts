@@ -7,8 +7,12 @@
  * - no checkpoint: the partition is copied without any check, since a copy is an idempotent
  *   overwrite.
  *
- * Records hold blob names and redacted reasons, never a SAS.
+ * Records hold blob names and redacted reasons, never a SAS. The store also keeps each partition's
+ * manifest: the page of blobs the planner listed.
  */
+import type { ListedBlob } from './blobListing.js';
+import { decodeManifest, encodeManifest } from './partitionManifest.js';
+
 export type PartitionStatus = 'started' | 'done' | 'done-with-failures' | 'failed';
 
 /** A blob that could not be copied, by name, with the redacted reason of its last try. */
@@ -90,11 +94,25 @@ export interface CheckpointStore {
     record: PartitionCheckpoint,
     options?: CheckpointWriteOptions,
   ): Promise<string>;
+  /** Stores the blobs a partition's page listed (see `PartitionManifest`); overwrites. */
+  putManifest(
+    runId: string,
+    partitionIndex: number,
+    blobs: ListedBlob[],
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<void>;
+  /** The stored manifest's blobs, or undefined when there is none. */
+  getManifest(
+    runId: string,
+    partitionIndex: number,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<ListedBlob[] | undefined>;
 }
 
 /** Checkpoints in memory, with the same conditional-write rules as the blob store: for unit tests. */
 export class InMemoryCheckpointStore implements CheckpointStore {
   private readonly records = new Map<string, VersionedCheckpoint>();
+  private readonly manifests = new Map<string, string>();
   private version = 0;
 
   async get(runId: string, partitionIndex: number): Promise<VersionedCheckpoint | undefined> {
@@ -113,6 +131,15 @@ export class InMemoryCheckpointStore implements CheckpointStore {
     const etag = `"${++this.version}"`;
     this.records.set(key(runId, partitionIndex), { record: structuredClone(record), etag });
     return etag;
+  }
+
+  async putManifest(runId: string, partitionIndex: number, blobs: ListedBlob[]): Promise<void> {
+    this.manifests.set(key(runId, partitionIndex), encodeManifest(runId, partitionIndex, blobs));
+  }
+
+  async getManifest(runId: string, partitionIndex: number): Promise<ListedBlob[] | undefined> {
+    const text = this.manifests.get(key(runId, partitionIndex));
+    return text === undefined ? undefined : decodeManifest(text, key(runId, partitionIndex)).blobs;
   }
 
   /** Every stored record, for assertions. */

@@ -92,6 +92,8 @@ export interface CopyPartitionResult {
  * Copies one partition server-side from the source (through the secondary endpoint) to the
  * destination, and records the outcome in its checkpoint.
  *
+ * - The blobs are the partition's manifest (the page the planner listed) when the partition has one;
+ *   otherwise (or if it is gone) the page is listed again from its marker.
  * - A partition whose checkpoint is `done` is skipped entirely.
  * - With no checkpoint, every blob is copied with no prior check: a copy overwrites, so it is
  *   idempotent, and the first run keeps to one call per blob.
@@ -218,15 +220,24 @@ export async function copyPartition(
   try {
     let source: ContainerClient;
     let blobs: ListedBlob[];
+    // Read from the app's own storage: an error here is not the source's, and the message comes back.
+    const manifest = partition.manifest
+      ? await deps.checkpoints.getManifest(runId, index, { abortSignal: signal })
+      : undefined;
+    if (partition.manifest && !manifest) {
+      deps.logger.warn('copy.partition.no_manifest', { runId, partition: index, fallback: 'listing' });
+    }
     try {
       source = sourceContainerClient(deps.clients, deps.source);
-      blobs = (
-        await listBlobPage(source, deps.source.prefix, {
-          ...(partition.marker !== undefined ? { marker: partition.marker } : {}),
-          pageSize: partition.pageSize,
-          abortSignal: signal,
-        })
-      ).blobs;
+      blobs =
+        manifest ??
+        (
+          await listBlobPage(source, deps.source.prefix, {
+            ...(partition.marker !== undefined ? { marker: partition.marker } : {}),
+            pageSize: partition.pageSize,
+            abortSignal: signal,
+          })
+        ).blobs;
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;
       // An unusable SAS (expired, unsigned) is a configuration error, as it is.

@@ -51,10 +51,14 @@ export function decodePartitionMessage(message: unknown): CopyPartition {
   if (candidate.marker !== undefined && typeof candidate.marker !== 'string') {
     throw new InputError('The copy queue message has a marker that is not a string.', 'marker');
   }
+  if (candidate.manifest !== undefined && typeof candidate.manifest !== 'boolean') {
+    throw new InputError('The copy queue message has a manifest flag that is not a boolean.', 'manifest');
+  }
   return {
     runId: candidate.runId,
     index: candidate.index as number,
     ...(candidate.marker !== undefined ? { marker: candidate.marker } : {}),
     pageSize: candidate.pageSize as number,
+    ...(candidate.manifest ? { manifest: true } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { type ListingPage, listBlobPages } from './blobListing.js';
+import { type ListedBlob, type ListingPage, listBlobPages } from './blobListing.js';
 import { listingFailed, sourceContainerClient } from './sourceAccess.js';
 import {
   type CopyListingDeps,
@@ -30,6 +30,8 @@ export interface PlannedPartition {
   directoryStubCount: number;
   /** Where the next partition starts; undefined after the last one. */
   nextMarker?: string;
+  /** The page's blobs, for the partition's manifest (`CheckpointStore.putManifest`). */
+  blobs: ListedBlob[];
 }
 
 /**
@@ -81,6 +83,7 @@ export async function* planPartitions(
       largeBlobCount,
       directoryStubCount,
       ...(page.nextMarker ? { nextMarker: page.nextMarker } : {}),
+      blobs: page.blobs,
     };
     index += 1;
   }

@@ -46,6 +46,11 @@ export interface CopyPartition {
   marker?: string;
   /** The `maxPageSize` the page was listed with; the worker lists with the same. */
   pageSize: number;
+  /**
+   * The planner stored the page as a manifest (`CheckpointStore.getManifest`): the worker copies it
+   * instead of listing the page again. Without one, or when it is missing, the worker lists.
+   */
+  manifest?: boolean;
 }
 
 /** What the copy engine works with. The SAS in `source` is configuration, read once from Key Vault. */

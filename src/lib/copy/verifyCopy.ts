@@ -62,7 +62,7 @@ export class ListingOutOfOrder extends Error {
 
 /**
  * Verifies a copy with a streaming merge of the sorted source listing (through the secondary
- * endpoint) and the sorted destination listing, under the same prefix. Memory holds one page of
+ * endpoint) and the sorted destination listing, under the same prefix. Memory holds two pages of
  * each side. Both listings are checked to be strictly increasing as they are read; a listing out of
  * order fails loudly (`ListingOutOfOrder`) rather than reporting false gaps. Reads only.
  */
@@ -176,12 +176,17 @@ export function mismatchOf(source: ListedBlob, destination: ListedBlob): string 
   return undefined;
 }
 
-/** Reads a paged listing blob by blob, holding one page, and checks that names strictly increase. */
+/**
+ * Reads a paged listing blob by blob and checks that names strictly increase. While one page is
+ * being merged the next one is already being listed, so the two sides' listings overlap: memory
+ * holds two pages per side.
+ */
 class SortedCursor {
   private page: ListedBlob[] = [];
   private position = 0;
   private previous: string | undefined;
   private exhausted = false;
+  private prefetched: Promise<IteratorResult<ListingPage>> | undefined;
 
   constructor(
     private readonly pages: AsyncGenerator<ListingPage>,
@@ -191,22 +196,31 @@ class SortedCursor {
     private readonly abortSignal?: AbortSignal,
   ) {}
 
+  /** The next page's listing, started now; a failure is kept for when the page is needed. */
+  private fetch(): Promise<IteratorResult<ListingPage>> {
+    const pending = this.pages.next();
+    pending.catch(() => {});
+    return pending;
+  }
+
   async next(): Promise<ListedBlob | undefined> {
     while (this.position >= this.page.length) {
       if (this.exhausted) return undefined;
       let next: IteratorResult<ListingPage>;
       try {
-        next = await this.pages.next();
+        next = await (this.prefetched ?? this.fetch());
       } catch (error) {
         if (this.abortSignal?.aborted) throw this.abortSignal.reason ?? error;
         throw this.wrapError(error);
       }
       if (next.done) {
         this.exhausted = true;
+        this.prefetched = undefined;
         return undefined;
       }
       this.page = next.value.blobs;
       this.position = 0;
+      this.prefetched = next.value.nextMarker !== undefined ? this.fetch() : undefined;
     }
     const blob = this.page[this.position++] as ListedBlob;
     if (this.previous !== undefined && compareBlobNames(this.order, this.previous, blob.name) >= 0) {

@@ -2,6 +2,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sensitive } from '../../../src/lib/config/DrConfig.js';
 import { BlobCheckpointStore } from '../../../src/lib/copy/BlobCheckpointStore.js';
+import { listBlobPage } from '../../../src/lib/copy/blobListing.js';
 import type { CheckpointStore } from '../../../src/lib/copy/CheckpointStore.js';
 import { CopyProgress } from '../../../src/lib/copy/CopyProgress.js';
 import {
@@ -12,7 +13,7 @@ import {
 import { drainQueue } from '../../../src/lib/copy/drainQueue.js';
 import { encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
 import { type PlannedPartition, planPartitions } from '../../../src/lib/copy/planPartitions.js';
-import { createUserDelegationSourceSas } from '../../../src/lib/copy/sourceAccess.js';
+import { createUserDelegationSourceSas, sourceContainerClient } from '../../../src/lib/copy/sourceAccess.js';
 import type { CopyDeps } from '../../../src/lib/copy/types.js';
 import { ListingOutOfOrder, verifyCopy } from '../../../src/lib/copy/verifyCopy.js';
 import { createLogger } from '../../../src/lib/log.js';
@@ -451,6 +452,47 @@ describe('copy engine on the local storage stack', () => {
       },
     ]);
     await expect(verifyCopy(deps, { listingOrder: 'hierarchical' })).resolves.toMatchObject({ ok: false });
+  });
+
+  it('a partition copies its manifest: a blob written after planning cannot push a planned blob out', async () => {
+    const prefix = `${fixture.names.engineWorkDirectory}/cubes/cube1`;
+    const runId = 'run-manifest';
+    const deps = depsFor('dr-manifest', prefix);
+    const destination = await createDestination('dr-manifest');
+    const planned = await plan(deps, runId);
+    for (const p of planned) await checkpoints.putManifest(runId, p.partition.index, p.blobs);
+    const first = planned[0]?.blobs ?? [];
+    const plannedNames = planned.flatMap((p) => p.blobs.map((b) => b.name));
+    const late = `${prefix}/part-00001.parquet.late`;
+    expect(late > (first[0]?.name ?? '') && late < (first.at(-1)?.name ?? '')).toBe(true);
+
+    const source = fixture.clients
+      .blobService(fixture.names.primaryStorageAccount)
+      .getContainerClient(fixture.names.container);
+    await source.getBlockBlobClient(late).upload('late', 4);
+    try {
+      // Listed again from its marker, the first page now ends one planned blob early.
+      const again = await listBlobPage(sourceContainerClient(fixture.clients, deps.source), prefix, {
+        pageSize: PAGE_SIZE,
+      });
+      expect(again.blobs.map((b) => b.name)).toContain(late);
+      expect(again.blobs.map((b) => b.name)).not.toContain(first.at(-1)?.name);
+
+      const results: CopyPartitionResult[] = [];
+      for (const p of planned) {
+        results.push(await copyPartition(deps, { ...p.partition, manifest: true }, FAST));
+      }
+      expect(sum(results, (r) => r.blobsListed)).toBe(plannedNames.length);
+      const copied = await snapshot(destination, prefix);
+      expect([...copied.keys()].sort()).toEqual([...plannedNames].sort());
+
+      const verification = await verifyCopy(deps, { listingOrder: 'lexicographic' });
+      expect(verification).toMatchObject({ ok: false, missing: [late], missingCount: 1, mismatchedCount: 0 });
+    } finally {
+      await source.getBlobClient(late).delete();
+    }
+    const manifests = (await checkpointTexts(runId)).filter((text) => text.includes('"version":1'));
+    expect(manifests.length).toBe(planned.length);
   });
 
   it('the in-process queue consumer drains partitions with the copy handler', async () => {

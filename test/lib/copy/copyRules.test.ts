@@ -9,6 +9,7 @@ import {
 } from '../../../src/lib/copy/CheckpointStore.js';
 import { isAlreadyCopied } from '../../../src/lib/copy/copyPartition.js';
 import { compareBlobNames } from '../../../src/lib/copy/listingOrder.js';
+import { decodeManifest, encodeManifest } from '../../../src/lib/copy/partitionManifest.js';
 import { decodePartitionMessage, encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
 import { backoffDelayInMs, RetriesExhausted, withRetries } from '../../../src/lib/copy/retry.js';
 import { normalizeSourceSas } from '../../../src/lib/copy/sourceAccess.js';
@@ -232,6 +233,49 @@ describe('partition messages', () => {
     expect(() => decodePartitionMessage('not a partition')).toThrow(InputError);
     expect(() => decodePartitionMessage({ runId: 'r1', index: -1, pageSize: 10 })).toThrow(/index/);
     expect(() => decodePartitionMessage({ index: 0, pageSize: 10 })).toThrow(/runId/);
+    expect(() => decodePartitionMessage({ runId: 'r1', index: 0, pageSize: 10, manifest: 'yes' })).toThrow(
+      /manifest/,
+    );
+  });
+
+  it('carries the manifest flag', () => {
+    const partition = { runId: 'r1', index: 2, pageSize: 10, manifest: true };
+    expect(decodePartitionMessage(encodePartitionMessage(partition))).toEqual(partition);
+    expect(decodePartitionMessage({ ...partition, manifest: false })).not.toHaveProperty('manifest');
+  });
+});
+
+describe('partition manifests', () => {
+  const blob: ListedBlob = {
+    name: 'kyvos/engine_work/a.parquet',
+    contentLength: 12,
+    contentMD5: 'kAFQmDzST7DWlj99KOF/cg==',
+    lastModified: new Date('2026-11-23T10:00:00.000Z'),
+    metadata: { owner: 'kyvos' },
+    isDirectoryStub: false,
+  };
+
+  it('round-trips the blobs of a page, dates included', () => {
+    const decoded = decodeManifest(encodeManifest('r1', 4, [blob]), 'm');
+    expect(decoded).toEqual({ version: 1, runId: 'r1', partitionIndex: 4, blobs: [blob] });
+    expect(decoded.blobs[0]?.lastModified).toBeInstanceOf(Date);
+  });
+
+  it('refuses a manifest that is not one, naming it and the position of a bad blob', () => {
+    expect(() => decodeManifest('{', 'runs/r1/copy/0.manifest.json')).toThrow(
+      /runs\/r1\/copy\/0.manifest.json is not JSON/,
+    );
+    expect(() => decodeManifest('{"version":2}', 'm0')).toThrow(/m0 is not a version 1 manifest/);
+    const bad = JSON.stringify({ version: 1, runId: 'r', partitionIndex: 0, blobs: [blob, { name: 3 }] });
+    expect(() => decodeManifest(bad, 'm1')).toThrow(/m1 has an invalid blob at position 1/);
+  });
+
+  it('is kept per run and partition by the in-memory store', async () => {
+    const store = new InMemoryCheckpointStore();
+    await store.putManifest('r1', 0, [blob]);
+    expect(await store.getManifest('r1', 0)).toEqual([blob]);
+    expect(await store.getManifest('r1', 1)).toBeUndefined();
+    expect(await store.getManifest('r2', 0)).toBeUndefined();
   });
 });
 

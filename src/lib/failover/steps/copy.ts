@@ -16,9 +16,9 @@ interface CopyStepState {
 /**
  * The copy, spread over the copy queue's workers.
  *
- * First call: lists the source through the secondary, page by page, and sends one queue message per
- * page (a partition); the run's progress counts what was listed so far, and listing resumes where it
- * stopped after a crash. Later calls (the run is re-advanced every few seconds): when every
+ * First call: lists the source through the secondary, page by page, stores each page as the
+ * partition's manifest and sends one queue message per page (a partition); the run's progress
+ * counts what was listed so far, and listing resumes where it stopped after a crash. Later calls (the run is re-advanced every few seconds): when every
  * partition has a final checkpoint, re-sends those that ended with failed blobs (up to 3 attempts;
  * a resumed partition copies only what is missing), then sums the checkpoints into the run's exact
  * figures. A blob that still fails is named in the run's errors and fails the step.
@@ -36,7 +36,10 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
       ...(state.nextPartition ? { resumeFrom: state.nextPartition } : {}),
       ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
     })) {
-      await queue.sendMessage(encodePartitionMessage(planned.partition));
+      await deps.checkpoints.putManifest(run.runId, planned.partition.index, planned.blobs, {
+        ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
+      });
+      await queue.sendMessage(encodePartitionMessage({ ...planned.partition, manifest: true }));
       run = await ctx.store.update(run.runId, (r) => {
         const step = r.steps['storage.copy'];
         r.progress.partitionsListed = planned.partition.index + 1;
@@ -93,6 +96,7 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
           index: c.partitionIndex,
           ...(c.marker !== undefined ? { marker: c.marker } : {}),
           pageSize: ctx.options.partitionSize,
+          manifest: true,
         }),
       );
       // Mark it in flight again, so that the next check waits for the new attempt.

@@ -46,6 +46,14 @@ export interface PartitionCheckpoint {
   bytesSkipped: number;
   /** The failed blobs, up to a cap; `blobsFailed` is the full count. */
   failures: BlobFailure[];
+  /**
+   * With a manifest: every blob of the manifest before this position was written, or found
+   * identical, by an attempt of this run. Saved while the partition is copied; a resumed attempt
+   * skips those blobs without looking them up at the destination.
+   */
+  settledThrough?: number;
+  /** SHA-256 of the manifest's blob names: `settledThrough` counts only for that same manifest. */
+  manifestDigest?: string;
   /** Why the whole partition failed (`failed`), redacted. */
   error?: string;
 }

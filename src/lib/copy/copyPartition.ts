@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
@@ -34,6 +35,11 @@ export interface CopyOptions {
   copyPollIntervalInMs?: number;
   /** Failed blobs recorded by name per partition (all are counted). Default 100. */
   maxRecordedFailures?: number;
+  /**
+   * How often the checkpoint records progress while the partition is copied (the counts, and with a
+   * manifest how far every blob is settled). Default 5,000 ms.
+   */
+  progressCheckpointIntervalInMs?: number;
   onProgress?: CopyProgressCallback;
   /** Aborting stops the partition as a crash would: its checkpoint stays `started`. */
   abortSignal?: AbortSignal;
@@ -47,6 +53,7 @@ export const DEFAULT_COPY_OPTIONS = {
   retryMaxDelayInMs: 15_000,
   copyPollIntervalInMs: 2_000,
   maxRecordedFailures: 100,
+  progressCheckpointIntervalInMs: 5_000,
 } as const;
 
 /** Storage calls made by one `copyPartition`, so a benchmark or test can prove what a resume cost. */
@@ -99,7 +106,8 @@ export interface CopyPartitionResult {
  *   idempotent, and the first run keeps to one call per blob.
  * - With any other checkpoint (a previous attempt crashed, was aborted, or left failures), each blob
  *   is first looked up at the destination and skipped when it is already identical
- *   (see `isAlreadyCopied`).
+ *   (see `isAlreadyCopied`); but with a manifest, the prefix of it that the checkpoint records as
+ *   settled (`settledThrough`, saved every few seconds while copying) is skipped without a call.
  * - Blobs up to `largeBlobThresholdInBytes` use Copy Blob From URL; larger ones (and page or append
  *   blobs) the asynchronous Copy Blob, polled to completion. Both keep Content-Type,
  *   Content-Encoding, Content-Language, Cache-Control, Content-Disposition, Content-MD5 and metadata
@@ -244,6 +252,16 @@ export async function copyPartition(
       throw await failPartition(error instanceof ConfigError ? error : listingFailed(deps, error));
     }
     record.blobsListed = blobs.length;
+    // A previous attempt's settled prefix of the same manifest is skipped without any call.
+    const digest = manifest ? manifestDigest(manifest) : undefined;
+    const settledBefore =
+      digest !== undefined && existing?.record.manifestDigest === digest
+        ? Math.min(existing.record.settledThrough ?? 0, blobs.length)
+        : 0;
+    if (digest !== undefined) {
+      record.manifestDigest = digest;
+      record.settledThrough = settledBefore;
+    }
 
     const destination = deps.clients
       .blobService(deps.destination.account)
@@ -315,11 +333,44 @@ export async function copyPartition(
       }
     };
 
-    const copyOne = async (blob: ListedBlob): Promise<void> => {
+    // Progress: which blobs are settled (written or found identical), how far without a gap, and
+    // a checkpoint write now and then (one at a time; the final write waits for it).
+    const settledFlags = new Uint8Array(blobs.length);
+    let progressSave: Promise<void> | undefined;
+    let lastProgressSaveAt = performance.now();
+    const settle = (position: number) => {
+      settledFlags[position] = 1;
+      if (record.settledThrough === undefined) return;
+      while (record.settledThrough < blobs.length && settledFlags[record.settledThrough] === 1) {
+        record.settledThrough += 1;
+      }
+    };
+    const saveProgress = () => {
+      if (progressSave || performance.now() - lastProgressSaveAt < settings.progressCheckpointIntervalInMs) {
+        return;
+      }
+      lastProgressSaveAt = performance.now();
+      progressSave = saveRecord()
+        .catch((error: unknown) => {
+          if (signal.aborted) return;
+          deps.logger.warn('copy.partition.progress_not_saved', {
+            runId,
+            partition: index,
+            reason: error instanceof Error ? error.message : String(error),
+          });
+        })
+        .finally(() => {
+          progressSave = undefined;
+        });
+    };
+
+    const copyOne = async (blob: ListedBlob, position: number): Promise<void> => {
       signal.throwIfAborted();
-      if (resuming && (await isAtDestination(blob))) {
+      if (position < settledBefore || (resuming && (await isAtDestination(blob)))) {
         record.blobsSkipped += 1;
         record.bytesSkipped += blob.contentLength;
+        settle(position);
+        saveProgress();
         report(blob, 'skipped');
         return;
       }
@@ -341,6 +392,8 @@ export async function copyPartition(
         });
         record.blobsCopied += 1;
         record.bytesCopied += blob.contentLength;
+        settle(position);
+        saveProgress();
       } catch (error) {
         if (signal.aborted) throw signal.reason ?? error;
         const last = error instanceof RetriesExhausted ? error.lastError : error;
@@ -371,9 +424,10 @@ export async function copyPartition(
     signal.addEventListener('abort', onAbort, { once: true });
     let settled: PromiseSettledResult<void>[];
     try {
-      settled = await Promise.allSettled(blobs.map((blob) => limit(copyOne, blob)));
+      settled = await Promise.allSettled(blobs.map((blob, position) => limit(copyOne, blob, position)));
     } finally {
       signal.removeEventListener('abort', onAbort);
+      await progressSave;
     }
     if (fatal) throw await failPartition(fatal);
     if (signal.aborted) throw signal.reason;
@@ -415,6 +469,13 @@ export async function copyPartition(
   } finally {
     callerSignal?.removeEventListener('abort', onCallerAbort);
   }
+}
+
+/** SHA-256 of a manifest's blob names, in order. */
+function manifestDigest(blobs: ListedBlob[]): string {
+  const hash = createHash('sha256');
+  for (const blob of blobs) hash.update(blob.name).update('\n');
+  return hash.digest('hex');
 }
 
 /** What the destination holds for a blob, as Get Blob Properties reports it. */
@@ -540,5 +601,6 @@ function resolveOptions(options: CopyOptions) {
     retryMaxDelayInMs: pick('retryMaxDelayInMs'),
     copyPollIntervalInMs: pick('copyPollIntervalInMs'),
     maxRecordedFailures: Math.max(0, Math.floor(pick('maxRecordedFailures'))),
+    progressCheckpointIntervalInMs: Math.max(0, pick('progressCheckpointIntervalInMs')),
   };
 }

@@ -297,6 +297,61 @@ describe('copy engine on the local storage stack', () => {
     expect((await verifyCopy(deps)).ok).toBe(true);
   });
 
+  it('with a manifest, a resumed partition skips the prefix its checkpoint recorded as settled', async () => {
+    const runId = 'run-resume-settled';
+    const deps = depsFor('dr-resume-settled');
+    const destination = await createDestination('dr-resume-settled');
+    const [first] = await plan(deps, runId);
+    if (!first) throw new Error('Nothing was planned.');
+    await checkpoints.putManifest(runId, 0, first.blobs);
+    const partition = { ...first.partition, manifest: true };
+    const options: CopyOptions = { ...FAST, concurrency: 4, progressCheckpointIntervalInMs: 0 };
+
+    const killer = new AbortController();
+    let reported = 0;
+    await expect(
+      copyPartition(deps, partition, {
+        ...options,
+        abortSignal: killer.signal,
+        onProgress: () => {
+          if (++reported === 30) killer.abort(new Error('worker killed'));
+        },
+      }),
+    ).rejects.toThrow('worker killed');
+    const interrupted = (await checkpoints.get(runId, 0))?.record;
+    expect(interrupted?.status).toBe('started');
+    const settledThrough = interrupted?.settledThrough ?? 0;
+    expect(settledThrough).toBeGreaterThan(0);
+    expect(settledThrough).toBeLessThanOrEqual(30);
+
+    const secondRun: string[] = [];
+    const resumed = await copyPartition(deps, partition, {
+      ...options,
+      onProgress: (e) => {
+        if (e.outcome === 'copied') secondRun.push(e.blobName);
+      },
+    });
+    expect(resumed).toMatchObject({ mode: 'resumed', status: 'done', blobsListed: first.blobCount });
+    // The settled prefix costs nothing; the rest is looked up, and only what is missing is written.
+    expect(resumed.calls.destinationHead).toBe(first.blobCount - settledThrough);
+    expect(resumed.blobsSkipped).toBeGreaterThanOrEqual(30);
+    const settledNames = new Set(first.blobs.slice(0, settledThrough).map((b) => b.name));
+    expect(secondRun.filter((name) => settledNames.has(name))).toEqual([]);
+    expect((await checkpoints.get(runId, 0))?.record.settledThrough).toBe(first.blobCount);
+    const copied = await snapshot(destination, fixture.names.engineWorkDirectory);
+    expect(first.blobs.every((b) => copied.has(b.name))).toBe(true);
+
+    // A different manifest (planned again over a changed source) does not inherit the prefix.
+    const replanned = first.blobs.slice(1);
+    await checkpoints.putManifest(runId, 0, replanned);
+    const checkpoint = await checkpoints.get(runId, 0);
+    if (!checkpoint) throw new Error('No checkpoint.');
+    await checkpoints.put(runId, 0, { ...checkpoint.record, status: 'failed' }, { etag: checkpoint.etag });
+    const third = await copyPartition(deps, partition, options);
+    expect(third.calls.destinationHead).toBe(replanned.length);
+    expect(third.blobsSkipped).toBe(replanned.length);
+  });
+
   it('a blob deleted while its partition is copied is reported by name, never dropped', async () => {
     const prefix = 'kyvos/vanishing';
     const source = fixture.clients

@@ -25,6 +25,11 @@ export interface BenchOptions {
   skipResume: boolean;
   skipHealth: boolean;
   skipDrill: boolean;
+  /**
+   * Milliseconds every storage request waits in the storage front during the throughput and resume
+   * copies (a remote service's round trip, which the local stack lacks); 0: none.
+   */
+  storageLatencyMs: number;
   /** Files of the drill dataset; undefined: the drill's default. */
   drillFiles?: number;
   healthRuns: number;
@@ -127,6 +132,12 @@ export function parseBenchOptions(argv: string[], now = new Date()): BenchOption
       [10_000, 100_000],
     )
     .option(
+      '--storage-latency-ms <n>',
+      'make every storage request of the throughput and resume copies wait this long (a remote service round trip)',
+      positiveInteger,
+      0,
+    )
+    .option(
       '--skip-throughput',
       'leave out the throughput comparison (the resume then times its own uninterrupted run)',
       false,
@@ -163,6 +174,7 @@ export function parseBenchOptions(argv: string[], now = new Date()): BenchOption
     skipResume: raw.skipResume,
     skipHealth: raw.skipHealth,
     skipDrill: raw.skipDrill,
+    storageLatencyMs: raw.storageLatencyMs,
     ...(raw.drillFiles !== undefined ? { drillFiles: raw.drillFiles } : {}),
     healthRuns: raw.healthRuns,
     quick: raw.quick,
@@ -198,6 +210,7 @@ interface RawOptions {
   skipResume: boolean;
   skipHealth: boolean;
   skipDrill: boolean;
+  storageLatencyMs: number;
   drillFiles?: number;
   healthRuns: number;
   quick: boolean;

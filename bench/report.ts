@@ -80,7 +80,7 @@ function engineSettings(run: EngineRun): string {
 
 const rates = (runs: Array<{ rate: Rate }>) => runs.map((r) => r.rate.blobsPerSecond).join(', ');
 
-function throughputTables(t: ThroughputFigures): Table[] {
+function throughputTables(t: ThroughputFigures, storageLatencyMs: number): Table[] {
   const c = t.corpus;
   const row = (label: string, rate: Rate, note: string) => [
     label,
@@ -106,7 +106,7 @@ function throughputTables(t: ThroughputFigures): Table[] {
       : 'the whole corpus';
   return [
     {
-      title: `1. Copy throughput: ${num(c.blobs)} blobs, ${mib(c.bytes)} MiB (${num(c.smallFiles)} files of 1 B–${round(c.maxSmallBytes / 1024, 0)} KiB, ${c.largeBlobs} of ${mib(c.largeBlobBytes)} MiB, ${num(c.directoryStubs)} directory stubs), from the secondary endpoint into the DR account`,
+      title: `1. Copy throughput: ${num(c.blobs)} blobs, ${mib(c.bytes)} MiB (${num(c.smallFiles)} files of 1 B–${round(c.maxSmallBytes / 1024, 0)} KiB, ${c.largeBlobs} of ${mib(c.largeBlobBytes)} MiB, ${num(c.directoryStubs)} directory stubs), from the secondary endpoint into the DR account${storageLatencyMs > 0 ? `; every storage request waits ${storageLatencyMs} ms in the storage front` : ''}`,
       headers: ['copy', 'blobs', 'MiB', 'seconds', 'blobs/s', 'MiB/s', 'what'],
       rows: [
         engineRow(t.engine),
@@ -268,7 +268,8 @@ function healthTable(costs: HealthCheckCost[]): Table {
 
 function tablesOf(figures: BenchFigures): Table[] {
   const tables: Table[] = [];
-  if (figures.throughput) tables.push(...throughputTables(figures.throughput));
+  if (figures.throughput)
+    tables.push(...throughputTables(figures.throughput, figures.options.storageLatencyMs));
   if (figures.memory) tables.push(memoryTable(figures.memory));
   for (const resume of figures.resume ?? []) tables.push(resumeTable(resume));
   if (figures.drill) tables.push(drillTable(figures.drill));

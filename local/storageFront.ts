@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { FaultState, LocalStorageAccount, RegionRole } from './types.js';
@@ -29,7 +30,8 @@ const SECONDARY_SUFFIX = '-secondary';
  * - the secondary endpoint lives in the DR region, and can be made unavailable on its own;
  * - the secondary endpoint is read-only, as in Azure (Azurite would accept writes);
  * - Get Blob Service Stats on the secondary reports the emulated replication clock
- *   (`lastSyncTime` freezes while replication is paused).
+ *   (`lastSyncTime` freezes while replication is paused);
+ * - every request can be made to wait (`storageLatencyMs`), as a remote service's would.
  *
  * All accounts share one origin so that Azurite accepts a Copy Blob whose source is another of its
  * accounts (it only verifies sources on the same host). Azurite's own verification request comes
@@ -38,6 +40,15 @@ const SECONDARY_SUFFIX = '-secondary';
 export async function startStorageFront(options: StorageFrontOptions): Promise<StorageFront> {
   const upstream = new https.Agent({ keepAlive: true, maxSockets: 256, ca: options.cert });
   const server = https.createServer({ cert: options.cert, key: options.key, keepAlive: true }, (req, res) => {
+    const latency = options.faults.storageLatencyMs;
+    if (latency > 0) {
+      // The request body waits in the socket until it is piped on.
+      setTimeout(() => forward(req, res), latency);
+      return;
+    }
+    forward(req, res);
+  });
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://front');
     const first = url.pathname.split('/')[1] ?? '';
     const secondary = first.endsWith(SECONDARY_SUFFIX);
@@ -88,7 +99,7 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
       else res.destroy();
     });
     req.pipe(upstreamRequest);
-  });
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

@@ -91,6 +91,13 @@ export interface FaultState {
    * secondary's service stats stay at it while paused.
    */
   storageReplicationPausedAt: Date | null;
+  /**
+   * Every request to a blob endpoint waits this long in the storage front before it is forwarded:
+   * the network round trip and service time of a remote storage service, which the local stack
+   * otherwise lacks. Azurite's own call back to a copy's source waits too, as Azure's server-side
+   * read of the source does. 0: none.
+   */
+  storageLatencyMs: number;
   /** ARM answers the next `count` requests with `status` and `Retry-After`. */
   armThrottle: { count: number; status: 429 | 503; retryAfterSeconds: number } | null;
   /** The next long-running operations fail (count), with this error code. */
@@ -102,6 +109,7 @@ export function emptyFaults(): FaultState {
     regionsDown: new Set(),
     secondaryUnavailable: false,
     storageReplicationPausedAt: null,
+    storageLatencyMs: 0,
     armThrottle: null,
     lroFailures: null,
   };

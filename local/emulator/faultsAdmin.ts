@@ -7,6 +7,7 @@ export interface FaultsView {
   regionsDown: RegionRole[];
   secondaryUnavailable: boolean;
   storageReplicationPausedAt: string | null;
+  storageLatencyMs: number;
   armThrottle: FaultState['armThrottle'];
   lroFailures: FaultState['lroFailures'];
 }
@@ -16,7 +17,7 @@ export interface FaultsView {
  * fields keep their value.
  *
  * ```json
- * {"regionDown":"primary","secondaryUnavailable":true,"pauseStorageReplication":true,
+ * {"regionDown":"primary","secondaryUnavailable":true,"pauseStorageReplication":true,"storageLatencyMs":20,
  *  "armThrottle":{"count":3,"status":429,"retryAfterSeconds":2},
  *  "lroFailures":{"count":1,"code":"InternalServerError","message":"…"}}
  * ```
@@ -29,6 +30,8 @@ export interface FaultsChange {
   secondaryUnavailable?: boolean;
   /** `true` freezes the replication clock now (kept if already paused); `false` resumes it. */
   pauseStorageReplication?: boolean;
+  /** Milliseconds every blob request waits in the storage front (0 to 60,000; 0: none). */
+  storageLatencyMs?: number;
   /** `null` clears it. `status` defaults to 429, `retryAfterSeconds` to 1. */
   armThrottle?: { count: number; status?: 429 | 503; retryAfterSeconds?: number } | null;
   /** `null` clears it. `code` defaults to `InternalServerError`. */
@@ -75,6 +78,7 @@ export function viewFaults(faults: FaultState): FaultsView {
     regionsDown: [...faults.regionsDown].sort(),
     secondaryUnavailable: faults.secondaryUnavailable,
     storageReplicationPausedAt: faults.storageReplicationPausedAt?.toISOString() ?? null,
+    storageLatencyMs: faults.storageLatencyMs,
     armThrottle: faults.armThrottle,
     lroFailures: faults.lroFailures,
   };
@@ -85,6 +89,7 @@ export function clearFaults(faults: FaultState): void {
   faults.regionsDown.clear();
   faults.secondaryUnavailable = false;
   faults.storageReplicationPausedAt = null;
+  faults.storageLatencyMs = 0;
   faults.armThrottle = null;
   faults.lroFailures = null;
 }
@@ -96,6 +101,7 @@ export function applyFaultsChange(faults: FaultState, change: FaultsChange, now 
   if (change.secondaryUnavailable !== undefined) faults.secondaryUnavailable = change.secondaryUnavailable;
   if (change.pauseStorageReplication === true) faults.storageReplicationPausedAt ??= now;
   if (change.pauseStorageReplication === false) faults.storageReplicationPausedAt = null;
+  if (change.storageLatencyMs !== undefined) faults.storageLatencyMs = change.storageLatencyMs;
   if (change.armThrottle === null) faults.armThrottle = null;
   else if (change.armThrottle) {
     faults.armThrottle = {
@@ -131,6 +137,7 @@ function readChange(body: unknown): FaultsChange {
     'regionUp',
     'secondaryUnavailable',
     'pauseStorageReplication',
+    'storageLatencyMs',
     'armThrottle',
     'lroFailures',
   ];
@@ -152,6 +159,14 @@ function readChange(body: unknown): FaultsChange {
     if (raw[field] !== undefined && typeof raw[field] !== 'boolean') {
       throw invalidRequestContent(`${field} must be true or false.`);
     }
+  }
+  if (
+    raw.storageLatencyMs !== undefined &&
+    !(isCount(raw.storageLatencyMs) && raw.storageLatencyMs <= MAX_STORAGE_LATENCY_MS)
+  ) {
+    throw invalidRequestContent(
+      `storageLatencyMs must be a whole number of milliseconds from 0 to ${MAX_STORAGE_LATENCY_MS}.`,
+    );
   }
   const throttle = raw.armThrottle as Record<string, unknown> | null | undefined;
   if (throttle !== undefined && throttle !== null) {
@@ -176,6 +191,8 @@ function readChange(body: unknown): FaultsChange {
   }
   return raw as FaultsChange;
 }
+
+const MAX_STORAGE_LATENCY_MS = 60_000;
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0;

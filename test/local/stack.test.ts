@@ -127,6 +127,35 @@ describe('the local stack, through the Azure SDK', () => {
     }
   });
 
+  it("makes every blob request, and a copy's call back to its source, wait the storage latency", async () => {
+    const source = stack.clients
+      .blobService(stack.names.primaryStorageAccount)
+      .getContainerClient(stack.names.container);
+    const destination = stack.clients
+      .blobService(stack.names.drStorageAccount)
+      .getContainerClient('latency-test');
+    await destination.createIfNotExists();
+    await source.getBlockBlobClient('latency/probe.txt').upload('probe', 5);
+    const sas = await stack.clients
+      .secrets(stack.descriptor.keyVaultUrl)
+      .getSecret(stack.names.sourceSasSecret);
+    const sourceUrl = `${source.getBlobClient('latency/probe.txt').url}?${sas.value?.replace(/^\?/, '')}`;
+    stack.faults.storageLatencyMs = 300;
+    try {
+      let started = performance.now();
+      await source.getBlobClient('latency/probe.txt').getProperties();
+      expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+      started = performance.now();
+      await destination.getBlockBlobClient('probe.txt').syncCopyFromURL(sourceUrl);
+      // The copy request, then Azurite's read of the source through the front.
+      expect(performance.now() - started).toBeGreaterThanOrEqual(590);
+    } finally {
+      stack.faults.storageLatencyMs = 0;
+      await destination.deleteIfExists();
+      await source.getBlobClient('latency/probe.txt').deleteIfExists();
+    }
+  });
+
   it('makes the secondary endpoint unavailable while the primary still answers', async () => {
     stack.setSecondaryUnavailable(true);
     try {

@@ -96,6 +96,7 @@ describe('faults of the control-plane emulator', () => {
       regionDown: 'primary',
       secondaryUnavailable: true,
       pauseStorageReplication: true,
+      storageLatencyMs: 20,
       armThrottle: { count: 2, status: 503, retryAfterSeconds: 3 },
       lroFailures: { count: 1, code: 'Conflict', message: 'No.' },
     });
@@ -103,6 +104,7 @@ describe('faults of the control-plane emulator', () => {
     expect(set.json).toMatchObject({
       regionsDown: ['primary'],
       secondaryUnavailable: true,
+      storageLatencyMs: 20,
       armThrottle: { count: 2, status: 503, retryAfterSeconds: 3 },
       lroFailures: { count: 1, code: 'Conflict', message: 'No.' },
     });
@@ -117,12 +119,16 @@ describe('faults of the control-plane emulator', () => {
     const invalid = await admin('POST', { regionDown: 'mars' });
     expect(invalid.status).toBe(400);
     expect(invalid.json.error.code).toBe('InvalidRequestContent');
+    const slow = await admin('POST', { storageLatencyMs: 61_000 });
+    expect(slow.status).toBe(400);
+    expect(slow.json.error.message).toMatch(/storageLatencyMs must be a whole number of milliseconds from 0/);
 
     const cleared = await admin('DELETE');
     expect(cleared.json).toEqual({
       regionsDown: [],
       secondaryUnavailable: false,
       storageReplicationPausedAt: null,
+      storageLatencyMs: 0,
       armThrottle: null,
       lroFailures: null,
     });

@@ -26,12 +26,12 @@ export interface AzuriteProcess {
 
 const require = createRequire(import.meta.url);
 
-/** Preloaded into Azurite: indexed blob lookups (see the file). */
-export const LOKI_INDEX_ORDER_PRELOAD = fileURLToPath(new URL('./lokiIndexOrder.cjs', import.meta.url));
+/** Preloaded into Azurite: indexed blob lookups and batched garbage collection (see the file). */
+export const AZURITE_PRELOAD = fileURLToPath(new URL('./azuritePreload.cjs', import.meta.url));
 
 /**
  * Starts Azurite (blob, queue, table) over HTTPS with `--oauth basic`, in memory, on free ports,
- * with `lokiIndexOrder.cjs` preloaded so that a blob lookup does not scan the whole account.
+ * with `azuritePreload.cjs` preloaded so that its costs scale with the number of blobs as Azure's.
  *
  * Azurite verifies the source of a cross-account Copy Blob by calling the source URL itself; it is
  * given `NODE_EXTRA_CA_CERTS` so that call trusts the stack's certificate.
@@ -40,7 +40,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<AzuriteProc
   const entry = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/azurite.js');
   const args = [
     '--require',
-    LOKI_INDEX_ORDER_PRELOAD,
+    AZURITE_PRELOAD,
     entry,
     '--blobHost',
     '127.0.0.1',

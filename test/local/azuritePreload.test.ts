@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOKI_INDEX_ORDER_PRELOAD, startAzurite } from '../../local/azurite.js';
+import { AZURITE_PRELOAD, startAzurite } from '../../local/azurite.js';
 import { createStackCertificate } from '../../local/certificate.js';
 
 const require = createRequire(import.meta.url);
@@ -83,7 +83,7 @@ describe('the LokiJS preload of Azurite', () => {
     expect(collection.findOne(QUERIES[0] as Record<string, unknown>)?.name).toBe('dir/0042');
     const scanReads = accountReads.count;
 
-    require(LOKI_INDEX_ORDER_PRELOAD);
+    require(AZURITE_PRELOAD);
 
     expect(QUERIES.map((q) => summary(collection.find(q)))).toEqual(before);
     expect(before.map((docs) => docs.length)).toEqual([1, 1, 0, 500, 20]);
@@ -95,6 +95,67 @@ describe('the LokiJS preload of Azurite', () => {
   });
 });
 
+interface ExtentChunk {
+  id: string;
+}
+
+interface MemoryExtentStoreShape {
+  init(): Promise<void>;
+  appendExtent(data: Buffer): Promise<ExtentChunk>;
+  deleteExtents(ids: Iterable<string>): Promise<number>;
+}
+
+describe('the garbage collection of the Azurite preload', () => {
+  it('deletes the given extents, data and metadata, in one batch, and keeps the others', async () => {
+    require(AZURITE_PRELOAD);
+    const persistence = path.join(
+      path.dirname(require.resolve('azurite/package.json')),
+      'dist/src/common/persistence',
+    );
+    const memory = require(path.join(persistence, 'MemoryExtentStore.js'));
+    const LokiExtentMetadata = require(path.join(persistence, 'LokiExtentMetadataStore.js')).default;
+    const metadata = new LokiExtentMetadata('extents-test', true);
+    const chunks = new memory.MemoryExtentChunkStore(64 * 1024 * 1024);
+    const logger = { info() {}, debug() {}, warn() {}, error() {}, verbose() {} };
+    const store: MemoryExtentStoreShape = new memory.default(
+      'blob',
+      chunks,
+      metadata,
+      logger,
+      (e: Error) => e,
+    );
+    await store.init();
+    const extents: ExtentChunk[] = [];
+    for (let i = 0; i < 5; i++) extents.push(await store.appendExtent(Buffer.from(`extent ${i}`)));
+    const ids = extents.map((e) => e.id);
+    const collection = metadata.db.getCollection(metadata.EXTENTS_COLLECTION);
+    const stored = () =>
+      collection
+        .find()
+        .map((doc: { id: string }) => doc.id)
+        .sort();
+    expect(stored()).toEqual([...ids].sort());
+
+    const remove = jestLikeCounter(collection, 'removeBatchByPositions');
+    expect(await store.deleteExtents(new Set([ids[1] as string, ids[3] as string]))).toBe(2);
+    expect(remove.calls).toBe(1);
+    expect(stored()).toEqual([ids[0], ids[2], ids[4]].sort());
+    expect(chunks.get('blob', ids[1])).toBeUndefined();
+    expect(chunks.get('blob', ids[2])).toBeDefined();
+  });
+});
+
+/** Counts calls of a method, calling through. */
+function jestLikeCounter(target: Record<string, unknown>, method: string): { calls: number } {
+  const counter = { calls: 0 };
+  const original = target[method] as (...args: unknown[]) => unknown;
+  target[method] = function (this: unknown, ...args: unknown[]) {
+    counter.calls += 1;
+    return original.apply(this, args);
+  };
+  return counter;
+}
+
 describe('Azurite on the local stack', () => {
   let dir: string;
   beforeAll(async () => {
@@ -104,7 +165,7 @@ describe('Azurite on the local stack', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs with the LokiJS preload', async () => {
+  it('runs with the preload', async () => {
     const certificate = await createStackCertificate(dir);
     const azurite = await startAzurite({
       accounts: [{ name: 'kyvosprimdata', key: Buffer.from('k'.repeat(32)).toString('base64') }],
@@ -113,7 +174,7 @@ describe('Azurite on the local stack', () => {
     });
     try {
       const commandLine = readFileSync(`/proc/${azurite.pid}/cmdline`, 'utf8').split('\0');
-      expect(commandLine.slice(1, 3)).toEqual(['--require', LOKI_INDEX_ORDER_PRELOAD]);
+      expect(commandLine.slice(1, 3)).toEqual(['--require', AZURITE_PRELOAD]);
     } finally {
       await azurite.stop();
     }

@@ -1,0 +1,67 @@
+/**
+ * Preloaded into Azurite (`node --require`): two fixes to the cost of its in-memory stores, so that
+ * the local stack's storage scales with the number of blobs as Azure's does. Neither changes what
+ * Azurite answers; `test/local/azuritePreload.test.ts` checks both.
+ *
+ * 1. Indexed lookups. Azurite finds a blob with `findOne({ accountName, containerName, name,
+ *    snapshot })`. LokiJS turns such a query into an `$and` of its properties and uses a binary
+ *    index for the first one only (`accountName`), then filters the rest one by one: each lookup
+ *    costs as much as the account has blobs, so a copy of N blobs from an account of N blobs costs
+ *    N². The properties of an equality query are reordered so that the most selective indexed one
+ *    comes first. An `$and` does not depend on the order of its terms, so every query returns the
+ *    same documents; only the index used changes.
+ * 2. Garbage collection in one batch. Every 10 minutes Azurite deletes the extents no blob refers to
+ *    any more, one `findAndRemove` per extent, each rebuilding the collection and its index: N²
+ *    again, which stalls Azurite for minutes once a few hundred thousand extents are garbage. The
+ *    in-memory extent store deletes them with one batch removal instead.
+ */
+'use strict';
+const path = require('node:path');
+
+/** Most selective first: a blob's name, a block's blob name, then container and account. */
+const SELECTIVITY = ['name', 'blobName', 'queueName', 'containerName', 'accountName'];
+
+const azurite = path.dirname(require.resolve('azurite/package.json'));
+const Loki = require(require.resolve('lokijs', { paths: [azurite] }));
+const persistence = path.join(azurite, 'dist/src/common/persistence');
+const MemoryExtentStore = require(path.join(persistence, 'MemoryExtentStore.js')).default;
+const LokiExtentMetadata = require(path.join(persistence, 'LokiExtentMetadataStore.js')).default;
+const find = Loki.Resultset.prototype.find;
+
+Loki.Resultset.prototype.find = function findWithSelectiveIndex(query, firstOnly) {
+  if (!this.filterInitialized && isPlainEqualityQuery(query)) {
+    const indices = this.collection.binaryIndices;
+    const first = SELECTIVITY.find((key) => key in query && indices[key] && isScalar(query[key]));
+    if (first !== undefined && Object.keys(query)[0] !== first) {
+      const { [first]: value, ...rest } = query;
+      return find.call(this, { [first]: value, ...rest }, firstOnly);
+    }
+  }
+  return find.call(this, query, firstOnly);
+};
+
+function isPlainEqualityQuery(query) {
+  if (query === null || typeof query !== 'object' || Array.isArray(query)) return false;
+  const keys = Object.keys(query);
+  return keys.length > 1 && !keys.some((key) => key.startsWith('$'));
+}
+
+function isScalar(value) {
+  return typeof value === 'string' || typeof value === 'number';
+}
+
+MemoryExtentStore.prototype.deleteExtents = async function deleteExtentsInOneBatch(extents) {
+  const ids = new Set(extents);
+  for (const id of ids) this.chunks.delete(this.categoryName, id);
+  const metadata = this.metadataStore;
+  if (metadata instanceof LokiExtentMetadata) {
+    metadata.db
+      .getCollection(metadata.EXTENTS_COLLECTION)
+      .chain()
+      .where((doc) => ids.has(doc.id))
+      .remove();
+  } else {
+    for (const id of ids) await metadata.deleteExtent(id);
+  }
+  return ids.size;
+};

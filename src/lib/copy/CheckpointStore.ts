@@ -52,7 +52,15 @@ export interface PartitionCheckpoint {
    * skips those blobs without looking them up at the destination.
    */
   settledThrough?: number;
-  /** SHA-256 of the manifest's blob names: `settledThrough` counts only for that same manifest. */
+  /**
+   * With a manifest: no attempt started a blob at or past this position. Written before an attempt
+   * starts blobs beyond it, so a resumed attempt copies the blobs past it without looking them up.
+   */
+  reservedThrough?: number;
+  /**
+   * SHA-256 of the manifest's blob names: `settledThrough` and `reservedThrough` count only for
+   * that same manifest.
+   */
   manifestDigest?: string;
   /** Why the whole partition failed (`failed`), redacted. */
   error?: string;

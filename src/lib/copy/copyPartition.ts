@@ -40,6 +40,11 @@ export interface CopyOptions {
    * manifest how far every blob is settled). Default 5,000 ms.
    */
   progressCheckpointIntervalInMs?: number;
+  /**
+   * With a manifest, blobs started only under a reservation the checkpoint holds, this many at a
+   * time (see `PartitionCheckpoint.reservedThrough`). Default 1,000.
+   */
+  reservationInBlobs?: number;
   onProgress?: CopyProgressCallback;
   /** Aborting stops the partition as a crash would: its checkpoint stays `started`. */
   abortSignal?: AbortSignal;
@@ -54,6 +59,7 @@ export const DEFAULT_COPY_OPTIONS = {
   copyPollIntervalInMs: 2_000,
   maxRecordedFailures: 100,
   progressCheckpointIntervalInMs: 5_000,
+  reservationInBlobs: 1_000,
 } as const;
 
 /** Storage calls made by one `copyPartition`, so a benchmark or test can prove what a resume cost. */
@@ -254,13 +260,14 @@ export async function copyPartition(
     record.blobsListed = blobs.length;
     // A previous attempt's settled prefix of the same manifest is skipped without any call.
     const digest = manifest ? manifestDigest(manifest) : undefined;
-    const settledBefore =
-      digest !== undefined && existing?.record.manifestDigest === digest
-        ? Math.min(existing.record.settledThrough ?? 0, blobs.length)
-        : 0;
+    const sameManifest = digest !== undefined && existing?.record.manifestDigest === digest;
+    const settledBefore = sameManifest ? Math.min(existing.record.settledThrough ?? 0, blobs.length) : 0;
+    // Past the previous attempts' reservation nothing was started: copied without a lookup.
+    const lookUpBefore = sameManifest ? (existing.record.reservedThrough ?? blobs.length) : blobs.length;
     if (digest !== undefined) {
       record.manifestDigest = digest;
       record.settledThrough = settledBefore;
+      record.reservedThrough = Math.max(existing?.record.reservedThrough ?? 0, settledBefore);
     }
 
     const destination = deps.clients
@@ -334,10 +341,19 @@ export async function copyPartition(
     };
 
     // Progress: which blobs are settled (written or found identical), how far without a gap, and
-    // a checkpoint write now and then (one at a time; the final write waits for it).
+    // a checkpoint write now and then. Checkpoint writes run one after the other.
     const settledFlags = new Uint8Array(blobs.length);
-    let progressSave: Promise<void> | undefined;
+    let saving: Promise<void> = Promise.resolve();
+    let saves = 0;
     let lastProgressSaveAt = performance.now();
+    const enqueueSave = (): Promise<void> => {
+      saves += 1;
+      const next = saving.then(saveRecord).finally(() => {
+        saves -= 1;
+      });
+      saving = next.catch(() => {});
+      return next;
+    };
     const settle = (position: number) => {
       settledFlags[position] = 1;
       if (record.settledThrough === undefined) return;
@@ -346,27 +362,52 @@ export async function copyPartition(
       }
     };
     const saveProgress = () => {
-      if (progressSave || performance.now() - lastProgressSaveAt < settings.progressCheckpointIntervalInMs) {
+      if (saves > 0 || performance.now() - lastProgressSaveAt < settings.progressCheckpointIntervalInMs) {
         return;
       }
       lastProgressSaveAt = performance.now();
-      progressSave = saveRecord()
-        .catch((error: unknown) => {
-          if (signal.aborted) return;
-          deps.logger.warn('copy.partition.progress_not_saved', {
-            runId,
-            partition: index,
-            reason: error instanceof Error ? error.message : String(error),
-          });
+      enqueueSave().catch((error: unknown) => {
+        if (signal.aborted) return;
+        deps.logger.warn('copy.partition.progress_not_saved', {
+          runId,
+          partition: index,
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      });
+    };
+    // With a manifest, a blob is started only below a reservation that a checkpoint already holds;
+    // the next reservation is written when half of the current one is used.
+    let durablyReserved = record.reservedThrough ?? blobs.length;
+    let reserving: Promise<void> | undefined;
+    const reserveNext = (): Promise<void> => {
+      if (reserving) return reserving;
+      const through = Math.min(blobs.length, durablyReserved + settings.reservationInBlobs);
+      record.reservedThrough = Math.max(record.reservedThrough ?? 0, through);
+      reserving = enqueueSave()
+        .then(() => {
+          durablyReserved = Math.max(durablyReserved, through);
         })
         .finally(() => {
-          progressSave = undefined;
+          reserving = undefined;
         });
+      return reserving;
+    };
+    const reserve = async (position: number) => {
+      if (record.reservedThrough === undefined) return;
+      if (position >= durablyReserved - settings.reservationInBlobs / 2 && durablyReserved < blobs.length) {
+        const next = reserveNext();
+        next.catch(() => {});
+        // The blocking case; a failed reservation fails this blob's start, as a failed write would.
+        while (position >= durablyReserved) await reserveNext();
+      }
     };
 
     const copyOne = async (blob: ListedBlob, position: number): Promise<void> => {
       signal.throwIfAborted();
-      if (position < settledBefore || (resuming && (await isAtDestination(blob)))) {
+      if (position >= settledBefore) await reserve(position);
+      signal.throwIfAborted();
+      const lookUp = resuming && position >= settledBefore && position < lookUpBefore;
+      if (position < settledBefore || (lookUp && (await isAtDestination(blob)))) {
         record.blobsSkipped += 1;
         record.bytesSkipped += blob.contentLength;
         settle(position);
@@ -427,7 +468,7 @@ export async function copyPartition(
       settled = await Promise.allSettled(blobs.map((blob, position) => limit(copyOne, blob, position)));
     } finally {
       signal.removeEventListener('abort', onAbort);
-      await progressSave;
+      await saving;
     }
     if (fatal) throw await failPartition(fatal);
     if (signal.aborted) throw signal.reason;
@@ -602,5 +643,6 @@ function resolveOptions(options: CopyOptions) {
     copyPollIntervalInMs: pick('copyPollIntervalInMs'),
     maxRecordedFailures: Math.max(0, Math.floor(pick('maxRecordedFailures'))),
     progressCheckpointIntervalInMs: Math.max(0, pick('progressCheckpointIntervalInMs')),
+    reservationInBlobs: Math.max(2, Math.floor(pick('reservationInBlobs'))),
   };
 }

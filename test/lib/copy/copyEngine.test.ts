@@ -297,7 +297,7 @@ describe('copy engine on the local storage stack', () => {
     expect((await verifyCopy(deps)).ok).toBe(true);
   });
 
-  it('with a manifest, a resumed partition skips the prefix its checkpoint recorded as settled', async () => {
+  it('with a manifest, a resumed partition skips its settled prefix and looks up only what was reserved', async () => {
     const runId = 'run-resume-settled';
     const deps = depsFor('dr-resume-settled');
     const destination = await createDestination('dr-resume-settled');
@@ -305,24 +305,33 @@ describe('copy engine on the local storage stack', () => {
     if (!first) throw new Error('Nothing was planned.');
     await checkpoints.putManifest(runId, 0, first.blobs);
     const partition = { ...first.partition, manifest: true };
-    const options: CopyOptions = { ...FAST, concurrency: 4, progressCheckpointIntervalInMs: 0 };
+    const options: CopyOptions = {
+      ...FAST,
+      concurrency: 4,
+      progressCheckpointIntervalInMs: 0,
+      reservationInBlobs: 10,
+    };
 
     const killer = new AbortController();
-    let reported = 0;
+    const firstRun = new Set<string>();
     await expect(
       copyPartition(deps, partition, {
         ...options,
         abortSignal: killer.signal,
-        onProgress: () => {
-          if (++reported === 30) killer.abort(new Error('worker killed'));
+        onProgress: (e) => {
+          firstRun.add(e.blobName);
+          if (firstRun.size === 30) killer.abort(new Error('worker killed'));
         },
       }),
     ).rejects.toThrow('worker killed');
     const interrupted = (await checkpoints.get(runId, 0))?.record;
     expect(interrupted?.status).toBe('started');
     const settledThrough = interrupted?.settledThrough ?? 0;
+    const reservedThrough = interrupted?.reservedThrough ?? 0;
     expect(settledThrough).toBeGreaterThan(0);
     expect(settledThrough).toBeLessThanOrEqual(30);
+    expect(reservedThrough).toBeGreaterThanOrEqual(30);
+    expect(reservedThrough).toBeLessThan(first.blobCount);
 
     const secondRun: string[] = [];
     const resumed = await copyPartition(deps, partition, {
@@ -332,16 +341,17 @@ describe('copy engine on the local storage stack', () => {
       },
     });
     expect(resumed).toMatchObject({ mode: 'resumed', status: 'done', blobsListed: first.blobCount });
-    // The settled prefix costs nothing; the rest is looked up, and only what is missing is written.
-    expect(resumed.calls.destinationHead).toBe(first.blobCount - settledThrough);
+    // The settled prefix costs nothing, the unreserved rest is copied at once: only the blobs that
+    // were reserved but not settled are looked up.
+    expect(resumed.calls.destinationHead).toBe(reservedThrough - settledThrough);
     expect(resumed.blobsSkipped).toBeGreaterThanOrEqual(30);
-    const settledNames = new Set(first.blobs.slice(0, settledThrough).map((b) => b.name));
-    expect(secondRun.filter((name) => settledNames.has(name))).toEqual([]);
+    expect(secondRun.filter((name) => firstRun.has(name))).toEqual([]);
+    expect(resumed.blobsCopied + resumed.blobsSkipped).toBe(first.blobCount);
     expect((await checkpoints.get(runId, 0))?.record.settledThrough).toBe(first.blobCount);
     const copied = await snapshot(destination, fixture.names.engineWorkDirectory);
     expect(first.blobs.every((b) => copied.has(b.name))).toBe(true);
 
-    // A different manifest (planned again over a changed source) does not inherit the prefix.
+    // A different manifest (planned again over a changed source) inherits neither: all looked up.
     const replanned = first.blobs.slice(1);
     await checkpoints.putManifest(runId, 0, replanned);
     const checkpoint = await checkpoints.get(runId, 0);

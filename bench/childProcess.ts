@@ -17,6 +17,20 @@ export interface KilledJob {
 
 const RUNNER = fileURLToPath(new URL('./copyRunner.ts', import.meta.url));
 
+/** Extra Node.js arguments of every copy child (`--child-max-old-space-mib`). */
+let childNodeArguments: string[] = [];
+
+export function setChildNodeArguments(args: string[]): void {
+  childNodeArguments = [...args];
+}
+
+function forkRunner() {
+  return fork(RUNNER, [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [...process.execArgv, ...childNodeArguments],
+  });
+}
+
 /**
  * Runs one copy job in a fresh child process (with this process's `execArgv`, so under tsx) and
  * resolves with its result. The child's stdout and stderr are this process's.
@@ -25,7 +39,7 @@ export function runCopyJob<K extends JobResult['kind']>(
   job: CopyJob & { kind: K },
 ): Promise<CompletedJob<Extract<JobResult, { kind: K }>>> {
   return new Promise((resolve, reject) => {
-    const child = fork(RUNNER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = forkRunner();
     let settled = false;
     child.on('message', (message: ChildMessage) => {
       if (message.type === 'result') {
@@ -65,7 +79,7 @@ export function runCopyJobUntilKilled(
   killAfterBlobs: number,
 ): Promise<KilledJob> {
   return new Promise((resolve, reject) => {
-    const child = fork(RUNNER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = forkRunner();
     let startedAt = 0;
     let killed: KilledJob | undefined;
     child.on('message', (message: ChildMessage) => {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { type LocalStack, startLocalStack } from '../local/stack.js';
 import { describeError } from '../src/lib/redact.js';
 import { type BenchContext, deleteContainer, round } from './BenchContext.js';
+import { setChildNodeArguments } from './childProcess.js';
 import { type Corpus, seedCorpus, sourceSasFromVault } from './corpus.js';
 import { measureDrill } from './drillRto.js';
 import { measureHealthCost } from './healthCost.js';
@@ -20,6 +21,9 @@ import { measureResume } from './resume.js';
 import { engineConfigurations, measureThroughput, runEngine } from './throughput.js';
 
 const options = parseBenchOptions(process.argv.slice(2));
+if (options.childMaxOldSpaceMiB !== undefined) {
+  setChildNodeArguments([`--max-old-space-size=${options.childMaxOldSpaceMiB}`]);
+}
 const startedAt = new Date();
 const started = performance.now();
 const say = (text: string) =>

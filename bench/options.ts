@@ -30,6 +30,8 @@ export interface BenchOptions {
    * copies (a remote service's round trip, which the local stack lacks); 0: none.
    */
   storageLatencyMs: number;
+  /** `--max-old-space-size` of every copy child, in MiB; undefined: Node's default. */
+  childMaxOldSpaceMiB?: number;
   /** Files of the drill dataset; undefined: the drill's default. */
   drillFiles?: number;
   healthRuns: number;
@@ -138,6 +140,11 @@ export function parseBenchOptions(argv: string[], now = new Date()): BenchOption
       0,
     )
     .option(
+      '--child-max-old-space-mib <n>',
+      "cap the V8 old space of every copy child (node --max-old-space-size), e.g. to show that a copy's live memory does not grow with the blobs",
+      positiveInteger,
+    )
+    .option(
       '--skip-throughput',
       'leave out the throughput comparison (the resume then times its own uninterrupted run)',
       false,
@@ -175,6 +182,7 @@ export function parseBenchOptions(argv: string[], now = new Date()): BenchOption
     skipHealth: raw.skipHealth,
     skipDrill: raw.skipDrill,
     storageLatencyMs: raw.storageLatencyMs,
+    ...(raw.childMaxOldSpaceMib !== undefined ? { childMaxOldSpaceMiB: raw.childMaxOldSpaceMib } : {}),
     ...(raw.drillFiles !== undefined ? { drillFiles: raw.drillFiles } : {}),
     healthRuns: raw.healthRuns,
     quick: raw.quick,
@@ -211,6 +219,7 @@ interface RawOptions {
   skipHealth: boolean;
   skipDrill: boolean;
   storageLatencyMs: number;
+  childMaxOldSpaceMib?: number;
   drillFiles?: number;
   healthRuns: number;
   quick: boolean;
@@ -220,4 +229,5 @@ const RAW_NAMES: Partial<Record<keyof BenchOptions, keyof RawOptions>> = {
   maxBlobKiB: 'maxBlobKib',
   largeBlobMiB: 'largeBlobMib',
   engineVariants: 'engineVariant',
+  childMaxOldSpaceMiB: 'childMaxOldSpaceMib',
 };

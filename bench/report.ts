@@ -137,13 +137,13 @@ function throughputTables(t: ThroughputFigures, storageLatencyMs: number): Table
   ];
 }
 
-function memoryTable(m: MemoryFigures): Table {
+function memoryTable(m: MemoryFigures, maxOldSpaceMiB: number | undefined): Table {
   const phase = (p: MemorySeries['points'][number], name: string) => {
     const found = p.memory.phases[name];
     return found ? String(mib(found.peakRssBytes)) : '—';
   };
   return {
-    title: '2. Memory of the engine copy (a child process per copy; corpora of 1-byte blobs; MiB)',
+    title: `2. Memory of the engine copy (a child process per copy; corpora of 1-byte blobs; MiB)${maxOldSpaceMiB !== undefined ? `; children run with --max-old-space-size=${maxOldSpaceMiB}` : ''}`,
     headers: [
       'engine',
       'blobs',
@@ -270,7 +270,7 @@ function tablesOf(figures: BenchFigures): Table[] {
   const tables: Table[] = [];
   if (figures.throughput)
     tables.push(...throughputTables(figures.throughput, figures.options.storageLatencyMs));
-  if (figures.memory) tables.push(memoryTable(figures.memory));
+  if (figures.memory) tables.push(memoryTable(figures.memory, figures.options.childMaxOldSpaceMiB));
   for (const resume of figures.resume ?? []) tables.push(resumeTable(resume));
   if (figures.drill) tables.push(drillTable(figures.drill));
   if (figures.health) tables.push(healthTable(figures.health));

@@ -31,7 +31,8 @@ const SECONDARY_SUFFIX = '-secondary';
  * - the secondary endpoint is read-only, as in Azure (Azurite would accept writes);
  * - Get Blob Service Stats on the secondary reports the emulated replication clock
  *   (`lastSyncTime` freezes while replication is paused);
- * - every request can be made to wait (`storageLatencyMs`), as a remote service's would.
+ * - every request can be made to wait (`storageLatencyMs`), as a remote service's would;
+ * - a request whose connection to Azurite drops is answered `503 ServerBusy`, which clients retry.
  *
  * All accounts share one origin so that Azurite accepts a Copy Blob whose source is another of its
  * accounts (it only verifies sources on the same host). Azurite's own verification request comes
@@ -95,8 +96,11 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
       },
     );
     upstreamRequest.on('error', (error) => {
-      if (!res.headersSent) sendError(res, 502, 'BadGateway', `Azurite did not answer: ${error.message}`);
-      else res.destroy();
+      // A connection Azurite dropped (a kept-alive socket it had just closed, or Azurite too busy):
+      // answered as Azure answers an overloaded partition, 503 ServerBusy, which clients retry.
+      if (!res.headersSent) {
+        sendError(res, 503, 'ServerBusy', `The storage emulator did not answer: ${error.message}`);
+      } else res.destroy();
     });
     req.pipe(upstreamRequest);
   };

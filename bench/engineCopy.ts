@@ -4,6 +4,7 @@ import {
   type CopyCallCounts,
   type CopyPartitionResult,
   copyPartition,
+  noCalls,
 } from '../src/lib/copy/copyPartition.js';
 import { drainQueue } from '../src/lib/copy/drainQueue.js';
 import { encodePartitionMessage } from '../src/lib/copy/partitionMessage.js';
@@ -163,13 +164,7 @@ export async function copyWithEngine(deps: CopyDeps, options: EngineCopyOptions)
   const verifyInMs = Math.round(performance.now() - verifyStarted);
   const totalInMs = elapsed();
 
-  const calls: CopyCallCounts = {
-    syncCopy: 0,
-    asyncCopy: 0,
-    directoryStub: 0,
-    destinationHead: 0,
-    retries: 0,
-  };
+  const calls = noCalls();
   const partitionModes: EngineCopyResult['partitionModes'] = { copied: 0, resumed: 0, 'already-done': 0 };
   let blobsCopied = 0;
   let blobsSkipped = 0;

@@ -102,7 +102,7 @@ try {
       const uninterrupted =
         figures.throughput?.engine.best ??
         (await runEngine(ctx, seeded, defaults.label, defaults.settings, 'bench-reference'));
-      return [await measureResume(ctx, seeded, defaults, uninterrupted)];
+      return measureResume(ctx, seeded, defaults, uninterrupted);
     });
   }
   stack.faults.storageLatencyMs = 0;

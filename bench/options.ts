@@ -163,29 +163,21 @@ export function parseBenchOptions(argv: string[], now = new Date()): BenchOption
     .exitOverride((error) => process.exit(error.exitCode))
     .parse(argv, { from: 'user' });
 
-  const raw = program.opts<RawOptions>();
+  const {
+    maxBlobKib,
+    largeBlobMib,
+    engineVariant: engineVariants,
+    childMaxOldSpaceMib,
+    rounds,
+    ...same
+  } = program.opts<RawOptions>();
   const options: BenchOptions = {
-    out: raw.out,
-    blobs: raw.blobs,
-    maxBlobKiB: raw.maxBlobKib,
-    largeBlobs: raw.largeBlobs,
-    largeBlobMiB: raw.largeBlobMib,
-    naiveBlobs: raw.naiveBlobs,
-    sweep: raw.sweep,
-    sweepBlobs: raw.sweepBlobs,
-    rounds: Math.max(1, raw.rounds),
-    engineVariants: raw.engineVariant,
-    memorySizes: raw.memorySizes,
-    skipThroughput: raw.skipThroughput,
-    skipMemory: raw.skipMemory,
-    skipResume: raw.skipResume,
-    skipHealth: raw.skipHealth,
-    skipDrill: raw.skipDrill,
-    storageLatencyMs: raw.storageLatencyMs,
-    ...(raw.childMaxOldSpaceMib !== undefined ? { childMaxOldSpaceMiB: raw.childMaxOldSpaceMib } : {}),
-    ...(raw.drillFiles !== undefined ? { drillFiles: raw.drillFiles } : {}),
-    healthRuns: raw.healthRuns,
-    quick: raw.quick,
+    ...same,
+    maxBlobKiB: maxBlobKib,
+    largeBlobMiB: largeBlobMib,
+    engineVariants,
+    ...(childMaxOldSpaceMib !== undefined ? { childMaxOldSpaceMiB: childMaxOldSpaceMib } : {}),
+    rounds: Math.max(1, rounds),
   };
   if (!options.quick) return options;
   const fromCommandLine = new Set(
@@ -195,39 +187,22 @@ export function parseBenchOptions(argv: string[], now = new Date()): BenchOption
   );
   const quick = { ...options };
   for (const [key, value] of Object.entries(QUICK) as Array<[keyof BenchOptions, never]>) {
-    if (!fromCommandLine.has(RAW_NAMES[key] ?? key)) quick[key] = value;
+    if (!fromCommandLine.has(key in RAW_NAMES ? RAW_NAMES[key as keyof Renamed] : key)) quick[key] = value;
   }
   return quick;
 }
 
-/** The options as commander names them (camel case of the flags). */
-interface RawOptions {
-  out: string;
-  blobs: number;
-  maxBlobKib: number;
-  largeBlobs: number;
-  largeBlobMib: number;
-  naiveBlobs: number;
-  sweep: number[];
-  sweepBlobs: number;
-  rounds: number;
-  engineVariant: EngineVariant[];
-  memorySizes: number[];
-  skipThroughput: boolean;
-  skipMemory: boolean;
-  skipResume: boolean;
-  skipHealth: boolean;
-  skipDrill: boolean;
-  storageLatencyMs: number;
-  childMaxOldSpaceMib?: number;
-  drillFiles?: number;
-  healthRuns: number;
-  quick: boolean;
-}
-
-const RAW_NAMES: Partial<Record<keyof BenchOptions, keyof RawOptions>> = {
+/** The options whose flag commander names otherwise (camel case of the flag). */
+const RAW_NAMES = {
   maxBlobKiB: 'maxBlobKib',
   largeBlobMiB: 'largeBlobMib',
   engineVariants: 'engineVariant',
   childMaxOldSpaceMiB: 'childMaxOldSpaceMib',
+} as const satisfies Partial<Record<keyof BenchOptions, string>>;
+
+type Renamed = typeof RAW_NAMES;
+
+/** The options as commander names them. */
+type RawOptions = Omit<BenchOptions, keyof Renamed> & {
+  [K in keyof Renamed as Renamed[K]]: BenchOptions[K];
 };

@@ -24,8 +24,7 @@ export interface BenchFigures {
   options: BenchOptions;
   throughput?: ThroughputFigures;
   memory?: MemoryFigures;
-  /** The failover's defaults first, then each engine variant. */
-  resume?: ResumeFigures[];
+  resume?: ResumeFigures;
   drill?: DrillFigures;
   health?: HealthCheckCost[];
   targets: Target[];
@@ -56,7 +55,7 @@ export function targetsOf(figures: Pick<BenchFigures, 'throughput' | 'memory' | 
     {
       name: 'complete blobs copied again after a resume',
       target: '0',
-      ...at(figures.resume?.[0]?.copiedAgain, (v) => v === 0),
+      ...at(figures.resume?.copiedAgain, (v) => v === 0),
     },
   ];
 }
@@ -271,7 +270,7 @@ function tablesOf(figures: BenchFigures): Table[] {
   if (figures.throughput)
     tables.push(...throughputTables(figures.throughput, figures.options.storageLatencyMs));
   if (figures.memory) tables.push(memoryTable(figures.memory, figures.options.childMaxOldSpaceMiB));
-  for (const resume of figures.resume ?? []) tables.push(resumeTable(resume));
+  if (figures.resume) tables.push(resumeTable(figures.resume));
   if (figures.drill) tables.push(drillTable(figures.drill));
   if (figures.health) tables.push(healthTable(figures.health));
   tables.push({

@@ -50,18 +50,17 @@ function isScalar(value) {
   return typeof value === 'string' || typeof value === 'number';
 }
 
+const deleteExtentsOneByOne = MemoryExtentStore.prototype.deleteExtents;
+
 MemoryExtentStore.prototype.deleteExtents = async function deleteExtentsInOneBatch(extents) {
+  const metadata = this.metadataStore;
+  if (!(metadata instanceof LokiExtentMetadata)) return deleteExtentsOneByOne.call(this, extents);
   const ids = new Set(extents);
   for (const id of ids) this.chunks.delete(this.categoryName, id);
-  const metadata = this.metadataStore;
-  if (metadata instanceof LokiExtentMetadata) {
-    metadata.db
-      .getCollection(metadata.EXTENTS_COLLECTION)
-      .chain()
-      .where((doc) => ids.has(doc.id))
-      .remove();
-  } else {
-    for (const id of ids) await metadata.deleteExtent(id);
-  }
+  metadata.db
+    .getCollection(metadata.EXTENTS_COLLECTION)
+    .chain()
+    .where((doc) => ids.has(doc.id))
+    .remove();
   return ids.size;
 };

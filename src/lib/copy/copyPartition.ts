@@ -76,6 +76,11 @@ export interface CopyCallCounts {
   retries: number;
 }
 
+/** Call counts of zero: the start of a partition's counts, or of a sum. */
+export function noCalls(): CopyCallCounts {
+  return { syncCopy: 0, asyncCopy: 0, directoryStub: 0, destinationHead: 0, retries: 0 };
+}
+
 /**
  * What one `copyPartition` call did. Counts are this call's: for `already-done` they are all zero
  * (nothing was listed or copied); for `resumed`, `blobsSkipped` are the blobs found already
@@ -142,13 +147,7 @@ export async function copyPartition(
   const callerSignal = options.abortSignal;
   callerSignal?.throwIfAborted();
   const withSignal = callerSignal ? { abortSignal: callerSignal } : {};
-  const calls: CopyCallCounts = {
-    syncCopy: 0,
-    asyncCopy: 0,
-    directoryStub: 0,
-    destinationHead: 0,
-    retries: 0,
-  };
+  const calls = noCalls();
 
   const existing = await deps.checkpoints.get(runId, index, withSignal);
   if (existing?.record.status === 'done') {

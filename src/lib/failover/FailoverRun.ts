@@ -62,6 +62,11 @@ export interface CopyProgress {
   bytesCopied: number;
   copyCalls: number;
   failedBlobs: Array<{ name: string; reason: string }>;
+  /**
+   * The copy step has replaced the workers' live figures with the sums of the final checkpoints. A
+   * worker that reports after that (its checkpoint was already summed) adds nothing.
+   */
+  totalsFromCheckpoints?: boolean;
 }
 
 export interface FailoverRequest {

@@ -27,7 +27,9 @@ export async function handleCopyPartition(runtime: FailoverRuntime, partition: C
   });
   if (result.mode === 'already-done') return;
   const updated = await store.update(partition.runId, (r) => {
-    // Live figures; the copy step replaces them with the exact sums of the checkpoints at the end.
+    // Live figures; the copy step replaces them with the exact sums of the checkpoints at the end,
+    // and this partition's checkpoint may already be in those sums.
+    if (r.progress.totalsFromCheckpoints) return false;
     r.progress.blobsCopied += result.blobsCopied;
     r.progress.blobsSkipped += result.blobsSkipped;
     r.progress.bytesCopied += result.bytesCopied;

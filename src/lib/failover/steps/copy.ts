@@ -130,6 +130,7 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
     r.progress.blobsFailed = sum.failed;
     r.progress.bytesCopied = sum.bytesCopied;
     r.progress.failedBlobs = failedBlobs;
+    r.progress.totalsFromCheckpoints = true;
     return true;
   });
   if (sum.failed > 0 || failedPartitions.length > 0) {

@@ -65,6 +65,30 @@ export async function* listBlobPages(
     options.marker === undefined && normalized !== ''
       ? await getListedBlob(container, normalized, options.abortSignal)
       : undefined;
+  let marker = options.marker;
+  let first = true;
+  while (true) {
+    const page = await listOnePage(container, normalized, marker, options);
+    if (first && stub) page.blobs.unshift(stub);
+    first = false;
+    yield page;
+    if (page.nextMarker === undefined) return;
+    marker = page.nextMarker;
+  }
+}
+
+/**
+ * The page at `marker`, through a page iterator of its own that is closed at once. The SDK's page
+ * iterator keeps its last response (the XML and what it was parsed into, several times the size of
+ * the page's `ListedBlob`s) until it is asked for the next page; a fresh iterator per page lets that
+ * response go as soon as its blobs are read.
+ */
+async function listOnePage(
+  container: ContainerClient,
+  normalized: string,
+  marker: string | undefined,
+  options: ListBlobPagesOptions,
+): Promise<ListingPage> {
   const pages = container
     .listBlobsFlat({
       ...(normalized ? { prefix: `${normalized}/` } : {}),
@@ -72,19 +96,20 @@ export async function* listBlobPages(
       ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
     })
     .byPage({
-      ...(options.marker !== undefined ? { continuationToken: options.marker } : {}),
+      ...(marker !== undefined ? { continuationToken: marker } : {}),
       maxPageSize: options.pageSize,
     });
-  let marker = options.marker;
-  let first = true;
-  for await (const response of pages) {
-    const blobs = response.segment.blobItems.map(fromBlobItem);
-    if (first && stub) blobs.unshift(stub);
-    first = false;
-    const nextMarker = response.continuationToken ? response.continuationToken : undefined;
-    yield { ...(marker !== undefined ? { marker } : {}), ...(nextMarker ? { nextMarker } : {}), blobs };
-    marker = nextMarker;
-    if (!nextMarker) return;
+  try {
+    const next = await pages.next();
+    const response = next.done ? undefined : next.value;
+    const nextMarker = response?.continuationToken ? response.continuationToken : undefined;
+    return {
+      ...(marker !== undefined ? { marker } : {}),
+      ...(nextMarker ? { nextMarker } : {}),
+      blobs: response ? response.segment.blobItems.map(fromBlobItem) : [],
+    };
+  } finally {
+    await pages.return?.(undefined);
   }
 }
 

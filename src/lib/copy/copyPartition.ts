@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
-import pLimit from 'p-limit';
+import { pMapSettled } from 'p-map';
 import { ConfigError, codeOf, statusOf } from '../errors.js';
 import { fromProperties, getListedBlob, type ListedBlob, listBlobPage } from './blobListing.js';
 import {
@@ -459,14 +459,21 @@ export async function copyPartition(
       report(blob, outcome);
     };
 
-    const limit = pLimit({ concurrency: settings.concurrency, rejectOnClear: true });
-    const onAbort = () => limit.clearQueue();
-    signal.addEventListener('abort', onAbort, { once: true });
+    // Positions are handed out as copy slots free up, so the partition holds `concurrency` calls
+    // and their closures, not one pending task per blob. An abort stops handing out new ones.
+    function* positions(): Generator<number> {
+      for (let position = 0; position < blobs.length && !signal.aborted; position++) yield position;
+    }
     let settled: PromiseSettledResult<void>[];
     try {
-      settled = await Promise.allSettled(blobs.map((blob, position) => limit(copyOne, blob, position)));
+      settled = await pMapSettled(
+        positions(),
+        (position) => copyOne(blobs[position] as ListedBlob, position),
+        {
+          concurrency: settings.concurrency,
+        },
+      );
     } finally {
-      signal.removeEventListener('abort', onAbort);
       await saving;
     }
     if (fatal) throw await failPartition(fatal);

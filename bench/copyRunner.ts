@@ -3,6 +3,7 @@
  * the job's descriptor, samples its own memory, answers with a `result` (or `error`) and exits.
  * Started by `runCopyJob` (childProcess.ts); not meant to be run by hand.
  */
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { clientEnvironmentFromSettings, createClientFactory } from '../src/lib/clients/ClientFactory.js';
 import { Sensitive } from '../src/lib/config/DrConfig.js';
 import { BlobCheckpointStore } from '../src/lib/copy/BlobCheckpointStore.js';
@@ -30,6 +31,22 @@ class MemorySampler {
   private readonly phases: ChildMemory['phases'] = {};
   private phase = 'copy';
   private readonly timer = setInterval(() => this.sample(), 50);
+  private peakHeapAfterMajorGc = 0;
+  private majorGcs = 0;
+  // Heap in use just after each mark-compact: what the process still holds, without the garbage that
+  // V8 lets pile up between collections (and which `peakHeapUsedBytes` and RSS include).
+  private readonly gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry.toJSON() as { detail?: { kind?: number } }).detail?.kind;
+      if (kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      this.majorGcs += 1;
+      this.peakHeapAfterMajorGc = Math.max(this.peakHeapAfterMajorGc, process.memoryUsage().heapUsed);
+    }
+  });
+
+  constructor() {
+    this.gcObserver.observe({ entryTypes: ['gc'] });
+  }
 
   /** Samples go to `phase` from now on. */
   enter(phase: string): void {
@@ -48,8 +65,11 @@ class MemorySampler {
 
   stop(): ChildMemory {
     clearInterval(this.timer);
+    this.gcObserver.disconnect();
     this.sample();
     return {
+      peakHeapAfterMajorGcBytes: this.peakHeapAfterMajorGc,
+      majorGcs: this.majorGcs,
       baselineRssBytes: this.baselineRssBytes,
       peakSampledRssBytes: this.peakRss,
       // Linux reports maxRSS in KiB.

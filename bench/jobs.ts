@@ -92,6 +92,13 @@ export interface ChildMemory {
   /** `process.resourceUsage().maxRSS`: the kernel's high-water mark over the child's life. */
   maxRssBytes: number;
   peakHeapUsedBytes: number;
+  /**
+   * Highest heap in use just after a mark-compact (major GC) during the job: the nearest measure of
+   * what the process keeps alive. 0 when no major GC ran.
+   */
+  peakHeapAfterMajorGcBytes: number;
+  /** Mark-compacts during the job. */
+  majorGcs: number;
   /** Highest sampled RSS and heap in each phase of an engine copy (`copy`: planning and copying; `verify`). */
   phases: Record<string, { peakRssBytes: number; peakHeapUsedBytes: number }>;
 }

@@ -153,6 +153,7 @@ function memoryTable(m: MemoryFigures, maxOldSpaceMiB: number | undefined): Tabl
       'copying',
       'verifying',
       'peak heap',
+      'live heap',
       'maxRSS',
     ],
     rows: m.series.flatMap((series) =>
@@ -166,11 +167,13 @@ function memoryTable(m: MemoryFigures, maxOldSpaceMiB: number | undefined): Tabl
         phase(p, 'copy'),
         phase(p, 'verify'),
         String(mib(p.memory.peakHeapUsedBytes)),
+        p.memory.majorGcs > 0 ? String(mib(p.memory.peakHeapAfterMajorGcBytes)) : '—',
         String(mib(p.memory.maxRssBytes)),
       ]),
     ),
     notes: [
       "Peak RSS: the highest RSS of the child sampled every 50 ms from the start of the copy (copying: planning and copying; verifying: the merge of both listings). maxRSS is the kernel's high-water mark over the child's life, its start included (tsx compiling the sources).",
+      'Peak heap: the highest heap in use sampled, garbage included. Live heap: the highest heap in use just after a mark-compact (major GC), what the copy keeps alive; — when none ran.',
       ...m.series.map(
         (s) =>
           `${s.label}: peak RSS grows ${s.growthPercent}% from ${num(s.points[0]?.blobs)} to ${num(s.points.at(-1)?.blobs)} blobs (target ≤ 20%); what the copy adds above the RSS before it grows ${s.growthAboveBaselinePercent}%.`,

@@ -4,6 +4,7 @@
  * Started by `runCopyJob` (childProcess.ts); not meant to be run by hand.
  */
 import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { clientEnvironmentFromSettings, createClientFactory } from '../src/lib/clients/ClientFactory.js';
 import { Sensitive } from '../src/lib/config/DrConfig.js';
 import { BlobCheckpointStore } from '../src/lib/copy/BlobCheckpointStore.js';
@@ -15,7 +16,15 @@ import { createLogger } from '../src/lib/log.js';
 import { describeError } from '../src/lib/redact.js';
 import { copyInBareLoops, copyOneAtATime, listCopyItems } from './baselines.js';
 import { copyWithEngine } from './engineCopy.js';
-import type { BareLoopRun, ChildMemory, ChildMessage, CopyJob, JobResult, LogCounts } from './jobs.js';
+import type {
+  BareLoopRun,
+  ChildMemory,
+  ChildMessage,
+  CopyJob,
+  HeapSnapshot,
+  JobResult,
+  LogCounts,
+} from './jobs.js';
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -125,9 +134,22 @@ async function runJob(
     await queue.createIfNotExists();
     await queue.clearMessages();
     const copiedNames: string[] = [];
+    const snapshotsAt = [...(job.heapSnapshotsAt ?? [])].sort((a, b) => a - b);
+    const heapSnapshots: HeapSnapshot[] = [];
+    // Kept for after the copy: thrown from the progress callback, it would abort the partition.
+    let snapshotError: unknown;
     let blobsDone = 0;
     const onProgress = (event: CopyProgressEvent) => {
       blobsDone += 1;
+      if (job.heapSnapshotPrefix && snapshotsAt.length > 0 && blobsDone >= (snapshotsAt[0] ?? 0)) {
+        snapshotsAt.shift();
+        try {
+          const file = writeHeapSnapshot(`${job.heapSnapshotPrefix}-${blobsDone}.heapsnapshot`);
+          heapSnapshots.push({ blobsDone, heapUsedBytes: process.memoryUsage().heapUsed, file });
+        } catch (error) {
+          snapshotError ??= error;
+        }
+      }
       if (job.recordCopiedNames && event.outcome === 'copied') copiedNames.push(event.blobName);
       if (job.progressEvery && blobsDone % job.progressEvery === 0)
         void send({ type: 'progress', blobsDone });
@@ -143,8 +165,15 @@ async function runJob(
         onVerify: () => sampler.enter('verify'),
       });
       const memory = sampler.stop();
+      if (snapshotError !== undefined)
+        throw new Error(`Cannot write a heap snapshot: ${describeError(snapshotError)}`);
       return {
-        result: { kind: 'engine', engine, ...(job.recordCopiedNames ? { copiedNames } : {}) },
+        result: {
+          kind: 'engine',
+          engine,
+          ...(job.recordCopiedNames ? { copiedNames } : {}),
+          ...(heapSnapshots.length > 0 ? { heapSnapshots } : {}),
+        },
         memory,
       };
     } finally {

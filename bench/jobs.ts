@@ -40,6 +40,12 @@ export interface EngineJob extends JobBase {
   appStorageAccount: string;
   /** Send a `progress` message every this many blobs done (the resume measurement watches them). */
   progressEvery?: number;
+  /**
+   * Write a V8 heap snapshot when this many blobs are done, for each number (ascending), to
+   * `<heapSnapshotPrefix>-<blobs done>.heapsnapshot`. Writing one runs a full GC first.
+   */
+  heapSnapshotsAt?: number[];
+  heapSnapshotPrefix?: string;
   /** Return the names of the blobs this run copied (not skipped), to prove what a resume copied again. */
   recordCopiedNames?: boolean;
 }
@@ -78,8 +84,16 @@ export interface BareLoopRun extends TimedCopy {
   retries: number;
 }
 
+/** A heap snapshot written during an engine copy (`EngineJob.heapSnapshotsAt`). */
+export interface HeapSnapshot {
+  blobsDone: number;
+  /** Heap in use just after the snapshot (whose full GC leaves only what is alive). */
+  heapUsedBytes: number;
+  file: string;
+}
+
 export type JobResult =
-  | { kind: 'engine'; engine: EngineCopyResult; copiedNames?: string[] }
+  | { kind: 'engine'; engine: EngineCopyResult; copiedNames?: string[]; heapSnapshots?: HeapSnapshot[] }
   | { kind: 'naive'; copy: TimedCopy }
   | { kind: 'bare'; runs: BareLoopRun[] };
 

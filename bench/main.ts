@@ -56,6 +56,10 @@ process.once('SIGINT', () => {
   void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
 });
 
+// The output's directory exists from the start: heap snapshots are written into it during the run.
+const out = path.resolve(options.out);
+await mkdir(path.dirname(out), { recursive: true });
+
 say('starting the local stack');
 stack = await startLocalStack();
 try {
@@ -110,7 +114,14 @@ try {
   if (corpus) await deleteContainer(ctx, stack.names.primaryStorageAccount, corpus.container);
   if (!options.skipMemory) {
     figures.memory = await section('memory', () =>
-      measureMemory(ctx, options.memorySizes, engineConfigurations(options).slice(0, 1)),
+      measureMemory(
+        ctx,
+        options.memorySizes,
+        engineConfigurations(options).slice(0, 1),
+        options.heapSnapshots > 0
+          ? { count: options.heapSnapshots, prefix: out.replace(/(\.json)?$/, '.heap') }
+          : undefined,
+      ),
     );
   }
 } finally {
@@ -119,7 +130,6 @@ try {
   stack = undefined;
 }
 
-const out = path.resolve(options.out);
 if (!options.skipDrill) {
   figures.drill = await section('drill', () =>
     measureDrill(out.replace(/(\.json)?$/, '.drill.json'), options.drillFiles, say),
@@ -133,7 +143,6 @@ const complete: BenchFigures = {
   durationSeconds: round((endedAt.getTime() - startedAt.getTime()) / 1000, 1),
   targets: targetsOf(figures),
 };
-await mkdir(path.dirname(out), { recursive: true });
 await writeFile(out, `${JSON.stringify(complete, null, 2)}\n`);
 const markdown = out.replace(/(\.json)?$/, '.md');
 await writeFile(markdown, renderMarkdown(complete));

@@ -1,6 +1,6 @@
 import { type BenchContext, deleteContainer, loadAverage, round } from './BenchContext.js';
 import { type Corpus, seedCorpus } from './corpus.js';
-import type { ChildMemory } from './jobs.js';
+import type { ChildMemory, HeapSnapshot } from './jobs.js';
 import { type EngineConfiguration, runEngine } from './throughput.js';
 
 export interface MemoryPoint {
@@ -10,6 +10,8 @@ export interface MemoryPoint {
   partitions: number;
   memory: ChildMemory;
   loadAverage: number;
+  /** With `--heap-snapshots`: the snapshots the copy wrote, and the heap alive at each. */
+  heapSnapshots?: HeapSnapshot[];
 }
 
 export interface MemorySeries {
@@ -40,6 +42,7 @@ export async function measureMemory(
   ctx: BenchContext,
   sizes: number[],
   configurations: EngineConfiguration[],
+  heapSnapshots?: { count: number; prefix: string },
 ): Promise<MemoryFigures> {
   const points: MemoryPoint[][] = configurations.map(() => []);
   for (const size of [...sizes].sort((a, b) => a - b)) {
@@ -57,6 +60,15 @@ export async function measureMemory(
         `memory, ${configuration.label}`,
         configuration.settings,
         `bench-memory-${i}`,
+        heapSnapshots && heapSnapshots.count > 0
+          ? {
+              // Evenly spread over the copy: count 2 takes them at a third and two thirds of the blobs.
+              atBlobs: Array.from({ length: heapSnapshots.count }, (_, k) =>
+                Math.max(1, Math.floor((corpus.blobs * (k + 1)) / (heapSnapshots.count + 1))),
+              ),
+              prefix: `${heapSnapshots.prefix}-${corpus.blobs}-${i}`,
+            }
+          : undefined,
       );
       points[i]?.push({
         blobs: corpus.blobs,
@@ -65,6 +77,7 @@ export async function measureMemory(
         partitions: run.engine.partitions,
         memory: run.memory,
         loadAverage: loadAverage(),
+        ...(run.heapSnapshots ? { heapSnapshots: run.heapSnapshots } : {}),
       });
       ctx.say(`    peak RSS ${round(run.memory.peakSampledRssBytes / 1024 / 1024, 1)} MiB`);
     }

@@ -30,6 +30,13 @@ export interface BenchOptions {
    * copies (a remote service's round trip, which the local stack lacks); 0: none.
    */
   storageLatencyMs: number;
+  /**
+   * Heap snapshots each memory copy writes, evenly spread over its blobs, next to `out`
+   * (`<out>.heap-<corpus blobs>-<configuration>-<blobs done>.heapsnapshot`); 0: none. Writing one
+   * pauses the copy and raises the child's RSS, so a run with snapshots is not a run to take the
+   * peak RSS from.
+   */
+  heapSnapshots: number;
   /** `--max-old-space-size` of every copy child, in MiB; undefined: Node's default. */
   childMaxOldSpaceMiB?: number;
   /** Files of the drill dataset; undefined: the drill's default. */
@@ -143,6 +150,12 @@ export function parseBenchOptions(argv: string[], now = new Date()): BenchOption
       '--child-max-old-space-mib <n>',
       "cap the V8 old space of every copy child (node --max-old-space-size), e.g. to show that a copy's live memory does not grow with the blobs",
       positiveInteger,
+    )
+    .option(
+      '--heap-snapshots <n>',
+      'heap snapshots each memory copy writes next to --out, evenly spread over its blobs (they raise its RSS: not for peak figures)',
+      positiveInteger,
+      0,
     )
     .option(
       '--skip-throughput',

@@ -178,6 +178,18 @@ function memoryTable(m: MemoryFigures, maxOldSpaceMiB: number | undefined): Tabl
         (s) =>
           `${s.label}: peak RSS grows ${s.growthPercent}% from ${num(s.points[0]?.blobs)} to ${num(s.points.at(-1)?.blobs)} blobs (target ≤ 20%); what the copy adds above the RSS before it grows ${s.growthAboveBaselinePercent}%.`,
       ),
+      ...m.series.flatMap((s) =>
+        s.points
+          .filter((p) => p.heapSnapshots && p.heapSnapshots.length > 0)
+          .map(
+            (p) =>
+              `${s.label}, ${num(p.blobs)} blobs, heap snapshots (each after a full GC; writing them raised this copy's RSS): ${(
+                p.heapSnapshots ?? []
+              )
+                .map((h) => `${mib(h.heapUsedBytes)} MiB alive at ${num(h.blobsDone)} blobs done (${h.file})`)
+                .join('; ')}.`,
+          ),
+      ),
     ],
   };
 }

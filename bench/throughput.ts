@@ -11,7 +11,7 @@ import {
 import { runCopyJob } from './childProcess.js';
 import type { Corpus } from './corpus.js';
 import { type EngineCopyResult, type EngineSettings, failoverEngineSettings } from './engineCopy.js';
-import type { ChildMemory, LogCounts } from './jobs.js';
+import type { ChildMemory, HeapSnapshot, LogCounts } from './jobs.js';
 import type { BenchOptions, EngineVariant } from './options.js';
 
 /** One run of the copy engine, end to end, in its own child process. */
@@ -25,6 +25,14 @@ export interface EngineRun {
   memory: ChildMemory;
   warnings: LogCounts;
   loadAverage: number;
+  /** Heap snapshots the copy wrote (`HeapSnapshotRequest`), if any. */
+  heapSnapshots?: HeapSnapshot[];
+}
+
+/** Heap snapshots an engine copy writes: when these many blobs are done, to `<prefix>-<done>.heapsnapshot`. */
+export interface HeapSnapshotRequest {
+  atBlobs: number[];
+  prefix: string;
 }
 
 export interface NaiveRun {
@@ -200,6 +208,7 @@ export async function runEngine(
   label: string,
   settings: EngineSettings,
   container: string,
+  heapSnapshots?: HeapSnapshotRequest,
 ): Promise<EngineRun> {
   ctx.say(`${label}: plan, queue, copy with checkpoints, verify — ${corpus.blobs} blobs`);
   const destination = destinationFor(ctx, container);
@@ -212,6 +221,9 @@ export async function runEngine(
     runId: `${ctx.runTag}-${container}-${Date.now().toString(36)}`,
     settings,
     appStorageAccount: ctx.stack.names.appStorageAccount,
+    ...(heapSnapshots
+      ? { heapSnapshotsAt: heapSnapshots.atBlobs, heapSnapshotPrefix: heapSnapshots.prefix }
+      : {}),
   });
   const engine = result.engine;
   if (!engine.verification.ok || engine.blobsListed !== corpus.blobs) {
@@ -229,6 +241,7 @@ export async function runEngine(
     memory,
     warnings,
     loadAverage: loadAverage(),
+    ...(result.heapSnapshots ? { heapSnapshots: result.heapSnapshots } : {}),
   };
   ctx.say(
     `    ${run.rate.blobsPerSecond} blobs/s end to end (${run.copyPhaseBlobsPerSecond} in the copy phase)`,

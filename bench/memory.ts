@@ -20,10 +20,11 @@ export interface MemorySeries {
   /**
    * Peak RSS during the copy (sampled) of the largest corpus over that of the smallest, in percent.
    * Not `maxRSS`: that high-water mark also holds the child's start, when tsx compiles the sources.
+   * Undefined with a single corpus size: there is nothing to compare.
    */
-  growthPercent: number;
+  growthPercent?: number;
   /** The same for what the copy added above the child's RSS before it started. */
-  growthAboveBaselinePercent: number;
+  growthAboveBaselinePercent?: number;
 }
 
 export interface MemoryFigures {
@@ -92,6 +93,7 @@ function seriesOf(label: string, points: MemoryPoint[]): MemorySeries {
   const first = points[0];
   const last = points.at(-1);
   if (!first || !last) throw new Error('No memory size was given.');
+  if (points.length < 2) return { label, points };
   const above = (p: MemoryPoint) => p.memory.peakSampledRssBytes - p.memory.baselineRssBytes;
   return {
     label,

@@ -174,9 +174,10 @@ function memoryTable(m: MemoryFigures, maxOldSpaceMiB: number | undefined): Tabl
     notes: [
       "Peak RSS: the highest RSS of the child sampled every 50 ms from the start of the copy (copying: planning and copying; verifying: the merge of both listings). maxRSS is the kernel's high-water mark over the child's life, its start included (tsx compiling the sources).",
       'Peak heap: the highest heap in use sampled, garbage included. Live heap: the highest heap in use just after a mark-compact (major GC), what the copy keeps alive; — when none ran.',
-      ...m.series.map(
-        (s) =>
-          `${s.label}: peak RSS grows ${s.growthPercent}% from ${num(s.points[0]?.blobs)} to ${num(s.points.at(-1)?.blobs)} blobs (target ≤ 20%); what the copy adds above the RSS before it grows ${s.growthAboveBaselinePercent}%.`,
+      ...m.series.map((s) =>
+        s.growthPercent === undefined
+          ? `${s.label}: one corpus size only, so no growth to report.`
+          : `${s.label}: peak RSS grows ${s.growthPercent}% from ${num(s.points[0]?.blobs)} to ${num(s.points.at(-1)?.blobs)} blobs (target ≤ 20%); what the copy adds above the RSS before it grows ${s.growthAboveBaselinePercent}%.`,
       ),
       ...m.series.flatMap((s) =>
         s.points

@@ -134,17 +134,17 @@ async function runJob(
     await queue.createIfNotExists();
     await queue.clearMessages();
     const copiedNames: string[] = [];
-    const snapshotsAt = [...(job.heapSnapshotsAt ?? [])].sort((a, b) => a - b);
+    const snapshotsAt = [...(job.heapSnapshots?.atBlobs ?? [])].sort((a, b) => a - b);
     const heapSnapshots: HeapSnapshot[] = [];
     // Kept for after the copy: thrown from the progress callback, it would abort the partition.
     let snapshotError: unknown;
     let blobsDone = 0;
     const onProgress = (event: CopyProgressEvent) => {
       blobsDone += 1;
-      if (job.heapSnapshotPrefix && snapshotsAt.length > 0 && blobsDone >= (snapshotsAt[0] ?? 0)) {
+      if (job.heapSnapshots && snapshotsAt.length > 0 && blobsDone >= (snapshotsAt[0] ?? 0)) {
         snapshotsAt.shift();
         try {
-          const file = writeHeapSnapshot(`${job.heapSnapshotPrefix}-${blobsDone}.heapsnapshot`);
+          const file = writeHeapSnapshot(`${job.heapSnapshots.prefix}-${blobsDone}.heapsnapshot`);
           heapSnapshots.push({ blobsDone, heapUsedBytes: process.memoryUsage().heapUsed, file });
         } catch (error) {
           snapshotError ??= error;

@@ -40,12 +40,7 @@ export interface EngineJob extends JobBase {
   appStorageAccount: string;
   /** Send a `progress` message every this many blobs done (the resume measurement watches them). */
   progressEvery?: number;
-  /**
-   * Write a V8 heap snapshot when this many blobs are done, for each number (ascending), to
-   * `<heapSnapshotPrefix>-<blobs done>.heapsnapshot`. Writing one runs a full GC first.
-   */
-  heapSnapshotsAt?: number[];
-  heapSnapshotPrefix?: string;
+  heapSnapshots?: HeapSnapshotRequest;
   /** Return the names of the blobs this run copied (not skipped), to prove what a resume copied again. */
   recordCopiedNames?: boolean;
 }
@@ -84,7 +79,16 @@ export interface BareLoopRun extends TimedCopy {
   retries: number;
 }
 
-/** A heap snapshot written during an engine copy (`EngineJob.heapSnapshotsAt`). */
+/**
+ * Heap snapshots an engine copy writes: one when each of `atBlobs` blobs are done, to
+ * `<prefix>-<blobs done>.heapsnapshot`. Writing one runs a full GC first.
+ */
+export interface HeapSnapshotRequest {
+  atBlobs: number[];
+  prefix: string;
+}
+
+/** A heap snapshot written during an engine copy (`EngineJob.heapSnapshots`). */
 export interface HeapSnapshot {
   blobsDone: number;
   /** Heap in use just after the snapshot (whose full GC leaves only what is alive). */

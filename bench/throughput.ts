@@ -11,7 +11,7 @@ import {
 import { runCopyJob } from './childProcess.js';
 import type { Corpus } from './corpus.js';
 import { type EngineCopyResult, type EngineSettings, failoverEngineSettings } from './engineCopy.js';
-import type { ChildMemory, HeapSnapshot, LogCounts } from './jobs.js';
+import type { ChildMemory, HeapSnapshot, HeapSnapshotRequest, LogCounts } from './jobs.js';
 import type { BenchOptions, EngineVariant } from './options.js';
 
 /** One run of the copy engine, end to end, in its own child process. */
@@ -25,14 +25,8 @@ export interface EngineRun {
   memory: ChildMemory;
   warnings: LogCounts;
   loadAverage: number;
-  /** Heap snapshots the copy wrote (`HeapSnapshotRequest`), if any. */
+  /** Heap snapshots the copy wrote (`--heap-snapshots`), if any. */
   heapSnapshots?: HeapSnapshot[];
-}
-
-/** Heap snapshots an engine copy writes: when these many blobs are done, to `<prefix>-<done>.heapsnapshot`. */
-export interface HeapSnapshotRequest {
-  atBlobs: number[];
-  prefix: string;
 }
 
 export interface NaiveRun {
@@ -221,9 +215,7 @@ export async function runEngine(
     runId: `${ctx.runTag}-${container}-${Date.now().toString(36)}`,
     settings,
     appStorageAccount: ctx.stack.names.appStorageAccount,
-    ...(heapSnapshots
-      ? { heapSnapshotsAt: heapSnapshots.atBlobs, heapSnapshotPrefix: heapSnapshots.prefix }
-      : {}),
+    ...(heapSnapshots ? { heapSnapshots } : {}),
   });
   const engine = result.engine;
   if (!engine.verification.ok || engine.blobsListed !== corpus.blobs) {

@@ -14,6 +14,7 @@ import {
 } from '@azure/storage-blob';
 import { newPipeline as newQueuePipeline, QueueServiceClient } from '@azure/storage-queue';
 import { ConfigError } from '../errors.js';
+import { type ContainerRequests, createContainerRequests } from './ContainerRequests.js';
 import { LocalStackCredential } from './LocalStackCredential.js';
 
 /**
@@ -70,6 +71,8 @@ export interface ClientFactory {
   blobEndpoint(accountName: string, secondary?: boolean): string;
   blobService(accountName: string, options?: BlobServiceOptions): BlobServiceClient;
   queueService(accountName: string): QueueServiceClient;
+  /** Raw requests on one container (List Blobs without the SDK's deserialiser), authorised as `blobService`. */
+  containerRequests(accountName: string, container: string, options?: BlobServiceOptions): ContainerRequests;
   /** Extra TLS trust for raw HTTPS calls (Node's `https.Agent`), or undefined to use the defaults. */
   readonly httpsAgent: https.Agent | undefined;
 }
@@ -89,9 +92,23 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
     ...(retry.maxRetryDelayInMs !== undefined ? { maxRetryDelayInMs: retry.maxRetryDelayInMs } : {}),
     ...(retry.tryTimeoutInMs !== undefined ? { tryTimeoutInMs: retry.tryTimeoutInMs } : {}),
   };
+  /** `ClientFactory.containerRequests` for accounts at `endpointOf`, authorised as `blobService`. */
+  const containerRequestsVia =
+    (endpointOf: ClientFactory['blobEndpoint'], credential: TokenCredential, httpClient: HttpClient) =>
+    (account: string, container: string, options: BlobServiceOptions = {}): ContainerRequests =>
+      createContainerRequests({
+        url: `${endpointOf(account, options.secondary)}/${encodeURIComponent(container)}`,
+        ...(options.sas ? { sas: options.sas } : {}),
+        credential,
+        httpClient,
+        retry: armRetry,
+        ...(retry.tryTimeoutInMs !== undefined ? { tryTimeoutInMs: retry.tryTimeoutInMs } : {}),
+      });
 
   if (environment.kind === 'azure') {
     const credential = environment.credential ?? new DefaultAzureCredential();
+    const blobEndpoint = (account: string, secondary = false) =>
+      `https://${account}${secondary ? '-secondary' : ''}.blob.${AZURE_STORAGE_SUFFIX}`;
     return {
       kind: 'azure',
       credential,
@@ -100,8 +117,7 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
       postgresManagement: (sub) =>
         new PostgreSQLManagementFlexibleServerClient(credential, sub, { retryOptions: armRetry }),
       secrets: (vaultUrl) => new SecretClient(vaultUrl, credential, { retryOptions: armRetry }),
-      blobEndpoint: (account, secondary = false) =>
-        `https://${account}${secondary ? '-secondary' : ''}.blob.${AZURE_STORAGE_SUFFIX}`,
+      blobEndpoint,
       blobService(account, options = {}) {
         const endpoint = this.blobEndpoint(account, options.secondary);
         return options.sas
@@ -116,6 +132,7 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
           `https://${account}.queue.${AZURE_STORAGE_SUFFIX}`,
           newQueuePipeline(credential, { retryOptions: storageRetry }),
         ),
+      containerRequests: containerRequestsVia(blobEndpoint, credential, createDefaultHttpClient()),
     };
   }
 
@@ -139,6 +156,8 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
     return pipeline;
   };
   const endpointFor = (template: string, account: string) => template.replace('{account}', account);
+  const blobEndpoint = (account: string, secondary = false) =>
+    endpointFor(descriptor.blobEndpointTemplate, `${account}${secondary ? '-secondary' : ''}`);
   return {
     kind: 'local',
     credential,
@@ -162,8 +181,7 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
         // The stack's vault is on 127.0.0.1, which is not a vault domain the challenge could match.
         disableChallengeResourceVerification: true,
       }),
-    blobEndpoint: (account, secondary = false) =>
-      endpointFor(descriptor.blobEndpointTemplate, `${account}${secondary ? '-secondary' : ''}`),
+    blobEndpoint,
     blobService(account, options = {}) {
       const endpoint = this.blobEndpoint(account, options.secondary);
       return options.sas
@@ -175,6 +193,7 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
       pipeline.factories.unshift(storageTls as never);
       return new QueueServiceClient(endpointFor(descriptor.queueEndpointTemplate, account), pipeline);
     },
+    containerRequests: containerRequestsVia(blobEndpoint, credential, httpClient),
   };
 }
 

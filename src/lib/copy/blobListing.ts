@@ -1,5 +1,8 @@
-import type { BlobGetPropertiesResponse, BlobItem, ContainerClient } from '@azure/storage-blob';
+import type { BlobGetPropertiesResponse, ContainerClient } from '@azure/storage-blob';
+import type { ClientFactory } from '../clients/ClientFactory.js';
+import type { ContainerRequests } from '../clients/ContainerRequests.js';
 import { statusOf } from '../errors.js';
+import { parseListBlobsXml } from './listBlobsXml.js';
 
 /**
  * The metadata a hierarchical namespace (ADLS Gen2) puts on a directory when it is seen through the
@@ -35,6 +38,27 @@ export interface ListingPage {
   blobs: ListedBlob[];
 }
 
+/**
+ * A container to list: raw requests for List Blobs (parsed by `parseListBlobsXml`, not by the SDK),
+ * and the SDK client for calls on single blobs.
+ */
+export interface ListableContainer {
+  client: ContainerClient;
+  requests: ContainerRequests;
+}
+
+/** A container of an account reached with the identity (the destination, the app's storage). */
+export function listableContainer(
+  clients: ClientFactory,
+  account: string,
+  container: string,
+): ListableContainer {
+  return {
+    client: clients.blobService(account).getContainerClient(container),
+    requests: clients.containerRequests(account, container),
+  };
+}
+
 export interface ListBlobPagesOptions {
   /** Start at this continuation token instead of the beginning. */
   marker?: string;
@@ -56,14 +80,14 @@ export function normalizePrefix(prefix: string): string {
  * hierarchical-namespace listing orders, so the pages stay sorted.
  */
 export async function* listBlobPages(
-  container: ContainerClient,
+  container: ListableContainer,
   prefix: string,
   options: ListBlobPagesOptions,
 ): AsyncGenerator<ListingPage> {
   const normalized = normalizePrefix(prefix);
   const stub =
     options.marker === undefined && normalized !== ''
-      ? await getListedBlob(container, normalized, options.abortSignal)
+      ? await getListedBlob(container.client, normalized, options.abortSignal)
       : undefined;
   let marker = options.marker;
   let first = true;
@@ -77,45 +101,36 @@ export async function* listBlobPages(
   }
 }
 
-/**
- * The page at `marker`, through a page iterator of its own that is closed at once. The SDK's page
- * iterator keeps its last response (the XML and what it was parsed into, several times the size of
- * the page's `ListedBlob`s) until it is asked for the next page; a fresh iterator per page lets that
- * response go as soon as its blobs are read.
- */
+/** The page at `marker`: one List Blobs request, its answer parsed in one pass. */
 async function listOnePage(
-  container: ContainerClient,
+  container: ListableContainer,
   normalized: string,
   marker: string | undefined,
   options: ListBlobPagesOptions,
 ): Promise<ListingPage> {
-  const pages = container
-    .listBlobsFlat({
-      ...(normalized ? { prefix: `${normalized}/` } : {}),
-      includeMetadata: true,
-      ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
-    })
-    .byPage({
-      ...(marker !== undefined ? { continuationToken: marker } : {}),
-      maxPageSize: options.pageSize,
-    });
-  try {
-    const next = await pages.next();
-    const response = next.done ? undefined : next.value;
-    const nextMarker = response?.continuationToken ? response.continuationToken : undefined;
-    return {
-      ...(marker !== undefined ? { marker } : {}),
-      ...(nextMarker ? { nextMarker } : {}),
-      blobs: response ? response.segment.blobItems.map(fromBlobItem) : [],
-    };
-  } finally {
-    await pages.return?.(undefined);
-  }
+  const query: Record<string, string> = {
+    restype: 'container',
+    comp: 'list',
+    include: 'metadata',
+    maxresults: String(options.pageSize),
+  };
+  if (normalized) query.prefix = `${normalized}/`;
+  if (marker !== undefined) query.marker = marker;
+  const body = await container.requests.get(
+    query,
+    options.abortSignal ? { abortSignal: options.abortSignal } : {},
+  );
+  const { blobs, nextMarker } = parseListBlobsXml(body);
+  return {
+    ...(marker !== undefined ? { marker } : {}),
+    ...(nextMarker ? { nextMarker } : {}),
+    blobs,
+  };
 }
 
 /** Lists exactly one page: the one starting at `marker`. */
 export async function listBlobPage(
-  container: ContainerClient,
+  container: ListableContainer,
   prefix: string,
   options: ListBlobPagesOptions,
 ): Promise<ListingPage> {
@@ -149,25 +164,6 @@ export function isDirectoryStub(metadata: Record<string, string> | undefined): b
     if (key.toLowerCase() === DIRECTORY_STUB_METADATA && value.toLowerCase() === 'true') return true;
   }
   return false;
-}
-
-function fromBlobItem(item: BlobItem): ListedBlob {
-  const p = item.properties;
-  const metadata = metadataOf(item.metadata);
-  return {
-    name: item.name,
-    contentLength: p.contentLength ?? 0,
-    ...optional('contentMD5', p.contentMD5 ? Buffer.from(p.contentMD5).toString('base64') : undefined),
-    ...optional('contentType', p.contentType),
-    ...optional('contentEncoding', p.contentEncoding),
-    ...optional('contentLanguage', p.contentLanguage),
-    ...optional('cacheControl', p.cacheControl),
-    ...optional('contentDisposition', p.contentDisposition),
-    ...optional('blobType', p.blobType),
-    ...optional('lastModified', p.lastModified),
-    metadata,
-    isDirectoryStub: isDirectoryStub(metadata),
-  };
 }
 
 export function fromProperties(name: string, p: BlobGetPropertiesResponse): ListedBlob {

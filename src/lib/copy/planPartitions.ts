@@ -1,5 +1,5 @@
 import { type ListedBlob, type ListingPage, listBlobPages } from './blobListing.js';
-import { listingFailed, sourceContainerClient } from './sourceAccess.js';
+import { listingFailed, sourceListable } from './sourceAccess.js';
 import {
   type CopyListingDeps,
   type CopyPartition,
@@ -50,7 +50,7 @@ export async function* planPartitions(
 ): AsyncGenerator<PlannedPartition> {
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const threshold = options.largeBlobThresholdInBytes ?? SYNC_COPY_LIMIT_IN_BYTES;
-  const container = sourceContainerClient(deps.clients, deps.source);
+  const container = sourceListable(deps.clients, deps.source);
   let index = options.resumeFrom?.index ?? 0;
   const pages = listBlobPages(container, deps.source.prefix, {
     pageSize,

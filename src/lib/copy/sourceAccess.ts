@@ -8,7 +8,7 @@ import type { ClientFactory } from '../clients/ClientFactory.js';
 import { Sensitive } from '../config/DrConfig.js';
 import { sasQueryString } from '../config/sourceSas.js';
 import { ConfigError } from '../errors.js';
-import { normalizePrefix } from './blobListing.js';
+import { type ListableContainer, normalizePrefix } from './blobListing.js';
 import { safeStorageError } from './storageErrors.js';
 import type { CopyListingDeps, CopySource } from './types.js';
 
@@ -21,6 +21,17 @@ export function sourceContainerClient(clients: ClientFactory, source: CopySource
   return clients
     .blobService(source.account, { secondary: true, sas: normalizeSourceSas(source.sas) })
     .getContainerClient(source.container);
+}
+
+/** The source container through the secondary endpoint, to list: raw List Blobs and the SDK client. */
+export function sourceListable(clients: ClientFactory, source: CopySource): ListableContainer {
+  const sas = normalizeSourceSas(source.sas);
+  return {
+    client: clients
+      .blobService(source.account, { secondary: true, sas })
+      .getContainerClient(source.container),
+    requests: clients.containerRequests(source.account, source.container, { secondary: true, sas }),
+  };
 }
 
 /** The secondary endpoint the copy reads from, without any SAS: safe for messages and logs. */

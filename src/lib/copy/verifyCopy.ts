@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
-import { type ListedBlob, type ListingPage, listBlobPages } from './blobListing.js';
+import { type ListedBlob, type ListingPage, listableContainer, listBlobPages } from './blobListing.js';
 import { compareBlobNames, type ListingOrder } from './listingOrder.js';
-import { listingFailed, sourceContainerClient } from './sourceAccess.js';
+import { listingFailed, sourceListable } from './sourceAccess.js';
 import { safeStorageError } from './storageErrors.js';
 import type { CopyDeps } from './types.js';
 
@@ -94,11 +94,13 @@ async function verifyInOrder(
   const pageSize = options.pageSize ?? 5_000;
   const maxReported = options.maxReported ?? 1_000;
   const listOptions = { pageSize, ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}) };
-  const destinationContainer = deps.clients
-    .blobService(deps.destination.account)
-    .getContainerClient(deps.destination.container);
+  const destinationContainer = listableContainer(
+    deps.clients,
+    deps.destination.account,
+    deps.destination.container,
+  );
   const source = new SortedCursor(
-    listBlobPages(sourceContainerClient(deps.clients, deps.source), deps.source.prefix, listOptions),
+    listBlobPages(sourceListable(deps.clients, deps.source), deps.source.prefix, listOptions),
     order,
     'source',
     (error) => listingFailed(deps, error),

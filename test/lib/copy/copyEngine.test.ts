@@ -13,7 +13,11 @@ import {
 import { drainQueue } from '../../../src/lib/copy/drainQueue.js';
 import { encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
 import { type PlannedPartition, planPartitions } from '../../../src/lib/copy/planPartitions.js';
-import { createUserDelegationSourceSas, sourceContainerClient } from '../../../src/lib/copy/sourceAccess.js';
+import {
+  createUserDelegationSourceSas,
+  sourceContainerClient,
+  sourceListable,
+} from '../../../src/lib/copy/sourceAccess.js';
 import type { CopyDeps } from '../../../src/lib/copy/types.js';
 import { ListingOutOfOrder, verifyCopy } from '../../../src/lib/copy/verifyCopy.js';
 import { createLogger } from '../../../src/lib/log.js';
@@ -537,7 +541,7 @@ describe('copy engine on the local storage stack', () => {
     await source.getBlockBlobClient(late).upload('late', 4);
     try {
       // Listed again from its marker, the first page now ends one planned blob early.
-      const again = await listBlobPage(sourceContainerClient(fixture.clients, deps.source), prefix, {
+      const again = await listBlobPage(sourceListable(fixture.clients, deps.source), prefix, {
         pageSize: PAGE_SIZE,
       });
       expect(again.blobs.map((b) => b.name)).toContain(late);

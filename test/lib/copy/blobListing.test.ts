@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StorageRequestError } from '../../../src/lib/clients/ContainerRequests.js';
+import { Sensitive } from '../../../src/lib/config/DrConfig.js';
+import { getListedBlob, type ListedBlob, listBlobPages } from '../../../src/lib/copy/blobListing.js';
+import { sourceListable } from '../../../src/lib/copy/sourceAccess.js';
+import type { CopySource } from '../../../src/lib/copy/types.js';
+import { type StorageFixture, startStorageFixture } from '../../helpers/storageFixture.js';
+
+const CONTAINER = 'listing-names';
+const PREFIX = 'kyvos/engine_work';
+const NAMES = [
+  'sp ace/a+b.txt',
+  'amp&er=1.txt',
+  'ünï/çødé.bin',
+  'pct%41.txt',
+  'quote"apos\'.txt',
+  'deep/a/b/c/d.txt',
+];
+
+let fixture: StorageFixture;
+
+beforeAll(async () => {
+  fixture = await startStorageFixture();
+  const container = fixture.clients
+    .blobService(fixture.names.primaryStorageAccount)
+    .getContainerClient(CONTAINER);
+  await container.createIfNotExists();
+  await container.getBlockBlobClient(PREFIX).upload('', 0, { metadata: { hdi_isfolder: 'true' } });
+  for (const [i, name] of NAMES.entries()) {
+    const content = 'x'.repeat(i + 1);
+    await container.getBlockBlobClient(`${PREFIX}/${name}`).upload(content, content.length, {
+      metadata: { kyvos_index: String(i) },
+      blobHTTPHeaders: {
+        blobContentType: 'application/x-kyvos',
+        blobContentEncoding: i % 2 ? 'gzip' : '',
+        blobCacheControl: 'max-age=60',
+        blobContentDisposition: `attachment; filename="f${i}"`,
+        blobContentLanguage: 'en-GB',
+        blobContentMD5: createHash('md5').update(content).digest(),
+      },
+    });
+  }
+});
+
+afterAll(async () => {
+  await fixture?.stop();
+});
+
+function source(sas = fixture.sourceSas): CopySource {
+  return {
+    account: fixture.names.primaryStorageAccount,
+    container: CONTAINER,
+    prefix: PREFIX,
+    sas: new Sensitive(sas),
+  };
+}
+
+describe('listing through the secondary endpoint', () => {
+  it('reads, page by page, every blob as Get Blob Properties describes it', async () => {
+    const listable = sourceListable(fixture.clients, source());
+    const pages: ListedBlob[][] = [];
+    for await (const page of listBlobPages(listable, PREFIX, { pageSize: 2 })) pages.push(page.blobs);
+    const listed = pages.flat();
+    // The work directory's stub, then the blobs under it, in pages of 2 that follow the markers.
+    expect(listed.map((b) => b.name).sort()).toEqual([PREFIX, ...NAMES.map((n) => `${PREFIX}/${n}`)].sort());
+    expect(pages.map((page) => page.length)).toEqual([3, 2, 2]);
+    for (const blob of listed) {
+      const described = await getListedBlob(listable.client, blob.name);
+      expect(blob).toEqual(described);
+    }
+    expect(listed.filter((b) => b.isDirectoryStub).map((b) => b.name)).toEqual([PREFIX]);
+  });
+
+  it('a SAS the service refuses fails with its status and code, and without the signature', async () => {
+    const tampered = fixture.sourceSas.replace(/sig=[^&]+/, 'sig=AAAA');
+    const listable = sourceListable(fixture.clients, source(tampered));
+    const error = await listBlobPages(listable, '', { pageSize: 10 })
+      .next()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(StorageRequestError);
+    expect((error as StorageRequestError).statusCode).toBe(403);
+    expect((error as StorageRequestError).code).toBe('AuthorizationFailure');
+    expect(String((error as Error).message)).not.toMatch(/sig=/i);
+  });
+});

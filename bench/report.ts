@@ -101,7 +101,7 @@ function throughputTables(t: ThroughputFigures, storageLatencyMs: number): Table
   };
   const naiveNote =
     t.naive.rate.blobs < c.blobs
-      ? `the first ${num(t.naive.rate.blobs)} blobs of the listing (a subset: blobs/s compares)`
+      ? `the first ${num(t.naive.rate.blobs)} blobs of the listing, listed in pages of that size (a subset: blobs/s compares)`
       : 'the whole corpus';
   return [
     {
@@ -113,7 +113,7 @@ function throughputTables(t: ThroughputFigures, storageLatencyMs: number): Table
         row(
           '(b) one at a time',
           t.naive.rate,
-          `Copy Blob From URL, one after the other, over the listing; ${naiveNote}`,
+          `Copy Blob From URL, one after the other, over the SDK's listing; ${naiveNote}`,
         ),
         row(
           `(c) limit, ${t.limit.best.concurrency} in flight`,

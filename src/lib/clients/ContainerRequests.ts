@@ -32,8 +32,6 @@ export class StorageRequestError extends Error {
  * as the SDK clients of the same factory.
  */
 export interface ContainerRequests {
-  /** The container's URL, without any SAS: safe for messages. */
-  readonly url: string;
   /**
    * GET on the container with `query`; resolves with the body of a 2xx answer, rejects with a
    * `StorageRequestError` (status, service code, message) otherwise.
@@ -61,7 +59,6 @@ export function createContainerRequests(options: ContainerRequestsOptions): Cont
     );
   }
   return {
-    url: options.url,
     async get(query, requestOptions = {}) {
       const search = Object.entries(query)
         .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)

@@ -13,7 +13,7 @@ import {
 } from './CheckpointStore.js';
 import type { BlobOutcome, CopyProgressCallback } from './CopyProgress.js';
 import { RetriesExhausted, withRetries } from './retry.js';
-import { listingFailed, sourceListable } from './sourceAccess.js';
+import { listingFailed, sourceContainerClient, sourceListable } from './sourceAccess.js';
 import { describeStorageError } from './storageErrors.js';
 import { type CopyDeps, type CopyPartition, SYNC_COPY_LIMIT_IN_BYTES } from './types.js';
 
@@ -241,12 +241,11 @@ export async function copyPartition(
       deps.logger.warn('copy.partition.no_manifest', { runId, partition: index, fallback: 'listing' });
     }
     try {
-      const listable = sourceListable(deps.clients, deps.source);
-      source = listable.client;
+      source = sourceContainerClient(deps.clients, deps.source);
       blobs =
         manifest ??
         (
-          await listBlobPage(listable, deps.source.prefix, {
+          await listBlobPage(sourceListable(deps.clients, deps.source), deps.source.prefix, {
             ...(partition.marker !== undefined ? { marker: partition.marker } : {}),
             pageSize: partition.pageSize,
             abortSignal: signal,

@@ -25,12 +25,12 @@ export function sourceContainerClient(clients: ClientFactory, source: CopySource
 
 /** The source container through the secondary endpoint, to list: raw List Blobs and the SDK client. */
 export function sourceListable(clients: ClientFactory, source: CopySource): ListableContainer {
-  const sas = normalizeSourceSas(source.sas);
   return {
-    client: clients
-      .blobService(source.account, { secondary: true, sas })
-      .getContainerClient(source.container),
-    requests: clients.containerRequests(source.account, source.container, { secondary: true, sas }),
+    client: sourceContainerClient(clients, source),
+    requests: clients.containerRequests(source.account, source.container, {
+      secondary: true,
+      sas: normalizeSourceSas(source.sas),
+    }),
   };
 }
 

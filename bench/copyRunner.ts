@@ -8,10 +8,12 @@ import { writeHeapSnapshot } from 'node:v8';
 import { clientEnvironmentFromSettings, createClientFactory } from '../src/lib/clients/ClientFactory.js';
 import { Sensitive } from '../src/lib/config/DrConfig.js';
 import { BlobCheckpointStore } from '../src/lib/copy/BlobCheckpointStore.js';
+import { type ListableContainer, listableContainer, listBlobPages } from '../src/lib/copy/blobListing.js';
 import type { CopyProgressEvent } from '../src/lib/copy/CopyProgress.js';
-import { sourceContainerClient } from '../src/lib/copy/sourceAccess.js';
-import type { CopyDeps } from '../src/lib/copy/types.js';
+import { sourceContainerClient, sourceListable } from '../src/lib/copy/sourceAccess.js';
+import type { CopyDeps, CopySource } from '../src/lib/copy/types.js';
 import { STATE_CONTAINER } from '../src/lib/failover/RunStore.js';
+import { DEFAULT_FAILOVER_OPTIONS } from '../src/lib/failover/StepContext.js';
 import { createLogger } from '../src/lib/log.js';
 import { describeError } from '../src/lib/redact.js';
 import { copyInBareLoops, copyOneAtATime, listCopyItems } from './baselines.js';
@@ -24,7 +26,18 @@ import type {
   HeapSnapshot,
   JobResult,
   LogCounts,
+  TimedListing,
 } from './jobs.js';
+
+/** The job's source as the engine takes it, the SAS wrapped so that it is never printed. */
+function sourceOf(job: CopyJob): CopySource {
+  return {
+    account: job.source.account,
+    container: job.source.container,
+    prefix: job.source.prefix,
+    sas: new Sensitive(job.source.sas),
+  };
+}
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -89,6 +102,23 @@ class MemorySampler {
   }
 }
 
+/**
+ * Lists the subtree once, page after page, as planning lists the source (pages of the failover's
+ * partition size, 5,000, also verification's page size), and times it.
+ */
+async function timeListing(container: ListableContainer, prefix: string): Promise<TimedListing> {
+  const started = performance.now();
+  let blobs = 0;
+  let pages = 0;
+  for await (const page of listBlobPages(container, prefix, {
+    pageSize: DEFAULT_FAILOVER_OPTIONS.partitionSize,
+  })) {
+    blobs += page.blobs.length;
+    pages += 1;
+  }
+  return { blobs, pages, durationInMs: Math.round(performance.now() - started) };
+}
+
 async function runJob(
   job: CopyJob,
   warnings: LogCounts,
@@ -97,12 +127,7 @@ async function runJob(
   const clients = createClientFactory(
     clientEnvironmentFromSettings({ KYVOS_DR_LOCAL_STACK: job.descriptorPath }),
   );
-  const source = sourceContainerClient(clients, {
-    account: job.source.account,
-    container: job.source.container,
-    prefix: job.source.prefix,
-    sas: new Sensitive(job.source.sas),
-  });
+  const source = sourceContainerClient(clients, sourceOf(job));
 
   if (job.kind === 'engine') {
     const logger = createLogger((level, line) => {
@@ -112,7 +137,7 @@ async function runJob(
     });
     const deps: CopyDeps = {
       clients,
-      source: { ...job.source, sas: new Sensitive(job.source.sas) },
+      source: sourceOf(job),
       destination: job.destination,
       checkpoints: new BlobCheckpointStore(
         clients.blobService(job.appStorageAccount).getContainerClient(STATE_CONTAINER),
@@ -202,10 +227,17 @@ async function runJob(
     await destination.createIfNotExists();
     const subset = run.maxBlobs > 0 ? items.slice(0, run.maxBlobs) : items;
     await send({ type: 'started' });
-    runs.push({
-      concurrency: run.concurrency,
-      ...(await copyInBareLoops(subset, destination, run.concurrency)),
-    });
+    const copy = await copyInBareLoops(subset, destination, run.concurrency);
+    const listings = run.timeListings
+      ? {
+          source: await timeListing(sourceListable(clients, sourceOf(job)), job.source.prefix),
+          destination: await timeListing(
+            listableContainer(clients, run.destination.account, run.destination.container),
+            job.source.prefix,
+          ),
+        }
+      : undefined;
+    runs.push({ concurrency: run.concurrency, ...copy, ...(listings ? { listings } : {}) });
   }
   return { result: { kind: 'bare', runs }, memory: sampler.stop() };
 }

@@ -61,6 +61,11 @@ export interface BareLoopJob extends JobBase {
     /** The first this many blobs of the listing (0: all). */
     maxBlobs: number;
     destination: DestinationSpec;
+    /**
+     * After the copy, list the source and this run's destination once each, as the engine lists
+     * (`listBlobPages`, pages of 5,000), and time both: what one listing costs on this stack.
+     */
+    timeListings?: boolean;
   }>;
 }
 
@@ -77,6 +82,15 @@ export interface BareLoopRun extends TimedCopy {
   concurrency: number;
   /** Calls sent again after an error. */
   retries: number;
+  /** With `timeListings`: one listing of each side after the copy, as the engine lists. */
+  listings?: { source: TimedListing; destination: TimedListing };
+}
+
+/** One whole listing of a subtree, page after page. */
+export interface TimedListing {
+  blobs: number;
+  pages: number;
+  durationInMs: number;
 }
 
 /**

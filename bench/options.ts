@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { deployedWorkerHeap } from './workerHeap.js';
 
 /** How big the benchmark is, and what it runs. Every size is a flag; `--quick` picks small ones. */
 export interface BenchOptions {
@@ -37,8 +38,13 @@ export interface BenchOptions {
    * peak RSS from.
    */
   heapSnapshots: number;
-  /** `--max-old-space-size` of every copy child, in MiB; undefined: Node's default. */
+  /**
+   * `--max-old-space-size` of every copy child, in MiB: by default the deployed worker's
+   * (`infra/function-app.json`, `deployedWorkerHeap`); undefined with `--child-v8-defaults`.
+   */
   childMaxOldSpaceMiB?: number;
+  /** Where `childMaxOldSpaceMiB` comes from. */
+  childHeap: 'function app template' | 'command line' | 'V8 defaults';
   /** Files of the drill dataset; undefined: the drill's default. */
   drillFiles?: number;
   healthRuns: number;
@@ -148,8 +154,13 @@ export function parseBenchOptions(argv: string[], now = new Date()): BenchOption
     )
     .option(
       '--child-max-old-space-mib <n>',
-      "cap the V8 old space of every copy child (node --max-old-space-size), e.g. to show that a copy's live memory does not grow with the blobs",
+      "the V8 old space of every copy child (node --max-old-space-size); default: the deployed worker's, from infra/function-app.json",
       positiveInteger,
+    )
+    .option(
+      '--child-v8-defaults',
+      "run the copy children with Node's default heap instead of the deployed worker's",
+      false,
     )
     .option(
       '--heap-snapshots <n>',
@@ -181,15 +192,27 @@ export function parseBenchOptions(argv: string[], now = new Date()): BenchOption
     largeBlobMib,
     engineVariant: engineVariants,
     childMaxOldSpaceMib,
+    childV8Defaults,
     rounds,
     ...same
   } = program.opts<RawOptions>();
+  if (childV8Defaults && childMaxOldSpaceMib !== undefined) {
+    program.error('--child-v8-defaults and --child-max-old-space-mib contradict each other: give one.');
+  }
+  const childHeap: BenchOptions['childHeap'] = childV8Defaults
+    ? 'V8 defaults'
+    : childMaxOldSpaceMib !== undefined
+      ? 'command line'
+      : 'function app template';
+  const childMaxOldSpaceMiB =
+    childHeap === 'V8 defaults' ? undefined : (childMaxOldSpaceMib ?? deployedWorkerHeap().maxOldSpaceMiB);
   const options: BenchOptions = {
     ...same,
     maxBlobKiB: maxBlobKib,
     largeBlobMiB: largeBlobMib,
     engineVariants,
-    ...(childMaxOldSpaceMib !== undefined ? { childMaxOldSpaceMiB: childMaxOldSpaceMib } : {}),
+    ...(childMaxOldSpaceMiB !== undefined ? { childMaxOldSpaceMiB } : {}),
+    childHeap,
     rounds: Math.max(1, rounds),
   };
   if (!options.quick) return options;
@@ -216,6 +239,6 @@ const RAW_NAMES = {
 type Renamed = typeof RAW_NAMES;
 
 /** The options as commander names them. */
-type RawOptions = Omit<BenchOptions, keyof Renamed> & {
+type RawOptions = Omit<BenchOptions, keyof Renamed | 'childHeap'> & {
   [K in keyof Renamed as Renamed[K]]: BenchOptions[K];
-};
+} & { childV8Defaults: boolean };

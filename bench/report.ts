@@ -148,13 +148,17 @@ function listingNote(t: ThroughputFigures): string[] {
   ];
 }
 
-function memoryTable(m: MemoryFigures, maxOldSpaceMiB: number | undefined): Table {
+function memoryTable(m: MemoryFigures, options: BenchOptions): Table {
+  const heap =
+    options.childMaxOldSpaceMiB === undefined
+      ? "; children run with Node's default heap (--child-v8-defaults)"
+      : `; children run with --max-old-space-size=${options.childMaxOldSpaceMiB}${options.childHeap === 'function app template' ? ', as infra/function-app.json sets it for the default instance memory' : ' (--child-max-old-space-mib)'}`;
   const phase = (p: MemorySeries['points'][number], name: string) => {
     const found = p.memory.phases[name];
     return found ? String(mib(found.peakRssBytes)) : '—';
   };
   return {
-    title: `2. Memory of the engine copy (a child process per copy; corpora of 1-byte blobs; MiB)${maxOldSpaceMiB !== undefined ? `; children run with --max-old-space-size=${maxOldSpaceMiB}` : ''}`,
+    title: `2. Memory of the engine copy (a child process per copy; corpora of 1-byte blobs; MiB)${heap}`,
     headers: [
       'engine',
       'blobs',
@@ -297,7 +301,7 @@ function tablesOf(figures: BenchFigures): Table[] {
   const tables: Table[] = [];
   if (figures.throughput)
     tables.push(...throughputTables(figures.throughput, figures.options.storageLatencyMs));
-  if (figures.memory) tables.push(memoryTable(figures.memory, figures.options.childMaxOldSpaceMiB));
+  if (figures.memory) tables.push(memoryTable(figures.memory, figures.options));
   if (figures.resume) tables.push(resumeTable(figures.resume));
   if (figures.drill) tables.push(drillTable(figures.drill));
   if (figures.health) tables.push(healthTable(figures.health));
@@ -317,7 +321,7 @@ function tablesOf(figures: BenchFigures): Table[] {
 
 function machineLine(figures: BenchFigures): string {
   const m = figures.machine;
-  return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Azurite ${m.azurite}, ${m.kernel}; commit ${m.commit ?? 'unknown'}; load average at start ${m.loadAverageAtStart.join(' ')}; ${figures.startedAt}, ${round(figures.durationSeconds / 60, 1)} min`;
+  return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Azurite ${m.azurite}, ${m.kernel}; commit ${m.commit ?? 'unknown'}; load average at start ${m.loadAverageAtStart.join(' ')}; copy children ${figures.options.childMaxOldSpaceMiB === undefined ? "with Node's default heap" : `with --max-old-space-size=${figures.options.childMaxOldSpaceMiB} (${figures.options.childHeap})`}; ${figures.startedAt}, ${round(figures.durationSeconds / 60, 1)} min`;
 }
 
 /** The tables as plain text, for the terminal. */

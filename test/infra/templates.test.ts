@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { deployedWorkerHeap } from '../../bench/workerHeap.js';
 import { ACTIVE_SECRETS, APP_SETTINGS } from '../../src/lib/config/secretNames.js';
 import { BUILT_IN_ROLES, PRIVILEGED_ROLES } from './builtInRoles.js';
 import {
@@ -215,6 +216,40 @@ describe('infra/function-app.json', () => {
     expect(objectAt(objectAt(properties.functionAppConfig).runtime).name).toBe('node');
     expect(settings.has('FUNCTIONS_WORKER_RUNTIME')).toBe(false);
     expect(settings.has('FUNCTIONS_EXTENSION_VERSION')).toBe(false);
+  });
+
+  it("caps the worker's V8 old space at half the instance memory, the heap the benchmark copies with", () => {
+    expect(settings.get('languageWorkers__node__arguments')).toBe(
+      "[format('--max-old-space-size={0}', div(parameters('instanceMemoryMB'), 2))]",
+    );
+    expect(deployedWorkerHeap(template('function-app.json'))).toEqual({
+      instanceMemoryMB: 2048,
+      maxOldSpaceMiB: 1024,
+    });
+    const local = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../../local.settings.example.json', import.meta.url)), 'utf8'),
+    ) as { Values: Record<string, string> };
+    expect(local.Values.languageWorkers__node__arguments).toBe('--max-old-space-size=1024');
+  });
+
+  it('deployedWorkerHeap names what it cannot read in a template', () => {
+    const withArguments = (value: string) => {
+      const copy = structuredClone(template('function-app.json'));
+      const site = (copy.resources as JsonObject[]).find((r) => r.type === 'Microsoft.Web/sites');
+      const appSettings = objectAt(objectAt(objectAt(site).properties).siteConfig)
+        .appSettings as JsonObject[];
+      for (const entry of appSettings)
+        if (entry.name === 'languageWorkers__node__arguments') entry.value = value;
+      return copy;
+    };
+    expect(() => deployedWorkerHeap(withArguments('--max-old-space-size=512'))).toThrow(
+      /sets languageWorkers__node__arguments to "--max-old-space-size=512"; the benchmark reads only/,
+    );
+    const without = structuredClone(template('function-app.json'));
+    objectAt(without.parameters).instanceMemoryMB = {};
+    expect(() => deployedWorkerHeap(without)).toThrow(
+      /no numeric default for the parameter instanceMemoryMB/,
+    );
   });
 
   it('defaults both health schedules to every five minutes (NCRONTAB with seconds)', () => {

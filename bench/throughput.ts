@@ -76,13 +76,6 @@ export interface ThroughputFigures {
     engineOverLimit: number;
     /** What the stack allows at most for a/b: the limit over the naive copy. */
     limitOverNaive: number;
-    /**
-     * What the stack allows at most for a/c, from the best (c) run and the listings timed after it:
-     * (c)'s seconds over (c)'s seconds plus the three listings the engine makes (the source when it
-     * plans, both sides when it verifies). Azurite serves listings and copies on one thread, so a
-     * listing adds its time to the copy's even when it overlaps it. Undefined without listings.
-     */
-    limitWithListingsOverLimit?: number;
   };
 }
 
@@ -162,7 +155,6 @@ export async function measureThroughput(
   });
   const engine = fastest(engineRuns[0] ?? []);
   const limit = fastest(limitRuns);
-  const listings = limit.best.listings;
   return {
     corpus,
     engine,
@@ -177,16 +169,6 @@ export async function measureThroughput(
       engineOverNaive: round(engine.best.rate.blobsPerSecond / naive.rate.blobsPerSecond, 2),
       engineOverLimit: round(engine.best.rate.blobsPerSecond / limit.best.rate.blobsPerSecond, 3),
       limitOverNaive: round(limit.best.rate.blobsPerSecond / naive.rate.blobsPerSecond, 2),
-      ...(listings
-        ? {
-            limitWithListingsOverLimit: round(
-              limit.best.rate.seconds /
-                (limit.best.rate.seconds +
-                  (2 * listings.source.durationInMs + listings.destination.durationInMs) / 1000),
-              3,
-            ),
-          }
-        : {}),
     },
   };
 }

@@ -29,7 +29,9 @@ export function deployedWorkerHeap(
   const instanceMemoryMB = ((root.parameters as Json | undefined)?.instanceMemoryMB as Json | undefined)
     ?.defaultValue;
   if (typeof instanceMemoryMB !== 'number') {
-    throw new Error(`${where} has no numeric default for the parameter instanceMemoryMB.`);
+    throw new Error(
+      `${where} has no numeric default for the parameter instanceMemoryMB. Give the heap with --child-max-old-space-mib, or --child-v8-defaults.`,
+    );
   }
   const resources = Array.isArray(root.resources) ? (root.resources as Json[]) : [];
   const site = resources.find((resource) => resource.type === 'Microsoft.Web/sites');
@@ -39,7 +41,7 @@ export function deployedWorkerHeap(
   const divisor = EXPRESSION.exec(String(setting.value))?.[1];
   if (!divisor || Number(divisor) === 0) {
     throw new Error(
-      `${where} sets ${SETTING} to ${JSON.stringify(setting.value)}; the benchmark reads only "[format('--max-old-space-size={0}', div(parameters('instanceMemoryMB'), N))]".`,
+      `${where} sets ${SETTING} to ${JSON.stringify(setting.value)}; the benchmark reads only "[format('--max-old-space-size={0}', div(parameters('instanceMemoryMB'), N))]". Give the heap with --child-max-old-space-mib, or --child-v8-defaults.`,
     );
   }
   return { instanceMemoryMB, maxOldSpaceMiB: Math.floor(instanceMemoryMB / Number(divisor)) };

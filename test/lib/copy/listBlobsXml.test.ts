@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ListBlobsXmlError, parseListBlobsXml } from '../../../src/lib/copy/listBlobsXml.js';
 
@@ -86,5 +88,20 @@ describe('parseListBlobsXml', () => {
     expect(() => parseListBlobsXml(answer(blob('y', '<Content-Length>-4</Content-Length>')))).toThrow(
       /"y" the Content-Length "-4"/,
     );
+  });
+
+  it('keeps none of the answer alive through the blobs and the next marker it returns', async () => {
+    // In a process of its own, with --expose-gc, so that the heap can be measured after collection.
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--expose-gc',
+      '--import',
+      'tsx',
+      'test/helpers/listingRetention.ts',
+    ]);
+    const { xmlBytes, retainedBytes } = JSON.parse(stdout) as { xmlBytes: number; retainedBytes: number };
+    expect(xmlBytes).toBeGreaterThan(20_000_000);
+    // What is kept (8,000 parsed blobs) is far smaller than the answers; a kept slice of each
+    // answer would keep all of them.
+    expect(retainedBytes).toBeLessThan(xmlBytes * 0.5);
   });
 });

@@ -3,10 +3,10 @@ import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
 import { type Logger, silentLogger } from '../log.js';
 import { decodePartitionMessage } from './partitionMessage.js';
 import { describeStorageError } from './storageErrors.js';
-import type { CopyPartition } from './types.js';
+import { type CopyPartition, PARTITIONS_PER_INSTANCE } from './types.js';
 
 export interface DrainQueueOptions {
-  /** Partitions handled at once. Default 4 (each copies with its own concurrency). */
+  /** Partitions handled at once. Default `PARTITIONS_PER_INSTANCE` (each copies with its own concurrency). */
   concurrency?: number;
   /** Return once the queue has been empty, with nothing in flight, for this long. Default 5,000 ms. */
   idleTimeoutInMs?: number;
@@ -50,7 +50,7 @@ export async function drainQueue(
   handler: (partition: CopyPartition) => Promise<unknown>,
   options: DrainQueueOptions = {},
 ): Promise<DrainQueueResult> {
-  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const concurrency = Math.max(1, options.concurrency ?? PARTITIONS_PER_INSTANCE);
   const idleTimeoutInMs = options.idleTimeoutInMs ?? 5_000;
   const pollIntervalInMs = options.pollIntervalInMs ?? 250;
   const visibilityTimeout = Math.max(2, options.visibilityTimeoutInSeconds ?? 120);

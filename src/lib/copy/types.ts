@@ -72,3 +72,10 @@ export const SYNC_COPY_LIMIT_IN_BYTES = 256 * 1024 * 1024;
 
 /** Default blobs per partition (one List Blobs page; the service returns at most 5,000). */
 export const DEFAULT_PAGE_SIZE = 1_000;
+
+/**
+ * Copy partitions one instance works on at once. The Functions host's limit in `host.json`
+ * (`batchSize` plus `newBatchThreshold`) and the default of the in-process workers (`runUntilDone`,
+ * `drainQueue`), so that the local stack and the benchmarks run what an instance runs.
+ */
+export const PARTITIONS_PER_INSTANCE = 4;

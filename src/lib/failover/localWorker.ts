@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { decodePartitionMessage } from '../copy/partitionMessage.js';
+import { PARTITIONS_PER_INSTANCE } from '../copy/types.js';
 import { handleCopyPartition } from './copyWorker.js';
 import type { FailoverRun } from './FailoverRun.js';
 import { advance, ensureQueues, type FailoverRuntime } from './FailoverService.js';
 import { type AdvanceMessage, decodeMessage } from './queues.js';
 
 export interface LocalWorkerOptions {
-  /** Copy partitions handled at once. */
+  /** Copy partitions handled at once. Default `PARTITIONS_PER_INSTANCE`, as on an instance. */
   partitionConcurrency?: number;
   /** Wait between receives when both queues are empty. */
   pollIntervalInMs?: number;
@@ -31,7 +32,7 @@ export async function runUntilDone(
 ): Promise<FailoverRun> {
   await ensureQueues(runtime);
   const workerId = `local-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const concurrency = Math.max(1, options.partitionConcurrency ?? 4);
+  const concurrency = Math.max(1, options.partitionConcurrency ?? PARTITIONS_PER_INSTANCE);
   const pollInterval = options.pollIntervalInMs ?? 200;
   const deadline = Date.now() + (options.timeoutInMs ?? 60 * 60_000);
   const inFlight = new Set<Promise<void>>();

@@ -6,7 +6,10 @@ import { describeStorageError } from './storageErrors.js';
 import { type CopyPartition, PARTITIONS_PER_INSTANCE } from './types.js';
 
 export interface DrainQueueOptions {
-  /** Partitions handled at once. Default `PARTITIONS_PER_INSTANCE` (each copies with its own concurrency). */
+  /**
+   * Partitions handled at once. Default `PARTITIONS_PER_INSTANCE` (each copies with its own
+   * concurrency).
+   */
   concurrency?: number;
   /** Return once the queue has been empty, with nothing in flight, for this long. Default 5,000 ms. */
   idleTimeoutInMs?: number;

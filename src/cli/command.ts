@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { RUN_ID_PATTERN } from '../lib/failover/FailoverRun.js';
 import { EXIT, type ExitCode } from './exitCodes.js';
 import type { CliIo } from './io.js';
 
@@ -32,6 +33,14 @@ export function atLeast(min: number): (value: string) => number {
     }
     return n;
   };
+}
+
+/** Commander parser for a failover run id. */
+export function runIdArgument(value: string): string {
+  if (!RUN_ID_PATTERN.test(value)) {
+    throw new InvalidArgumentError('expected a failover run id such as fo-20261123T201500Z-3f9a1c.');
+  }
+  return value;
 }
 
 /** Prints JSON on stdout, one document, indented. */

@@ -62,6 +62,3 @@ export function runExitCode(run: FailoverRun): ExitCode {
       return EXIT.failed;
   }
 }
-
-/** Run ids as `newRunId` makes them: `fo-20261123T201500Z-3f9a1c`. */
-export const RUN_ID_PATTERN = /^fo-\d{8}T\d{6}Z-[0-9a-f]{6}$/;

@@ -2,7 +2,7 @@
  * Human-readable views of health results and failover runs, for a terminal. Every figure comes from a
  * report or a run record as measured; nothing is estimated here. `--json` prints the records instead.
  */
-import type { FailoverDecision, FailoverRun, StepName } from '../lib/failover/FailoverRun.js';
+import type { FailoverDecision, FailoverRun, RunRetry, StepName } from '../lib/failover/FailoverRun.js';
 import type { FailoverReport } from '../lib/failover/report.js';
 import type { FactValue, HealthReport } from '../lib/health/HealthReport.js';
 import type { Readiness } from '../lib/health/readiness.js';
@@ -230,7 +230,18 @@ export function formatRunSummary(report: FailoverReport): string[] {
     ),
   );
   for (const error of report.errors) lines.push(...field('error', error));
+  lines.push(...retryRows(report.retries ?? []));
   return lines;
+}
+
+/** One row per retry of a failed run. */
+function retryRows(retries: RunRetry[]): string[] {
+  return retries.flatMap((retry) =>
+    field(
+      'retried',
+      `${retry.requestedAt} by ${retry.requestedBy}: "${retry.reason}"; had failed: ${retry.failedSteps.join(', ') || 'no step'}`,
+    ),
+  );
 }
 
 export function formatDeploymentParameters(report: FailoverReport): string[] {
@@ -325,6 +336,7 @@ export function formatRunState(run: FailoverRun): string[] {
     ),
   );
   for (const error of run.errors) lines.push(...field('error', error));
+  lines.push(...retryRows(run.retries ?? []));
   return lines;
 }
 
@@ -333,13 +345,24 @@ export function formatRun(run: FailoverRun): string[] {
   if (run.state === 'Running') return formatRunState(run);
   if (run.request.dryRun) return formatDryRun(run);
   const report = run.report as FailoverReport | undefined;
-  if (!report?.steps) return formatRunState(run);
+  if (!report?.steps) {
+    return [...formatRunState(run), ...(run.state === 'Failed' ? ['', ...retryHint(run)] : [])];
+  }
   return [
     `Failover run ${run.runId}: ${run.state}`,
     ...formatRunSummary(report),
+    ...(run.state === 'Failed' ? ['', ...retryHint(run)] : []),
     '',
     ...formatDeploymentParameters(report),
     '',
     ...formatChecklist(report),
+  ];
+}
+
+/** What to do about a failed run: fix the cause, then retry it, keeping what succeeded. */
+function retryHint(run: FailoverRun): string[] {
+  return [
+    'Once the cause is fixed, retry the run: what succeeded is kept (copied partitions, the promotion):',
+    `  kyvos-dr retry ${run.runId} --reason "<what was fixed>"`,
   ];
 }

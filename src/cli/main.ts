@@ -12,7 +12,7 @@ import { settingHint } from './cliDeps.js';
 import { newCliRun } from './command.js';
 import { registerConfig } from './commands/config.js';
 import { registerDrill } from './commands/drill.js';
-import { registerFailover } from './commands/failover.js';
+import { registerFailover, registerRetry } from './commands/failover.js';
 import { registerHealth } from './commands/health.js';
 import { registerResume, registerStatus } from './commands/status.js';
 import { causeOfType, EXIT, EXIT_CODES_HELP, type ExitCode, exitCodeOf } from './exitCodes.js';
@@ -34,6 +34,7 @@ Examples:
   kyvos-dr health --json
   kyvos-dr failover --mode planned --reason "quarterly DR test" --dry-run
   kyvos-dr status fo-20261123T201500Z-3f9a1c
+  kyvos-dr retry fo-20261123T201500Z-3f9a1c --reason "replica quota raised"
   kyvos-dr drill --scenario region-outage`;
 
 /** Builds the command tree. Output goes to `io`; errors are thrown (`exitOverride`), never `process.exit`. */
@@ -74,6 +75,7 @@ export function buildProgram(cli: ReturnType<typeof newCliRun>): Command {
   registerFailover(program, cli);
   registerStatus(program, cli);
   registerResume(program, cli);
+  registerRetry(program, cli);
   registerConfig(program, cli);
   registerDrill(program, cli);
   return program;

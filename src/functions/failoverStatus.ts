@@ -2,10 +2,8 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { type Deps, getDeps } from '../lib/deps.js';
 import { failoverRuntime } from '../lib/failover/runtime.js';
 import { runStatus } from '../lib/failover/status.js';
-import { errorResponse, json } from '../lib/http.js';
+import { badRunId, errorResponse, json } from '../lib/http.js';
 import { contextLogger } from '../lib/log.js';
-
-const RUN_ID = /^fo-\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
 /** `GET /api/failover/{runId}` → the run's state, steps, progress, decision, errors and report. */
 export async function failoverStatus(
@@ -15,15 +13,8 @@ export async function failoverStatus(
 ): Promise<HttpResponseInit> {
   const logger = contextLogger(context);
   const runId = request.params.runId ?? '';
-  if (!RUN_ID.test(runId)) {
-    return json(400, {
-      error: {
-        code: 'BadRequest',
-        message: `"${runId.slice(0, 80)}" is not a failover run id.`,
-        field: 'runId',
-      },
-    });
-  }
+  const invalid = badRunId(runId);
+  if (invalid) return invalid;
   try {
     const run = await failoverRuntime(deps).store.get(runId);
     if (!run) return json(404, { error: { code: 'NotFound', message: `No failover run ${runId}.` } });

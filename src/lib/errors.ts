@@ -42,6 +42,28 @@ export class FailoverInProgress extends Error {
   }
 }
 
+/** No failover run has this id. */
+export class RunNotFound extends Error {
+  override readonly name = 'RunNotFound';
+  readonly isRunNotFound = true;
+  constructor(readonly runId: string) {
+    super(`No failover run ${runId}.`);
+  }
+}
+
+/** A run that cannot be retried: only a run that ended Failed can. */
+export class RunNotRetryable extends Error {
+  override readonly name = 'RunNotRetryable';
+  readonly isRunNotRetryable = true;
+  constructor(
+    readonly runId: string,
+    readonly state: string,
+    reason: string,
+  ) {
+    super(`Failover run ${runId} is ${state}: ${reason}`);
+  }
+}
+
 /** Input from a caller (HTTP body, CLI flag) is invalid. The message names the field. */
 export class InputError extends Error {
   override readonly name = 'InputError';

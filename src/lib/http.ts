@@ -1,5 +1,13 @@
 import type { HttpResponseInit } from '@azure/functions';
-import { ConfigError, ensureError, FailoverInProgress, InputError } from './errors.js';
+import {
+  ConfigError,
+  ensureError,
+  FailoverInProgress,
+  InputError,
+  RunNotFound,
+  RunNotRetryable,
+} from './errors.js';
+import { RUN_ID_PATTERN } from './failover/FailoverRun.js';
 import type { Logger } from './log.js';
 import { describeError } from './redact.js';
 
@@ -19,8 +27,9 @@ export async function readJson(request: { text(): Promise<string> }): Promise<un
 }
 
 /**
- * Maps an error to a response an operator can act on: 400 for bad input, 409 for a running failover,
- * 500 with the (redacted) reason for configuration problems and everything else.
+ * Maps an error to a response an operator can act on: 400 for bad input, 404 for an unknown run, 409
+ * for a running failover or a run that cannot be retried, 500 with the (redacted) reason for
+ * configuration problems and everything else.
  */
 export function errorResponse(error: unknown, logger: Logger, event: string): HttpResponseInit {
   const e = ensureError(error);
@@ -29,10 +38,28 @@ export function errorResponse(error: unknown, logger: Logger, event: string): Ht
   if (e instanceof FailoverInProgress) {
     return json(409, { error: { code: 'FailoverInProgress', message: e.message, runId: e.runId } });
   }
+  if (e instanceof RunNotFound) return json(404, { error: { code: 'NotFound', message: e.message } });
+  if (e instanceof RunNotRetryable) {
+    return json(409, {
+      error: { code: 'RunNotRetryable', message: e.message, runId: e.runId, state: e.state },
+    });
+  }
   const message = describeError(e);
   logger.error(event, { error: message });
   if (e instanceof ConfigError) {
     return json(500, { error: { code: 'ConfigError', message, setting: e.setting ?? null } });
   }
   return json(500, { error: { code: 'InternalError', message } });
+}
+
+/** `400` naming the `runId` route parameter when it is not a failover run id; undefined when it is. */
+export function badRunId(runId: string): HttpResponseInit | undefined {
+  if (RUN_ID_PATTERN.test(runId)) return undefined;
+  return json(400, {
+    error: {
+      code: 'BadRequest',
+      message: `"${runId.slice(0, 80)}" is not a failover run id.`,
+      field: 'runId',
+    },
+  });
 }

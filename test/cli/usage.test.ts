@@ -5,7 +5,7 @@ describe('kyvos-dr usage', () => {
   it('prints the usage with the commands, the settings and the exit codes for --help, and exits 0', async () => {
     const result = await spawnCli('src/cli/main.ts', ['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['health', 'failover', 'status', 'resume', 'config', 'drill']) {
+    for (const command of ['health', 'failover', 'status', 'resume', 'retry', 'config', 'drill']) {
       expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
     expect(result.stdout).toContain('KYVOS_DR_KEY_VAULT_URL');
@@ -25,6 +25,7 @@ describe('kyvos-dr usage', () => {
     [['failover', '--help'], 'Usage: kyvos-dr failover [options]', '--mode <mode>'],
     [['status', '--help'], 'Usage: kyvos-dr status [options] <runId>', '--json'],
     [['resume', '--help'], 'Usage: kyvos-dr resume [options] <runId>', '--timeout-minutes'],
+    [['retry', '--help'], 'Usage: kyvos-dr retry [options] <runId>', '--reason <text>'],
     [['config', '--help'], 'Usage: kyvos-dr config [options] [command]', 'check'],
     [['config', 'check', '--help'], 'Usage: kyvos-dr config check [options]', 'never printed'],
     [['drill', '--help'], 'Usage: kyvos-dr drill [options]', '--scenario <scenario>'],

@@ -56,6 +56,12 @@ const EXPECTED: Record<string, Record<string, unknown>> = {
   failoverStart: { trigger: 'http', methods: ['POST'], authLevel: 'function', route: 'failover' },
   failoverStatus: { trigger: 'http', methods: ['GET'], authLevel: 'function', route: 'failover/{runId}' },
   failoverAlert: { trigger: 'http', methods: ['POST'], authLevel: 'function', route: 'failover/alert' },
+  failoverRetry: {
+    trigger: 'http',
+    methods: ['POST'],
+    authLevel: 'function',
+    route: 'failover/{runId}/retry',
+  },
   failoverWorker: {
     trigger: 'storageQueue',
     queueName: 'kyvos-dr-failover',

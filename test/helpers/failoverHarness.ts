@@ -53,3 +53,14 @@ export function httpRequest(
 export function invocation(functionName: string): InvocationContext {
   return new InvocationContext({ invocationId: `test-${functionName}-${Date.now()}`, functionName });
 }
+
+/** Blobs in the DR account's container (0 while it does not exist). */
+export async function drBlobCount(stack: LocalStack): Promise<number> {
+  let n = 0;
+  const container = stack.clients
+    .blobService(stack.names.drStorageAccount)
+    .getContainerClient(stack.names.container);
+  if (!(await container.exists())) return 0;
+  for await (const _ of container.listBlobsFlat()) n += 1;
+  return n;
+}

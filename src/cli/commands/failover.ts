@@ -1,11 +1,12 @@
 import os from 'node:os';
 import { type Command, Option } from 'commander';
-import { startFailover } from '../../lib/failover/FailoverService.js';
-import { parseFailoverRequest } from '../../lib/failover/requests.js';
+import type { FailoverRun } from '../../lib/failover/FailoverRun.js';
+import { type FailoverRuntime, retryFailover, startFailover } from '../../lib/failover/FailoverService.js';
+import { parseFailoverRequest, parseRetryRequest } from '../../lib/failover/requests.js';
 import { failoverRuntime } from '../../lib/failover/runtime.js';
 import { runStatus } from '../../lib/failover/status.js';
 import { cliDeps } from '../cliDeps.js';
-import { type CliRun, printJson, wholeNumber } from '../command.js';
+import { type CliRun, printJson, runIdArgument, wholeNumber } from '../command.js';
 import { EXIT, type ExitCode } from '../exitCodes.js';
 import { followRun, runExitCode } from '../followRun.js';
 import { formatRun } from '../format.js';
@@ -98,6 +99,17 @@ async function failover(options: FailoverOptions, command: Command, cli: CliRun)
       `See it with: kyvos-dr status ${run.runId}`,
     ]);
   }
+  return workRun(runtime, run, options, cli);
+}
+
+/** Works an accepted run in this process until it ends (unless `--no-wait`), then prints it. */
+async function workRun(
+  runtime: FailoverRuntime,
+  run: FailoverRun,
+  options: Pick<FailoverOptions, 'wait' | 'timeoutMinutes' | 'json'>,
+  cli: CliRun,
+): Promise<ExitCode> {
+  const { io } = cli;
   if (!options.wait) {
     if (options.json) printJson(io, runStatus(run));
     else io.stdout.write("The Function app's queue workers do the work (--no-wait).\n");
@@ -110,6 +122,66 @@ async function failover(options: FailoverOptions, command: Command, cli: CliRun)
   if (options.json) printJson(io, runStatus(ended));
   else writeLines(io.stdout, ['', ...formatRun(ended)]);
   return runExitCode(ended);
+}
+
+interface RetryOptions {
+  reason: string;
+  requestedBy?: string;
+  wait: boolean;
+  timeoutMinutes?: number;
+  json?: boolean;
+}
+
+export function registerRetry(program: Command, cli: CliRun): void {
+  program
+    .command('retry')
+    .summary('run a failed failover run again from its failed steps, once the cause is fixed')
+    .description(
+      'Run a failover run that ended Failed again (the same library code as POST /api/failover/{runId}/retry): its failed steps, and the steps skipped because of them, run again; what succeeded is kept, so partitions already copied are not copied again and a promoted server is not promoted again. Then, unless --no-wait, work it in this process as failover does.',
+    )
+    .argument('<runId>', 'the failed run, e.g. fo-20261123T201500Z-3f9a1c', runIdArgument)
+    .requiredOption('--reason <text>', 'why it is retried: what was fixed (recorded in the run)')
+    .option('--requested-by <name>', 'who retries it (default: cli:<user>@<host>)')
+    .option(
+      '--no-wait',
+      "return once the run is reopened and leave the work to the Function app's queue workers",
+    )
+    .option(
+      '--timeout-minutes <minutes>',
+      'stop following after this long; the run is not cancelled (default: 7 days)',
+      wholeNumber(1),
+    )
+    .option('--json', 'print the run as JSON at the end; no progress')
+    .addHelpText(
+      'after',
+      '\nExit codes: as for failover (see kyvos-dr failover --help); 1 also when there is no such run, or it\ndid not fail (it is running, succeeded or was refused).',
+    )
+    .action(async (runId: string, options: RetryOptions, command: Command) => {
+      cli.exitCode = await retry(runId, options, command, cli);
+    });
+}
+
+async function retry(runId: string, options: RetryOptions, command: Command, cli: CliRun): Promise<ExitCode> {
+  const { io } = cli;
+  const request = parseRetryRequest(
+    {
+      reason: options.reason,
+      ...(options.requestedBy !== undefined ? { requestedBy: options.requestedBy } : {}),
+    },
+    defaultRequester(),
+  );
+  const { deps } = cliDeps(io, command);
+  await deps.config();
+  const runtime = failoverRuntime(deps);
+  const run = await retryFailover(runtime, runId, request);
+  if (!options.json) {
+    const failed = run.retries?.at(-1)?.failedSteps ?? [];
+    writeLines(io.stdout, [
+      `Failover run ${run.runId} retried (retry ${run.retries?.length ?? 1}), requested by ${request.requestedBy}; failed before: ${failed.join(', ') || 'no step'}.`,
+      `See it with: kyvos-dr status ${run.runId}`,
+    ]);
+  }
+  return workRun(runtime, run, options, cli);
 }
 
 function defaultRequester(): string {

@@ -1,12 +1,12 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { Deps } from '../../lib/deps.js';
 import type { FailoverRun } from '../../lib/failover/FailoverRun.js';
 import { failoverRuntime } from '../../lib/failover/runtime.js';
 import { runStatus } from '../../lib/failover/status.js';
 import { cliDeps } from '../cliDeps.js';
-import { type CliRun, printJson, wholeNumber } from '../command.js';
+import { type CliRun, printJson, runIdArgument, wholeNumber } from '../command.js';
 import { EXIT, type ExitCode } from '../exitCodes.js';
-import { followRun, RUN_ID_PATTERN, runExitCode } from '../followRun.js';
+import { followRun, runExitCode } from '../followRun.js';
 import { formatRun } from '../format.js';
 import { writeLines } from '../io.js';
 
@@ -16,13 +16,6 @@ interface StatusOptions {
 
 interface ResumeOptions extends StatusOptions {
   timeoutMinutes?: number;
-}
-
-function runIdArgument(value: string): string {
-  if (!RUN_ID_PATTERN.test(value)) {
-    throw new InvalidArgumentError('expected a failover run id such as fo-20261123T201500Z-3f9a1c.');
-  }
-  return value;
 }
 
 export function registerStatus(program: Command, cli: CliRun): void {

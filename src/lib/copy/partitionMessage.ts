@@ -54,11 +54,15 @@ export function decodePartitionMessage(message: unknown): CopyPartition {
   if (candidate.manifest !== undefined && typeof candidate.manifest !== 'boolean') {
     throw new InputError('The copy queue message has a manifest flag that is not a boolean.', 'manifest');
   }
+  if (candidate.retry !== undefined && (!Number.isInteger(candidate.retry) || candidate.retry < 0)) {
+    throw new InputError('The copy queue message has a retry number that is not a whole number.', 'retry');
+  }
   return {
     runId: candidate.runId,
     index: candidate.index as number,
     ...(candidate.marker !== undefined ? { marker: candidate.marker } : {}),
     pageSize: candidate.pageSize as number,
     ...(candidate.manifest ? { manifest: true } : {}),
+    ...(candidate.retry ? { retry: candidate.retry } : {}),
   };
 }

@@ -51,6 +51,12 @@ export interface CopyPartition {
    * instead of listing the page again. Without one, or when it is missing, the worker lists.
    */
   manifest?: boolean;
+  /**
+   * How many times the run had been retried when the message was sent (absent: never). A retry
+   * sends every unfinished partition again, so a worker drops a message from before the latest
+   * retry instead of copying the partition twice at once.
+   */
+  retry?: number;
 }
 
 /** What the copy engine works with. The SAS in `source` is configuration, read once from Key Vault. */

@@ -78,6 +78,18 @@ export interface FailoverRequest {
   alertId?: string;
 }
 
+/** A retry of a run that had ended Failed: who asked, why, and what had failed. */
+export interface RunRetry {
+  requestedAt: string;
+  requestedBy: string;
+  reason: string;
+  /** When the failed attempt had ended. */
+  failedAt: string | null;
+  failedSteps: StepName[];
+  /** The run's errors when it was retried (the run's own list starts empty again). */
+  errors: string[];
+}
+
 export interface FailoverRun {
   runId: string;
   request: FailoverRequest;
@@ -89,6 +101,8 @@ export interface FailoverRun {
   decision?: FailoverDecision;
   progress: CopyProgress;
   errors: string[];
+  /** Every retry of the run, oldest first; absent when it never was retried. */
+  retries?: RunRetry[];
   /** Filled by the report step (or the dry-run plan). */
   report?: Record<string, unknown>;
 }
@@ -121,6 +135,57 @@ export function newRun(runId: string, request: FailoverRequest, now: Date): Fail
   };
 }
 
+/** A failover run id: `fo-20261123T201500Z-3f9a1c`. */
+export const RUN_ID_PATTERN = /^fo-\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+
 export function isFinished(run: FailoverRun): boolean {
   return run.state !== 'Running';
+}
+
+/** Who retries a failed run, and why. */
+export interface RetryRequest {
+  reason: string;
+  requestedBy: string;
+}
+
+/**
+ * Turns a Failed run back into a Running one, in place: the failed steps, and the steps skipped
+ * because of them, are pending again; succeeded steps stay done and keep their outcome, so a retry
+ * does not copy or promote again what already was. What had failed moves into `retries`. A copy
+ * step that failed after its listing keeps its plan: it sends again every partition not yet done,
+ * and each partition gets as many attempts again as a run gives it.
+ */
+export function reopenForRetry(run: FailoverRun, retry: RetryRequest, now: Date): void {
+  const failedSteps = STEP_NAMES.filter((name) => run.steps[name].status === 'Failed');
+  run.retries = [
+    ...(run.retries ?? []),
+    {
+      requestedAt: now.toISOString(),
+      requestedBy: retry.requestedBy,
+      reason: retry.reason,
+      failedAt: run.endedAt ?? null,
+      failedSteps,
+      errors: run.errors,
+    },
+  ];
+  for (const name of STEP_NAMES) {
+    const step = run.steps[name];
+    if (step.status !== 'Failed' && step.status !== 'Skipped') continue;
+    if (name === 'storage.copy' && step.status === 'Failed' && run.progress.listingComplete) {
+      step.detail = { ...step.detail, requeueUnfinished: true };
+    }
+    step.status = 'Pending';
+    delete step.error;
+    delete step.startedAt;
+    delete step.endedAt;
+    delete step.durationSeconds;
+    delete step.owner;
+    delete step.claimedUntil;
+  }
+  // Workers report live figures again; the copy step replaces them with the checkpoints' sums.
+  run.progress.totalsFromCheckpoints = false;
+  run.state = 'Running';
+  run.errors = [];
+  delete run.endedAt;
+  delete run.report;
 }

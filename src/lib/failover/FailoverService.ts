@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
 import type { Deps } from '../deps.js';
-import { FailoverInProgress } from '../errors.js';
-import { type FailoverRequest, type FailoverRun, newRun } from './FailoverRun.js';
+import { FailoverInProgress, RunNotFound, RunNotRetryable } from '../errors.js';
+import {
+  type FailoverRequest,
+  type FailoverRun,
+  newRun,
+  type RetryRequest,
+  reopenForRetry,
+} from './FailoverRun.js';
 import { type AdvanceMessage, COPY_QUEUE, encodeMessage, FAILOVER_QUEUE } from './queues.js';
 import { RunStore } from './RunStore.js';
 import type { AlertNotification } from './requests.js';
 import { advanceRun } from './runbook.js';
 import { DEFAULT_FAILOVER_OPTIONS, type FailoverOptions, type StepContext } from './StepContext.js';
+import { completedFailover } from './steps/preflight.js';
 
 /** What the failover needs from the composition root. */
 export interface FailoverDeps extends Deps {
@@ -86,15 +93,7 @@ export async function startFailover(
 ): Promise<FailoverRun> {
   const { store } = runtime;
   const now = runtime.deps.clock();
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const lock = await store.acquireLock(runId, now);
-    if (lock.acquired) break;
-    const holder = await store.get(lock.holder);
-    // A lock whose run has ended (a crash between the end of the run and the release) is stale.
-    if (holder && holder.state === 'Running') throw new FailoverInProgress(lock.holder);
-    await store.releaseLock(lock.holder);
-    if (attempt === 2) throw new FailoverInProgress(lock.holder);
-  }
+  await takeLock(store, runId, now);
   const existing = await store.get(runId);
   if (existing) return existing;
   const run = newRun(runId, request, now);
@@ -109,6 +108,88 @@ export async function startFailover(
   });
   await scheduleAdvance(runtime, runId);
   return run;
+}
+
+/**
+ * Takes the failover lock for `runId`. A lock whose run has ended (a crash between the end of the
+ * run and the release) is stale and taken over. Throws `FailoverInProgress` naming the running run.
+ */
+async function takeLock(store: RunStore, runId: string, now: Date): Promise<void> {
+  let holder = runId;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const lock = await store.acquireLock(runId, now);
+    if (lock.acquired) return;
+    holder = lock.holder;
+    const holderRun = await store.get(holder);
+    if (holderRun && holderRun.state === 'Running') throw new FailoverInProgress(holder);
+    await store.releaseLock(holder);
+  }
+  throw new FailoverInProgress(holder);
+}
+
+/**
+ * Retries a run that ended Failed, once its cause is fixed: takes the failover lock again, sets
+ * the failed steps (and those skipped because of them) pending, and queues an advance. What
+ * succeeded is kept: partitions already copied are not copied again, a promoted server is not
+ * promoted again. Two retries at once both get the reopened run. Throws `RunNotFound`,
+ * `RunNotRetryable` (the run is running, succeeded or was refused) or `FailoverInProgress`.
+ */
+export async function retryFailover(
+  runtime: FailoverRuntime,
+  runId: string,
+  retry: RetryRequest,
+): Promise<FailoverRun> {
+  const { store } = runtime;
+  const current = await store.get(runId);
+  if (!current) throw new RunNotFound(runId);
+  if (current.state !== 'Failed') throw notRetryable(current);
+  // As preflight refuses a new run: once another failover of the pair has succeeded, the DR side
+  // is the primary, and this run's copy would write the old secondary over it.
+  const earlier = await completedFailover(
+    { config: await runtime.deps.config(), clients: runtime.deps.clients, store },
+    runId,
+  );
+  if (earlier) {
+    throw new RunNotRetryable(
+      runId,
+      current.state,
+      `run ${earlier.runId} has since failed this DR pair over, so the DR side is the primary now and this run's copy would write the old secondary over it.`,
+    );
+  }
+  const now = runtime.deps.clock();
+  await takeLock(store, runId, now);
+  let reopened = false;
+  const run = await store.update(runId, (r) => {
+    reopened = r.state === 'Failed';
+    if (reopened) reopenForRetry(r, retry, now);
+    return reopened;
+  });
+  if (!reopened) {
+    // Another retry reopened it first: both callers follow the same run.
+    if (run.state === 'Running') return run;
+    throw notRetryable(run);
+  }
+  const previous = run.retries?.at(-1);
+  runtime.deps.logger.info('failover.retried', {
+    runId,
+    retry: run.retries?.length,
+    requestedBy: retry.requestedBy,
+    reason: retry.reason,
+    failedSteps: previous?.failedSteps,
+  });
+  await scheduleAdvance(runtime, runId);
+  return run;
+}
+
+function notRetryable(run: FailoverRun): RunNotRetryable {
+  const why: Record<FailoverRun['state'], string> = {
+    Running: 'it is still running; follow it, or wait for it to end.',
+    Succeeded: 'it succeeded; there is nothing to retry.',
+    Refused:
+      'it was refused before it changed anything; start a new run (a forced one, if the refusal is accepted).',
+    Failed: 'it failed.',
+  };
+  return new RunNotRetryable(run.runId, run.state, why[run.state]);
 }
 
 export type AlertOutcome =

@@ -19,6 +19,15 @@ export async function handleCopyPartition(runtime: FailoverRuntime, partition: C
     });
     return;
   }
+  const retries = run.retries?.length ?? 0;
+  if ((partition.retry ?? 0) < retries) {
+    deps.logger.info('copy.partition.ignored', {
+      runId: partition.runId,
+      partition: partition.index,
+      reason: `sent before retry ${retries}, which sent the partition again`,
+    });
+    return;
+  }
   const config = await deps.config();
   const copyDeps = await copyDepsFor({ ...deps, config });
   const result = await copyPartition(copyDeps, partition, {

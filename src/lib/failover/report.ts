@@ -1,6 +1,6 @@
 import type { DrConfig } from '../config/DrConfig.js';
 import { redactDeep } from '../redact.js';
-import type { FailoverDecision, FailoverRun, StepName, StepStatus } from './FailoverRun.js';
+import type { FailoverDecision, FailoverRun, RunRetry, StepName, StepStatus } from './FailoverRun.js';
 import { type ChecklistItem, drChecklist, kyvosDeploymentParameters } from './kyvosDeployment.js';
 
 /** The failover report: what an operator reads after the run, and what the drill prints. */
@@ -33,6 +33,8 @@ export interface FailoverReport {
   kyvosDeploymentParameters: Record<string, unknown>;
   checklist: ChecklistItem[];
   errors: string[];
+  /** The run's retries after it had failed, oldest first: who, why, and what had failed. */
+  retries: RunRetry[];
 }
 
 export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport {
@@ -91,6 +93,7 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
     // Unknown (the record step did not get that far) counts as not fenced.
     checklist: drChecklist(inputs, fenceDetail?.oldPrimaryFenced === true),
     errors: run.errors,
+    retries: run.retries ?? [],
   };
   return redactDeep(report);
 }

@@ -1,37 +1,66 @@
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import type { FailoverRequest } from './FailoverRun.js';
+import type { FailoverRequest, RetryRequest } from './FailoverRun.js';
+
+function reasonField(what: string) {
+  return z
+    .string({ error: `reason is required: say why ${what}` })
+    .trim()
+    .min(1, `reason is required: say why ${what}`)
+    .max(1000, 'reason must be at most 1000 characters');
+}
+
+const requestedByField = z.string({ error: 'requestedBy must be a string' }).trim().max(200).optional();
 
 const failoverBody = z.object({
   mode: z.enum(['planned', 'forced'], { error: 'mode must be "planned" or "forced"' }),
-  reason: z
-    .string({ error: 'reason is required: say why this failover is requested' })
-    .trim()
-    .min(1, 'reason is required: say why this failover is requested')
-    .max(1000, 'reason must be at most 1000 characters'),
+  reason: reasonField('this failover is requested'),
   dryRun: z.boolean({ error: 'dryRun must be true or false' }).optional(),
-  requestedBy: z.string({ error: 'requestedBy must be a string' }).trim().max(200).optional(),
+  requestedBy: requestedByField,
 });
+
+const retryBody = z.object({
+  reason: reasonField('the run is retried (what was fixed)'),
+  requestedBy: requestedByField,
+});
+
+/**
+ * Validates a JSON body with `schema`. Throws `InputError` naming the first field at fault; `shape`
+ * shows the expected object when the body is not one.
+ */
+function parseBody<T extends z.ZodType>(schema: T, body: unknown, what: string, shape: string): z.infer<T> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new InputError(`The request body must be a JSON object: ${shape}.`);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || undefined;
+    throw new InputError(`Invalid ${what}: ${issue?.message ?? 'invalid body'}.`, field);
+  }
+  return parsed.data;
+}
 
 /**
  * Parses the body of `POST /api/failover`. Throws `InputError` naming the first field at fault.
  */
 export function parseFailoverRequest(body: unknown, defaultRequester = 'unknown'): FailoverRequest {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new InputError('The request body must be a JSON object: {"mode":"planned"|"forced","reason":"…"}.');
-  }
-  const parsed = failoverBody.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || undefined;
-    throw new InputError(`Invalid failover request: ${issue?.message ?? 'invalid body'}.`, field);
-  }
+  const data = parseBody(failoverBody, body, 'failover request', '{"mode":"planned"|"forced","reason":"…"}');
   return {
-    mode: parsed.data.mode,
-    reason: parsed.data.reason,
-    dryRun: parsed.data.dryRun ?? false,
-    requestedBy: parsed.data.requestedBy || defaultRequester,
+    mode: data.mode,
+    reason: data.reason,
+    dryRun: data.dryRun ?? false,
+    requestedBy: data.requestedBy || defaultRequester,
   };
+}
+
+/**
+ * Parses the body of `POST /api/failover/{runId}/retry` (`{reason, requestedBy?}`). Throws
+ * `InputError` naming the field at fault.
+ */
+export function parseRetryRequest(body: unknown, defaultRequester = 'unknown'): RetryRequest {
+  const data = parseBody(retryBody, body, 'retry request', '{"reason":"…"}');
+  return { reason: data.reason, requestedBy: data.requestedBy || defaultRequester };
 }
 
 /** The parts of an Azure Monitor common alert schema payload that decide what to do. */

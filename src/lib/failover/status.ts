@@ -26,6 +26,7 @@ export function runStatus(run: FailoverRun): Record<string, unknown> {
     progress: run.progress,
     steps,
     errors: run.errors,
+    retries: run.retries ?? [],
     report: run.report ?? null,
   };
 }

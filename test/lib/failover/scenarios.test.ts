@@ -8,7 +8,13 @@ import { CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
 import type { FailoverRun } from '../../../src/lib/failover/FailoverRun.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
-import { capturingLogger, failoverDepsFor, httpRequest, invocation } from '../../helpers/failoverHarness.js';
+import {
+  capturingLogger,
+  drBlobCount,
+  failoverDepsFor,
+  httpRequest,
+  invocation,
+} from '../../helpers/failoverHarness.js';
 
 const BASE = 'https://kyvos-dr.example/api';
 
@@ -34,16 +40,6 @@ function alertBody(alertId: string, condition: 'Fired' | 'Resolved') {
       alertContext: {},
     },
   };
-}
-
-async function drBlobCount(stack: LocalStack): Promise<number> {
-  let n = 0;
-  const container = stack.clients
-    .blobService(stack.names.drStorageAccount)
-    .getContainerClient(stack.names.container);
-  if (!(await container.exists())) return 0;
-  for await (const _ of container.listBlobsFlat()) n += 1;
-  return n;
 }
 
 describe('the failover API on one stack', () => {

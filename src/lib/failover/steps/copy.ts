@@ -11,6 +11,8 @@ const MAX_PARTITION_ATTEMPTS = 3;
 interface CopyStepState {
   /** Where listing continues after a crash: the next partition's index and marker. */
   nextPartition?: { index: number; marker: string };
+  /** Set by a retry of the run: every partition not done is sent again (see `requeueUnfinished`). */
+  requeueUnfinished?: boolean;
 }
 
 /**
@@ -39,7 +41,9 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
       await deps.checkpoints.putManifest(run.runId, planned.partition.index, planned.blobs, {
         ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
       });
-      await queue.sendMessage(encodePartitionMessage({ ...planned.partition, manifest: true }));
+      await queue.sendMessage(
+        encodePartitionMessage({ ...planned.partition, manifest: true, ...retryOf(run) }),
+      );
       run = await ctx.store.update(run.runId, (r) => {
         const step = r.steps['storage.copy'];
         r.progress.partitionsListed = planned.partition.index + 1;
@@ -62,6 +66,16 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
   }
 
   const total = run.progress.partitionsListed;
+  if ((run.steps['storage.copy'].detail as CopyStepState | undefined)?.requeueUnfinished) {
+    const sent = await requeueUnfinished(ctx, deps, queue, total);
+    await ctx.store.update(run.runId, (r) => {
+      const detail = { ...r.steps['storage.copy'].detail };
+      delete detail.requeueUnfinished;
+      r.steps['storage.copy'].detail = detail;
+      return true;
+    });
+    return { waiting: true, detail: { phase: 'retrying', partitionsRetried: sent } };
+  }
   const versions: Array<VersionedCheckpoint | undefined> = [];
   for (let index = 0; index < total; index++) versions.push(await deps.checkpoints.get(run.runId, index));
   const checkpoints = versions.map((v) => v?.record);
@@ -69,7 +83,7 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
   const startedAt = Date.parse(run.steps['storage.copy'].startedAt ?? run.createdAt);
   if (pending > 0 && ctx.clock().getTime() - startedAt > ctx.options.copyTimeoutInMs) {
     throw new Error(
-      `The copy did not finish within ${Math.round(ctx.options.copyTimeoutInMs / 60_000)} min: ${pending} of ${total} partitions are still in flight. Check that the copy queue's workers (copyWorker) run; a new failover run copies everything again.`,
+      `The copy did not finish within ${Math.round(ctx.options.copyTimeoutInMs / 60_000)} min: ${pending} of ${total} partitions are still in flight. Check that the copy queue's workers (copyWorker) run, then retry the run: partitions already copied are kept.`,
     );
   }
   if (pending > 0) {
@@ -82,32 +96,14 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
       detail: { phase: 'copying', partitions: total, partitionsDone: total - pending },
     };
   }
+  // Each retry of the run gives every partition as many attempts again.
+  const allowedAttempts = MAX_PARTITION_ATTEMPTS * (1 + (run.retries?.length ?? 0));
   const retry = checkpoints.filter(
     (c): c is PartitionCheckpoint =>
-      !!c &&
-      (c.status === 'done-with-failures' || c.status === 'failed') &&
-      c.attempts < MAX_PARTITION_ATTEMPTS,
+      !!c && (c.status === 'done-with-failures' || c.status === 'failed') && c.attempts < allowedAttempts,
   );
   if (retry.length > 0) {
-    for (const c of retry) {
-      await queue.sendMessage(
-        encodePartitionMessage({
-          runId: run.runId,
-          index: c.partitionIndex,
-          ...(c.marker !== undefined ? { marker: c.marker } : {}),
-          pageSize: ctx.options.partitionSize,
-          manifest: true,
-        }),
-      );
-      // Mark it in flight again, so that the next check waits for the new attempt.
-      const etag = versions[c.partitionIndex]?.etag;
-      await deps.checkpoints.put(
-        run.runId,
-        c.partitionIndex,
-        { ...c, status: 'started' },
-        etag ? { etag } : {},
-      );
-    }
+    for (const c of retry) await sendAgain(ctx, deps, queue, c.partitionIndex, versions[c.partitionIndex]);
     return { waiting: true, detail: { phase: 'retrying', partitionsRetried: retry.length } };
   }
 
@@ -136,7 +132,7 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
   if (sum.failed > 0 || failedPartitions.length > 0) {
     const names = failedBlobs.slice(0, 20).map((f) => `${f.name} (${f.reason})`);
     throw new Error(
-      `${sum.failed} blob(s) could not be copied after ${MAX_PARTITION_ATTEMPTS} attempts${failedPartitions.length ? ` and partitions ${failedPartitions.join(', ')} failed` : ''}: ${names.join('; ')}${failedBlobs.length > 20 ? '; …' : ''}`,
+      `${sum.failed} blob(s) could not be copied after ${allowedAttempts} attempts${failedPartitions.length ? ` and partitions ${failedPartitions.join(', ')} failed` : ''}: ${names.join('; ')}${failedBlobs.length > 20 ? '; …' : ''}`,
     );
   }
   return {
@@ -148,4 +144,73 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
       bytesCopied: sum.bytesCopied,
     },
   };
+}
+
+type CopyQueue = ReturnType<ReturnType<StepContext['clients']['queueService']>['getQueueClient']>;
+type StepCopyDeps = Awaited<ReturnType<typeof copyDepsFor>>;
+
+/**
+ * Sends a partition again. One that ended with failures is marked in flight, so that the next check
+ * waits for the new attempt.
+ */
+async function sendAgain(
+  ctx: StepContext,
+  deps: StepCopyDeps,
+  queue: CopyQueue,
+  index: number,
+  version?: VersionedCheckpoint,
+): Promise<void> {
+  const checkpoint = version?.record;
+  await queue.sendMessage(
+    encodePartitionMessage({
+      runId: ctx.run.runId,
+      index,
+      ...(checkpoint?.marker !== undefined ? { marker: checkpoint.marker } : {}),
+      pageSize: ctx.options.partitionSize,
+      manifest: true,
+      ...retryOf(ctx.run),
+    }),
+  );
+  if (checkpoint && checkpoint.status !== 'started') {
+    await deps.checkpoints.put(
+      ctx.run.runId,
+      index,
+      { ...checkpoint, status: 'started' },
+      { etag: version?.etag },
+    );
+  }
+}
+
+/**
+ * After a retry of the run: sends again every partition that is not done. The failed run's
+ * messages may be gone (a worker drops the messages of a run that has ended), so a partition that
+ * never started, or whose worker stopped, is sent too; a message that turns out to be a duplicate
+ * finds the partition done, or resumes it. A partition with no checkpoint is sent only when its
+ * manifest is stored, since its message can name it by nothing else.
+ */
+async function requeueUnfinished(
+  ctx: StepContext,
+  deps: StepCopyDeps,
+  queue: CopyQueue,
+  total: number,
+): Promise<number> {
+  let sent = 0;
+  for (let index = 0; index < total; index++) {
+    const version = await deps.checkpoints.get(ctx.run.runId, index);
+    if (version?.record.status === 'done') continue;
+    if (!version && !(await deps.checkpoints.getManifest(ctx.run.runId, index))) {
+      throw new Error(
+        `Partition ${index} of run ${ctx.run.runId} has neither a checkpoint nor a stored manifest, so it cannot be sent again; start a new failover run.`,
+      );
+    }
+    await sendAgain(ctx, deps, queue, index, version);
+    sent += 1;
+  }
+  return sent;
+}
+
+/** The retry number that messages of this run carry (none before its first retry). */
+function retryOf(run: StepContext['run']): { retry?: number } {
+  const retries = run.retries?.length ?? 0;
+  return retries > 0 ? { retry: retries } : {};
 }

@@ -20,7 +20,7 @@ import type { StepContext, StepOutcome } from '../StepContext.js';
  */
 export async function preflight(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
-  const earlier = await completedFailover(ctx);
+  const earlier = await completedFailover(ctx, run.runId);
   if (earlier && !run.request.dryRun) {
     throw new PreconditionFailed(
       `This DR pair has already failed over (run ${earlier.runId}${earlier.at ? ` at ${earlier.at}` : ''}): ${ctx.config.dr.storageAccount} and ${ctx.config.dr.replicaServer} are the primary now, and another failover would copy the old secondary over them. Build a new DR pair, update the configuration secrets, and delete the secret ${ACTIVE_SECRETS.lastFailoverRunId} before the next failover.`,
@@ -103,21 +103,24 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
  * The completed failover recorded in Key Vault by an earlier run, if any. Its presence means the
  * configured DR side is the primary now: failing over "again" would overwrite live data.
  */
-async function completedFailover(ctx: StepContext): Promise<{ runId: string; at?: string } | undefined> {
+export async function completedFailover(
+  ctx: Pick<StepContext, 'config' | 'clients' | 'store'>,
+  runId: string,
+): Promise<{ runId: string; at?: string } | undefined> {
   if (!ctx.config.keyVault) return undefined;
   const secrets = ctx.clients.secrets(ctx.config.keyVault.url);
   try {
-    const runId = (await secrets.getSecret(ACTIVE_SECRETS.lastFailoverRunId)).value;
-    if (!runId || runId === ctx.run.runId) return undefined;
+    const recorded = (await secrets.getSecret(ACTIVE_SECRETS.lastFailoverRunId)).value;
+    if (!recorded || recorded === runId) return undefined;
     // A run that failed after recording the names (at verify, say) is being retried: allow that.
     // One this app has no record of is treated as completed, the safe side.
-    const earlierRun = await ctx.store.get(runId);
+    const earlierRun = await ctx.store.get(recorded);
     if (earlierRun && earlierRun.state !== 'Succeeded') return undefined;
     const at = await secrets
       .getSecret(ACTIVE_SECRETS.lastFailoverAt)
       .then((s) => s.value)
       .catch(() => undefined);
-    return { runId, ...(at ? { at } : {}) };
+    return { runId: recorded, ...(at ? { at } : {}) };
   } catch (error) {
     if (statusOf(error) === 404) return undefined;
     throw error;

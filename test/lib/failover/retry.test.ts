@@ -1,0 +1,258 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedKyvosDataset } from '../../../local/seed.js';
+import { type LocalStack, startLocalStack } from '../../../local/stack.js';
+import { failoverRetry } from '../../../src/functions/failoverRetry.js';
+import { failoverStart } from '../../../src/functions/failoverStart.js';
+import { decodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
+import { type FailoverRun, newRun, reopenForRetry } from '../../../src/lib/failover/FailoverRun.js';
+import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
+import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
+import {
+  capturingLogger,
+  drBlobCount,
+  failoverDepsFor,
+  httpRequest,
+  invocation,
+} from '../../helpers/failoverHarness.js';
+
+const BASE = 'https://kyvos-dr.example/api';
+
+function retryRequest(runId: string, body: unknown) {
+  return httpRequest('POST', `${BASE}/failover/${runId}/retry?code=k`, body, { runId });
+}
+
+describe('reopenForRetry', () => {
+  it('sets the failed and skipped steps pending, keeps what succeeded and moves the errors into the retry', () => {
+    const run = newRun(
+      'fo-20261124T080000Z-abcdef',
+      { mode: 'forced', reason: 'outage', dryRun: false, requestedBy: 'op' },
+      new Date('2026-11-24T08:00:00Z'),
+    );
+    run.state = 'Failed';
+    run.endedAt = '2026-11-24T08:10:00Z';
+    run.errors = ['storage.copy: The copy did not finish within 1 min'];
+    run.report = { state: 'Failed' };
+    run.progress.listingComplete = true;
+    run.progress.totalsFromCheckpoints = true;
+    for (const name of [
+      'preflight',
+      'storage.ensureAccount',
+      'database.promote',
+      'database.fence',
+    ] as const) {
+      run.steps[name] = { status: 'Succeeded', attempts: 1, startedAt: '2026-11-24T08:00:01Z' };
+    }
+    run.steps['storage.copy'] = {
+      status: 'Failed',
+      attempts: 1,
+      startedAt: '2026-11-24T08:00:02Z',
+      endedAt: '2026-11-24T08:10:00Z',
+      error: 'The copy did not finish within 1 min',
+      detail: { phase: 'copying', nextPartition: { index: 3, marker: 'm3' } },
+    };
+    for (const name of ['record', 'verify', 'report'] as const) run.steps[name].status = 'Skipped';
+
+    reopenForRetry(run, { reason: 'workers fixed', requestedBy: 'op2' }, new Date('2026-11-24T09:00:00Z'));
+
+    expect(run.state).toBe('Running');
+    expect(run.endedAt).toBeUndefined();
+    expect(run.report).toBeUndefined();
+    expect(run.errors).toEqual([]);
+    expect(run.progress.totalsFromCheckpoints).toBe(false);
+    expect(run.retries).toEqual([
+      {
+        requestedAt: '2026-11-24T09:00:00.000Z',
+        requestedBy: 'op2',
+        reason: 'workers fixed',
+        failedAt: '2026-11-24T08:10:00Z',
+        failedSteps: ['storage.copy'],
+        errors: ['storage.copy: The copy did not finish within 1 min'],
+      },
+    ]);
+    expect(run.steps['database.promote']).toEqual({
+      status: 'Succeeded',
+      attempts: 1,
+      startedAt: '2026-11-24T08:00:01Z',
+    });
+    const copy = run.steps['storage.copy'];
+    expect(copy.status).toBe('Pending');
+    expect(copy.error).toBeUndefined();
+    expect(copy.startedAt).toBeUndefined();
+    // The plan is kept (where listing continues), and every unfinished partition is to be sent again.
+    expect(copy.detail).toEqual({
+      phase: 'copying',
+      nextPartition: { index: 3, marker: 'm3' },
+      requeueUnfinished: true,
+    });
+    for (const name of ['record', 'verify', 'report'] as const)
+      expect(run.steps[name].status).toBe('Pending');
+  });
+
+  it('does not ask to send partitions again when the copy failed before its listing was complete', () => {
+    const run: FailoverRun = newRun(
+      'fo-20261124T080000Z-abcdef',
+      { mode: 'forced', reason: 'outage', dryRun: false, requestedBy: 'op' },
+      new Date(),
+    );
+    run.state = 'Failed';
+    run.steps['storage.copy'] = { status: 'Failed', attempts: 1, detail: { phase: 'listing' } };
+    reopenForRetry(run, { reason: 'secondary back', requestedBy: 'op' }, new Date());
+    expect(run.steps['storage.copy'].detail).toEqual({ phase: 'listing' });
+  });
+});
+
+describe('copy queue messages', () => {
+  it('carry the retry number they were sent at, and reject one that is not a whole number', () => {
+    const base = { runId: 'fo-20261124T080000Z-abcdef', index: 2, pageSize: 100, manifest: true };
+    expect(decodePartitionMessage(JSON.stringify({ ...base, retry: 2 })).retry).toBe(2);
+    expect(decodePartitionMessage(JSON.stringify(base)).retry).toBeUndefined();
+    expect(() => decodePartitionMessage(JSON.stringify({ ...base, retry: -1 }))).toThrow(/retry number/);
+    expect(() => decodePartitionMessage(JSON.stringify({ ...base, retry: '1' }))).toThrow(/retry number/);
+  });
+});
+
+describe('retrying a failed failover run', () => {
+  let stack: LocalStack;
+  let blobs: number;
+
+  beforeAll(async () => {
+    stack = await startLocalStack();
+    const dataset = await seedKyvosDataset(
+      stack.clients.blobService(stack.names.primaryStorageAccount),
+      stack.names.container,
+      { prefix: stack.names.engineWorkDirectory, files: 1500, filesPerDirectory: 100 },
+    );
+    blobs = dataset.blobs;
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('answers a bad run id, a missing reason and an unknown run with 400, 400 and 404', async () => {
+    const deps = failoverDepsFor(stack, capturingLogger().logger);
+    const badId = await failoverRetry(
+      retryRequest('latest', { reason: 'x' }),
+      invocation('failoverRetry'),
+      deps,
+    );
+    expect(badId.status).toBe(400);
+    expect(badId.jsonBody).toMatchObject({ error: { field: 'runId' } });
+    const noReason = await failoverRetry(
+      retryRequest('fo-20200101T000000Z-000000', {}),
+      invocation('failoverRetry'),
+      deps,
+    );
+    expect(noReason.status).toBe(400);
+    expect(noReason.jsonBody).toMatchObject({ error: { code: 'BadRequest', field: 'reason' } });
+    const unknown = await failoverRetry(
+      retryRequest('fo-20200101T000000Z-000000', { reason: 'x' }),
+      invocation('failoverRetry'),
+      deps,
+    );
+    expect(unknown.status).toBe(404);
+    expect(unknown.jsonBody).toMatchObject({ error: { code: 'NotFound' } });
+  });
+
+  it('continues a copy that failed part way: only the missing blobs are copied, the promotion is kept', async () => {
+    // The copy gives up after 3 s, long before 1,500 files are copied: the step fails, the
+    // partitions in flight finish, and the run ends Failed with part of the data copied.
+    const impatient = failoverDepsFor(stack, capturingLogger().logger, {
+      partitionSize: 100,
+      copyConcurrency: 2,
+      copyTimeoutInMs: 3_000,
+    });
+    const started = await failoverStart(
+      httpRequest('POST', `${BASE}/failover`, { mode: 'planned', reason: 'retry test' }),
+      invocation('failoverStart'),
+      impatient,
+    );
+    expect(started.status).toBe(202);
+    const { runId } = started.jsonBody as { runId: string };
+    const failed = await runUntilDone(failoverRuntime(impatient), runId, { timeoutInMs: 120_000 });
+    expect(failed.state).toBe('Failed');
+    expect(failed.steps['storage.copy'].status).toBe('Failed');
+    expect(failed.steps['storage.copy'].error).toMatch(/did not finish within/);
+    expect(failed.steps['database.promote'].status).toBe('Succeeded');
+    expect(failed.steps.verify.status).toBe('Skipped');
+    const copiedBefore = await drBlobCount(stack);
+    expect(copiedBefore).toBeGreaterThan(0);
+    expect(copiedBefore).toBeLessThan(blobs);
+    const callsBefore = failed.progress.copyCalls;
+    expect(callsBefore).toBe(copiedBefore);
+
+    const deps = failoverDepsFor(stack, capturingLogger().logger, { partitionSize: 100, copyConcurrency: 2 });
+    const retried = await failoverRetry(
+      retryRequest(runId, { reason: 'copy workers scaled out', requestedBy: 'oncall' }),
+      invocation('failoverRetry'),
+      deps,
+    );
+    expect(retried.status).toBe(202);
+    expect(retried.jsonBody).toMatchObject({ runId, state: 'Running', retries: 1 });
+    expect(retried.headers).toMatchObject({ location: `${BASE}/failover/${runId}` });
+
+    // While it runs, it is not retryable.
+    const again = await failoverRetry(
+      retryRequest(runId, { reason: 'twice' }),
+      invocation('failoverRetry'),
+      deps,
+    );
+    expect(again.status).toBe(409);
+    expect(again.jsonBody).toMatchObject({ error: { code: 'RunNotRetryable', state: 'Running' } });
+
+    const run = await runUntilDone(failoverRuntime(deps), runId, { timeoutInMs: 240_000 });
+    expect(run.errors).toEqual([]);
+    expect(run.state).toBe('Succeeded');
+    // One copy call per missing blob: nothing already at the destination was copied again.
+    expect(run.progress.copyCalls - callsBefore).toBe(blobs - copiedBefore);
+    expect(await drBlobCount(stack)).toBe(blobs);
+    expect((run.steps.verify.detail as { storage: { ok: boolean } }).storage.ok).toBe(true);
+    // The promotion of the failed attempt stands: the step was not run again.
+    expect(run.steps['database.promote']).toMatchObject({
+      status: 'Succeeded',
+      startedAt: failed.steps['database.promote'].startedAt,
+      endedAt: failed.steps['database.promote'].endedAt,
+    });
+    expect(run.retries).toHaveLength(1);
+    expect(run.retries?.[0]).toMatchObject({
+      requestedBy: 'oncall',
+      reason: 'copy workers scaled out',
+      failedAt: failed.endedAt,
+      failedSteps: ['storage.copy'],
+    });
+    expect(run.retries?.[0]?.errors.join(' ')).toMatch(/did not finish within/);
+    expect((run.report as { retries: unknown[] }).retries).toHaveLength(1);
+
+    const succeeded = await failoverRetry(
+      retryRequest(runId, { reason: 'once more' }),
+      invocation('failoverRetry'),
+      deps,
+    );
+    expect(succeeded.status).toBe(409);
+    expect(succeeded.jsonBody).toMatchObject({ error: { code: 'RunNotRetryable', state: 'Succeeded' } });
+
+    // A run that had failed before this one succeeded must not run again: its copy would write the
+    // old secondary over what is now the primary.
+    const store = failoverRuntime(deps).store;
+    const older = newRun(
+      'fo-20261124T000000Z-0abcde',
+      { mode: 'forced', reason: 'an earlier attempt', dryRun: false, requestedBy: 'oncall' },
+      new Date('2026-11-24T00:00:00Z'),
+    );
+    older.state = 'Failed';
+    older.steps.preflight.status = 'Succeeded';
+    older.steps['storage.ensureAccount'].status = 'Failed';
+    await store.create(older);
+    const stale = await failoverRetry(
+      retryRequest(older.runId, { reason: 'try the old one again' }),
+      invocation('failoverRetry'),
+      deps,
+    );
+    expect(stale.status).toBe(409);
+    expect(stale.jsonBody).toMatchObject({ error: { code: 'RunNotRetryable', state: 'Failed' } });
+    expect((stale.jsonBody as { error: { message: string } }).error.message).toContain(
+      `run ${runId} has since failed this DR pair over`,
+    );
+    expect((await store.get(older.runId))?.state).toBe('Failed');
+    expect(await store.lockHolder()).toBeUndefined();
+  });
+});

@@ -20,7 +20,13 @@ export interface LocalStorageAccount {
   key: string;
   resourceGroup: string;
   region: RegionRole;
-  sku: 'Standard_RAGRS' | 'Standard_GRS' | 'Standard_LRS' | 'Standard_RAGZRS';
+  sku:
+    | 'Standard_RAGRS'
+    | 'Standard_GRS'
+    | 'Standard_LRS'
+    | 'Standard_ZRS'
+    | 'Standard_GZRS'
+    | 'Standard_RAGZRS';
   isHnsEnabled: boolean;
   /** False for an account Azurite serves but ARM has not "created" yet (the DR account before failover). */
   existsInArm: boolean;

@@ -16,7 +16,14 @@ export const STORAGE_ACCOUNT_PATH =
   '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}';
 
 type Sku = LocalStorageAccount['sku'];
-const SKUS: Sku[] = ['Standard_RAGRS', 'Standard_GRS', 'Standard_LRS', 'Standard_RAGZRS'];
+const SKUS: Sku[] = [
+  'Standard_RAGRS',
+  'Standard_GRS',
+  'Standard_LRS',
+  'Standard_ZRS',
+  'Standard_GZRS',
+  'Standard_RAGZRS',
+];
 const KINDS = ['StorageV2', 'Storage', 'BlobStorage', 'BlockBlobStorage', 'FileStorage'];
 
 /** ARM-side properties of an account that the shared `LocalStorageAccount` does not carry. */
@@ -294,7 +301,7 @@ async function failover(ctx: EmulatorContext, request: ArmRequest, state: Accoun
     throw new ArmError(
       400,
       'FailoverNotSupported',
-      `Storage account '${account.name}' is ${account.sku}; failover needs a geo-redundant SKU (GRS, RA-GRS, RA-GZRS).`,
+      `Storage account '${account.name}' is ${account.sku}; failover needs a geo-redundant SKU (GRS, RA-GRS, GZRS, RA-GZRS).`,
     );
   }
   if (ctx.options.faults.secondaryUnavailable) {
@@ -374,7 +381,7 @@ function accountBody(
       status: secondaryAvailable ? 'Live' : 'Unavailable',
       canFailover: secondaryAvailable,
       canPlannedFailover: secondaryAvailable,
-      postFailoverRedundancy: account.sku === 'Standard_RAGZRS' ? 'Standard_ZRS' : 'Standard_LRS',
+      postFailoverRedundancy: account.sku.endsWith('GZRS') ? 'Standard_ZRS' : 'Standard_LRS',
       postPlannedFailoverRedundancy: account.sku,
     };
     // Azure leaves lastSyncTime at its default when the secondary is offline; paused replication
@@ -415,7 +422,7 @@ export function otherRegion(region: RegionRole): RegionRole {
 }
 
 function isGeoRedundant(sku: Sku): boolean {
-  return sku !== 'Standard_LRS';
+  return sku !== 'Standard_LRS' && sku !== 'Standard_ZRS';
 }
 
 function isReadAccess(sku: Sku): boolean {

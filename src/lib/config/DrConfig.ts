@@ -24,6 +24,16 @@ export class Sensitive {
 
 export type AlertFailoverPolicy = 'off' | 'planned' | 'forced';
 export type PromoteMode = 'Standalone' | 'Switchover';
+/** The redundancy of a DR storage account kyvos-dr creates: the Standard SKUs that allow ADLS Gen2. */
+export const DR_STORAGE_SKUS = [
+  'Standard_LRS',
+  'Standard_ZRS',
+  'Standard_GRS',
+  'Standard_RAGRS',
+  'Standard_GZRS',
+  'Standard_RAGZRS',
+] as const;
+export type DrStorageSku = (typeof DR_STORAGE_SKUS)[number];
 
 /** Connection details for SQL probes of a PostgreSQL server. */
 export interface PostgresConnection {
@@ -51,6 +61,8 @@ export interface DrConfig {
     region: string;
     storageAccount: string;
     container: string;
+    /** The SKU the DR storage account is created with, when the failover has to create it. */
+    storageSku: DrStorageSku;
     /** The read replica in the DR region, promoted on failover. */
     replicaServer: string;
     replicaConnection?: PostgresConnection;

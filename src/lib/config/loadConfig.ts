@@ -48,6 +48,7 @@ const MIB = 1024 * 1024;
  * | kyvos-dr-engine-work-dir                | engineWorkDirectory                     | path prefix; `/` = whole container |
  * | kyvos-dr-dr-storage-account             | dr.storageAccount                       | storage account name, differs from the primary |
  * | kyvos-dr-dr-container                   | dr.container                            | container name |
+ * | kyvos-dr-dr-storage-sku                 | dr.storageSku                           | Standard_LRS (default), _ZRS, _GRS, _RAGRS, _GZRS, _RAGZRS |
  * | kyvos-dr-primary-pg-server              | primary.postgresServer                  | flexible server name |
  * | kyvos-dr-replica-pg-server              | dr.replicaServer                        | flexible server name, differs from the primary |
  * | kyvos-dr-replica-connection-string      | dr.replicaConnection                    | optional postgres:// URL |
@@ -72,6 +73,7 @@ const FIELDS = {
   engineWorkDirectory: required(rules.pathPrefix),
   drStorageAccount: required(rules.storageAccountName),
   drContainer: required(rules.containerName),
+  drStorageSku: withDefault(rules.drStorageSku, 'Standard_LRS'),
   primaryPostgresServer: required(rules.flexibleServerName),
   replicaPostgresServer: required(rules.flexibleServerName),
   replicaConnectionString: optional(rules.postgresConnectionString),
@@ -293,6 +295,7 @@ function toDrConfig(v: Values, source: ConfigSource): DrConfig {
       region: v.drRegion,
       storageAccount: v.drStorageAccount,
       container: v.drContainer,
+      storageSku: v.drStorageSku,
       replicaServer: v.replicaPostgresServer,
       ...(v.replicaConnectionString ? { replicaConnection: v.replicaConnectionString } : {}),
     },

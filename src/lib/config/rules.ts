@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import type { AlertFailoverPolicy, PostgresConnection, PromoteMode } from './DrConfig.js';
+import {
+  type AlertFailoverPolicy,
+  DR_STORAGE_SKUS,
+  type DrStorageSku,
+  type PostgresConnection,
+  type PromoteMode,
+} from './DrConfig.js';
 import { parsePostgresConnectionString } from './postgresConnectionString.js';
 
 /**
@@ -130,6 +136,15 @@ export const promoteMode: Rule<PromoteMode> = fromSchema(
     .transform((v) => v.toLowerCase())
     .pipe(z.enum(['standalone', 'switchover'], 'must be Standalone or Switchover'))
     .transform((v): PromoteMode => (v === 'standalone' ? 'Standalone' : 'Switchover')),
+);
+
+/** A DR storage account SKU, in any case: `standard_zrs` is `Standard_ZRS`. */
+export const drStorageSku: Rule<DrStorageSku> = fromSchema(
+  z
+    .string()
+    .transform((v) => DR_STORAGE_SKUS.find((sku) => sku.toLowerCase() === v.trim().toLowerCase()))
+    .refine((v) => v !== undefined, `must be one of ${DR_STORAGE_SKUS.join(', ')}`)
+    .transform((v) => v as DrStorageSku),
 );
 
 export const boolean: Rule<boolean> = fromSchema(

@@ -15,6 +15,8 @@ export const CONFIG_SECRETS = {
   engineWorkDirectory: 'kyvos-dr-engine-work-dir',
   drStorageAccount: 'kyvos-dr-dr-storage-account',
   drContainer: 'kyvos-dr-dr-container',
+  /** The SKU of a DR storage account the failover creates (default `Standard_LRS`). */
+  drStorageSku: 'kyvos-dr-dr-storage-sku',
   primaryPostgresServer: 'kyvos-dr-primary-pg-server',
   replicaPostgresServer: 'kyvos-dr-replica-pg-server',
   /** `postgres://user:password@host:port/db?sslmode=require` for SQL probes of the replica. */

@@ -67,6 +67,14 @@ describe('Azure naming rules', () => {
     expect(rules.alertFailoverPolicy('Planned')).toEqual({ ok: true, value: 'planned' });
     expect(rules.alertFailoverPolicy('auto').ok).toBe(false);
     expect(rules.promoteMode('switchover')).toEqual({ ok: true, value: 'Switchover' });
+    expect(rules.drStorageSku(' standard_ragzrs ')).toEqual({ ok: true, value: 'Standard_RAGZRS' });
+    const premium = rules.drStorageSku('Premium_LRS');
+    expect(premium.ok).toBe(false);
+    if (!premium.ok) {
+      expect(premium.problem).toBe(
+        'must be one of Standard_LRS, Standard_ZRS, Standard_GRS, Standard_RAGRS, Standard_GZRS, Standard_RAGZRS',
+      );
+    }
     expect(rules.boolean('FALSE')).toEqual({ ok: true, value: false });
     expect(rules.boolean('yes').ok).toBe(false);
   });

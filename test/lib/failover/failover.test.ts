@@ -3,7 +3,7 @@ import { seedKyvosDataset, seedMetadataRepository } from '../../../local/seed.js
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import { failoverStart } from '../../../src/functions/failoverStart.js';
 import { failoverStatus } from '../../../src/functions/failoverStatus.js';
-import { ACTIVE_SECRETS } from '../../../src/lib/config/secretNames.js';
+import { ACTIVE_SECRETS, CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import type { FailoverReport } from '../../../src/lib/failover/report.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
@@ -56,6 +56,8 @@ describe('a planned failover on a healthy stack', () => {
       .getBlockBlobClient('kyvos/engine_work2/not-copied.txt')
       .upload('x', 1);
     await seedMetadataRepository(stack.postgres.primary, 250);
+    // A multi-zone DR account, as the Kyvos template's MultiAzStorageAccount makes it (any case).
+    await stack.setSecret(CONFIG_SECRETS.drStorageSku, 'standard_zrs');
 
     const deps = failoverDepsFor(stack, log.logger);
     const started = await failoverStart(
@@ -94,6 +96,14 @@ describe('a planned failover on a healthy stack', () => {
     expect(expected.size).toBe(dataset.blobs);
     expect(copied).toEqual(expected);
     expect(copied.get('kyvos/engine_work/cubes/empty_cube/segments')?.metadata).toContain('hdi_isfolder');
+
+    // The DR account was created, with hierarchical namespace and the configured SKU.
+    const drAccount = await stack.clients
+      .storageManagement(stack.names.subscriptionId)
+      .storageAccounts.getProperties(stack.names.drResourceGroup, stack.names.drStorageAccount);
+    expect(drAccount.sku?.name).toBe('Standard_ZRS');
+    expect(drAccount.isHnsEnabled).toBe(true);
+    expect(run.steps['storage.ensureAccount'].detail).toMatchObject({ created: true, sku: 'Standard_ZRS' });
 
     // The replica is promoted, writable, and has the rows written on the primary.
     expect((await stack.postgres.replica.status()).inRecovery).toBe(false);

@@ -143,7 +143,7 @@ describe('storage accounts through the control-plane emulator', () => {
       {
         location: 'eastus2',
         kind: 'StorageV2',
-        sku: { name: 'Standard_LRS' },
+        sku: { name: 'Standard_ZRS' },
         isHnsEnabled: true,
         minimumTlsVersion: 'TLS1_2',
         enableHttpsTrafficOnly: true,
@@ -158,7 +158,8 @@ describe('storage accounts through the control-plane emulator', () => {
     expect(stack.options.storageAccounts.find((a) => a.name === 'stkyvosdr')?.existsInArm).toBe(true);
 
     const account = await client.storageAccounts.getProperties(DR_RG, 'stkyvosdr');
-    expect(account.sku?.name).toBe('Standard_LRS');
+    // Zone-redundant, not geo-redundant: no secondary region.
+    expect(account.sku?.name).toBe('Standard_ZRS');
     expect(account.secondaryLocation).toBeUndefined();
     expect(account.primaryEndpoints?.blob).toBe('https://127.0.0.1:40000/stkyvosdr/');
 

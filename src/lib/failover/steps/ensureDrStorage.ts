@@ -5,8 +5,10 @@ import type { StepContext, StepOutcome } from '../StepContext.js';
 /**
  * Ensures the DR storage account and its container exist, creating them when missing with the
  * properties of the Kyvos storage template (StorageV2, hierarchical namespace, TLS 1.2, HTTPS only,
- * no public blob access). Idempotent: an existing account is checked, not changed; an account
- * without hierarchical namespace fails the step, because Kyvos needs ADLS Gen2.
+ * no public blob access) and the configured SKU (`kyvos-dr-dr-storage-sku`; the template's choice is
+ * `Standard_LRS`, or `Standard_ZRS` for a multi-zone account). Idempotent: an existing account is
+ * checked, not changed; an account without hierarchical namespace fails the step, because Kyvos
+ * needs ADLS Gen2. An existing account of another SKU is kept, and the step's detail says so.
  */
 export async function ensureDrStorage(ctx: StepContext): Promise<StepOutcome> {
   const { config, clients, options } = ctx;
@@ -30,7 +32,7 @@ export async function ensureDrStorage(ctx: StepContext): Promise<StepOutcome> {
       {
         location: region,
         kind: 'StorageV2',
-        sku: { name: 'Standard_LRS' },
+        sku: { name: config.dr.storageSku },
         tags: { UsedBy: 'Kyvos', CreatedBy: 'kyvos-dr', kyvosDrRun: ctx.run.runId },
         isHnsEnabled: true,
         minimumTlsVersion: 'TLS1_2',
@@ -52,6 +54,15 @@ export async function ensureDrStorage(ctx: StepContext): Promise<StepOutcome> {
       `The DR storage account "${storageAccount}" is in ${account.location}, not in the DR region ${region}: a failover must not depend on the primary region.`,
     );
   }
+  const sku = account.sku?.name;
+  if (!created && sku !== config.dr.storageSku) {
+    ctx.logger.warn('failover.dr_storage_sku', {
+      account: storageAccount,
+      sku,
+      configured: config.dr.storageSku,
+      reason: 'the DR account existed before the failover; its SKU is kept',
+    });
+  }
   const containerResult = await clients
     .blobService(storageAccount)
     .getContainerClient(container)
@@ -62,6 +73,8 @@ export async function ensureDrStorage(ctx: StepContext): Promise<StepOutcome> {
       resourceGroup,
       region,
       created,
+      sku,
+      ...(sku !== config.dr.storageSku ? { configuredSku: config.dr.storageSku } : {}),
       container,
       containerCreated: containerResult.succeeded,
       hierarchicalNamespace: true,

@@ -154,12 +154,13 @@ describe('retrying a failed failover run', () => {
   });
 
   it('continues a copy that failed part way: only the missing blobs are copied, the promotion is kept', async () => {
-    // The copy gives up after 3 s, long before 1,500 files are copied: the step fails, the
-    // partitions in flight finish, and the run ends Failed with part of the data copied.
+    // The copy gives up after 2 s, long before 1,500 files are copied one call at a time per
+    // partition: the step fails, the partitions in flight finish, and the run ends Failed with part
+    // of the data copied.
     const impatient = failoverDepsFor(stack, capturingLogger().logger, {
       partitionSize: 100,
-      copyConcurrency: 2,
-      copyTimeoutInMs: 3_000,
+      copyConcurrency: 1,
+      copyTimeoutInMs: 2_000,
     });
     const started = await failoverStart(
       httpRequest('POST', `${BASE}/failover`, { mode: 'planned', reason: 'retry test' }),
@@ -180,7 +181,7 @@ describe('retrying a failed failover run', () => {
     const callsBefore = failed.progress.copyCalls;
     expect(callsBefore).toBe(copiedBefore);
 
-    const deps = failoverDepsFor(stack, capturingLogger().logger, { partitionSize: 100, copyConcurrency: 2 });
+    const deps = failoverDepsFor(stack, capturingLogger().logger, { partitionSize: 100, copyConcurrency: 4 });
     const retried = await failoverRetry(
       retryRequest(runId, { reason: 'copy workers scaled out', requestedBy: 'oncall' }),
       invocation('failoverRetry'),

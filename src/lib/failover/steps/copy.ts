@@ -1,3 +1,4 @@
+import type { QueueClient } from '@azure/storage-queue';
 import type { PartitionCheckpoint, VersionedCheckpoint } from '../../copy/CheckpointStore.js';
 import { encodePartitionMessage } from '../../copy/partitionMessage.js';
 import { planPartitions } from '../../copy/planPartitions.js';
@@ -146,7 +147,6 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
   };
 }
 
-type CopyQueue = ReturnType<ReturnType<StepContext['clients']['queueService']>['getQueueClient']>;
 type StepCopyDeps = Awaited<ReturnType<typeof copyDepsFor>>;
 
 /**
@@ -156,7 +156,7 @@ type StepCopyDeps = Awaited<ReturnType<typeof copyDepsFor>>;
 async function sendAgain(
   ctx: StepContext,
   deps: StepCopyDeps,
-  queue: CopyQueue,
+  queue: QueueClient,
   index: number,
   version?: VersionedCheckpoint,
 ): Promise<void> {
@@ -191,7 +191,7 @@ async function sendAgain(
 async function requeueUnfinished(
   ctx: StepContext,
   deps: StepCopyDeps,
-  queue: CopyQueue,
+  queue: QueueClient,
   total: number,
 ): Promise<number> {
   let sent = 0;

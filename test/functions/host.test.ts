@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PARTITIONS_PER_INSTANCE } from '../../src/lib/copy/types.js';
+import { MAX_DEQUEUE_COUNT } from '../../src/lib/failover/queues.js';
 
 interface HostJson {
   concurrency?: { dynamicConcurrencyEnabled?: boolean };
-  extensions?: { queues?: { batchSize?: number; newBatchThreshold?: number } };
+  extensions?: { queues?: { batchSize?: number; newBatchThreshold?: number; maxDequeueCount?: number } };
 }
 
 const host = JSON.parse(readFileSync(new URL('../../host.json', import.meta.url), 'utf8')) as HostJson;
@@ -19,5 +20,9 @@ describe('host.json', () => {
     expect((batchSize ?? 0) + (newBatchThreshold ?? 0)).toBe(PARTITIONS_PER_INSTANCE);
     // Dynamic concurrency would replace both settings with the host's own figure.
     expect(host.concurrency?.dynamicConcurrencyEnabled ?? false).toBe(false);
+  });
+
+  it('moves a message to the poison queue after as many deliveries as the copy step and the local workers expect', () => {
+    expect(host.extensions?.queues?.maxDequeueCount).toBe(MAX_DEQUEUE_COUNT);
   });
 });

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { QueueClient } from '@azure/storage-queue';
 import { decodePartitionMessage } from '../copy/partitionMessage.js';
 import { PARTITIONS_PER_INSTANCE } from '../copy/types.js';
 import { handleCopyPartition } from './copyWorker.js';
 import type { FailoverRun } from './FailoverRun.js';
 import { advance, ensureQueues, type FailoverRuntime } from './FailoverService.js';
-import { type AdvanceMessage, decodeMessage } from './queues.js';
+import { type AdvanceMessage, decodeMessage, MAX_DEQUEUE_COUNT, poisonQueueOf } from './queues.js';
 
 export interface LocalWorkerOptions {
   /** Copy partitions handled at once. Default `PARTITIONS_PER_INSTANCE`, as on an instance. */
@@ -64,7 +65,11 @@ export async function runUntilDone(
           runId: message.runId,
           error: String(error),
         });
-        if (m.dequeueCount >= 5) await runtime.failoverQueue.deleteMessage(m.messageId, m.popReceipt);
+        if (m.dequeueCount >= MAX_DEQUEUE_COUNT) {
+          await moveToPoison(runtime, runtime.failoverQueue, m.messageId, m.popReceipt, m.messageText).catch(
+            () => {},
+          );
+        }
       }
       await report().catch(() => {});
     }
@@ -103,8 +108,14 @@ export async function runUntilDone(
             clearInterval(renew);
             await renewal;
             runtime.deps.logger.error('local_worker.copy_failed', { error: String(error) });
-            // Make it visible again soon, as the host would after its retry delay.
-            await runtime.copyQueue.updateMessage(m.messageId, receipt, m.messageText, 1).catch(() => {});
+            if (m.dequeueCount >= MAX_DEQUEUE_COUNT) {
+              await moveToPoison(runtime, runtime.copyQueue, m.messageId, receipt, m.messageText).catch(
+                () => {},
+              );
+            } else {
+              // Make it visible again soon, as the host would after its retry delay.
+              await runtime.copyQueue.updateMessage(m.messageId, receipt, m.messageText, 1).catch(() => {});
+            }
           }
           await report().catch(() => {});
         })();
@@ -123,6 +134,22 @@ export async function runUntilDone(
       else await sleep(pollInterval);
     }
   }
+}
+
+/** As the Functions host does with a message that failed too often: to `<queue>-poison`, as it was. */
+async function moveToPoison(
+  runtime: FailoverRuntime,
+  queue: QueueClient,
+  messageId: string,
+  popReceipt: string,
+  messageText: string,
+): Promise<void> {
+  const poison = runtime.deps.clients
+    .queueService(runtime.deps.appStorageAccount)
+    .getQueueClient(poisonQueueOf(queue.name));
+  await poison.createIfNotExists();
+  await poison.sendMessage(messageText);
+  await queue.deleteMessage(messageId, popReceipt);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -9,6 +9,17 @@ export const FAILOVER_QUEUE = 'kyvos-dr-failover';
 /** One listing page of the source container to copy. */
 export const COPY_QUEUE = 'kyvos-dr-copy';
 
+/**
+ * Deliveries of a message before the Functions host gives up on it (`maxDequeueCount` in
+ * `host.json`) and moves it to `<queue>-poison`; the local workers do the same.
+ */
+export const MAX_DEQUEUE_COUNT = 5;
+
+/** Where the Functions host moves a message that failed `MAX_DEQUEUE_COUNT` times. */
+export function poisonQueueOf(queue: string): string {
+  return `${queue}-poison`;
+}
+
 export interface AdvanceMessage {
   kind: 'advance';
   runId: string;

@@ -5,7 +5,9 @@ import { failoverRetry } from '../../../src/functions/failoverRetry.js';
 import { failoverStart } from '../../../src/functions/failoverStart.js';
 import { decodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
 import { type FailoverRun, newRun, reopenForRetry } from '../../../src/lib/failover/FailoverRun.js';
+import { advance } from '../../../src/lib/failover/FailoverService.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
+import { COPY_QUEUE, poisonQueueOf } from '../../../src/lib/failover/queues.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
 import {
   capturingLogger,
@@ -255,5 +257,77 @@ describe('retrying a failed failover run', () => {
     );
     expect((await store.get(older.runId))?.state).toBe('Failed');
     expect(await store.lockHolder()).toBeUndefined();
+  });
+});
+
+describe('a copy partition whose message went to the poison queue', () => {
+  it('fails the copy once everything else is copied, naming the partition; a retry copies it', async () => {
+    const stack = await startLocalStack();
+    try {
+      const dataset = await seedKyvosDataset(
+        stack.clients.blobService(stack.names.primaryStorageAccount),
+        stack.names.container,
+        { prefix: stack.names.engineWorkDirectory, files: 300, filesPerDirectory: 100 },
+      );
+      const deps = failoverDepsFor(stack, capturingLogger().logger, { partitionSize: 100 });
+      const runtime = failoverRuntime(deps);
+      const started = await failoverStart(
+        httpRequest('POST', `${BASE}/failover`, { mode: 'planned', reason: 'poison test' }),
+        invocation('failoverStart'),
+        deps,
+      );
+      const { runId } = started.jsonBody as { runId: string };
+      // Up to the copy's listing, with no copy worker yet: every partition's message is queued.
+      const planned = await advance(runtime, runId);
+      expect(planned.progress.listingComplete).toBe(true);
+      expect(planned.progress.partitionsListed).toBeGreaterThanOrEqual(3);
+
+      // Partition 1's message fails on every delivery: the Functions host moves it, as it was, to
+      // the poison queue after the fifth. Here it is moved at once.
+      const queues = stack.clients.queueService(deps.appStorageAccount);
+      const poison = queues.getQueueClient(poisonQueueOf(COPY_QUEUE));
+      await poison.createIfNotExists();
+      const received = await runtime.copyQueue.receiveMessages({
+        numberOfMessages: 32,
+        visibilityTimeout: 1,
+      });
+      const victim = received.receivedMessageItems.find(
+        (m) => decodePartitionMessage(m.messageText).index === 1,
+      );
+      expect(victim).toBeDefined();
+      if (!victim) return;
+      await poison.sendMessage(victim.messageText);
+      await runtime.copyQueue.deleteMessage(victim.messageId, victim.popReceipt);
+
+      const failed = await runUntilDone(runtime, runId, { timeoutInMs: 120_000 });
+      expect(failed.state).toBe('Failed');
+      const copyError = failed.steps['storage.copy'].error ?? '';
+      expect(copyError).toContain(
+        'the message of partition 1 failed 5 times and went to the poison queue kyvos-dr-copy-poison',
+      );
+      expect(copyError).toContain('then retry the run');
+      // Everything else was copied before the step gave up.
+      const copiedBefore = await drBlobCount(stack);
+      expect(copiedBefore).toBe(failed.progress.copyCalls);
+      expect(copiedBefore).toBeLessThan(dataset.blobs);
+      expect(copiedBefore).toBeGreaterThanOrEqual(dataset.blobs - 100);
+
+      const retried = await failoverRetry(
+        retryRequest(runId, { reason: 'worker fixed' }),
+        invocation('failoverRetry'),
+        deps,
+      );
+      expect(retried.status).toBe(202);
+      // The old message is still in the poison queue; it is from before the retry and does not count.
+      const run = await runUntilDone(runtime, runId, { timeoutInMs: 120_000 });
+      expect(run.errors).toEqual([]);
+      expect(run.state).toBe('Succeeded');
+      expect(run.progress.copyCalls - failed.progress.copyCalls).toBe(dataset.blobs - copiedBefore);
+      expect(await drBlobCount(stack)).toBe(dataset.blobs);
+      expect((run.steps.verify.detail as { storage: { ok: boolean } }).storage.ok).toBe(true);
+      expect((await poison.peekMessages()).peekedMessageItems).toHaveLength(1);
+    } finally {
+      await stack.stop();
+    }
   });
 });

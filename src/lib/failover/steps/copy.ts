@@ -1,9 +1,10 @@
 import type { QueueClient } from '@azure/storage-queue';
 import type { PartitionCheckpoint, VersionedCheckpoint } from '../../copy/CheckpointStore.js';
-import { encodePartitionMessage } from '../../copy/partitionMessage.js';
+import { decodePartitionMessage, encodePartitionMessage } from '../../copy/partitionMessage.js';
 import { planPartitions } from '../../copy/planPartitions.js';
+import { statusOf } from '../../errors.js';
 import { copyDepsFor } from '../copyContext.js';
-import { COPY_QUEUE as COPY_QUEUE_NAME } from '../queues.js';
+import { COPY_QUEUE as COPY_QUEUE_NAME, MAX_DEQUEUE_COUNT, poisonQueueOf } from '../queues.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
 
 /** Partitions that ended with failed blobs are sent again this many times before the step fails. */
@@ -81,6 +82,7 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
   for (let index = 0; index < total; index++) versions.push(await deps.checkpoints.get(run.runId, index));
   const checkpoints = versions.map((v) => v?.record);
   const pending = checkpoints.filter((c) => !c || c.status === 'started').length;
+  if (pending > 0) await failIfOnlyPoisonedRemain(ctx, checkpoints);
   const startedAt = Date.parse(run.steps['storage.copy'].startedAt ?? run.createdAt);
   if (pending > 0 && ctx.clock().getTime() - startedAt > ctx.options.copyTimeoutInMs) {
     throw new Error(
@@ -213,4 +215,50 @@ async function requeueUnfinished(
 function retryOf(run: StepContext['run']): { retry?: number } {
   const retries = run.retries?.length ?? 0;
   return retries > 0 ? { retry: retries } : {};
+}
+
+/**
+ * Fails the step when every partition still without a final checkpoint had its message moved to
+ * the copy queue's poison queue (it failed `MAX_DEQUEUE_COUNT` times): nothing would ever copy
+ * them, and the run would otherwise wait until the copy timeout. The step waits for the other
+ * partitions first. Only this run's messages since its latest retry count (a retry sends every
+ * unfinished partition again). The poison queue is peeked, never changed: up to 32 messages, the
+ * oldest first.
+ */
+async function failIfOnlyPoisonedRemain(
+  ctx: StepContext,
+  checkpoints: Array<PartitionCheckpoint | undefined>,
+): Promise<void> {
+  const poisonQueue = poisonQueueOf(COPY_QUEUE_NAME);
+  const retries = ctx.run.retries?.length ?? 0;
+  let peeked: Array<{ messageText: string }>;
+  try {
+    peeked = (
+      await ctx.clients
+        .queueService(ctx.appStorageAccount)
+        .getQueueClient(poisonQueue)
+        .peekMessages({ numberOfMessages: 32 })
+    ).peekedMessageItems;
+  } catch (error) {
+    if (statusOf(error) === 404) return;
+    throw error;
+  }
+  const poisoned = new Set<number>();
+  for (const item of peeked) {
+    try {
+      const message = decodePartitionMessage(item.messageText);
+      if (message.runId === ctx.run.runId && (message.retry ?? 0) === retries) poisoned.add(message.index);
+    } catch {
+      // Not a copy partition: not ours to judge.
+    }
+  }
+  const unfinished = checkpoints.flatMap((c, index) => (!c || c.status === 'started' ? [index] : []));
+  if (poisoned.size === 0 || !unfinished.every((index) => poisoned.has(index))) return;
+  const reasons = unfinished.flatMap((index) => {
+    const error = checkpoints[index]?.error;
+    return error ? [`partition ${index}: ${error}`] : [];
+  });
+  throw new Error(
+    `The copy cannot finish: the message of partition${unfinished.length > 1 ? 's' : ''} ${unfinished.join(', ')} failed ${MAX_DEQUEUE_COUNT} times and went to the poison queue ${poisonQueue}${reasons.length ? ` (${reasons.slice(0, 5).join('; ')})` : ''}. Fix the cause (the copy worker's error is logged as copy.partition.failed or local_worker.copy_failed), then retry the run: partitions already copied are kept.`,
+  );
 }

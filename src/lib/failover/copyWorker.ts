@@ -36,13 +36,14 @@ export async function handleCopyPartition(runtime: FailoverRuntime, partition: C
   });
   if (result.mode === 'already-done') return;
   const updated = await store.update(partition.runId, (r) => {
+    // The calls are counted only here: checkpoints do not hold them.
+    r.progress.copyCalls += result.calls.syncCopy + result.calls.asyncCopy + result.calls.directoryStub;
     // Live figures; the copy step replaces them with the exact sums of the checkpoints at the end,
     // and this partition's checkpoint may already be in those sums.
-    if (r.progress.totalsFromCheckpoints) return false;
+    if (r.progress.totalsFromCheckpoints) return true;
     r.progress.blobsCopied += result.blobsCopied;
     r.progress.blobsSkipped += result.blobsSkipped;
     r.progress.bytesCopied += result.bytesCopied;
-    r.progress.copyCalls += result.calls.syncCopy + result.calls.asyncCopy + result.calls.directoryStub;
     r.progress.partitionsDone = Math.min(r.progress.partitionsDone + 1, r.progress.partitionsListed);
     return true;
   });

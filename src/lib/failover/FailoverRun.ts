@@ -152,8 +152,9 @@ export interface RetryRequest {
  * Turns a Failed run back into a Running one, in place: the failed steps, and the steps skipped
  * because of them, are pending again; succeeded steps stay done and keep their outcome, so a retry
  * does not copy or promote again what already was. What had failed moves into `retries`. A copy
- * step that failed after its listing keeps its plan: it sends again every partition not yet done,
- * and each partition gets as many attempts again as a run gives it.
+ * step that failed keeps its plan: it sends again every partition listed and not yet done, then
+ * continues the listing if it was cut off; each partition gets as many attempts again as a run
+ * gives it.
  */
 export function reopenForRetry(run: FailoverRun, retry: RetryRequest, now: Date): void {
   const failedSteps = STEP_NAMES.filter((name) => run.steps[name].status === 'Failed');
@@ -171,7 +172,7 @@ export function reopenForRetry(run: FailoverRun, retry: RetryRequest, now: Date)
   for (const name of STEP_NAMES) {
     const step = run.steps[name];
     if (step.status !== 'Failed' && step.status !== 'Skipped') continue;
-    if (name === 'storage.copy' && step.status === 'Failed' && run.progress.listingComplete) {
+    if (name === 'storage.copy' && step.status === 'Failed' && run.progress.partitionsListed > 0) {
       step.detail = { ...step.detail, requeueUnfinished: true };
     }
     step.status = 'Pending';

@@ -35,6 +35,7 @@ describe('reopenForRetry', () => {
     run.errors = ['storage.copy: The copy did not finish within 1 min'];
     run.report = { state: 'Failed' };
     run.progress.listingComplete = true;
+    run.progress.partitionsListed = 4;
     run.progress.totalsFromCheckpoints = true;
     for (const name of [
       'preflight',
@@ -90,7 +91,7 @@ describe('reopenForRetry', () => {
       expect(run.steps[name].status).toBe('Pending');
   });
 
-  it('does not ask to send partitions again when the copy failed before its listing was complete', () => {
+  it('asks to send partitions again only when the copy had listed some', () => {
     const run: FailoverRun = newRun(
       'fo-20261124T080000Z-abcdef',
       { mode: 'forced', reason: 'outage', dryRun: false, requestedBy: 'op' },
@@ -100,6 +101,21 @@ describe('reopenForRetry', () => {
     run.steps['storage.copy'] = { status: 'Failed', attempts: 1, detail: { phase: 'listing' } };
     reopenForRetry(run, { reason: 'secondary back', requestedBy: 'op' }, new Date());
     expect(run.steps['storage.copy'].detail).toEqual({ phase: 'listing' });
+
+    // Cut off after two pages: those two are sent again, then the listing goes on.
+    run.state = 'Failed';
+    run.progress.partitionsListed = 2;
+    run.steps['storage.copy'] = {
+      status: 'Failed',
+      attempts: 1,
+      detail: { nextPartition: { index: 2, marker: 'm2' } },
+    };
+    reopenForRetry(run, { reason: 'secondary back', requestedBy: 'op' }, new Date());
+    expect(run.steps['storage.copy'].detail).toEqual({
+      nextPartition: { index: 2, marker: 'm2' },
+      requeueUnfinished: true,
+    });
+    expect(run.retries).toHaveLength(2);
   });
 });
 
@@ -326,6 +342,62 @@ describe('a copy partition whose message went to the poison queue', () => {
       expect(await drBlobCount(stack)).toBe(dataset.blobs);
       expect((run.steps.verify.detail as { storage: { ok: boolean } }).storage.ok).toBe(true);
       expect((await poison.peekMessages()).peekedMessageItems).toHaveLength(1);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
+describe('a copy whose listing was cut off', () => {
+  it('is retried from where the listing stopped, and the pages listed before are copied too', async () => {
+    const stack = await startLocalStack();
+    try {
+      const dataset = await seedKyvosDataset(
+        stack.clients.blobService(stack.names.primaryStorageAccount),
+        stack.names.container,
+        { prefix: stack.names.engineWorkDirectory, files: 300, filesPerDirectory: 100 },
+      );
+      // Small pages and a slow storage service, so that the listing is cut off part way.
+      const deps = failoverDepsFor(stack, capturingLogger().logger, { partitionSize: 10 });
+      const runtime = failoverRuntime(deps);
+      stack.faults.storageLatencyMs = 30;
+      const started = await failoverStart(
+        httpRequest('POST', `${BASE}/failover`, { mode: 'forced', reason: 'listing test' }),
+        invocation('failoverStart'),
+        deps,
+      );
+      const { runId } = started.jsonBody as { runId: string };
+      const working = runUntilDone(runtime, runId, { timeoutInMs: 120_000 });
+      for (let i = 0; i < 1_000; i++) {
+        const run = await runtime.store.get(runId);
+        if ((run?.progress.partitionsListed ?? 0) >= 3) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // The secondary stops answering: the next page cannot be listed.
+      stack.setSecondaryUnavailable(true);
+      const failed = await working;
+      expect(failed.state).toBe('Failed');
+      expect(failed.progress.listingComplete).toBe(false);
+      expect(failed.progress.partitionsListed).toBeGreaterThanOrEqual(3);
+      expect(failed.steps['storage.copy'].error).toMatch(/secondary/);
+
+      stack.setSecondaryUnavailable(false);
+      stack.faults.storageLatencyMs = 0;
+      const retried = await failoverRetry(
+        retryRequest(runId, { reason: 'secondary answers again' }),
+        invocation('failoverRetry'),
+        deps,
+      );
+      expect(retried.status).toBe(202);
+      const run = await runUntilDone(runtime, runId, { timeoutInMs: 120_000 });
+      expect(run.errors).toEqual([]);
+      expect(run.state).toBe('Succeeded');
+      // Listed once: the listing went on from its saved position rather than from the start.
+      expect(run.progress.listingComplete).toBe(true);
+      expect(run.progress.blobsListed).toBe(dataset.blobs);
+      expect(run.progress.partitionsListed).toBe(Math.ceil(dataset.blobs / 10));
+      expect(await drBlobCount(stack)).toBe(dataset.blobs);
+      expect((run.steps.verify.detail as { storage: { ok: boolean } }).storage.ok).toBe(true);
     } finally {
       await stack.stop();
     }

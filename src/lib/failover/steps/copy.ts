@@ -32,6 +32,19 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
   const queue = ctx.clients.queueService(ctx.appStorageAccount).getQueueClient(COPY_QUEUE_NAME);
   await queue.createIfNotExists();
   let run = ctx.run;
+  if ((run.steps['storage.copy'].detail as CopyStepState | undefined)?.requeueUnfinished) {
+    // A retry: the partitions listed so far are sent again before the listing (if cut off) goes on.
+    const sent = await requeueUnfinished(ctx, deps, queue, run.progress.partitionsListed);
+    run = await ctx.store.update(run.runId, (r) => {
+      const detail = { ...r.steps['storage.copy'].detail };
+      delete detail.requeueUnfinished;
+      r.steps['storage.copy'].detail = detail;
+      return true;
+    });
+    if (run.progress.listingComplete) {
+      return { waiting: true, detail: { phase: 'retrying', partitionsRetried: sent } };
+    }
+  }
   if (!run.progress.listingComplete) {
     const state = (run.steps['storage.copy'].detail ?? {}) as CopyStepState;
     for await (const planned of planPartitions(deps, run.runId, {
@@ -68,16 +81,6 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
   }
 
   const total = run.progress.partitionsListed;
-  if ((run.steps['storage.copy'].detail as CopyStepState | undefined)?.requeueUnfinished) {
-    const sent = await requeueUnfinished(ctx, deps, queue, total);
-    await ctx.store.update(run.runId, (r) => {
-      const detail = { ...r.steps['storage.copy'].detail };
-      delete detail.requeueUnfinished;
-      r.steps['storage.copy'].detail = detail;
-      return true;
-    });
-    return { waiting: true, detail: { phase: 'retrying', partitionsRetried: sent } };
-  }
   const versions: Array<VersionedCheckpoint | undefined> = [];
   for (let index = 0; index < total; index++) versions.push(await deps.checkpoints.get(run.runId, index));
   const checkpoints = versions.map((v) => v?.record);

@@ -1,6 +1,9 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
+import { expect } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
+import { failoverStart } from '../../src/functions/failoverStart.js';
 import { createDeps } from '../../src/lib/deps.js';
+import type { FailoverRun } from '../../src/lib/failover/FailoverRun.js';
 import type { FailoverDeps } from '../../src/lib/failover/FailoverService.js';
 import { createLogger, type Logger } from '../../src/lib/log.js';
 
@@ -63,4 +66,30 @@ export async function drBlobCount(stack: LocalStack): Promise<number> {
   if (!(await container.exists())) return 0;
   for await (const _ of container.listBlobsFlat()) n += 1;
   return n;
+}
+
+/** Starts a failover through the HTTP handler, as a caller would; returns the accepted run's id. */
+export async function postFailover(
+  deps: FailoverDeps,
+  body: { mode: 'planned' | 'forced'; reason: string },
+): Promise<string> {
+  const started = await failoverStart(
+    httpRequest('POST', 'https://kyvos-dr.example/api/failover', body),
+    invocation('failoverStart'),
+    deps,
+  );
+  expect(started.status).toBe(202);
+  return (started.jsonBody as { runId: string }).runId;
+}
+
+/** The run succeeded without errors, the DR container holds all `blobs`, and verification passed. */
+export async function expectCompleteFailover(
+  stack: LocalStack,
+  run: FailoverRun,
+  blobs: number,
+): Promise<void> {
+  expect(run.errors).toEqual([]);
+  expect(run.state).toBe('Succeeded');
+  expect(await drBlobCount(stack)).toBe(blobs);
+  expect((run.steps.verify.detail as { storage: { ok: boolean } }).storage.ok).toBe(true);
 }

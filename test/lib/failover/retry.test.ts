@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedKyvosDataset } from '../../../local/seed.js';
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import { failoverRetry } from '../../../src/functions/failoverRetry.js';
-import { failoverStart } from '../../../src/functions/failoverStart.js';
 import { decodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
 import { type FailoverRun, newRun, reopenForRetry } from '../../../src/lib/failover/FailoverRun.js';
 import { advance } from '../../../src/lib/failover/FailoverService.js';
@@ -12,12 +11,27 @@ import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
 import {
   capturingLogger,
   drBlobCount,
+  expectCompleteFailover,
   failoverDepsFor,
   httpRequest,
   invocation,
+  postFailover,
 } from '../../helpers/failoverHarness.js';
 
 const BASE = 'https://kyvos-dr.example/api';
+
+/** Seeds `files` files in the engine work directory, 100 to a directory. */
+function seedWorkDirectory(stack: LocalStack, files: number) {
+  return seedKyvosDataset(
+    stack.clients.blobService(stack.names.primaryStorageAccount),
+    stack.names.container,
+    {
+      prefix: stack.names.engineWorkDirectory,
+      files,
+      filesPerDirectory: 100,
+    },
+  );
+}
 
 function retryRequest(runId: string, body: unknown) {
   return httpRequest('POST', `${BASE}/failover/${runId}/retry?code=k`, body, { runId });
@@ -135,12 +149,7 @@ describe('retrying a failed failover run', () => {
 
   beforeAll(async () => {
     stack = await startLocalStack();
-    const dataset = await seedKyvosDataset(
-      stack.clients.blobService(stack.names.primaryStorageAccount),
-      stack.names.container,
-      { prefix: stack.names.engineWorkDirectory, files: 1500, filesPerDirectory: 100 },
-    );
-    blobs = dataset.blobs;
+    blobs = (await seedWorkDirectory(stack, 1500)).blobs;
   });
   afterAll(async () => {
     await stack?.stop();
@@ -180,13 +189,7 @@ describe('retrying a failed failover run', () => {
       copyConcurrency: 1,
       copyTimeoutInMs: 2_000,
     });
-    const started = await failoverStart(
-      httpRequest('POST', `${BASE}/failover`, { mode: 'planned', reason: 'retry test' }),
-      invocation('failoverStart'),
-      impatient,
-    );
-    expect(started.status).toBe(202);
-    const { runId } = started.jsonBody as { runId: string };
+    const runId = await postFailover(impatient, { mode: 'planned', reason: 'retry test' });
     const failed = await runUntilDone(failoverRuntime(impatient), runId, { timeoutInMs: 120_000 });
     expect(failed.state).toBe('Failed');
     expect(failed.steps['storage.copy'].status).toBe('Failed');
@@ -219,12 +222,9 @@ describe('retrying a failed failover run', () => {
     expect(again.jsonBody).toMatchObject({ error: { code: 'RunNotRetryable', state: 'Running' } });
 
     const run = await runUntilDone(failoverRuntime(deps), runId, { timeoutInMs: 240_000 });
-    expect(run.errors).toEqual([]);
-    expect(run.state).toBe('Succeeded');
+    await expectCompleteFailover(stack, run, blobs);
     // One copy call per missing blob: nothing already at the destination was copied again.
     expect(run.progress.copyCalls - callsBefore).toBe(blobs - copiedBefore);
-    expect(await drBlobCount(stack)).toBe(blobs);
-    expect((run.steps.verify.detail as { storage: { ok: boolean } }).storage.ok).toBe(true);
     // The promotion of the failed attempt stands: the step was not run again.
     expect(run.steps['database.promote']).toMatchObject({
       status: 'Succeeded',
@@ -280,19 +280,10 @@ describe('a copy partition whose message went to the poison queue', () => {
   it('fails the copy once everything else is copied, naming the partition; a retry copies it', async () => {
     const stack = await startLocalStack();
     try {
-      const dataset = await seedKyvosDataset(
-        stack.clients.blobService(stack.names.primaryStorageAccount),
-        stack.names.container,
-        { prefix: stack.names.engineWorkDirectory, files: 300, filesPerDirectory: 100 },
-      );
+      const dataset = await seedWorkDirectory(stack, 300);
       const deps = failoverDepsFor(stack, capturingLogger().logger, { partitionSize: 100 });
       const runtime = failoverRuntime(deps);
-      const started = await failoverStart(
-        httpRequest('POST', `${BASE}/failover`, { mode: 'planned', reason: 'poison test' }),
-        invocation('failoverStart'),
-        deps,
-      );
-      const { runId } = started.jsonBody as { runId: string };
+      const runId = await postFailover(deps, { mode: 'planned', reason: 'poison test' });
       // Up to the copy's listing, with no copy worker yet: every partition's message is queued.
       const planned = await advance(runtime, runId);
       expect(planned.progress.listingComplete).toBe(true);
@@ -336,11 +327,8 @@ describe('a copy partition whose message went to the poison queue', () => {
       expect(retried.status).toBe(202);
       // The old message is still in the poison queue; it is from before the retry and does not count.
       const run = await runUntilDone(runtime, runId, { timeoutInMs: 120_000 });
-      expect(run.errors).toEqual([]);
-      expect(run.state).toBe('Succeeded');
+      await expectCompleteFailover(stack, run, dataset.blobs);
       expect(run.progress.copyCalls - failed.progress.copyCalls).toBe(dataset.blobs - copiedBefore);
-      expect(await drBlobCount(stack)).toBe(dataset.blobs);
-      expect((run.steps.verify.detail as { storage: { ok: boolean } }).storage.ok).toBe(true);
       expect((await poison.peekMessages()).peekedMessageItems).toHaveLength(1);
     } finally {
       await stack.stop();
@@ -352,21 +340,12 @@ describe('a copy whose listing was cut off', () => {
   it('is retried from where the listing stopped, and the pages listed before are copied too', async () => {
     const stack = await startLocalStack();
     try {
-      const dataset = await seedKyvosDataset(
-        stack.clients.blobService(stack.names.primaryStorageAccount),
-        stack.names.container,
-        { prefix: stack.names.engineWorkDirectory, files: 300, filesPerDirectory: 100 },
-      );
+      const dataset = await seedWorkDirectory(stack, 300);
       // Small pages and a slow storage service, so that the listing is cut off part way.
       const deps = failoverDepsFor(stack, capturingLogger().logger, { partitionSize: 10 });
       const runtime = failoverRuntime(deps);
       stack.faults.storageLatencyMs = 30;
-      const started = await failoverStart(
-        httpRequest('POST', `${BASE}/failover`, { mode: 'forced', reason: 'listing test' }),
-        invocation('failoverStart'),
-        deps,
-      );
-      const { runId } = started.jsonBody as { runId: string };
+      const runId = await postFailover(deps, { mode: 'forced', reason: 'listing test' });
       const working = runUntilDone(runtime, runId, { timeoutInMs: 120_000 });
       for (let i = 0; i < 1_000; i++) {
         const run = await runtime.store.get(runId);
@@ -390,14 +369,11 @@ describe('a copy whose listing was cut off', () => {
       );
       expect(retried.status).toBe(202);
       const run = await runUntilDone(runtime, runId, { timeoutInMs: 120_000 });
-      expect(run.errors).toEqual([]);
-      expect(run.state).toBe('Succeeded');
+      await expectCompleteFailover(stack, run, dataset.blobs);
       // Listed once: the listing went on from its saved position rather than from the start.
       expect(run.progress.listingComplete).toBe(true);
       expect(run.progress.blobsListed).toBe(dataset.blobs);
       expect(run.progress.partitionsListed).toBe(Math.ceil(dataset.blobs / 10));
-      expect(await drBlobCount(stack)).toBe(dataset.blobs);
-      expect((run.steps.verify.detail as { storage: { ok: boolean } }).storage.ok).toBe(true);
     } finally {
       await stack.stop();
     }

@@ -53,6 +53,26 @@ export class BlobCheckpointStore implements CheckpointStore {
     }
   }
 
+  async hasManifest(
+    runId: string,
+    partitionIndex: number,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    const path = BlobCheckpointStore.manifestPathOf(runId, partitionIndex);
+    try {
+      return await this.container
+        .getBlobClient(path)
+        .exists(options.abortSignal ? { abortSignal: options.abortSignal } : {});
+    } catch (error) {
+      throw new Error(
+        redact(
+          `Cannot read the copy manifest ${path} from ${this.container.url}: ${safeStorageError(error).message}`,
+        ),
+        { cause: safeStorageError(error) },
+      );
+    }
+  }
+
   async getManifest(
     runId: string,
     partitionIndex: number,

@@ -117,6 +117,12 @@ export interface CheckpointStore {
     blobs: ListedBlob[],
     options?: { abortSignal?: AbortSignal },
   ): Promise<void>;
+  /** Whether a manifest is stored, without reading it. */
+  hasManifest(
+    runId: string,
+    partitionIndex: number,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<boolean>;
   /** The stored manifest's blobs, or undefined when there is none. */
   getManifest(
     runId: string,
@@ -151,6 +157,10 @@ export class InMemoryCheckpointStore implements CheckpointStore {
 
   async putManifest(runId: string, partitionIndex: number, blobs: ListedBlob[]): Promise<void> {
     this.manifests.set(key(runId, partitionIndex), encodeManifest(runId, partitionIndex, blobs));
+  }
+
+  async hasManifest(runId: string, partitionIndex: number): Promise<boolean> {
+    return this.manifests.has(key(runId, partitionIndex));
   }
 
   async getManifest(runId: string, partitionIndex: number): Promise<ListedBlob[] | undefined> {

@@ -308,6 +308,8 @@ describe('copy engine on the local storage stack', () => {
     const [first] = await plan(deps, runId);
     if (!first) throw new Error('Nothing was planned.');
     await checkpoints.putManifest(runId, 0, first.blobs);
+    expect(await checkpoints.hasManifest(runId, 0)).toBe(true);
+    expect(await checkpoints.hasManifest(runId, 1)).toBe(false);
     const partition = { ...first.partition, manifest: true };
     const options: CopyOptions = {
       ...FAST,

@@ -276,6 +276,8 @@ describe('partition manifests', () => {
     expect(await store.getManifest('r1', 0)).toEqual([blob]);
     expect(await store.getManifest('r1', 1)).toBeUndefined();
     expect(await store.getManifest('r2', 0)).toBeUndefined();
+    expect(await store.hasManifest('r1', 0)).toBe(true);
+    expect(await store.hasManifest('r1', 1)).toBe(false);
   });
 });
 

@@ -203,7 +203,7 @@ async function requeueUnfinished(
   for (let index = 0; index < total; index++) {
     const version = await deps.checkpoints.get(ctx.run.runId, index);
     if (version?.record.status === 'done') continue;
-    if (!version && !(await deps.checkpoints.getManifest(ctx.run.runId, index))) {
+    if (!version && !(await deps.checkpoints.hasManifest(ctx.run.runId, index))) {
       throw new Error(
         `Partition ${index} of run ${ctx.run.runId} has neither a checkpoint nor a stored manifest, so it cannot be sent again; start a new failover run.`,
       );

@@ -97,7 +97,7 @@ export async function startFailover(
   const existing = await store.get(runId);
   if (existing) return existing;
   const run = newRun(runId, request, now);
-  await store.create(run);
+  if (!(await store.create(run))) return (await store.get(runId)) ?? run;
   runtime.deps.logger.info('failover.accepted', {
     runId,
     mode: request.mode,
@@ -110,21 +110,10 @@ export async function startFailover(
   return run;
 }
 
-/**
- * Takes the failover lock for `runId`. A lock whose run has ended (a crash between the end of the
- * run and the release) is stale and taken over. Throws `FailoverInProgress` naming the running run.
- */
+/** Takes the failover lock for `runId` (see `RunStore.acquireLock`). Throws `FailoverInProgress` naming the holder. */
 async function takeLock(store: RunStore, runId: string, now: Date): Promise<void> {
-  let holder = runId;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const lock = await store.acquireLock(runId, now);
-    if (lock.acquired) return;
-    holder = lock.holder;
-    const holderRun = await store.get(holder);
-    if (holderRun && holderRun.state === 'Running') throw new FailoverInProgress(holder);
-    await store.releaseLock(holder);
-  }
-  throw new FailoverInProgress(holder);
+  const lock = await store.acquireLock(runId, now);
+  if (!lock.acquired) throw new FailoverInProgress(lock.holder);
 }
 
 /**

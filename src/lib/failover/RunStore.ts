@@ -1,11 +1,11 @@
-import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { statusOf } from '../errors.js';
+import type { BlobServiceClient } from '@azure/storage-blob';
+import { BlobDocumentStore, type DocumentStore, updateDocument } from '../state/DocumentStore.js';
 import type { FailoverRun } from './FailoverRun.js';
 
 /** The container in the app's own storage account that holds run records, checkpoints and health history. */
 export const STATE_CONTAINER = 'kyvos-dr';
 
-const LOCK_BLOB = 'locks/failover.json';
+const LOCK_KEY = 'locks/failover.json';
 
 export interface LockRecord {
   runId: string;
@@ -13,54 +13,36 @@ export interface LockRecord {
 }
 
 /**
- * Run records in the app's storage, updated with optimistic concurrency (ETag `If-Match`), so that
- * two workers never overwrite each other's changes and a step is claimed by exactly one of them.
+ * How long a new lock holder may go without a run record before another start may take the lock
+ * over. A start writes its run record right after the lock; until this has passed, a lock whose run
+ * record does not exist yet is being set up, not stale.
+ */
+export const LOCK_SETUP_GRACE_IN_MS = 5 * 60_000;
+
+export type LockOutcome = { acquired: true } | { acquired: false; holder: string };
+
+/**
+ * Run records, the failover lock and alert bindings in the app's storage, as documents with ETag
+ * conditions (`DocumentStore`), so that two workers never overwrite each other's changes, a step is
+ * claimed by exactly one of them, and exactly one run holds the lock.
  */
 export class RunStore {
-  readonly container: ContainerClient;
-  #containerReady: Promise<unknown> | undefined;
+  readonly documents: DocumentStore;
 
-  constructor(service: BlobServiceClient) {
-    this.container = service.getContainerClient(STATE_CONTAINER);
-  }
-
-  private ready(): Promise<unknown> {
-    this.#containerReady ??= this.container.createIfNotExists().catch((error) => {
-      this.#containerReady = undefined;
-      throw error;
-    });
-    return this.#containerReady;
-  }
-
-  private runBlob(runId: string) {
-    return this.container.getBlockBlobClient(`runs/${runId}/run.json`);
+  constructor(documents: DocumentStore | BlobServiceClient) {
+    this.documents =
+      'getContainerClient' in documents
+        ? new BlobDocumentStore(documents.getContainerClient(STATE_CONTAINER))
+        : documents;
   }
 
   async get(runId: string): Promise<FailoverRun | undefined> {
-    return (await this.getWithEtag(runId))?.run;
+    return (await this.documents.read<FailoverRun>(runKey(runId)))?.value;
   }
 
-  private async getWithEtag(runId: string): Promise<{ run: FailoverRun; etag: string } | undefined> {
-    await this.ready();
-    try {
-      // Body and ETag from the same response: If-Match then guards exactly what was read.
-      const response = await this.runBlob(runId).download();
-      const body = await readBody(response.readableStreamBody);
-      return { run: JSON.parse(body) as FailoverRun, etag: response.etag ?? '' };
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw error;
-    }
-  }
-
-  /** Creates the record; fails if a run with this id exists. */
-  async create(run: FailoverRun): Promise<void> {
-    await this.ready();
-    const body = JSON.stringify(run);
-    await this.runBlob(run.runId).upload(body, Buffer.byteLength(body), {
-      conditions: { ifNoneMatch: '*' },
-      blobHTTPHeaders: { blobContentType: 'application/json' },
-    });
+  /** Creates the record; returns false, writing nothing, when a run with this id exists. */
+  async create(run: FailoverRun): Promise<boolean> {
+    return (await this.documents.write(runKey(run.runId), run, { ifAbsent: true })) !== undefined;
   }
 
   /**
@@ -69,68 +51,60 @@ export class RunStore {
    * written (or as read, when nothing was written).
    */
   async update(runId: string, mutate: (run: FailoverRun) => boolean | undefined): Promise<FailoverRun> {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const current = await this.getWithEtag(runId);
-      if (!current) throw new Error(`Failover run ${runId} does not exist.`);
-      const { run, etag } = current;
-      if (mutate(run) === false) return run;
+    const { value } = await updateDocument<FailoverRun>(this.documents, runKey(runId), (run) => {
+      if (!run) throw new Error(`Failover run ${runId} does not exist.`);
+      if (mutate(run) === false) return undefined;
       run.updatedAt = new Date().toISOString();
-      const body = JSON.stringify(run);
-      try {
-        await this.runBlob(runId).upload(body, Buffer.byteLength(body), {
-          conditions: { ifMatch: etag },
-          blobHTTPHeaders: { blobContentType: 'application/json' },
-        });
-        return run;
-      } catch (error) {
-        if (statusOf(error) !== 412) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
-      }
-    }
-    throw new Error(
-      `Failover run ${runId} is being updated by too many workers at once; gave up after 50 tries.`,
-    );
+      return run;
+    });
+    return value as FailoverRun;
   }
 
   /**
    * Takes the failover lock for `runId`. Returns the holder's run id when another run holds it.
-   * The lock is released when a run ends, so a crashed run keeps it and is resumed, not duplicated.
+   *
+   * The lock is one document created with `If-None-Match: *`: whoever creates it holds it. It is
+   * taken over only from a holder that cannot be running: its run record says it ended, or it has
+   * had no run record for longer than `graceInMs` since it took the lock (a start that died between
+   * the lock and its record). A holder whose record is still being written is inside the grace
+   * period, so it keeps the lock. The takeover replaces the document at the version that was judged
+   * stale (`If-Match`), so of two starts that judge the same holder stale, exactly one wins.
    */
-  async acquireLock(
-    runId: string,
-    now: Date,
-  ): Promise<{ acquired: true } | { acquired: false; holder: string }> {
-    await this.ready();
-    const blob = this.container.getBlockBlobClient(LOCK_BLOB);
-    const body = JSON.stringify({ runId, acquiredAt: now.toISOString() } satisfies LockRecord);
-    try {
-      await blob.upload(body, Buffer.byteLength(body), { conditions: { ifNoneMatch: '*' } });
-      return { acquired: true };
-    } catch (error) {
-      if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
+  async acquireLock(runId: string, now: Date, graceInMs = LOCK_SETUP_GRACE_IN_MS): Promise<LockOutcome> {
+    const mine: LockRecord = { runId, acquiredAt: now.toISOString() };
+    for (let attempt = 0; attempt < 10; attempt++) {
+      if (await this.documents.write(LOCK_KEY, mine, { ifAbsent: true })) return { acquired: true };
+      const lock = await this.documents.read<LockRecord>(LOCK_KEY);
+      if (!lock) continue; // released in between: try to create it again
+      if (lock.value.runId === runId) return { acquired: true };
+      if (!(await this.#isStale(lock.value, now, graceInMs)))
+        return { acquired: false, holder: lock.value.runId };
+      if (await this.documents.write(LOCK_KEY, mine, { ifMatch: lock.etag })) return { acquired: true };
+      // Someone else changed the lock in between (took it over, or released it): judge again.
     }
     const holder = await this.lockHolder();
-    if (holder === undefined) return this.acquireLock(runId, now);
-    return holder === runId ? { acquired: true } : { acquired: false, holder };
+    return holder === runId ? { acquired: true } : { acquired: false, holder: holder ?? 'unknown' };
+  }
+
+  async #isStale(lock: LockRecord, now: Date, graceInMs: number): Promise<boolean> {
+    const holderRun = await this.get(lock.runId);
+    if (holderRun) return holderRun.state !== 'Running';
+    const acquiredAt = Date.parse(lock.acquiredAt);
+    return !Number.isFinite(acquiredAt) || now.getTime() - acquiredAt > graceInMs;
   }
 
   async lockHolder(): Promise<string | undefined> {
-    await this.ready();
-    try {
-      const buffer = await this.container.getBlockBlobClient(LOCK_BLOB).downloadToBuffer();
-      return (JSON.parse(buffer.toString('utf8')) as LockRecord).runId;
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw error;
-    }
+    return (await this.documents.read<LockRecord>(LOCK_KEY))?.value.runId;
   }
 
+  /**
+   * Releases the lock if `runId` holds it, deleting exactly the version it read (`If-Match`), so a
+   * lock that another run took over in between is never deleted.
+   */
   async releaseLock(runId: string): Promise<void> {
-    if ((await this.lockHolder()) !== runId) return;
-    await this.container
-      .getBlockBlobClient(LOCK_BLOB)
-      .deleteIfExists()
-      .catch(() => {});
+    const lock = await this.documents.read<LockRecord>(LOCK_KEY);
+    if (lock?.value.runId !== runId) return;
+    await this.documents.delete(LOCK_KEY, lock.etag);
   }
 
   /**
@@ -138,43 +112,31 @@ export class RunStore {
    * alert must join the same run. Returns the run id bound first.
    */
   async bindAlert(alertId: string, runId: string): Promise<string> {
-    await this.ready();
-    const blob = this.container.getBlockBlobClient(`alerts/${encodeURIComponent(alertId)}.json`);
-    const body = JSON.stringify({ alertId, runId });
-    try {
-      await blob.upload(body, Buffer.byteLength(body), { conditions: { ifNoneMatch: '*' } });
-      return runId;
-    } catch (error) {
-      if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
-      const existing = JSON.parse((await blob.downloadToBuffer()).toString('utf8')) as { runId: string };
-      return existing.runId;
-    }
+    const { value } = await updateDocument<AlertBinding>(this.documents, alertKey(alertId), (current) =>
+      current ? undefined : { alertId, runId },
+    );
+    return (value as AlertBinding).runId;
   }
 
   /** Points an alert at another run (the one that was already running when it fired). */
   async rebindAlert(alertId: string, runId: string): Promise<void> {
-    await this.ready();
-    const body = JSON.stringify({ alertId, runId });
-    await this.container
-      .getBlockBlobClient(`alerts/${encodeURIComponent(alertId)}.json`)
-      .upload(body, Buffer.byteLength(body));
+    await updateDocument<AlertBinding>(this.documents, alertKey(alertId), () => ({ alertId, runId }));
   }
 
   async alertRun(alertId: string): Promise<string | undefined> {
-    await this.ready();
-    try {
-      const blob = this.container.getBlockBlobClient(`alerts/${encodeURIComponent(alertId)}.json`);
-      return (JSON.parse((await blob.downloadToBuffer()).toString('utf8')) as { runId: string }).runId;
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw error;
-    }
+    return (await this.documents.read<AlertBinding>(alertKey(alertId)))?.value.runId;
   }
 }
 
-async function readBody(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (!stream) return '';
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
+interface AlertBinding {
+  alertId: string;
+  runId: string;
+}
+
+function runKey(runId: string): string {
+  return `runs/${runId}/run.json`;
+}
+
+function alertKey(alertId: string): string {
+  return `alerts/${encodeURIComponent(alertId)}.json`;
 }

@@ -1,0 +1,203 @@
+/**
+ * JSON documents with ETag conditions: the one optimistic-concurrency protocol of kyvos-dr. Run
+ * records, the failover lock, alert bindings, copy checkpoints and the health history are all
+ * documents of a `DocumentStore`; every read-modify-write goes through `updateDocument`.
+ *
+ * Two backends: `BlobDocumentStore` (a container of the app's storage account: `If-Match` and
+ * `If-None-Match: *` on Put Blob, as Azure Storage defines them) and `InMemoryDocumentStore` (the
+ * same rules in memory, with a hook before every write so that fast tests can inject interleavings).
+ */
+import { delay } from '@azure/core-util';
+import type { ContainerClient } from '@azure/storage-blob';
+import { statusOf } from '../errors.js';
+
+/** A document with the version it was read at. */
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+
+/** Where a write is allowed: only when absent (`create`), or only at a known version. */
+export type WriteCondition = { ifAbsent: true } | { ifMatch: string };
+
+export interface DocumentStore {
+  /** The document and its ETag, or undefined when there is none. */
+  read<T>(key: string, options?: { abortSignal?: AbortSignal }): Promise<Versioned<T> | undefined>;
+  /**
+   * Writes the document when `condition` holds and returns its new ETag; returns undefined, writing
+   * nothing, when it does not (it exists for `ifAbsent`, it changed or was deleted for `ifMatch`).
+   */
+  write<T>(
+    key: string,
+    value: T,
+    condition: WriteCondition,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<string | undefined>;
+  /** Deletes the document if it is still at `etag`; returns whether it did. */
+  delete(key: string, etag: string): Promise<boolean>;
+  /** The keys that start with `prefix`, ascending. */
+  keys(prefix: string): AsyncIterable<string>;
+}
+
+export interface UpdateDocumentOptions {
+  /** Gives up after this many conflicting writers in a row. Default 50. */
+  maxAttempts?: number;
+  abortSignal?: AbortSignal;
+}
+
+/**
+ * Applies `mutate` to the latest version of a document and writes it back if nobody wrote in
+ * between; on a conflict, reads again and re-applies. `mutate` gets undefined when there is no
+ * document (the write then creates it) and returns the next value, or `undefined` to write nothing.
+ * Returns what was written, or what was read when nothing was.
+ */
+export async function updateDocument<T>(
+  store: DocumentStore,
+  key: string,
+  mutate: (current: T | undefined) => T | undefined,
+  options: UpdateDocumentOptions = {},
+): Promise<{ value: T | undefined; written: boolean }> {
+  const maxAttempts = options.maxAttempts ?? 50;
+  const io = options.abortSignal ? { abortSignal: options.abortSignal } : {};
+  for (let attempt = 1; ; attempt++) {
+    const current = await store.read<T>(key, io);
+    // mutate works on a copy, so a conflict re-applies it to fresh state, never to its own leftovers.
+    const next = mutate(current ? structuredClone(current.value) : undefined);
+    if (next === undefined) return { value: current?.value, written: false };
+    const condition: WriteCondition = current ? { ifMatch: current.etag } : { ifAbsent: true };
+    if ((await store.write(key, next, condition, io)) !== undefined) return { value: next, written: true };
+    if (attempt >= maxAttempts) {
+      throw new Error(`${key} is being updated by too many writers at once; gave up after ${attempt} tries.`);
+    }
+    await delay(Math.min(1_000, 10 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2), io);
+  }
+}
+
+/** Documents as blobs of one container, JSON, with Azure Storage's conditional headers. */
+export class BlobDocumentStore implements DocumentStore {
+  readonly #container: ContainerClient;
+  #ready: Promise<unknown> | undefined;
+
+  constructor(container: ContainerClient) {
+    this.#container = container;
+  }
+
+  get container(): ContainerClient {
+    return this.#container;
+  }
+
+  #ensureContainer(): Promise<unknown> {
+    this.#ready ??= this.#container.createIfNotExists().catch((error) => {
+      this.#ready = undefined;
+      throw error;
+    });
+    return this.#ready;
+  }
+
+  async read<T>(key: string, options: { abortSignal?: AbortSignal } = {}): Promise<Versioned<T> | undefined> {
+    await this.#ensureContainer();
+    try {
+      // Body and ETag from the same response: If-Match then guards exactly what was read.
+      const response = await this.#container.getBlobClient(key).download(0, undefined, options);
+      const text = await streamToText(response.readableStreamBody);
+      return { value: JSON.parse(text) as T, etag: response.etag ?? '' };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async write<T>(
+    key: string,
+    value: T,
+    condition: WriteCondition,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<string | undefined> {
+    await this.#ensureContainer();
+    const body = JSON.stringify(value);
+    try {
+      const response = await this.#container.getBlockBlobClient(key).upload(body, Buffer.byteLength(body), {
+        conditions: 'ifMatch' in condition ? { ifMatch: condition.ifMatch } : { ifNoneMatch: '*' },
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+        ...options,
+      });
+      return response.etag ?? '';
+    } catch (error) {
+      // 412: the version changed (or, for If-None-Match, the blob exists); 409: a concurrent writer
+      // created it first (BlobAlreadyExists). Put Blob: learn.microsoft.com/rest/api/storageservices/put-blob
+      const status = statusOf(error);
+      if (status === 412 || status === 409) return undefined;
+      // If-Match on a blob that was deleted meanwhile answers 404 on some versions of the service.
+      if (status === 404 && 'ifMatch' in condition) return undefined;
+      throw error;
+    }
+  }
+
+  async delete(key: string, etag: string): Promise<boolean> {
+    await this.#ensureContainer();
+    try {
+      await this.#container.getBlobClient(key).delete({ conditions: { ifMatch: etag } });
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 412 || status === 404) return false;
+      throw error;
+    }
+  }
+
+  async *keys(prefix: string): AsyncIterable<string> {
+    await this.#ensureContainer();
+    for await (const item of this.#container.listBlobsFlat({ prefix })) yield item.name;
+  }
+}
+
+/**
+ * The same rules in memory, for fast tests. `beforeWrite` runs before every conditional write is
+ * decided, so a test can make another writer act exactly in between a read and a write.
+ */
+export class InMemoryDocumentStore implements DocumentStore {
+  readonly #docs = new Map<string, { text: string; etag: string }>();
+  #version = 0;
+  /** Called before each write or delete is decided; may itself write (an injected interleaving). */
+  beforeWrite: ((key: string) => Promise<void> | void) | undefined;
+  /** Called before each read; may throw to inject a fault. */
+  beforeRead: ((key: string) => Promise<void> | void) | undefined;
+
+  async read<T>(key: string): Promise<Versioned<T> | undefined> {
+    await this.beforeRead?.(key);
+    const doc = this.#docs.get(key);
+    return doc ? { value: JSON.parse(doc.text) as T, etag: doc.etag } : undefined;
+  }
+
+  async write<T>(key: string, value: T, condition: WriteCondition): Promise<string | undefined> {
+    await this.beforeWrite?.(key);
+    const doc = this.#docs.get(key);
+    if ('ifAbsent' in condition ? doc !== undefined : doc?.etag !== condition.ifMatch) return undefined;
+    const etag = `"0x${(++this.#version).toString(16)}"`;
+    this.#docs.set(key, { text: JSON.stringify(value), etag });
+    return etag;
+  }
+
+  async delete(key: string, etag: string): Promise<boolean> {
+    await this.beforeWrite?.(key);
+    if (this.#docs.get(key)?.etag !== etag) return false;
+    this.#docs.delete(key);
+    return true;
+  }
+
+  async *keys(prefix: string): AsyncIterable<string> {
+    for (const key of [...this.#docs.keys()].sort()) if (key.startsWith(prefix)) yield key;
+  }
+
+  /** Every key held, for assertions. */
+  get size(): number {
+    return this.#docs.size;
+  }
+}
+
+async function streamToText(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stream) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}

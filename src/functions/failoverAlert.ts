@@ -3,13 +3,15 @@ import { type Deps, getDeps, withLogger } from '../lib/deps.js';
 import { handleAlert } from '../lib/failover/FailoverService.js';
 import { parseAlert } from '../lib/failover/requests.js';
 import { failoverRuntime } from '../lib/failover/runtime.js';
-import { errorResponse, json, readJson } from '../lib/http.js';
+import { json, readJson, webhookErrorResponse } from '../lib/http.js';
 import { contextLogger } from '../lib/log.js';
 
 /**
  * `POST /api/failover/alert`: an Azure Monitor action group webhook (common alert schema). A fired
- * alert starts a run in the policy's mode or joins the running one (202); a resolved alert, or the
- * policy "off", is answered 200 with the reason.
+ * alert about one of the pair's resources (or an allow-listed one) starts a run in the policy's mode
+ * or joins the running one (202); a resolved alert, an alert about another resource, or the policy
+ * "off", is answered 200 with the reason. A malformed payload is 400 naming the field; any other
+ * failure is 503, so that the action group delivers the alert again.
  */
 export async function failoverAlert(
   request: HttpRequest,
@@ -24,12 +26,13 @@ export async function failoverAlert(
       alertId: alert.alertId,
       condition: alert.monitorCondition,
       action: outcome.action,
+      ...(outcome.action === 'ignored' ? {} : { runId: outcome.runId }),
     });
     if (outcome.action === 'ignored') return json(200, outcome);
     const location = new URL(outcome.runId, request.url.replace(/\?.*$/, '')).toString();
     return json(202, { ...outcome, statusUrl: location }, { location });
   } catch (error) {
-    return errorResponse(error, logger, 'failover.alert_failed');
+    return webhookErrorResponse(error, logger, 'failover.alert_failed');
   }
 }
 

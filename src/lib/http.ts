@@ -52,6 +52,23 @@ export function errorResponse(error: unknown, logger: Logger, event: string): Ht
   return json(500, { error: { code: 'InternalError', message } });
 }
 
+/**
+ * `errorResponse` for an Azure Monitor action group's webhook call. An action group delivers a
+ * webhook again only on 408, 429, 503 and 504 (and on no answer), never on 500
+ * (https://learn.microsoft.com/azure/azure-monitor/alerts/action-groups, webhook retry rules), so a
+ * failure that is not the payload's fault answers 503 with `Retry-After`: the alert is delivered
+ * again rather than lost. Bad input stays 400: delivering it again cannot help.
+ */
+export function webhookErrorResponse(error: unknown, logger: Logger, event: string): HttpResponseInit {
+  const response = errorResponse(error, logger, event);
+  if (response.status !== 500) return response;
+  return {
+    ...response,
+    status: 503,
+    headers: { ...(response.headers as Record<string, string>), 'retry-after': '5' },
+  };
+}
+
 /** `400` naming the `runId` route parameter when it is not a failover run id; undefined when it is. */
 export function badRunId(runId: string): HttpResponseInit | undefined {
   if (RUN_ID_PATTERN.test(runId)) return undefined;

@@ -78,6 +78,12 @@ export interface DrConfig {
     sasExpiryWarningDays: number;
   };
   alertFailoverPolicy: AlertFailoverPolicy;
+  /**
+   * ARM resource ids besides the pair's own resources that a fired alert may name in
+   * `alertTargetIDs` to start a failover (a Resource Health or availability alert the operator
+   * trusts). Compared case-insensitively; empty by default.
+   */
+  alertTargetAllowList: string[];
   promoteMode: PromoteMode;
   stopOldPrimary: boolean;
   /** The Key Vault kyvos-dr reads and writes (URL and name), when configured from a vault. */

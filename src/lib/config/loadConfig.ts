@@ -59,6 +59,7 @@ const MIB = 1024 * 1024;
  * | kyvos-dr-max-replica-lag-bytes          | thresholds.maxReplicaLagBytes           | whole > 0, default 64 MiB |
  * | kyvos-dr-sas-expiry-warning-days        | thresholds.sasExpiryWarningDays         | > 0, default 14 |
  * | kyvos-dr-alert-failover-policy          | alertFailoverPolicy                     | off / planned / forced, default off |
+ * | kyvos-dr-alert-target-allow-list        | alertTargetAllowList                    | ARM resource ids, comma/newline-separated, default none |
  * | kyvos-dr-promote-mode                   | promoteMode                             | Standalone / Switchover, default Standalone |
  * | kyvos-dr-stop-old-primary               | stopOldPrimary                          | true / false, default true |
  */
@@ -84,6 +85,11 @@ const FIELDS = {
   maxReplicaLagBytes: withDefault(rules.bytes, 64 * MIB, '67108864 (64 MiB)'),
   sasExpiryWarningDays: withDefault(rules.days, 14),
   alertFailoverPolicy: withDefault(rules.alertFailoverPolicy, 'off'),
+  alertTargetAllowList: withDefault(
+    rules.resourceIdList,
+    [] as string[],
+    "none: only the pair's own resources",
+  ),
   promoteMode: withDefault(rules.promoteMode, 'Standalone'),
   stopOldPrimary: withDefault(rules.boolean, true),
 } satisfies { [K in ConfigKey]: FieldSpec<unknown> };
@@ -308,6 +314,7 @@ function toDrConfig(v: Values, source: ConfigSource): DrConfig {
       sasExpiryWarningDays: v.sasExpiryWarningDays,
     },
     alertFailoverPolicy: v.alertFailoverPolicy,
+    alertTargetAllowList: v.alertTargetAllowList,
     promoteMode: v.promoteMode,
     stopOldPrimary: v.stopOldPrimary,
     ...(source.keyVault ? { keyVault: { ...source.keyVault } } : {}),

@@ -130,6 +130,33 @@ export const alertFailoverPolicy: Rule<AlertFailoverPolicy> = fromSchema(
     .pipe(z.enum(['off', 'planned', 'forced'], 'must be one of off, planned, forced')),
 );
 
+/**
+ * A full ARM resource id: `/subscriptions/<guid>`, optionally `/resourceGroups/<name>`, optionally
+ * `/providers/<namespace>/<type>/<name>` with child `/<type>/<name>` pairs. The subscription alone
+ * is the target of a Service Health alert.
+ */
+export const ARM_RESOURCE_ID =
+  /^\/subscriptions\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\/resourceGroups\/[^/\s]+)?(\/providers\/[^/\s]+(\/[^/\s]+\/[^/\s]+)+)?$/i;
+
+/**
+ * A list of full ARM resource ids separated by commas or newlines; blanks between separators are
+ * dropped. A problem names the entry's position, never its text.
+ */
+export const resourceIdList: Rule<string[]> = (raw) => {
+  const ids = raw
+    .split(/[,\r\n]+/)
+    .map((id) => id.trim().replace(/\/+$/, ''))
+    .filter((id) => id.length > 0);
+  const bad = ids.findIndex((id) => !ARM_RESOURCE_ID.test(id));
+  if (bad >= 0) {
+    return {
+      ok: false,
+      problem: `entry ${bad + 1} is not a full ARM resource id (/subscriptions/<guid>/resourceGroups/<group>/providers/<namespace>/<type>/<name>)`,
+    };
+  }
+  return { ok: true, value: ids };
+};
+
 export const promoteMode: Rule<PromoteMode> = fromSchema(
   z
     .string()

@@ -31,6 +31,11 @@ export const CONFIG_SECRETS = {
   sasExpiryWarningDays: 'kyvos-dr-sas-expiry-warning-days',
   /** `off` | `planned` | `forced`: what a fired alert may start. */
   alertFailoverPolicy: 'kyvos-dr-alert-failover-policy',
+  /**
+   * Full ARM resource ids, comma- or newline-separated, that a fired alert may also name to start a
+   * failover (besides the primary storage account and the primary PostgreSQL server).
+   */
+  alertTargetAllowList: 'kyvos-dr-alert-target-allow-list',
   /** `Standalone` (default) | `Switchover`. */
   promoteMode: 'kyvos-dr-promote-mode',
   /** `true` | `false` (default true): stop the old primary after a Standalone promote when reachable. */
@@ -64,4 +69,9 @@ export const APP_SETTINGS = {
   healthStorageSchedule: 'KYVOS_DR_HEALTH_STORAGE_SCHEDULE',
   healthReplicaSchedule: 'KYVOS_DR_HEALTH_REPLICA_SCHEDULE',
   configCacheSeconds: 'KYVOS_DR_CONFIG_CACHE_SECONDS',
+  /**
+   * `true` only when App Service authentication is enabled on the app: then the platform sets the
+   * `x-ms-client-principal-*` headers and strips any a caller sends, so they name who called.
+   */
+  trustEasyAuthPrincipal: 'KYVOS_DR_TRUST_EASY_AUTH_PRINCIPAL',
 } as const;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
 import type { Deps } from '../deps.js';
 import { FailoverInProgress, RunNotFound, RunNotRetryable } from '../errors.js';
+import { judgeAlertTargets } from './alertTargets.js';
 import {
   type FailoverRequest,
   type FailoverRun,
@@ -91,13 +92,27 @@ export async function startFailover(
   request: FailoverRequest,
   runId = newRunId(runtime.deps.clock()),
 ): Promise<FailoverRun> {
+  return (await startRun(runtime, request, runId)).run;
+}
+
+/**
+ * `startFailover`, saying whether this call created the run. Idempotent for one `runId`: the lock
+ * is already this id's when an earlier call took it (even if that call then failed before the run
+ * record was written), and a record that exists is returned as it is (`created: false`), so a caller
+ * that failed part-way may call again with the same id.
+ */
+async function startRun(
+  runtime: FailoverRuntime,
+  request: FailoverRequest,
+  runId: string,
+): Promise<{ run: FailoverRun; created: boolean }> {
   const { store } = runtime;
   const now = runtime.deps.clock();
   await takeLock(store, runId, now);
   const existing = await store.get(runId);
-  if (existing) return existing;
+  if (existing) return { run: existing, created: false };
   const run = newRun(runId, request, now);
-  if (!(await store.create(run))) return (await store.get(runId)) ?? run;
+  if (!(await store.create(run))) return { run: (await store.get(runId)) ?? run, created: false };
   runtime.deps.logger.info('failover.accepted', {
     runId,
     mode: request.mode,
@@ -107,7 +122,7 @@ export async function startFailover(
     alertId: request.alertId,
   });
   await scheduleAdvance(runtime, runId);
-  return run;
+  return { run, created: true };
 }
 
 /** Takes the failover lock for `runId` (see `RunStore.acquireLock`). Throws `FailoverInProgress` naming the holder. */
@@ -186,15 +201,38 @@ export type AlertOutcome =
   | { action: 'ignored'; reason: string };
 
 /**
- * Acts on an Azure Monitor alert. A fired alert starts a run in the mode the policy allows, or joins
- * the running one; the same alert id always maps to the same run, because action groups retry
- * webhooks. A resolved alert, or the policy "off", does nothing.
+ * Acts on an Azure Monitor alert. A fired alert about one of the pair's resources (or one on the
+ * allow-list, see `judgeAlertTargets`) starts a run in the mode the policy allows, or joins the
+ * running one. A resolved alert, an alert about anything else, or the policy "off", does nothing.
+ *
+ * The same alert id always maps to the same run, because action groups retry webhooks: the alert
+ * id is bound to a run id first, then the run is started under that id. The two are not one write,
+ * so the binding may point to a run that was never created (a transient fault after binding, a
+ * crash); such a binding is never answered as it is. Every delivery that finds its bound run
+ * missing starts it again under the bound id, which `startRun` allows, and an error meanwhile is
+ * thrown so that the action group delivers again.
  */
 export async function handleAlert(runtime: FailoverRuntime, alert: AlertNotification): Promise<AlertOutcome> {
+  const outcome = await decideAlert(runtime, alert);
+  if (outcome.action === 'ignored') {
+    runtime.deps.logger.info('failover.alert_ignored', {
+      alertId: alert.alertId,
+      alertRule: alert.alertRule,
+      condition: alert.monitorCondition,
+      alertTargetIds: alert.targetIds,
+      reason: outcome.reason,
+    });
+  }
+  return outcome;
+}
+
+async function decideAlert(runtime: FailoverRuntime, alert: AlertNotification): Promise<AlertOutcome> {
   if (alert.monitorCondition === 'Resolved') {
     return { action: 'ignored', reason: `Alert "${alert.alertRule}" is resolved; no failover is started.` };
   }
   const config = await runtime.deps.config();
+  const targets = judgeAlertTargets(alert.targetIds, config);
+  if (!targets.matched) return { action: 'ignored', reason: targets.reason };
   if (config.alertFailoverPolicy === 'off') {
     return {
       action: 'ignored',
@@ -203,25 +241,20 @@ export async function handleAlert(runtime: FailoverRuntime, alert: AlertNotifica
     };
   }
   const { store } = runtime;
-  const known = await store.alertRun(alert.alertId);
-  if (known) return { action: 'joined', runId: known, reason: 'This alert already started a failover run.' };
+  const runId = await store.bindAlert(alert.alertId, newRunId(runtime.deps.clock()));
+  const bound = await store.get(runId);
+  if (bound) return { action: 'joined', runId, reason: 'This alert already started a failover run.' };
 
-  const candidate = newRunId(runtime.deps.clock());
-  const bound = await store.bindAlert(alert.alertId, candidate);
-  if (bound !== candidate)
-    return { action: 'joined', runId: bound, reason: 'This alert already started a failover run.' };
+  const request: FailoverRequest = {
+    mode: config.alertFailoverPolicy,
+    reason: `Azure Monitor alert "${alert.alertRule}" fired${alert.severity ? ` (${alert.severity})` : ''} on ${targets.targetId}`,
+    dryRun: false,
+    requestedBy: `alert:${alert.alertRule}`,
+    alertId: alert.alertId,
+  };
   try {
-    const run = await startFailover(
-      runtime,
-      {
-        mode: config.alertFailoverPolicy,
-        reason: `Azure Monitor alert "${alert.alertRule}" fired${alert.severity ? ` (${alert.severity})` : ''}`,
-        dryRun: false,
-        requestedBy: `alert:${alert.alertRule}`,
-        alertId: alert.alertId,
-      },
-      candidate,
-    );
+    const { run, created } = await startRun(runtime, request, runId);
+    if (!created) return { action: 'joined', runId, reason: 'This alert already started a failover run.' };
     return {
       action: 'started',
       runId: run.runId,
@@ -229,13 +262,34 @@ export async function handleAlert(runtime: FailoverRuntime, alert: AlertNotifica
     };
   } catch (error) {
     if (!(error instanceof FailoverInProgress)) throw error;
-    await store.rebindAlert(alert.alertId, error.runId);
-    return {
-      action: 'joined',
-      runId: error.runId,
-      reason: 'A failover was already running; the alert joins it.',
-    };
+    return joinRunningRun(runtime, alert, runId, error);
   }
+}
+
+/**
+ * Another run holds the lock: the alert joins it, but only once its record exists. A holder still
+ * writing its record (or one that died doing so) is not returned; the error goes back to the action
+ * group, whose next delivery finds the holder's record, or the lock free again.
+ */
+async function joinRunningRun(
+  runtime: FailoverRuntime,
+  alert: AlertNotification,
+  boundRunId: string,
+  inProgress: FailoverInProgress,
+): Promise<AlertOutcome> {
+  const holder = await runtime.store.get(inProgress.runId);
+  if (!holder) {
+    throw new Error(
+      `Failover run ${inProgress.runId} holds the failover lock but has no run record yet; alert ${alert.alertId} is answered with an error so that the action group delivers it again.`,
+      { cause: inProgress },
+    );
+  }
+  await runtime.store.rebindAlert(alert.alertId, boundRunId, holder.runId);
+  return {
+    action: 'joined',
+    runId: holder.runId,
+    reason: 'A failover was already running; the alert joins it.',
+  };
 }
 
 /**

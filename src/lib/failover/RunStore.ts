@@ -118,9 +118,15 @@ export class RunStore {
     return (value as AlertBinding).runId;
   }
 
-  /** Points an alert at another run (the one that was already running when it fired). */
-  async rebindAlert(alertId: string, runId: string): Promise<void> {
-    await updateDocument<AlertBinding>(this.documents, alertKey(alertId), () => ({ alertId, runId }));
+  /**
+   * Points an alert at the run that was already running when it fired, if it is still bound to
+   * `fromRunId` (the run it was about to start): a concurrent delivery that rebound it already is
+   * left alone.
+   */
+  async rebindAlert(alertId: string, fromRunId: string, toRunId: string): Promise<void> {
+    await updateDocument<AlertBinding>(this.documents, alertKey(alertId), (current) =>
+      current && current.runId !== fromRunId ? undefined : { alertId, runId: toRunId },
+    );
   }
 
   async alertRun(alertId: string): Promise<string | undefined> {

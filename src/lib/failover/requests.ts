@@ -68,10 +68,15 @@ export interface AlertNotification {
   alertId: string;
   alertRule: string;
   monitorCondition: 'Fired' | 'Resolved';
+  /** `essentials.alertTargetIDs`: the ARM ids of the resources the alert fired on (at least one). */
+  targetIds: string[];
   severity?: string;
   description?: string;
   firedDateTime?: string;
 }
+
+const TARGETS_FIELD = 'data.essentials.alertTargetIDs';
+const TARGETS_SHAPE = `${TARGETS_FIELD} must be a non-empty array of ARM resource id strings (the resources the alert fired on)`;
 
 const commonAlert = z.object({
   schemaId: z.literal('azureMonitorCommonAlertSchema', {
@@ -85,6 +90,10 @@ const commonAlert = z.object({
       monitorCondition: z.enum(['Fired', 'Resolved'], {
         error: 'data.essentials.monitorCondition must be "Fired" or "Resolved"',
       }),
+      // The common alert schema always sends it; without it nothing says which resource the alert is about.
+      alertTargetIDs: z
+        .array(z.string({ error: TARGETS_SHAPE }).trim().min(1, TARGETS_SHAPE), { error: TARGETS_SHAPE })
+        .min(1, TARGETS_SHAPE),
       severity: z.string().optional(),
       description: z.string().optional().nullable(),
       firedDateTime: z.string().optional(),
@@ -92,14 +101,19 @@ const commonAlert = z.object({
   }),
 });
 
-/** Parses an Azure Monitor alert sent with the common alert schema. Throws `InputError`. */
+/**
+ * Parses an Azure Monitor alert sent with the common alert schema. Throws `InputError` naming the
+ * field at fault; any fault in `alertTargetIDs` (missing, not an array, empty, an element that is not
+ * a non-empty string) names `data.essentials.alertTargetIDs`.
+ */
 export function parseAlert(body: unknown): AlertNotification {
   const parsed = commonAlert.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.');
     throw new InputError(
       `Invalid alert payload: ${issue?.message ?? 'invalid body'}.`,
-      issue?.path.join('.'),
+      field?.startsWith(TARGETS_FIELD) ? TARGETS_FIELD : field,
     );
   }
   const e = parsed.data.data.essentials;
@@ -107,6 +121,7 @@ export function parseAlert(body: unknown): AlertNotification {
     alertId: e.alertId,
     alertRule: e.alertRule ?? 'unknown rule',
     monitorCondition: e.monitorCondition,
+    targetIds: e.alertTargetIDs,
     ...(e.severity ? { severity: e.severity } : {}),
     ...(e.description ? { description: e.description } : {}),
     ...(e.firedDateTime ? { firedDateTime: e.firedDateTime } : {}),

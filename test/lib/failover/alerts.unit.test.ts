@@ -189,13 +189,20 @@ describe('an alert is never swallowed', () => {
     });
   });
 
-  it('two deliveries at once: one starts the run, the other joins it', async () => {
-    const { runtime, advances } = inMemoryFailover();
+  it('a second delivery that writes the run record while the first is about to: one starts, the other joins', async () => {
+    const { runtime, documents, advances } = inMemoryFailover();
     const alert = fired([STORAGE_ID]);
-    const outcomes = await Promise.all([handleAlert(runtime, alert), handleAlert(runtime, alert)]);
-    expect(outcomes.map((o) => o.action).sort()).toEqual(['joined', 'started']);
-    const [a, b] = outcomes as Array<{ runId: string }>;
-    expect(a?.runId).toBe(b?.runId);
+    let second: Promise<unknown> | undefined;
+    documents.beforeWrite = async (key) => {
+      if (!key.startsWith('runs/') || second) return;
+      // The first delivery holds the lock and is about to write the record: the second runs to the end.
+      second = handleAlert(runtime, alert);
+      await second;
+    };
+    const first = await handleAlert(runtime, alert);
+    const outcomes = [first, await second];
+    expect(outcomes.map((o) => (o as { action: string }).action)).toEqual(['joined', 'started']);
+    expect((outcomes[0] as { runId: string }).runId).toBe((outcomes[1] as { runId: string }).runId);
     expect(advances).toHaveLength(1);
   });
 

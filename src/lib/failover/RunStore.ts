@@ -13,9 +13,10 @@ export interface LockRecord {
 }
 
 /**
- * How long a new lock holder may go without a run record before another start may take the lock
- * over. A start writes its run record right after the lock; until this has passed, a lock whose run
- * record does not exist yet is being set up, not stale.
+ * How long a new lock holder may take to make its run Running before another start may take the
+ * lock over. A start writes its run record right after the lock, a retry reopens its ended record
+ * right after it; until this has passed, a holder whose record does not exist yet, or ended before
+ * the lock was taken, is being set up, not stale.
  */
 export const LOCK_SETUP_GRACE_IN_MS = 5 * 60_000;
 
@@ -64,11 +65,17 @@ export class RunStore {
    * Takes the failover lock for `runId`. Returns the holder's run id when another run holds it.
    *
    * The lock is one document created with `If-None-Match: *`: whoever creates it holds it. It is
-   * taken over only from a holder that cannot be running: its run record says it ended, or it has
-   * had no run record for longer than `graceInMs` since it took the lock (a start that died between
-   * the lock and its record). A holder whose record is still being written is inside the grace
-   * period, so it keeps the lock. The takeover replaces the document at the version that was judged
-   * stale (`If-Match`), so of two starts that judge the same holder stale, exactly one wins.
+   * taken over only from a holder that cannot be running: its run record says it ended after it
+   * took the lock, or it has not made its run Running within `graceInMs` of taking the lock (a start
+   * or retry that died before writing its record). A holder still writing its record (a start), or
+   * still reopening its ended record (a retry), is inside the grace period, so it keeps the lock.
+   * The takeover replaces the document at the version that was judged stale (`If-Match`), so of two
+   * starts that judge the same holder stale, exactly one wins.
+   *
+   * A run that takes the lock it already holds takes it again at `now` (a retry of a run whose lock
+   * was left behind), so its own grace period starts over. The lock's time and a record's `endedAt`
+   * come from the clocks of the app's instances: a retry sooner after its run ended than the skew
+   * between them would look ended, for the moment until it reopens its record.
    */
   async acquireLock(runId: string, now: Date, graceInMs = LOCK_SETUP_GRACE_IN_MS): Promise<LockOutcome> {
     const mine: LockRecord = { runId, acquiredAt: now.toISOString() };
@@ -76,7 +83,11 @@ export class RunStore {
       if (await this.documents.write(LOCK_KEY, mine, { ifAbsent: true })) return { acquired: true };
       const lock = await this.documents.read<LockRecord>(LOCK_KEY);
       if (!lock) continue; // released in between: try to create it again
-      if (lock.value.runId === runId) return { acquired: true };
+      if (lock.value.runId === runId) {
+        if (lock.value.acquiredAt === mine.acquiredAt) return { acquired: true };
+        if (await this.documents.write(LOCK_KEY, mine, { ifMatch: lock.etag })) return { acquired: true };
+        continue;
+      }
       if (!(await this.#isStale(lock.value, now, graceInMs)))
         return { acquired: false, holder: lock.value.runId };
       if (await this.documents.write(LOCK_KEY, mine, { ifMatch: lock.etag })) return { acquired: true };
@@ -88,9 +99,16 @@ export class RunStore {
 
   async #isStale(lock: LockRecord, now: Date, graceInMs: number): Promise<boolean> {
     const holderRun = await this.get(lock.runId);
-    if (holderRun) return holderRun.state !== 'Running';
+    if (holderRun?.state === 'Running') return false;
     const acquiredAt = Date.parse(lock.acquiredAt);
-    return !Number.isFinite(acquiredAt) || now.getTime() - acquiredAt > graceInMs;
+    if (!Number.isFinite(acquiredAt)) return true;
+    if (holderRun) {
+      // It ended after taking this lock (or does not say when it ended): nothing of it can be running.
+      const endedAt = holderRun.endedAt ? Date.parse(holderRun.endedAt) : Number.NaN;
+      if (!(endedAt < acquiredAt)) return true;
+    }
+    // No record yet (a start), or one that ended before the lock was taken (a retry): being set up.
+    return now.getTime() - acquiredAt > graceInMs;
   }
 
   async lockHolder(): Promise<string | undefined> {

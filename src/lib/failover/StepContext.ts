@@ -2,7 +2,7 @@ import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { AppSettings } from '../config/ConfigSource.js';
 import type { DrConfig } from '../config/DrConfig.js';
 import type { Logger } from '../log.js';
-import type { FailoverRun } from './FailoverRun.js';
+import type { FailoverRun, StepName } from './FailoverRun.js';
 import type { RunStore } from './RunStore.js';
 
 /** Tunables of a failover run. Durations carry their unit. */
@@ -56,6 +56,8 @@ export interface StepContext {
   /** App settings (the source SAS when configuration comes from app settings). */
   settings: AppSettings;
   abortSignal?: AbortSignal;
+  /** Replaces the runbook's step functions, by name: for fast tests of the runbook's decisions only. */
+  steps?: Partial<Record<StepName, (ctx: StepContext) => Promise<StepOutcome>>>;
 }
 
 /** What a step returns: its detail for the status URL; `waiting` keeps the step Running without a claim. */

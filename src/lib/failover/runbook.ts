@@ -157,7 +157,7 @@ async function executeStep(
   const started = Date.now();
   base.logger.info('failover.step_started', { runId: run.runId, step: name, worker: workerId });
   try {
-    const outcome = await STEPS[name].run({ ...base, run });
+    const outcome = await (base.steps?.[name] ?? STEPS[name].run)({ ...base, run });
     await base.store.update(run.runId, (r) => {
       const step = r.steps[name];
       if (step.owner !== workerId) return false;
@@ -178,9 +178,13 @@ async function executeStep(
     return outcome.waiting ? 'waiting' : 'done';
   } catch (error) {
     const message = describeError(error);
-    base.logger.error('failover.step_failed', { runId: run.runId, step: name, error: message });
-    await base.store.update(run.runId, (r) => {
+    // A worker whose claim expired (it stalled) and was taken over no longer speaks for the step:
+    // the new owner's outcome stands, and the run is neither failed, refused nor unlocked by it.
+    let owned = false;
+    const after = await base.store.update(run.runId, (r) => {
       const step = r.steps[name];
+      owned = step.owner === workerId;
+      if (!owned) return false;
       step.status = 'Failed';
       step.error = message;
       const detail = (error as { detail?: Record<string, unknown> }).detail;
@@ -203,8 +207,19 @@ async function executeStep(
       }
       return true;
     });
-    const after = await base.store.get(run.runId);
-    if (after?.state === 'Refused') await base.store.releaseLock(run.runId);
+    if (!owned) {
+      base.logger.warn('failover.step_lost', {
+        runId: run.runId,
+        step: name,
+        worker: workerId,
+        owner: after.steps[name].owner ?? null,
+        status: after.steps[name].status,
+        error: message,
+      });
+      return 'failed';
+    }
+    base.logger.error('failover.step_failed', { runId: run.runId, step: name, error: message });
+    if (after.state === 'Refused') await base.store.releaseLock(run.runId);
     return 'failed';
   } finally {
     clearInterval(heartbeat);

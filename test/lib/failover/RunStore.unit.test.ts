@@ -50,6 +50,20 @@ describe('the failover lock', () => {
     expect(await store.acquireLock('fo-b', muchLater)).toEqual({ acquired: false, holder: 'fo-a' });
   });
 
+  it('is kept by a retry reopening a run that ended before it took the lock, until the grace period has passed', async () => {
+    const { store } = storeWith();
+    const failed = newRun('fo-a', request, T0);
+    failed.state = 'Failed';
+    failed.endedAt = T0.toISOString();
+    await store.create(failed);
+    const retriedAt = new Date(T0.getTime() + 60_000);
+    expect(await store.acquireLock('fo-a', retriedAt)).toEqual({ acquired: true });
+    const inside = new Date(retriedAt.getTime() + LOCK_SETUP_GRACE_IN_MS - 1);
+    expect(await store.acquireLock('fo-b', inside)).toEqual({ acquired: false, holder: 'fo-a' });
+    const after = new Date(retriedAt.getTime() + LOCK_SETUP_GRACE_IN_MS + 1);
+    expect(await store.acquireLock('fo-b', after)).toEqual({ acquired: true });
+  });
+
   it('of two starts that both judge a stale holder, exactly one takes it over', async () => {
     const { documents, store } = storeWith();
     await store.acquireLock('fo-a', T0);

@@ -3,7 +3,7 @@
  * report or a run record as measured; nothing is estimated here. `--json` prints the records instead.
  */
 import type { FailoverDecision, FailoverRun, RunRetry, StepName } from '../lib/failover/FailoverRun.js';
-import type { FailoverReport } from '../lib/failover/report.js';
+import { type FailoverReport, type IrreversibleStep, irreversibleSteps } from '../lib/failover/report.js';
 import type { FactValue, HealthReport } from '../lib/health/HealthReport.js';
 import type { Readiness } from '../lib/health/readiness.js';
 import type { LatestHealth } from '../lib/state/HealthHistory.js';
@@ -197,6 +197,7 @@ export function formatRunSummary(report: FailoverReport): string[] {
   );
   for (const step of report.steps)
     lines.push(...stepRow(step.name, step.status, step.durationSeconds, step.error));
+  lines.push(...formatIrreversible(report.irreversible ?? []));
   const { blobs, bytes } = report;
   lines.push(
     ...field(
@@ -232,6 +233,27 @@ export function formatRunSummary(report: FailoverReport): string[] {
   for (const error of report.errors) lines.push(...field('error', error));
   lines.push(...retryRows(report.retries ?? []));
   return lines;
+}
+
+/**
+ * The steps that cannot be undone, and when each ran; one line when none did, the case an operator
+ * most needs to be sure of after a refusal or an early failure.
+ */
+export function formatIrreversible(steps: IrreversibleStep[]): string[] {
+  const ran = steps.filter((s) => s.status !== 'Pending' && s.status !== 'Skipped');
+  if (ran.length === 0) {
+    return field(
+      'irreversible',
+      `nothing irreversible was done (${steps.map((s) => s.step).join(', ')} did not start)`,
+    );
+  }
+  return steps.flatMap((s) => {
+    const when =
+      s.status === 'Pending' || s.status === 'Skipped'
+        ? 'did not start'
+        : `${s.status}, started ${s.startedAt ?? 'unknown'}${s.endedAt ? `, ended ${s.endedAt}` : ''}`;
+    return field('irreversible', `${s.step}: ${when}: ${s.action}`);
+  });
 }
 
 /** One row per retry of a failed run. */
@@ -328,6 +350,7 @@ export function formatRunState(run: FailoverRun): string[] {
     const step = run.steps[name];
     lines.push(...stepRow(name, step.status, step.durationSeconds, step.error));
   }
+  lines.push(...formatIrreversible(irreversibleSteps(run)));
   const p = run.progress;
   lines.push(
     ...field(

@@ -7,8 +7,8 @@ import {
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import { Sensitive } from '../config/DrConfig.js';
 import { sasQueryString } from '../config/sourceSas.js';
-import { ConfigError } from '../errors.js';
-import { type ListableContainer, normalizePrefix } from './blobListing.js';
+import { ConfigError, statusOf } from '../errors.js';
+import { type ListableContainer, listBlobPage, normalizePrefix } from './blobListing.js';
 import { safeStorageError } from './storageErrors.js';
 import type { CopyListingDeps, CopySource } from './types.js';
 
@@ -123,6 +123,72 @@ export function listingFailed(
   if (cause.statusCode !== undefined) failed.statusCode = cause.statusCode;
   if (cause.code !== undefined) failed.code = cause.code;
   return failed;
+}
+
+/** What `proveSourceAccess` saw: enough to show that the copy's reads were tried, and how. */
+export interface SourceAccessProof {
+  /** The secondary endpoint that answered (no SAS). */
+  endpoint: string;
+  /** Blobs on the first listing page (at most `pageSize`): 0 for an empty source. */
+  blobsListed: number;
+  /** The blob whose properties were read with the copy's SAS; absent when the source is empty. */
+  blobRead?: string;
+}
+
+export interface ProveSourceAccessOptions {
+  /** Size of the one page listed. Default 10: the proof needs one blob, not the whole listing. */
+  pageSize?: number;
+  abortSignal?: AbortSignal;
+}
+
+/**
+ * Proves, before anything irreversible happens, that the copy can read its source: it lists the
+ * first page of the configured container and prefix through the `-secondary` endpoint with the SAS
+ * the copy will use, and when the source is not empty reads one blob's properties with it. The
+ * listing needs the SAS's List permission; Get Blob Properties needs Read, which is also what lets
+ * the destination service read the blob as the source of Copy Blob (From URL)
+ * (https://learn.microsoft.com/en-us/rest/api/storageservices/create-service-sas#permissions-for-a-directory-container-or-blob).
+ * A 404 on that blob (deleted since it was listed) still proves access: the service authorises a
+ * request before it looks the blob up.
+ *
+ * Throws what the copy would: `ConfigError` for a SAS without a signature or past its expiry, the
+ * `listingFailed` error (endpoint, container, prefix, status; never the SAS) for a listing that
+ * fails, and an error naming the blob for a read that fails.
+ */
+export async function proveSourceAccess(
+  deps: CopyListingDeps,
+  options: ProveSourceAccessOptions = {},
+): Promise<SourceAccessProof> {
+  const container = sourceListable(deps.clients, deps.source);
+  const abort = options.abortSignal ? { abortSignal: options.abortSignal } : {};
+  const endpoint = sourceEndpoint(deps.clients, deps.source);
+  let blobs: Array<{ name: string; isDirectoryStub: boolean }>;
+  try {
+    ({ blobs } = await listBlobPage(container, deps.source.prefix, {
+      pageSize: options.pageSize ?? 10,
+      ...abort,
+    }));
+  } catch (error) {
+    throw listingFailed(deps, error);
+  }
+  // A file rather than a directory stub, when there is one: the copy's reads are of files.
+  const blob = blobs.find((b) => !b.isDirectoryStub) ?? blobs[0];
+  if (!blob) return { endpoint, blobsListed: 0 };
+  try {
+    await container.client.getBlobClient(blob.name).getProperties(abort);
+  } catch (error) {
+    if (statusOf(error) !== 404) throw readFailed(deps, blob.name, error);
+  }
+  return { endpoint, blobsListed: blobs.length, blobRead: blob.name };
+}
+
+/** A read of a listed source blob failed: the SAS lists but does not read (no `r`), or the read broke. */
+function readFailed(deps: CopyListingDeps, name: string, error: unknown): Error {
+  const cause = safeStorageError(error);
+  return new Error(
+    `Cannot read the source blob "${name}" through the RA-GRS secondary endpoint ${sourceEndpoint(deps.clients, deps.source)}: ${cause.message}. The copy reads every blob this way: check that the source SAS has read (r) as well as list (l) permission.`,
+    { cause },
+  );
 }
 
 function describeSource(source: CopySource): string {

@@ -2,6 +2,20 @@ import type { DrConfig } from '../config/DrConfig.js';
 import { redactDeep } from '../redact.js';
 import type { FailoverDecision, FailoverRun, RunRetry, StepName, StepStatus } from './FailoverRun.js';
 import { type ChecklistItem, drChecklist, kyvosDeploymentParameters } from './kyvosDeployment.js';
+import { IRREVERSIBLE_STEPS } from './runCanFinish.js';
+
+/**
+ * One step that cannot be undone, and when it ran (from its step record). It runs only after
+ * preflight proved the run can finish and the DR account exists; a Pending or Skipped one never ran.
+ */
+export interface IrreversibleStep {
+  step: (typeof IRREVERSIBLE_STEPS)[number];
+  /** What the step does, and to what when the run knows it. */
+  action: string;
+  status: StepStatus;
+  startedAt: string | null;
+  endedAt: string | null;
+}
 
 /** The failover report: what an operator reads after the run, and what the drill prints. */
 export interface FailoverReport {
@@ -17,6 +31,8 @@ export interface FailoverReport {
   decision: FailoverDecision | null;
   /** Request to DR ready: from the request until verification ended (seconds), measured. */
   rtoSeconds: number | null;
+  /** The steps that cannot be undone (promote, fence, the Key Vault writes): whether and when they ran. */
+  irreversible: IrreversibleStep[];
   steps: Array<{
     name: StepName;
     status: StepStatus;
@@ -69,6 +85,7 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
     rpoSeconds: run.decision?.rpoSeconds ?? null,
     decision: run.decision ?? null,
     rtoSeconds: readyAt ? secondsBetween(run.createdAt, readyAt) : null,
+    irreversible: irreversibleSteps(run),
     steps: stepTimings(run),
     blobs: {
       listed: run.progress.blobsListed,
@@ -111,6 +128,27 @@ export function stepTimings(run: FailoverRun): FailoverReport['steps'] {
       ...(s.error ? { error: s.error } : {}),
     };
   });
+}
+
+/** The irreversible steps of a run, in the order they run, with what they did and when. */
+export function irreversibleSteps(run: FailoverRun): IrreversibleStep[] {
+  const detail = (name: StepName) => (run.steps[name].detail ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
+  const promote = detail('database.promote');
+  const fence = detail('database.fence');
+  const record = detail('record');
+  const actions: Record<IrreversibleStep['step'], string> = {
+    'database.promote': `promote the DR replica${text(promote.server) ? ` ${promote.server}` : ''} to a standalone server: it leaves replication for good`,
+    'database.fence': `fence the old primary${text(fence.oldPrimary) ? ` ${fence.oldPrimary}` : ''} so that one server takes writes${text(fence.fencing) ? ` (${fence.fencing})` : ''}`,
+    record: `write the names Kyvos must use (kyvos-dr-active-*) to Key Vault${text(record.recordedIn) ? ` (recorded in ${record.recordedIn})` : ''}`,
+  };
+  return IRREVERSIBLE_STEPS.map((step) => ({
+    step,
+    action: actions[step],
+    status: run.steps[step].status,
+    startedAt: run.steps[step].startedAt ?? null,
+    endedAt: run.steps[step].endedAt ?? null,
+  }));
 }
 
 function secondsBetween(start: string, end: string): number {

@@ -18,7 +18,8 @@ const STEPS: Record<StepName, { run: StepFn; after: StepName[] }> = {
   preflight: { run: preflight, after: [] },
   'storage.ensureAccount': { run: ensureDrStorage, after: ['preflight'] },
   'storage.copy': { run: copyData, after: ['storage.ensureAccount'] },
-  'database.promote': { run: promoteDatabase, after: ['preflight'] },
+  // Irreversible: only once preflight proved the copy can read its source and the DR account exists.
+  'database.promote': { run: promoteDatabase, after: ['preflight', 'storage.ensureAccount'] },
   'database.fence': { run: fenceOldPrimary, after: ['database.promote'] },
   record: { run: recordActiveNames, after: ['storage.copy', 'database.fence'] },
   verify: { run: verifyFailover, after: ['record'] },

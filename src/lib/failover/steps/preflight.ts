@@ -7,6 +7,7 @@ import { runHealthCheck } from '../../health/runHealthCheck.js';
 import type { LatestHealth } from '../../state/HealthHistory.js';
 import { copyDepsFor } from '../copyContext.js';
 import type { FailoverDecision } from '../FailoverRun.js';
+import { keyVaultUnreadable, proveRunCanFinish, refusalOf } from '../runCanFinish.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
 
 /**
@@ -17,10 +18,18 @@ import type { StepContext, StepOutcome } from '../StepContext.js';
  * (Active, Ready, lag and storage RPO within their thresholds): a planned failover must not lose
  * data. A forced failover proceeds and records the data it may lose. A dry run records the verdict
  * either way and lists the source to give the plan; it changes nothing.
+ *
+ * Whatever the mode, the run is refused, before anything is changed, unless it has proved that it
+ * can finish: Key Vault can be read, and the copy can list and read its source through the
+ * `-secondary` endpoint with the access it will use (`proveRunCanFinish`). The irreversible steps
+ * (promote, fence, the record step's Key Vault writes) run only after this step and
+ * `storage.ensureAccount` have succeeded (runbook.ts).
  */
 export async function preflight(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
-  const earlier = await completedFailover(ctx, run.runId);
+  const earlier = await completedFailover(ctx, run.runId).catch((error: unknown) => {
+    throw keyVaultUnreadable(ctx.config.keyVault?.name ?? 'of the configuration', error);
+  });
   if (earlier && !run.request.dryRun) {
     throw new PreconditionFailed(
       `This DR pair has already failed over (run ${earlier.runId}${earlier.at ? ` at ${earlier.at}` : ''}): ${ctx.config.dr.storageAccount} and ${ctx.config.dr.replicaServer} are the primary now, and another failover would copy the old secondary over them. Build a new DR pair, update the configuration secrets, and delete the secret ${ACTIVE_SECRETS.lastFailoverRunId} before the next failover.`,
@@ -48,6 +57,12 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
     r.decision = decision;
     return true;
   });
+  // Before anything irreversible may run: the copy must be able to read its source (runCanFinish.ts).
+  const runCanFinish = await proveRunCanFinish(ctx);
+  const refusal = refusalOf(run.request, readiness, runCanFinish);
+  // A dry run reports an ineligible planned run as its verdict, but cannot plan a copy it cannot list.
+  if (refusal && (!run.request.dryRun || !runCanFinish.canFinish)) throw refusal;
+  const sourceAccess = runCanFinish.canFinish ? runCanFinish.sourceAccess : undefined;
   const verdict = earlier
     ? `refuse (this DR pair already failed over in run ${earlier.runId})`
     : run.request.mode === 'forced'
@@ -80,18 +95,13 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
       r.progress.listingComplete = true;
       return true;
     });
-    return { detail: { verdict, dryRun: true, ...plan } };
+    return { detail: { verdict, dryRun: true, sourceAccess, ...plan } };
   }
 
-  if (run.request.mode === 'planned' && !readiness.eligibleForPlannedPromote) {
-    throw new PreconditionFailed(
-      `Planned failover refused: ${readiness.eligibilityReasons.join('; ') || 'the replica is not eligible for a planned promote'}. Fix the cause, or use mode "forced" and accept the data loss.`,
-      readiness.eligibilityReasons,
-    );
-  }
   return {
     detail: {
       verdict,
+      sourceAccess,
       readiness: readiness.status,
       rpoSeconds: readiness.rpoSeconds,
       eligibleForPlannedPromote: readiness.eligibleForPlannedPromote,

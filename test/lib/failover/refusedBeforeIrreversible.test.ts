@@ -1,0 +1,111 @@
+import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  generateAccountSASQueryParameters,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
+import { afterEach, describe, expect, it } from 'vitest';
+import { seedKyvosDataset } from '../../../local/seed.js';
+import { type LocalStack, startLocalStack } from '../../../local/stack.js';
+import { formatRun } from '../../../src/cli/format.js';
+import type { FailoverRun } from '../../../src/lib/failover/FailoverRun.js';
+import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
+import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
+import {
+  capturingLogger,
+  drBlobCount,
+  failoverDepsFor,
+  postFailover,
+} from '../../helpers/failoverHarness.js';
+
+/**
+ * A forced failover whose copy cannot read its source must change nothing: promoting the replica
+ * and stopping a healthy primary, then failing at the copy, would leave neither side usable.
+ */
+describe('a forced failover whose storage side cannot proceed', () => {
+  let stack: LocalStack | undefined;
+  afterEach(async () => {
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  async function seededStack(secrets: Record<string, string> = {}): Promise<LocalStack> {
+    stack = await startLocalStack({ secrets });
+    await seedKyvosDataset(
+      stack.clients.blobService(stack.names.primaryStorageAccount),
+      stack.names.container,
+      {
+        prefix: stack.names.engineWorkDirectory,
+        files: 20,
+      },
+    );
+    return stack;
+  }
+
+  async function forcedFailover(stack: LocalStack): Promise<{ run: FailoverRun; lines: string[] }> {
+    const log = capturingLogger();
+    const deps = failoverDepsFor(stack, log.logger);
+    const runId = await postFailover(deps, { mode: 'forced', reason: 'primary region degraded' });
+    const run = await runUntilDone(failoverRuntime(deps), runId, { timeoutInMs: 120_000 });
+    return { run, lines: log.lines };
+  }
+
+  /** The replica is still a replica, the primary still runs, no DR account exists, the lock is free. */
+  async function expectNothingChanged(stack: LocalStack, run: FailoverRun): Promise<void> {
+    for (const step of ['storage.ensureAccount', 'database.promote', 'database.fence', 'record'] as const) {
+      expect(run.steps[step].status).toBe('Skipped');
+      expect(run.steps[step].startedAt).toBeUndefined();
+    }
+    expect((await stack.postgres.replica.status()).inRecovery).toBe(true);
+    expect(stack.postgres.primary.isRunning()).toBe(true);
+    expect((await stack.postgres.primary.status()).inRecovery).toBe(false);
+    const arm = stack.clients.storageManagement(stack.names.subscriptionId);
+    await expect(
+      arm.storageAccounts.getProperties(stack.names.drResourceGroup, stack.names.drStorageAccount),
+    ).rejects.toMatchObject({ statusCode: 404 });
+    expect(await drBlobCount(stack)).toBe(0);
+    const deps = failoverDepsFor(stack, capturingLogger().logger);
+    expect(await failoverRuntime(deps).store.lockHolder()).toBeUndefined();
+    expect(formatRun(run).join('\n')).toContain('nothing irreversible was done');
+  }
+
+  it('is refused with the reason when the secondary endpoint is unavailable, and changes nothing', async () => {
+    const stack = await seededStack();
+    stack.setSecondaryUnavailable(true);
+    const { run } = await forcedFailover(stack);
+    expect(run.state).toBe('Refused');
+    expect(run.errors.join('\n')).toContain(
+      `Cannot list container "${stack.names.container}" under "${stack.names.engineWorkDirectory}/" through the RA-GRS secondary endpoint`,
+    );
+    expect(run.errors.join('\n')).toContain(`${stack.names.primaryStorageAccount}-secondary`);
+    await expectNothingChanged(stack, run);
+  });
+
+  it('is refused with the reason when the source SAS is not valid, and changes nothing', async () => {
+    // A SAS of the right shape and expiry, signed with a key that is not the account's.
+    const badSas = generateAccountSASQueryParameters(
+      {
+        permissions: AccountSASPermissions.parse('rl'),
+        resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+        services: AccountSASServices.parse('b').toString(),
+        startsOn: new Date(Date.now() - 5 * 60_000),
+        expiresOn: new Date(Date.now() + 24 * 3600_000),
+      },
+      new StorageSharedKeyCredential('kyvosprimdata', Buffer.from('not-the-account-key').toString('base64')),
+    ).toString();
+    const signatures = [new URLSearchParams(badSas).get('sig') ?? '', /sig=([^&]+)/.exec(badSas)?.[1] ?? ''];
+    expect(signatures.every((s) => s.length > 10)).toBe(true);
+    const stack = await seededStack({ 'kyvos-dr-source-sas': badSas });
+    const { run, lines } = await forcedFailover(stack);
+    expect(run.state).toBe('Refused');
+    expect(run.errors.join('\n')).toMatch(
+      new RegExp(`Cannot list container "${stack.names.container}".*secondary endpoint.*403`, 's'),
+    );
+    for (const signature of signatures) {
+      expect(JSON.stringify(run)).not.toContain(signature);
+      expect(lines.join('\n')).not.toContain(signature);
+    }
+    await expectNothingChanged(stack, run);
+  });
+});

@@ -219,6 +219,7 @@ export function formatRunSummary(report: FailoverReport): string[] {
     ),
   );
   lines.push(...field('verification', formatVerification(report.verification)));
+  if (report.quiesce) lines.push(...field('quiesce', quiesceSummary(report.quiesce)));
   lines.push(...field('promoted server', report.promotedServer ?? 'none: the promote did not succeed'));
   lines.push(
     ...field(
@@ -388,4 +389,19 @@ function retryHint(run: FailoverRun): string[] {
     'Once the cause is fixed, retry the run: what succeeded is kept (copied partitions, the promotion):',
     `  kyvos-dr retry ${run.runId} --reason "<what was fixed>"`,
   ];
+}
+
+/** One line on the quiesce: not required (forced), or when Kyvos stopped and what was checked. */
+export function quiesceSummary(detail: Record<string, unknown> | undefined | null): string {
+  if (!detail) return 'not run';
+  if (detail.required === false) return `not required: ${String(detail.reason ?? '')}`;
+  const db = detail.database as { finalLsn?: string; replicaReplayLsn?: string | null } | null;
+  const storage = detail.storage as { lastSyncTime?: string } | null;
+  const parts = [
+    `Kyvos stopped at ${String(detail.quiescedAt ?? 'unconfirmed')} (confirmed by ${String(detail.confirmedBy ?? 'nobody')})`,
+  ];
+  if (db?.finalLsn)
+    parts.push(`WAL still at ${db.finalLsn}, replayed by the replica (${db.replicaReplayLsn ?? 'unknown'})`);
+  if (storage?.lastSyncTime) parts.push(`storage secondary synced to ${storage.lastSyncTime}`);
+  return parts.join('; ');
 }

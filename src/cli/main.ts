@@ -11,6 +11,7 @@ import { describeError } from '../lib/redact.js';
 import { settingHint } from './cliDeps.js';
 import { newCliRun } from './command.js';
 import { registerConfig } from './commands/config.js';
+import { registerConfirm } from './commands/confirm.js';
 import { registerDrill } from './commands/drill.js';
 import { registerFailover, registerRetry } from './commands/failover.js';
 import { registerHealth } from './commands/health.js';
@@ -34,6 +35,7 @@ Examples:
   kyvos-dr health --json
   kyvos-dr failover --mode planned --reason "quarterly DR test" --dry-run
   kyvos-dr status fo-20261123T201500Z-3f9a1c
+  kyvos-dr confirm fo-20261123T201500Z-3f9a1c    # Kyvos is stopped: a planned run goes on
   kyvos-dr retry fo-20261123T201500Z-3f9a1c --reason "replica quota raised"
   kyvos-dr drill --scenario region-outage`;
 
@@ -76,6 +78,7 @@ export function buildProgram(cli: ReturnType<typeof newCliRun>): Command {
   registerStatus(program, cli);
   registerResume(program, cli);
   registerRetry(program, cli);
+  registerConfirm(program, cli);
   registerConfig(program, cli);
   registerDrill(program, cli);
   return program;

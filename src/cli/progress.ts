@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { FailoverRun, StepName, StepStatus } from '../lib/failover/FailoverRun.js';
-import { formatBytes, formatCount, formatSeconds } from './format.js';
+import { formatBytes, formatCount, formatSeconds, quiesceSummary } from './format.js';
 import type { OutputStream } from './io.js';
 
 export interface RunProgressOptions {
@@ -23,6 +23,7 @@ export class RunProgress {
   readonly #lineIntervalInMs: number;
   readonly #startedAt = Date.now();
   readonly #seen = new Map<StepName, StepStatus>();
+  readonly #instructions = new Map<StepName, string>();
   #lastCopyLineAt = 0;
   #lastCopyText = '';
   #bar: { multi: cliProgress.MultiBar; bar: cliProgress.SingleBar } | undefined;
@@ -44,16 +45,25 @@ export class RunProgress {
     for (const name of Object.keys(run.steps) as StepName[]) {
       const step = run.steps[name];
       const before = this.#seen.get(name) ?? 'Pending';
-      if (step.status === before) continue;
-      this.#seen.set(name, step.status);
-      if (name === 'storage.copy' && step.status !== 'Running') this.#copyProgress(run, true);
-      if (step.status === 'Running') this.log(`step ${name} started`);
-      else if (step.status === 'Succeeded') {
-        this.log(`step ${name} succeeded in ${formatSeconds(step.durationSeconds)}${stepFigures(name, run)}`);
-      } else if (step.status === 'Failed') {
-        this.log(
-          `step ${name} FAILED after ${formatSeconds(step.durationSeconds)}: ${step.error ?? 'no reason'}`,
-        );
+      if (step.status !== before) {
+        this.#seen.set(name, step.status);
+        if (name === 'storage.copy' && step.status !== 'Running') this.#copyProgress(run, true);
+        if (step.status === 'Running') this.log(`step ${name} started`);
+        else if (step.status === 'Succeeded') {
+          this.log(
+            `step ${name} succeeded in ${formatSeconds(step.durationSeconds)}${stepFigures(name, run)}`,
+          );
+        } else if (step.status === 'Failed') {
+          this.log(
+            `step ${name} FAILED after ${formatSeconds(step.durationSeconds)}: ${step.error ?? 'no reason'}`,
+          );
+        }
+      }
+      // What a step paused for outside work asks or says (the quiesce), once each.
+      const instruction = step.status === 'Running' ? step.detail?.instruction : undefined;
+      if (typeof instruction === 'string' && instruction !== this.#instructions.get(name)) {
+        this.#instructions.set(name, instruction);
+        this.log(`step ${name} waits: ${instruction}`);
       }
     }
     if (run.steps['storage.copy'].status === 'Running') this.#copyProgress(run, false);
@@ -122,5 +132,6 @@ function stepFigures(name: StepName, run: FailoverRun): string {
     const verdict = (run.steps.preflight.detail as { verdict?: string } | undefined)?.verdict;
     return `: readiness ${run.decision.readiness}, RPO ${formatSeconds(run.decision.rpoSeconds)}${verdict ? `, ${verdict}` : ''}`;
   }
+  if (name === 'quiesce') return `: ${quiesceSummary(run.steps.quiesce.detail)}`;
   return '';
 }

@@ -64,6 +64,19 @@ export class RunNotRetryable extends Error {
   }
 }
 
+/** A confirmation for a run that is not paused waiting for one. */
+export class RunNotWaiting extends Error {
+  override readonly name = 'RunNotWaiting';
+  readonly isRunNotWaiting = true;
+  constructor(
+    readonly runId: string,
+    readonly state: string,
+    reason: string,
+  ) {
+    super(`Failover run ${runId} is not waiting for a confirmation: ${reason}`);
+  }
+}
+
 /** Input from a caller (HTTP body, CLI flag) is invalid. The message names the field. */
 export class InputError extends Error {
   override readonly name = 'InputError';

@@ -6,6 +6,7 @@ import {
   InputError,
   RunNotFound,
   RunNotRetryable,
+  RunNotWaiting,
 } from './errors.js';
 import { RUN_ID_PATTERN } from './failover/FailoverRun.js';
 import type { Logger } from './log.js';
@@ -28,7 +29,7 @@ export async function readJson(request: { text(): Promise<string> }): Promise<un
 
 /**
  * Maps an error to a response an operator can act on: 400 for bad input, 404 for an unknown run, 409
- * for a running failover or a run that cannot be retried, 500 with the (redacted) reason for
+ * for a running failover, a run that cannot be retried or is not waiting for a confirmation, 500 with the (redacted) reason for
  * configuration problems and everything else.
  */
 export function errorResponse(error: unknown, logger: Logger, event: string): HttpResponseInit {
@@ -42,6 +43,11 @@ export function errorResponse(error: unknown, logger: Logger, event: string): Ht
   if (e instanceof RunNotRetryable) {
     return json(409, {
       error: { code: 'RunNotRetryable', message: e.message, runId: e.runId, state: e.state },
+    });
+  }
+  if (e instanceof RunNotWaiting) {
+    return json(409, {
+      error: { code: 'RunNotWaiting', message: e.message, runId: e.runId, state: e.state },
     });
   }
   const message = describeError(e);

@@ -62,6 +62,12 @@ const EXPECTED: Record<string, Record<string, unknown>> = {
     authLevel: 'function',
     route: 'failover/{runId}/retry',
   },
+  failoverConfirm: {
+    trigger: 'http',
+    methods: ['POST'],
+    authLevel: 'function',
+    route: 'failover/{runId}/confirm',
+  },
   failoverWorker: {
     trigger: 'storageQueue',
     queueName: 'kyvos-dr-failover',

@@ -1,10 +1,13 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { expect } from 'vitest';
 import type { LocalStack } from '../../local/stack.js';
+import { failoverConfirm } from '../../src/functions/failoverConfirm.js';
 import { failoverStart } from '../../src/functions/failoverStart.js';
 import { createDeps } from '../../src/lib/deps.js';
 import type { FailoverRun } from '../../src/lib/failover/FailoverRun.js';
 import type { FailoverDeps } from '../../src/lib/failover/FailoverService.js';
+import { failoverRuntime } from '../../src/lib/failover/runtime.js';
+import { AWAITING_CONFIRMATION } from '../../src/lib/failover/steps/quiesce.js';
 import { createLogger, type Logger } from '../../src/lib/log.js';
 
 /** Log lines captured from the code under test, to assert on them (and on what they never contain). */
@@ -31,6 +34,8 @@ export function failoverDepsFor(
       partitionSize: 100,
       largeBlobThresholdInBytes: 64 * 1024,
       stepClaimInMs: 30_000,
+      walSteadyIntervalInMs: 300,
+      storageSyncPollIntervalInMs: 200,
       ...options,
     },
   };
@@ -92,4 +97,59 @@ export async function expectCompleteFailover(
   expect(run.state).toBe('Succeeded');
   expect(await drBlobCount(stack)).toBe(blobs);
   expect((run.steps.verify.detail as { storage: { ok: boolean } }).storage.ok).toBe(true);
+}
+
+/** What the confirm endpoint answered. */
+export interface ConfirmAnswer {
+  status: number;
+  body: {
+    runId?: string;
+    quiescedAt?: string;
+    confirmedBy?: string;
+    error?: { code: string; message: string };
+  };
+}
+
+/** `POST /api/failover/{runId}/confirm` through the handler, as the operator would: Kyvos is stopped. */
+export async function confirmKyvosStopped(
+  deps: FailoverDeps,
+  runId: string,
+  body: unknown = { kyvosStopped: true, requestedBy: 'test operator' },
+): Promise<ConfirmAnswer> {
+  const response = await failoverConfirm(
+    httpRequest('POST', `https://kyvos-dr.example/api/failover/${runId}/confirm`, body, { runId }),
+    invocation('failoverConfirm'),
+    deps,
+  );
+  return { status: response.status ?? 200, body: response.jsonBody as ConfirmAnswer['body'] };
+}
+
+/**
+ * Acts as the operator of a planned run: once the run pauses at its quiesce, runs `beforeConfirm`
+ * (stop the writers) and confirms that Kyvos is stopped. Resolves with the answer, or undefined when
+ * the run ended without asking (forced, dry, refused). Runs beside the workers; no need to await it.
+ */
+export async function confirmWhenWaiting(
+  deps: FailoverDeps,
+  runId: string,
+  beforeConfirm?: () => Promise<void>,
+): Promise<ConfirmAnswer | undefined> {
+  const { store } = failoverRuntime(deps);
+  for (;;) {
+    const run = await store.get(runId);
+    if (run && run.state !== 'Running') return undefined;
+    const step = run?.steps.quiesce;
+    if (
+      run &&
+      !run.quiesce &&
+      step?.status === 'Running' &&
+      step.detail?.waitingFor === AWAITING_CONFIRMATION
+    ) {
+      await beforeConfirm?.();
+      const answer = await confirmKyvosStopped(deps, runId);
+      expect(answer.status).toBe(202);
+      return answer;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

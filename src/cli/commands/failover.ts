@@ -184,7 +184,8 @@ async function retry(runId: string, options: RetryOptions, command: Command, cli
   return workRun(runtime, run, options, cli);
 }
 
-function defaultRequester(): string {
+/** Who the CLI acts for when `--requested-by` is not given. */
+export function defaultRequester(): string {
   try {
     return `cli:${os.userInfo().username}@${os.hostname()}`;
   } catch {

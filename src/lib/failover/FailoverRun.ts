@@ -5,9 +5,13 @@
 
 export type FailoverMode = 'planned' | 'forced';
 
-/** The runbook's steps. `storage.*` and `database.*` run in parallel after preflight. */
+/**
+ * The runbook's steps. `storage.*` and `database.*` run in parallel after preflight; in a planned
+ * run the copy and the promote also wait for `quiesce` (Kyvos stopped, confirmed and checked).
+ */
 export const STEP_NAMES = [
   'preflight',
+  'quiesce',
   'storage.ensureAccount',
   'storage.copy',
   'database.promote',
@@ -78,6 +82,16 @@ export interface FailoverRequest {
   alertId?: string;
 }
 
+/**
+ * The operator's confirmation that Kyvos is stopped (`POST /api/failover/{runId}/confirm`,
+ * `kyvos-dr confirm`): the manual action a planned run pauses at. `confirmedAt` is the quiesce
+ * moment: every write Kyvos was told succeeded happened before it.
+ */
+export interface QuiesceConfirmation {
+  confirmedAt: string;
+  confirmedBy: string;
+}
+
 /** A retry of a run that had ended Failed: who asked, why, and what had failed. */
 export interface RunRetry {
   requestedAt: string;
@@ -103,6 +117,8 @@ export interface FailoverRun {
   errors: string[];
   /** Every retry of the run, oldest first; absent when it never was retried. */
   retries?: RunRetry[];
+  /** Set when the operator confirmed that Kyvos is stopped (planned runs only). */
+  quiesce?: QuiesceConfirmation;
   /** Filled by the report step (or the dry-run plan). */
   report?: Record<string, unknown>;
 }
@@ -169,9 +185,12 @@ export function reopenForRetry(run: FailoverRun, retry: RetryRequest, now: Date)
       errors: run.errors,
     },
   ];
+  // A quiesce that failed (writes went on after the confirmation) needs a new confirmation, and its
+  // moment is the one the storage must sync past.
+  if (run.steps.quiesce?.status === 'Failed') delete run.quiesce;
   for (const name of STEP_NAMES) {
     const step = run.steps[name];
-    if (step.status !== 'Failed' && step.status !== 'Skipped') continue;
+    if (!step || (step.status !== 'Failed' && step.status !== 'Skipped')) continue;
     if (name === 'storage.copy' && step.status === 'Failed' && run.progress.partitionsListed > 0) {
       step.detail = { ...step.detail, requeueUnfinished: true };
     }

@@ -28,6 +28,17 @@ export interface FailoverOptions {
    * worker that dies leaves its partition to reappear after this long, as the Functions host does.
    */
   copyMessageVisibilityInSeconds: number;
+  /**
+   * Planned runs, after the operator confirmed Kyvos stopped: the primary's WAL position must stay
+   * the same over this interval to count as quiesced.
+   */
+  walSteadyIntervalInMs: number;
+  /** Longest wait, after the confirmation, for the WAL to stay still and the replica to replay it. */
+  walQuiesceTimeoutInMs: number;
+  /** Longest wait for the storage secondary's `lastSyncTime` to pass the quiesce moment. */
+  storageSyncTimeoutInMs: number;
+  /** Interval between two readings of `lastSyncTime` while waiting for it. */
+  storageSyncPollIntervalInMs: number;
 }
 
 export const DEFAULT_FAILOVER_OPTIONS: FailoverOptions = {
@@ -40,6 +51,11 @@ export const DEFAULT_FAILOVER_OPTIONS: FailoverOptions = {
   largeBlobThresholdInBytes: 256 * 1024 * 1024,
   copyTimeoutInMs: 7 * 24 * 3600_000,
   copyMessageVisibilityInSeconds: 600,
+  walSteadyIntervalInMs: 5_000,
+  walQuiesceTimeoutInMs: 5 * 60_000,
+  // Azure gives no bound on geo-replication lag; it is usually under 15 minutes.
+  storageSyncTimeoutInMs: 60 * 60_000,
+  storageSyncPollIntervalInMs: 15_000,
 };
 
 /** What a step gets: clients, the validated config, the run as it stood when the step was claimed. */

@@ -44,6 +44,11 @@ export interface FailoverReport {
   blobs: { listed: number; copied: number; skipped: number; failed: number; failedNames: string[] };
   bytes: { listed: number; copied: number };
   verification: { ok: boolean; missing: number; mismatched: number; details?: unknown } | null;
+  /**
+   * The quiesce of a planned run: when Kyvos was confirmed stopped and by whom, the WAL positions
+   * and the storage sync checked before the promote and the copy. A forced run says it had none.
+   */
+  quiesce: Record<string, unknown> | null;
   promotedServer: string | null;
   oldPrimaryFenced: boolean | null;
   kyvosDeploymentParameters: Record<string, unknown>;
@@ -103,6 +108,7 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
           details: verification,
         }
       : null,
+    quiesce: run.steps.quiesce?.detail ?? null,
     promotedServer:
       run.steps['database.promote'].status === 'Succeeded' ? inputs.promotedPostgresServer : null,
     oldPrimaryFenced: fenceDetail?.oldPrimaryFenced ?? null,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import type { FailoverRequest, RetryRequest } from './FailoverRun.js';
+import type { FailoverRequest, QuiesceConfirmation, RetryRequest } from './FailoverRun.js';
 
 function reasonField(what: string) {
   return z
@@ -21,6 +21,13 @@ const failoverBody = z.object({
 
 const retryBody = z.object({
   reason: reasonField('the run is retried (what was fixed)'),
+  requestedBy: requestedByField,
+});
+
+const confirmBody = z.object({
+  kyvosStopped: z.literal(true, {
+    error: 'kyvosStopped must be true: confirm only once Kyvos is stopped and writes nothing',
+  }),
   requestedBy: requestedByField,
 });
 
@@ -61,6 +68,18 @@ export function parseFailoverRequest(body: unknown, defaultRequester = 'unknown'
 export function parseRetryRequest(body: unknown, defaultRequester = 'unknown'): RetryRequest {
   const data = parseBody(retryBody, body, 'retry request', '{"reason":"…"}');
   return { reason: data.reason, requestedBy: data.requestedBy || defaultRequester };
+}
+
+/**
+ * Parses the body of `POST /api/failover/{runId}/confirm` (`{"kyvosStopped": true, requestedBy?}`):
+ * the operator states that Kyvos is stopped. Throws `InputError` naming the field at fault.
+ */
+export function parseConfirmRequest(
+  body: unknown,
+  defaultRequester = 'unknown',
+): Pick<QuiesceConfirmation, 'confirmedBy'> {
+  const data = parseBody(confirmBody, body, 'confirmation', '{"kyvosStopped":true}');
+  return { confirmedBy: data.requestedBy || defaultRequester };
 }
 
 /** The parts of an Azure Monitor common alert schema payload that decide what to do. */

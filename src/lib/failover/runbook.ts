@@ -8,6 +8,7 @@ import { ensureDrStorage } from './steps/ensureDrStorage.js';
 import { fenceOldPrimary } from './steps/fence.js';
 import { preflight } from './steps/preflight.js';
 import { promoteDatabase } from './steps/promote.js';
+import { AWAITING_CONFIRMATION, quiesce } from './steps/quiesce.js';
 import { recordActiveNames } from './steps/record.js';
 import { writeReport } from './steps/report.js';
 import { verifyFailover } from './steps/verify.js';
@@ -16,10 +17,13 @@ type StepFn = (ctx: StepContext) => Promise<StepOutcome>;
 
 const STEPS: Record<StepName, { run: StepFn; after: StepName[] }> = {
   preflight: { run: preflight, after: [] },
+  // Planned runs: Kyvos stopped, confirmed, WAL still and replayed, storage synced (see the step).
+  quiesce: { run: quiesce, after: ['preflight'] },
   'storage.ensureAccount': { run: ensureDrStorage, after: ['preflight'] },
-  'storage.copy': { run: copyData, after: ['storage.ensureAccount'] },
-  // Irreversible: only once preflight proved the copy can read its source and the DR account exists.
-  'database.promote': { run: promoteDatabase, after: ['preflight', 'storage.ensureAccount'] },
+  'storage.copy': { run: copyData, after: ['storage.ensureAccount', 'quiesce'] },
+  // Irreversible: only once preflight proved the copy can read its source, the DR account exists and,
+  // for a planned run, Kyvos is quiesced.
+  'database.promote': { run: promoteDatabase, after: ['preflight', 'storage.ensureAccount', 'quiesce'] },
   'database.fence': { run: fenceOldPrimary, after: ['database.promote'] },
   record: { run: recordActiveNames, after: ['storage.copy', 'database.fence'] },
   verify: { run: verifyFailover, after: ['record'] },
@@ -96,6 +100,8 @@ export function readySteps(run: FailoverRun, now: Date): StepName[] {
     if (run.request.dryRun && !DRY_RUN_STEPS.includes(name)) return false;
     if (step.status === 'Pending') return true;
     if (step.status === 'Running') {
+      // Paused at the quiesce's manual action: only the operator's confirmation resumes it.
+      if (step.detail?.waitingFor === AWAITING_CONFIRMATION && !run.quiesce) return false;
       // A step with no claim is waiting for outside work (queued copy partitions) and is re-checked.
       return !step.claimedUntil || new Date(step.claimedUntil).getTime() < now.getTime();
     }
@@ -236,8 +242,15 @@ async function finishIfDone(base: Omit<StepContext, 'run'>, runId: string): Prom
     if (r.state !== 'Running') return false;
     const names = Object.keys(STEPS) as StepName[];
     const inScope = names.filter((n) => !r.request.dryRun || DRY_RUN_STEPS.includes(n));
-    if (inScope.some((n) => r.steps[n].status === 'Running')) return false;
     const failed = inScope.some((n) => r.steps[n].status === 'Failed');
+    // A run that has already failed does not wait for the operator to stop Kyvos for nothing.
+    const awaitingOperator = (n: StepName) =>
+      failed && r.steps[n].detail?.waitingFor === AWAITING_CONFIRMATION && !r.quiesce;
+    if (inScope.some((n) => r.steps[n].status === 'Running' && !awaitingOperator(n))) return false;
+    for (const n of inScope.filter((n) => r.steps[n].status === 'Running')) {
+      r.steps[n].status = 'Skipped';
+      r.steps[n].detail = { ...r.steps[n].detail, waitingFor: null, instruction: null };
+    }
     const allDone = inScope.every((n) => r.steps[n].status === 'Succeeded');
     if (!failed && !allDone) return false;
     const now = base.clock().toISOString();

@@ -11,9 +11,22 @@ export function runStatus(run: FailoverRun): Record<string, unknown> {
       ...(s.detail ? { detail: s.detail } : {}),
     };
   });
+  // A step paused for outside work says what it waits for (the quiesce: the operator's confirmation).
+  const waiting = stepTimings(run).find(
+    (t) => t.status === 'Running' && typeof run.steps[t.name].detail?.waitingFor === 'string',
+  );
   return {
     runId: run.runId,
     state: run.state,
+    ...(run.state === 'Running' && waiting
+      ? {
+          waitingFor: {
+            step: waiting.name,
+            what: run.steps[waiting.name].detail?.waitingFor,
+            instruction: run.steps[waiting.name].detail?.instruction ?? null,
+          },
+        }
+      : {}),
     mode: run.request.mode,
     dryRun: run.request.dryRun,
     reason: run.request.reason,
@@ -27,6 +40,7 @@ export function runStatus(run: FailoverRun): Record<string, unknown> {
     steps,
     errors: run.errors,
     retries: run.retries ?? [],
+    quiesce: run.quiesce ?? null,
     report: run.report ?? null,
   };
 }

@@ -352,10 +352,13 @@ async function waitForReplay(
   }
 }
 
-async function connect(connection: PostgresConnection, timeoutInMs: number): Promise<pg.Client> {
-  const client = new pg.Client(
-    pgClientConfig(connection, { timeoutInMs, applicationName: 'kyvos-dr-health' }),
-  );
+/** Opens a connection for a probe; the caller ends it. */
+export async function connect(
+  connection: PostgresConnection,
+  timeoutInMs: number,
+  applicationName = 'kyvos-dr-health',
+): Promise<pg.Client> {
+  const client = new pg.Client(pgClientConfig(connection, { timeoutInMs, applicationName }));
   // A connection dropped later (server restart) emits 'error'; without a listener it would crash the host.
   client.on('error', () => {});
   await client.connect();

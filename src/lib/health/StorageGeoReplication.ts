@@ -185,6 +185,44 @@ export async function checkStorageGeoReplication(
   return report.build('storage', rpoSeconds, checkedAt);
 }
 
+/**
+ * The secondary's `lastSyncTime` now, from both sources the health check asks (ARM
+ * `geoReplicationStats` and Get Blob Service Stats on the secondary); the older of the two when both
+ * report one, since each only guarantees the writes before its own value. Null, with the reason,
+ * when neither does.
+ */
+export async function readLastSyncTime(
+  config: DrConfig,
+  clients: ClientFactory,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<{ lastSyncTime: Date | null; problem?: string }> {
+  const { abortSignal } = options;
+  const account = config.primary.storageAccount;
+  const [management, dataPlane] = await Promise.allSettled([
+    clients
+      .storageManagement(config.subscriptionId)
+      .storageAccounts.getProperties(config.primary.resourceGroup, account, {
+        expand: 'geoReplicationStats',
+        abortSignal,
+      }),
+    clients.blobService(account, { secondary: true }).getStatistics({ abortSignal }),
+  ]);
+  const times: Date[] = [];
+  const problems: string[] = [];
+  if (management.status === 'fulfilled') {
+    const time = validTime(management.value.geoReplicationStats?.lastSyncTime);
+    if (time) times.push(time);
+    else problems.push('ARM geoReplicationStats reports no lastSyncTime');
+  } else problems.push(`ARM: ${errorSummary(management.reason)}`);
+  if (dataPlane.status === 'fulfilled') {
+    const time = validTime(dataPlane.value.geoReplication?.lastSyncOn);
+    if (time) times.push(time);
+    else problems.push('Get Blob Service Stats reports no LastSyncTime');
+  } else problems.push(`secondary endpoint: ${errorSummary(dataPlane.reason)}`);
+  const oldest = times.sort((a, b) => a.getTime() - b.getTime())[0];
+  return oldest ? { lastSyncTime: oldest } : { lastSyncTime: null, problem: problems.join('; ') };
+}
+
 function fromManagement(
   account: StorageAccount,
   config: DrConfig,

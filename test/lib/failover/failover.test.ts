@@ -7,7 +7,13 @@ import { ACTIVE_SECRETS, CONFIG_SECRETS } from '../../../src/lib/config/secretNa
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import type { FailoverReport } from '../../../src/lib/failover/report.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
-import { capturingLogger, failoverDepsFor, httpRequest, invocation } from '../../helpers/failoverHarness.js';
+import {
+  capturingLogger,
+  confirmWhenWaiting,
+  failoverDepsFor,
+  httpRequest,
+  invocation,
+} from '../../helpers/failoverHarness.js';
 
 const BASE = 'https://kyvos-dr.example/api';
 
@@ -76,6 +82,7 @@ describe('a planned failover on a healthy stack', () => {
 
     // Two workers drain the same queues, as two Function instances would; neither runs a step twice.
     const otherWorker = failoverDepsFor(stack, log.logger);
+    const operator = confirmWhenWaiting(deps, body.runId);
     const [run] = await Promise.all([
       runUntilDone(failoverRuntime(deps), body.runId, { timeoutInMs: 240_000 }),
       runUntilDone(failoverRuntime(otherWorker), body.runId, { timeoutInMs: 240_000 }),
@@ -83,6 +90,25 @@ describe('a planned failover on a healthy stack', () => {
     expect(Object.values(run.steps).map((s) => s.attempts)).toEqual(Object.values(run.steps).map(() => 1));
     expect(run.errors).toEqual([]);
     expect(run.state).toBe('Succeeded');
+    expect((await operator)?.status).toBe(202);
+
+    // The run paused until Kyvos was confirmed stopped, then checked the WAL and the storage sync
+    // before it promoted and copied.
+    const quiesce = run.steps.quiesce.detail as {
+      quiescedAt: string;
+      confirmedBy: string;
+      database: { finalLsn: string; replicaReplayLsn: string };
+      storage: { lastSyncTime: string };
+    };
+    expect(quiesce.confirmedBy).toBe('test operator');
+    expect(quiesce.quiescedAt).toBe(run.quiesce?.confirmedAt);
+    expect(quiesce.database.finalLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(Date.parse(quiesce.storage.lastSyncTime)).toBeGreaterThan(Date.parse(quiesce.quiescedAt));
+    for (const next of ['database.promote', 'storage.copy'] as const) {
+      expect(Date.parse(run.steps[next].startedAt ?? '')).toBeGreaterThanOrEqual(
+        Date.parse(run.steps.quiesce.endedAt ?? ''),
+      );
+    }
 
     // The DR account holds exactly the source set: names, sizes, MD5, content types and metadata.
     const source = await listAll(
@@ -146,6 +172,7 @@ describe('a planned failover on a healthy stack', () => {
     expect(report.bytes.copied).toBe(dataset.bytes);
     expect(report.verification?.ok).toBe(true);
     expect(report.promotedServer).toBe(stack.names.replicaPostgresServer);
+    expect(report.quiesce).toMatchObject({ required: true, confirmedBy: 'test operator' });
     expect(report.rtoSeconds).toBeGreaterThan(0);
     expect(report.rpoSeconds).not.toBeNull();
     expect(report.steps.every((s) => s.status === 'Succeeded')).toBe(true);

@@ -10,6 +10,8 @@ import { COPY_QUEUE, poisonQueueOf } from '../../../src/lib/failover/queues.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
 import {
   capturingLogger,
+  confirmKyvosStopped,
+  confirmWhenWaiting,
   drBlobCount,
   expectCompleteFailover,
   failoverDepsFor,
@@ -190,6 +192,7 @@ describe('retrying a failed failover run', () => {
       copyTimeoutInMs: 2_000,
     });
     const runId = await postFailover(impatient, { mode: 'planned', reason: 'retry test' });
+    void confirmWhenWaiting(impatient, runId);
     const failed = await runUntilDone(failoverRuntime(impatient), runId, { timeoutInMs: 120_000 });
     expect(failed.state).toBe('Failed');
     expect(failed.steps['storage.copy'].status).toBe('Failed');
@@ -284,7 +287,11 @@ describe('a copy partition whose message went to the poison queue', () => {
       const deps = failoverDepsFor(stack, capturingLogger().logger, { partitionSize: 100 });
       const runtime = failoverRuntime(deps);
       const runId = await postFailover(deps, { mode: 'planned', reason: 'poison test' });
-      // Up to the copy's listing, with no copy worker yet: every partition's message is queued.
+      // Up to the quiesce, where the run waits for the operator; then, confirmed, up to the copy's
+      // listing, with no copy worker yet: every partition's message is queued.
+      const waiting = await advance(runtime, runId);
+      expect(waiting.steps.quiesce.status).toBe('Running');
+      expect((await confirmKyvosStopped(deps, runId)).status).toBe(202);
       const planned = await advance(runtime, runId);
       expect(planned.progress.listingComplete).toBe(true);
       expect(planned.progress.partitionsListed).toBeGreaterThanOrEqual(3);

@@ -10,6 +10,7 @@ import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
 import {
   capturingLogger,
+  confirmWhenWaiting,
   drBlobCount,
   expectCompleteFailover,
   failoverDepsFor,
@@ -263,6 +264,8 @@ describe('a worker killed mid-copy', () => {
         copyConcurrency: 4,
         copyMessageVisibilityInSeconds: 3,
         stepClaimInMs: 4_000,
+        walSteadyIntervalInMs: 300,
+        storageSyncPollIntervalInMs: 200,
       };
       const deps = failoverDepsFor(stack, capturingLogger().logger, options);
       const started = await failoverStart(
@@ -271,6 +274,7 @@ describe('a worker killed mid-copy', () => {
         deps,
       );
       const { runId } = started.jsonBody as { runId: string };
+      void confirmWhenWaiting(deps, runId);
 
       const child = spawn(
         process.execPath,

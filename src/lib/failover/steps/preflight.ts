@@ -15,8 +15,12 @@ import type { StepContext, StepOutcome } from '../StepContext.js';
  *
  * Both health checks run afresh (and are recorded in the history like the timer's). A planned
  * failover is refused, with the reasons, unless the replica is eligible for a planned promote
- * (Active, Ready, lag and storage RPO within their thresholds): a planned failover must not lose
- * data. A forced failover proceeds and records the data it may lose. A dry run records the verdict
+ * (Active, Ready, lag and storage RPO within their thresholds). Those thresholds only say that both
+ * copies keep up: the copy reads the storage secondary, which lacks every write after its
+ * `lastSyncTime`, and the replica lacks what it has not replayed. A planned run loses no
+ * acknowledged write because of the `quiesce` step that follows (Kyvos stopped and confirmed, the
+ * WAL still and replayed, the secondary synced past that moment), not because of this gate. A
+ * forced failover proceeds and records the data it may lose. A dry run records the verdict
  * either way and lists the source to give the plan; it changes nothing.
  *
  * Whatever the mode, the run is refused, before anything is changed, unless it has proved that it
@@ -68,7 +72,7 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
     : run.request.mode === 'forced'
       ? 'proceed (forced)'
       : readiness.eligibleForPlannedPromote
-        ? 'proceed (planned: no data loss expected)'
+        ? 'proceed (planned: no data loss once Kyvos is stopped and the quiesce is confirmed)'
         : 'refuse (planned failover would not be safe)';
 
   if (run.request.dryRun) {

@@ -64,4 +64,10 @@ export const APP_SETTINGS = {
   healthStorageSchedule: 'KYVOS_DR_HEALTH_STORAGE_SCHEDULE',
   healthReplicaSchedule: 'KYVOS_DR_HEALTH_REPLICA_SCHEDULE',
   configCacheSeconds: 'KYVOS_DR_CONFIG_CACHE_SECONDS',
+  /** NCRONTAB schedule of the failover sweeper (default every five minutes). */
+  sweeperSchedule: 'KYVOS_DR_SWEEPER_SCHEDULE',
+  /** Minutes without progress after which the sweeper re-advances a Running run (default 5). */
+  sweeperReadvanceAfterMinutes: 'KYVOS_DR_SWEEPER_READVANCE_AFTER_MINUTES',
+  /** Minutes without progress after which the sweeper ends a Running run Failed (default 60). */
+  sweeperFailAfterMinutes: 'KYVOS_DR_SWEEPER_FAIL_AFTER_MINUTES',
 } as const;

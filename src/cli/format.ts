@@ -4,6 +4,7 @@
  */
 import type { FailoverDecision, FailoverRun, RunRetry, StepName } from '../lib/failover/FailoverRun.js';
 import { type FailoverReport, type IrreversibleStep, irreversibleSteps } from '../lib/failover/report.js';
+import { waitingFor } from '../lib/failover/waitingFor.js';
 import type { FactValue, HealthReport } from '../lib/health/HealthReport.js';
 import type { Readiness } from '../lib/health/readiness.js';
 import type { LatestHealth } from '../lib/state/HealthHistory.js';
@@ -336,8 +337,11 @@ export function formatDryRun(run: FailoverRun): string[] {
   return lines;
 }
 
-/** A run as it stands (running, or ended without a report): state, steps, copy progress, errors. */
-export function formatRunState(run: FailoverRun): string[] {
+/**
+ * A run as it stands (running, or ended without a report): state, what it is waiting for, steps, copy
+ * progress, errors.
+ */
+export function formatRunState(run: FailoverRun, now: Date = new Date()): string[] {
   const lines = [
     `Failover run ${run.runId}: ${run.state}${run.request.dryRun ? ' (dry run)' : ''}`,
     ...field('mode', run.request.mode),
@@ -346,6 +350,8 @@ export function formatRunState(run: FailoverRun): string[] {
     ...field('updated', run.updatedAt),
   ];
   if (run.endedAt) lines.push(...field('ended', run.endedAt));
+  const waiting = waitingFor(run, now);
+  if (waiting) lines.push(...field('waiting for', waiting));
   lines.push(...field('RPO at decision', rpoAtDecision(run.decision)));
   for (const name of Object.keys(run.steps) as StepName[]) {
     const step = run.steps[name];

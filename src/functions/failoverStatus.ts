@@ -5,7 +5,10 @@ import { runStatus } from '../lib/failover/status.js';
 import { badRunId, errorResponse, json } from '../lib/http.js';
 import { contextLogger } from '../lib/log.js';
 
-/** `GET /api/failover/{runId}` → the run's state, steps, progress, decision, errors and report. */
+/**
+ * `GET /api/failover/{runId}` → the run's state, what it is waiting for, steps, progress, decision,
+ * errors and report.
+ */
 export async function failoverStatus(
   request: HttpRequest,
   context: InvocationContext,
@@ -18,7 +21,7 @@ export async function failoverStatus(
   try {
     const run = await failoverRuntime(deps).store.get(runId);
     if (!run) return json(404, { error: { code: 'NotFound', message: `No failover run ${runId}.` } });
-    return json(200, runStatus(run), run.state === 'Running' ? { 'retry-after': '10' } : {});
+    return json(200, runStatus(run, deps.clock()), run.state === 'Running' ? { 'retry-after': '10' } : {});
   } catch (error) {
     return errorResponse(error, logger, 'failover.status_failed');
   }

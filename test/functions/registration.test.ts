@@ -52,6 +52,7 @@ vi.mock('@azure/functions', async (importOriginal) => {
 const EXPECTED: Record<string, Record<string, unknown>> = {
   healthStorage: { trigger: 'timer', schedule: '%KYVOS_DR_HEALTH_STORAGE_SCHEDULE%' },
   healthReplica: { trigger: 'timer', schedule: '%KYVOS_DR_HEALTH_REPLICA_SCHEDULE%' },
+  failoverSweeper: { trigger: 'timer', schedule: '%KYVOS_DR_SWEEPER_SCHEDULE%' },
   health: { trigger: 'http', methods: ['GET'], authLevel: 'function', route: 'health' },
   failoverStart: { trigger: 'http', methods: ['POST'], authLevel: 'function', route: 'failover' },
   failoverStatus: { trigger: 'http', methods: ['GET'], authLevel: 'function', route: 'failover/{runId}' },
@@ -148,6 +149,7 @@ describe('function registration, as func start loads src/functions', () => {
   it('registers every function in src/functions with the expected trigger, route, methods, authLevel and schedule', async () => {
     vi.stubEnv('KYVOS_DR_HEALTH_STORAGE_SCHEDULE', '0 */5 * * * *');
     vi.stubEnv('KYVOS_DR_HEALTH_REPLICA_SCHEDULE', '0 */5 * * * *');
+    vi.stubEnv('KYVOS_DR_SWEEPER_SCHEDULE', '0 */5 * * * *');
     const registrations = await loadAll();
 
     const actual = Object.fromEntries(registrations.map((r) => [r.name, bindingOf(r)]));
@@ -174,6 +176,7 @@ describe('function registration, as func start loads src/functions', () => {
   it('timer schedules read app settings that local.settings.example.json sets, and default to every 5 minutes when unset', async () => {
     vi.stubEnv('KYVOS_DR_HEALTH_STORAGE_SCHEDULE', '0 */5 * * * *');
     vi.stubEnv('KYVOS_DR_HEALTH_REPLICA_SCHEDULE', '0 */5 * * * *');
+    vi.stubEnv('KYVOS_DR_SWEEPER_SCHEDULE', '0 */5 * * * *');
     const settings = exampleSettings();
     for (const r of (await loadAll()).filter((r) => r.trigger === 'timer')) {
       const setting = /^%(\w+)%$/.exec(r.options.schedule as string)?.[1];
@@ -188,8 +191,10 @@ describe('function registration, as func start loads src/functions', () => {
     vi.resetModules();
     vi.stubEnv('KYVOS_DR_HEALTH_STORAGE_SCHEDULE', undefined);
     vi.stubEnv('KYVOS_DR_HEALTH_REPLICA_SCHEDULE', '');
-    const unset = (await loadAll()).filter((r) => r.trigger === 'timer' && r.name.startsWith('health'));
+    vi.stubEnv('KYVOS_DR_SWEEPER_SCHEDULE', undefined);
+    const unset = (await loadAll()).filter((r) => r.trigger === 'timer');
     expect(unset.map((r) => [r.name, r.options.schedule])).toEqual([
+      ['failoverSweeper', '0 */5 * * * *'],
       ['healthReplica', '0 */5 * * * *'],
       ['healthStorage', '0 */5 * * * *'],
     ]);

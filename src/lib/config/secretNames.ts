@@ -74,4 +74,10 @@ export const APP_SETTINGS = {
    * `x-ms-client-principal-*` headers and strips any a caller sends, so they name who called.
    */
   trustEasyAuthPrincipal: 'KYVOS_DR_TRUST_EASY_AUTH_PRINCIPAL',
+  /** NCRONTAB schedule of the failover sweeper (default every five minutes). */
+  sweeperSchedule: 'KYVOS_DR_SWEEPER_SCHEDULE',
+  /** Minutes without progress after which the sweeper re-advances a Running run (default 5). */
+  sweeperReadvanceAfterMinutes: 'KYVOS_DR_SWEEPER_READVANCE_AFTER_MINUTES',
+  /** Minutes without progress after which the sweeper ends a Running run Failed (default 60). */
+  sweeperFailAfterMinutes: 'KYVOS_DR_SWEEPER_FAIL_AFTER_MINUTES',
 } as const;

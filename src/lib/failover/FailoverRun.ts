@@ -121,6 +121,21 @@ export interface FailoverRun {
   quiesce?: QuiesceConfirmation;
   /** Filled by the report step (or the dry-run plan). */
   report?: Record<string, unknown>;
+  /** Notes about a run that waits: written beside its work, never counted as progress (see `RunStore.update`). */
+  watch?: RunWatch;
+}
+
+/**
+ * What the run's watchers saw while it waited: the last delivery of an advance message that failed
+ * before any step could run (the configuration could not be loaded), and the sweeper's re-advances.
+ * Shown in the status (`waitingFor`); a retry clears it.
+ */
+export interface RunWatch {
+  /** The last advance that failed before any step ran: when, and why (redacted). */
+  advanceFailure?: { at: string; reason: string };
+  /** How many times the sweeper re-advanced the run, and the last time. */
+  readvances?: number;
+  lastReadvancedAt?: string;
 }
 
 export function newRun(runId: string, request: FailoverRequest, now: Date): FailoverRun {
@@ -208,4 +223,5 @@ export function reopenForRetry(run: FailoverRun, retry: RetryRequest, now: Date)
   run.errors = [];
   delete run.endedAt;
   delete run.report;
+  delete run.watch;
 }

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
+import type { DrConfig } from '../config/DrConfig.js';
 import type { Deps } from '../deps.js';
 import { FailoverInProgress, RunNotFound, RunNotRetryable } from '../errors.js';
 import { judgeAlertTargets } from './alertTargets.js';
+import { describeError } from '../redact.js';
 import {
   type FailoverRequest,
   type FailoverRun,
@@ -36,7 +38,7 @@ export function createFailoverRuntime(deps: FailoverDeps): FailoverRuntime {
   return {
     deps,
     options: createFailoverRuntime.optionsOf(deps),
-    store: new RunStore(deps.clients.blobService(deps.appStorageAccount)),
+    store: new RunStore(deps.clients.blobService(deps.appStorageAccount), { clock: deps.clock }),
     failoverQueue: queues.getQueueClient(FAILOVER_QUEUE),
     copyQueue: queues.getQueueClient(COPY_QUEUE),
   };
@@ -49,8 +51,11 @@ createFailoverRuntime.optionsOf = (deps: FailoverDeps): FailoverOptions => ({
 
 const queuesReady = new WeakMap<QueueClient, Promise<unknown>>();
 
+/** The two work queues of a runtime. */
+export type FailoverQueues = Pick<FailoverRuntime, 'failoverQueue' | 'copyQueue'>;
+
 /** Creates the work queues once per runtime. */
-export function ensureQueues(runtime: FailoverRuntime): Promise<unknown> {
+export function ensureQueues(runtime: FailoverQueues): Promise<unknown> {
   let ready = queuesReady.get(runtime.failoverQueue);
   if (!ready) {
     ready = Promise.all([runtime.failoverQueue.createIfNotExists(), runtime.copyQueue.createIfNotExists()]);
@@ -62,7 +67,7 @@ export function ensureQueues(runtime: FailoverRuntime): Promise<unknown> {
 
 /** Sends an "advance" message for the run, visible after `delayInSeconds`. */
 export async function scheduleAdvance(
-  runtime: FailoverRuntime,
+  runtime: FailoverQueues,
   runId: string,
   delayInSeconds = 0,
 ): Promise<void> {
@@ -301,7 +306,20 @@ export async function advance(
   runId: string,
   workerId?: string,
 ): Promise<FailoverRun> {
-  const config = await runtime.deps.config();
+  let config: DrConfig;
+  try {
+    config = await runtime.deps.config();
+  } catch (error) {
+    // Nothing can run without the configuration, and after MAX_DEQUEUE_COUNT deliveries the message
+    // goes to the poison queue: say so on the run (its store comes from app settings, not Key Vault),
+    // so that its status shows why it waits and the sweeper's reason names it.
+    await noteAdvanceFailure(
+      runtime,
+      runId,
+      `the configuration could not be loaded: ${describeError(error)}`,
+    );
+    throw error;
+  }
   const result = await advanceRun(
     {
       clients: runtime.deps.clients,
@@ -318,6 +336,28 @@ export async function advance(
   );
   if (result.recheckInSeconds !== undefined) await scheduleAdvance(runtime, runId, result.recheckInSeconds);
   return result.run;
+}
+
+/**
+ * Records on a Running run why its advance failed before any step could run. A note, not progress
+ * (`updatedAt` stays); best effort, since the caller rethrows the failure anyway.
+ */
+async function noteAdvanceFailure(runtime: FailoverRuntime, runId: string, reason: string): Promise<void> {
+  const { logger, clock } = runtime.deps;
+  logger.error('failover.advance_failed', { runId, reason });
+  try {
+    await runtime.store.update(
+      runId,
+      (run) => {
+        if (run.state !== 'Running') return false;
+        run.watch = { ...run.watch, advanceFailure: { at: clock().toISOString(), reason } };
+        return true;
+      },
+      { progress: false },
+    );
+  } catch (error) {
+    logger.warn('failover.advance_failure_not_recorded', { runId, error: describeError(error) });
+  }
 }
 
 export { COPY_QUEUE, FAILOVER_QUEUE };

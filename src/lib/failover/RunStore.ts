@@ -29,12 +29,15 @@ export type LockOutcome = { acquired: true } | { acquired: false; holder: string
  */
 export class RunStore {
   readonly documents: DocumentStore;
+  /** Stamps `updatedAt`; the runtime's clock, so that a fake clock in tests agrees with the records. */
+  readonly #clock: () => Date;
 
-  constructor(documents: DocumentStore | BlobServiceClient) {
+  constructor(documents: DocumentStore | BlobServiceClient, options: { clock?: () => Date } = {}) {
     this.documents =
       'getContainerClient' in documents
         ? new BlobDocumentStore(documents.getContainerClient(STATE_CONTAINER))
         : documents;
+    this.#clock = options.clock ?? (() => new Date());
   }
 
   async get(runId: string): Promise<FailoverRun | undefined> {
@@ -50,12 +53,20 @@ export class RunStore {
    * Applies `mutate` to the latest record and writes it back if nobody wrote in between; otherwise
    * re-reads and tries again. `mutate` may return `false` to write nothing. Returns the record as
    * written (or as read, when nothing was written).
+   *
+   * `updatedAt` says when the run's own work (a step, the copy) last changed it, which is how the
+   * sweeper tells a run that advances from one that is stuck; a note about the run (the sweeper's,
+   * a failed delivery's) is written with `progress: false` and leaves it as it was.
    */
-  async update(runId: string, mutate: (run: FailoverRun) => boolean | undefined): Promise<FailoverRun> {
+  async update(
+    runId: string,
+    mutate: (run: FailoverRun) => boolean | undefined,
+    options: { progress?: boolean } = {},
+  ): Promise<FailoverRun> {
     const { value } = await updateDocument<FailoverRun>(this.documents, runKey(runId), (run) => {
       if (!run) throw new Error(`Failover run ${runId} does not exist.`);
       if (mutate(run) === false) return undefined;
-      run.updatedAt = new Date().toISOString();
+      if (options.progress !== false) run.updatedAt = this.#clock().toISOString();
       return run;
     });
     return value as FailoverRun;
@@ -112,7 +123,12 @@ export class RunStore {
   }
 
   async lockHolder(): Promise<string | undefined> {
-    return (await this.documents.read<LockRecord>(LOCK_KEY))?.value.runId;
+    return (await this.lock())?.runId;
+  }
+
+  /** The lock as it stands: its holder and when it took it; undefined when nobody holds it. */
+  async lock(): Promise<LockRecord | undefined> {
+    return (await this.documents.read<LockRecord>(LOCK_KEY))?.value;
   }
 
   /**

@@ -1,8 +1,12 @@
 import type { FailoverRun } from './FailoverRun.js';
 import { stepTimings } from './report.js';
+import { waitingFor } from './waitingFor.js';
 
-/** The run as the status URL shows it: state, steps with timings, progress, decision, errors, report. */
-export function runStatus(run: FailoverRun): Record<string, unknown> {
+/**
+ * The run as the status URL shows it: state, what it is waiting for (while Running), steps with
+ * timings, progress, decision, errors, report.
+ */
+export function runStatus(run: FailoverRun, now: Date = new Date()): Record<string, unknown> {
   const steps = stepTimings(run).map((timing) => {
     const s = run.steps[timing.name];
     return {
@@ -35,6 +39,7 @@ export function runStatus(run: FailoverRun): Record<string, unknown> {
     createdAt: run.createdAt,
     updatedAt: run.updatedAt,
     endedAt: run.endedAt ?? null,
+    waitingFor: waitingFor(run, now),
     decision: run.decision ?? null,
     progress: run.progress,
     steps,

@@ -61,6 +61,7 @@ const MIB = 1024 * 1024;
  * | kyvos-dr-alert-failover-policy          | alertFailoverPolicy                     | off / planned / forced, default off |
  * | kyvos-dr-promote-mode                   | promoteMode                             | Standalone / Switchover, default Standalone |
  * | kyvos-dr-stop-old-primary               | stopOldPrimary                          | true / false, default true |
+ * | kyvos-dr-split-brain-auto-fence         | splitBrainAutoFence                     | true / false, default false |
  */
 const FIELDS = {
   subscriptionId: required(rules.subscriptionId),
@@ -86,6 +87,7 @@ const FIELDS = {
   alertFailoverPolicy: withDefault(rules.alertFailoverPolicy, 'off'),
   promoteMode: withDefault(rules.promoteMode, 'Standalone'),
   stopOldPrimary: withDefault(rules.boolean, true),
+  splitBrainAutoFence: withDefault(rules.boolean, false),
 } satisfies { [K in ConfigKey]: FieldSpec<unknown> };
 
 type Values = { [K in ConfigKey]: (typeof FIELDS)[K] extends FieldSpec<infer T> ? T : never };
@@ -310,6 +312,7 @@ function toDrConfig(v: Values, source: ConfigSource): DrConfig {
     alertFailoverPolicy: v.alertFailoverPolicy,
     promoteMode: v.promoteMode,
     stopOldPrimary: v.stopOldPrimary,
+    splitBrainAutoFence: v.splitBrainAutoFence,
     ...(source.keyVault ? { keyVault: { ...source.keyVault } } : {}),
   };
 }

@@ -89,7 +89,21 @@ const KEY_FACTS: Record<HealthReport['check'], string[]> = {
     'sasExpiresOn',
     'sasCanListSecondary',
   ],
-  replica: ['server', 'role', 'state', 'replicationState', 'lagBytes', 'lagSeconds', 'lagBasis'],
+  replica: [
+    'server',
+    'role',
+    'state',
+    'replicationState',
+    'lagBytes',
+    'lagSeconds',
+    'lagBasis',
+    // After a failover: the old primary, watched for split brain.
+    'failoverRunId',
+    'oldPrimary',
+    'oldPrimaryFinding',
+    'splitBrain',
+    'autoFenced',
+  ],
 };
 
 const CHECK_TITLES: Record<HealthReport['check'], string> = {

@@ -49,6 +49,7 @@ export function testConfig(overrides: Partial<DrConfig> = {}): DrConfig {
     alertTargetAllowList: [],
     promoteMode: 'Standalone',
     stopOldPrimary: true,
+    splitBrainAutoFence: false,
     ...overrides,
   };
 }

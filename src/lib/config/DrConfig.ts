@@ -86,6 +86,11 @@ export interface DrConfig {
   alertTargetAllowList: string[];
   promoteMode: PromoteMode;
   stopOldPrimary: boolean;
+  /**
+   * After a failover, stop the old primary again when a health check finds it running and writable
+   * (split brain). Off by default: see `OldPrimaryWatch`.
+   */
+  splitBrainAutoFence: boolean;
   /** The Key Vault kyvos-dr reads and writes (URL and name), when configured from a vault. */
   keyVault?: { url: string; name: string };
 }

@@ -62,6 +62,7 @@ const MIB = 1024 * 1024;
  * | kyvos-dr-alert-target-allow-list        | alertTargetAllowList                    | ARM resource ids, comma/newline-separated, default none |
  * | kyvos-dr-promote-mode                   | promoteMode                             | Standalone / Switchover, default Standalone |
  * | kyvos-dr-stop-old-primary               | stopOldPrimary                          | true / false, default true |
+ * | kyvos-dr-split-brain-auto-fence         | splitBrainAutoFence                     | true / false, default false |
  */
 const FIELDS = {
   subscriptionId: required(rules.subscriptionId),
@@ -92,6 +93,7 @@ const FIELDS = {
   ),
   promoteMode: withDefault(rules.promoteMode, 'Standalone'),
   stopOldPrimary: withDefault(rules.boolean, true),
+  splitBrainAutoFence: withDefault(rules.boolean, false),
 } satisfies { [K in ConfigKey]: FieldSpec<unknown> };
 
 type Values = { [K in ConfigKey]: (typeof FIELDS)[K] extends FieldSpec<infer T> ? T : never };
@@ -317,6 +319,7 @@ function toDrConfig(v: Values, source: ConfigSource): DrConfig {
     alertTargetAllowList: v.alertTargetAllowList,
     promoteMode: v.promoteMode,
     stopOldPrimary: v.stopOldPrimary,
+    splitBrainAutoFence: v.splitBrainAutoFence,
     ...(source.keyVault ? { keyVault: { ...source.keyVault } } : {}),
   };
 }

@@ -40,6 +40,11 @@ export const CONFIG_SECRETS = {
   promoteMode: 'kyvos-dr-promote-mode',
   /** `true` | `false` (default true): stop the old primary after a Standalone promote when reachable. */
   stopOldPrimary: 'kyvos-dr-stop-old-primary',
+  /**
+   * `true` | `false` (default false): after a failover, when the health check finds the old primary
+   * running and writable (split brain), stop it through ARM again without waiting for an operator.
+   */
+  splitBrainAutoFence: 'kyvos-dr-split-brain-auto-fence',
 } as const;
 
 /** Secrets written by the failover's record step: the names Kyvos must use from now on. */

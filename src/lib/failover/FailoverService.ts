@@ -3,8 +3,8 @@ import type { QueueClient } from '@azure/storage-queue';
 import type { DrConfig } from '../config/DrConfig.js';
 import type { Deps } from '../deps.js';
 import { FailoverInProgress, RunNotFound, RunNotRetryable } from '../errors.js';
-import { judgeAlertTargets } from './alertTargets.js';
 import { describeError } from '../redact.js';
+import { judgeAlertTargets } from './alertTargets.js';
 import {
   type FailoverRequest,
   type FailoverRun,

@@ -14,17 +14,21 @@ import {
   ReportBuilder,
   statusAgainstThreshold,
 } from './HealthReport.js';
+import type { OldPrimaryWatch } from './OldPrimaryWatch.js';
 import {
   type PromoteCondition,
   type PromoteEligibility,
   plannedPromoteEligibility,
   storageRpoCondition,
 } from './plannedPromoteEligibility.js';
+import { connectForHealth } from './postgresProbe.js';
 
 export interface ReplicaHealthReport extends HealthReport, PromoteEligibility {
   check: 'replica';
   /** Every promote condition, with the storage RPO as known when the check ran. */
   promoteConditions: PromoteCondition[];
+  /** After a recorded failover: the old primary, watched for split brain (`OldPrimaryWatch`). Absent before. */
+  oldPrimary?: OldPrimaryWatch;
 }
 
 export interface ReplicaHealthDeps {
@@ -276,8 +280,8 @@ async function probeSql(config: DrConfig, timeoutInMs: number, catchUpWindowInMs
   // Both connections are opened at once so that the primary's LSN and the replica's are read close
   // together; a failure is handled where each is awaited (the no-op catch only keeps an early
   // rejection from being reported as unhandled meanwhile).
-  const primaryClient = primaryConnection ? connect(primaryConnection, timeoutInMs) : undefined;
-  const replicaClient = connect(replicaConnection, timeoutInMs);
+  const primaryClient = primaryConnection ? connectForHealth(primaryConnection, timeoutInMs) : undefined;
+  const replicaClient = connectForHealth(replicaConnection, timeoutInMs);
   primaryClient?.catch(() => {});
   replicaClient.catch(() => {});
   try {
@@ -350,19 +354,6 @@ async function waitForReplay(
     if (elapsed >= windowInMs) return null;
     await new Promise((resolve) => setTimeout(resolve, Math.min(100, windowInMs - elapsed)));
   }
-}
-
-/** Opens a connection for a probe; the caller ends it. */
-export async function connect(
-  connection: PostgresConnection,
-  timeoutInMs: number,
-  applicationName = 'kyvos-dr-health',
-): Promise<pg.Client> {
-  const client = new pg.Client(pgClientConfig(connection, { timeoutInMs, applicationName }));
-  // A connection dropped later (server restart) emits 'error'; without a listener it would crash the host.
-  client.on('error', () => {});
-  await client.connect();
-  return client;
 }
 
 /** Records the lag figures, applies the gate, and returns the database RPO (lagSeconds). */

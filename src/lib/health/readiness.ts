@@ -1,6 +1,7 @@
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import { healthHistoryOf, type LatestHealth } from '../state/HealthHistory.js';
 import { type HealthCheckName, type HealthStatus, worstStatus } from './HealthReport.js';
+import type { OldPrimaryWatch } from './OldPrimaryWatch.js';
 import {
   type PromoteCondition,
   type PromoteEligibility,
@@ -29,6 +30,11 @@ export interface Readiness extends PromoteEligibility {
   reasons: string[];
   storage: LatestHealth | null;
   replica: LatestHealth<ReplicaHealthReport> | null;
+  /**
+   * After a failover: the old primary as the latest replica check saw it (split brain, auto-fence).
+   * Null before any failover.
+   */
+  oldPrimary: OldPrimaryWatch | null;
   /** ISO time this readiness was put together. */
   evaluatedAt: string;
 }
@@ -126,6 +132,7 @@ export function combineReadiness(
     ...eligibility,
     storage: storage ?? null,
     replica: replica ?? null,
+    oldPrimary: replica?.report.oldPrimary ?? null,
     evaluatedAt: options.now.toISOString(),
   };
 }

@@ -1,7 +1,9 @@
 import type { DrConfig } from '../config/DrConfig.js';
-import { APP_SETTINGS } from '../config/secretNames.js';
+import { ACTIVE_SECRETS, APP_SETTINGS } from '../config/secretNames.js';
 import type { Deps } from '../deps.js';
 import { ConfigError } from '../errors.js';
+import { type RecordedFailover, readRecordedFailover } from '../failover/steps/record.js';
+import { stopOldPrimary } from '../promote/stopOldPrimary.js';
 import { describeError } from '../redact.js';
 import {
   APP_CONTAINER,
@@ -9,7 +11,9 @@ import {
   healthHistoryOf,
   type RecordedHealth,
 } from '../state/HealthHistory.js';
-import type { HealthCheckName, HealthReport } from './HealthReport.js';
+import { type HealthCheckName, type HealthReport, worstStatus } from './HealthReport.js';
+import { observeOldPrimary, watchOldPrimary, withOldPrimary } from './OldPrimaryWatch.js';
+import { checkPromotedReplica } from './PromotedReplicaHealth.js';
 import { checkReplicaHealth, type ReplicaHealthReport } from './ReplicaHealth.js';
 import { checkStorageGeoReplication } from './StorageGeoReplication.js';
 
@@ -100,12 +104,49 @@ async function runCheck(
 ): Promise<HealthReport> {
   const checkOptions = options.abortSignal ? { abortSignal: options.abortSignal } : {};
   if (check === 'storage') return checkStorageGeoReplication(config, deps, checkOptions);
-  // The storage condition of a planned promote comes from the latest storage result, if it can be read.
-  const storage = await history?.latest('storage', checkOptions).catch(() => undefined);
-  return checkReplicaHealth(config, deps, {
-    ...checkOptions,
-    ...(storage ? { storage: storage.report } : {}),
+  let failover: RecordedFailover | undefined;
+  let failoverUnknown: unknown;
+  try {
+    failover = await readRecordedFailover(config, deps.clients, checkOptions);
+  } catch (error) {
+    failoverUnknown = error;
+  }
+  // After a failover the replica is the primary: it is checked as such, and the old primary is watched.
+  let report: ReplicaHealthReport;
+  if (failover) {
+    report = await checkPromotedReplica(config, deps, failover, checkOptions);
+  } else {
+    // The storage condition of a planned promote comes from the latest storage result, if it can be read.
+    const storage = await history?.latest('storage', checkOptions).catch(() => undefined);
+    report = await checkReplicaHealth(config, deps, {
+      ...checkOptions,
+      ...(storage ? { storage: storage.report } : {}),
+    });
+  }
+  if (failoverUnknown !== undefined) report = withFailoverUnknown(report, failoverUnknown);
+  const watch = await watchOldPrimary(config, failover, {
+    observe: () => observeOldPrimary(config, deps.clients, checkOptions),
+    fence: () => stopOldPrimary(deps.clients, config, { timeoutInMs: AUTO_FENCE_TIMEOUT_IN_MS }),
+    clock: deps.clock,
+    logger: deps.logger,
   });
+  return watch ? withOldPrimary(report, watch) : report;
+}
+
+/** How long the split-brain watch waits for the stop of the old primary, as the fence step does at most. */
+const AUTO_FENCE_TIMEOUT_IN_MS = 10 * 60_000;
+
+/** Whether a failover happened could not be read: the old primary is not watched, and the report says so. */
+function withFailoverUnknown(report: ReplicaHealthReport, error: unknown): ReplicaHealthReport {
+  return {
+    ...report,
+    status: worstStatus(report.status, 'Degraded'),
+    reasons: [
+      ...report.reasons,
+      `Whether this pair has failed over could not be read from Key Vault (${ACTIVE_SECRETS.lastFailoverRunId}: ${describeError(error)}): the old primary is not watched for split brain until it can.`,
+    ],
+    facts: { ...report.facts, failoverRecordError: describeError(error) },
+  };
 }
 
 /**

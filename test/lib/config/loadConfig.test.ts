@@ -135,6 +135,7 @@ describe('DR configuration from the local stack Key Vault', () => {
       alertFailoverPolicy: 'planned',
       promoteMode: 'Standalone',
       stopOldPrimary: true,
+      splitBrainAutoFence: false,
       keyVault: { url: stack.descriptor.keyVaultUrl },
     });
     expect(config.dr.replicaConnection).toMatchObject({
@@ -220,11 +221,12 @@ describe('DR configuration from app settings (func start with local.settings.jso
       maxReplicaLagBytes: 67_108_864,
       sasExpiryWarningDays: 14,
     });
-    expect([config.alertFailoverPolicy, config.promoteMode, config.stopOldPrimary]).toEqual([
-      'off',
-      'Standalone',
-      true,
-    ]);
+    expect([
+      config.alertFailoverPolicy,
+      config.promoteMode,
+      config.stopOldPrimary,
+      config.splitBrainAutoFence,
+    ]).toEqual(['off', 'Standalone', true, false]);
   });
 
   it('local.settings.example.json shows every setting, and is itself a valid configuration', async () => {

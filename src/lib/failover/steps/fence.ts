@@ -1,3 +1,4 @@
+import { STOP_IS_TEMPORARY, stopOldPrimary } from '../../promote/stopOldPrimary.js';
 import { describeError } from '../../redact.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
 
@@ -19,7 +20,7 @@ async function fence(
   ctx: StepContext,
 ): Promise<{ oldPrimary: string; oldPrimaryFenced: boolean; fencing: string }> {
   const { config, clients, options } = ctx;
-  const { resourceGroup, postgresServer } = config.primary;
+  const { postgresServer } = config.primary;
   if (config.promoteMode === 'Switchover') {
     return {
       oldPrimary: postgresServer,
@@ -35,18 +36,14 @@ async function fence(
     };
   }
   try {
-    await clients
-      .postgresManagement(config.subscriptionId)
-      .servers.beginStopAndWait(resourceGroup, postgresServer, {
-        updateIntervalInMs: options.pollIntervalInMs,
-        abortSignal: AbortSignal.timeout(Math.min(options.promoteTimeoutInMs, 10 * 60_000)),
-      });
+    await stopOldPrimary(clients, config, {
+      updateIntervalInMs: options.pollIntervalInMs,
+      timeoutInMs: Math.min(options.promoteTimeoutInMs, 10 * 60_000),
+    });
     return {
       oldPrimary: postgresServer,
       oldPrimaryFenced: true,
-      // Azure starts a stopped flexible server again after seven days.
-      fencing:
-        'stopped through ARM; Azure restarts a stopped server after 7 days: delete it or cut its network before then',
+      fencing: `stopped through ARM; ${STOP_IS_TEMPORARY}`,
     };
   } catch (error) {
     ctx.logger.warn('failover.fence_failed', {

@@ -1,6 +1,6 @@
 import { ACTIVE_SECRETS } from '../../config/secretNames.js';
 import { planPartitions } from '../../copy/planPartitions.js';
-import { PreconditionFailed, statusOf } from '../../errors.js';
+import { PreconditionFailed } from '../../errors.js';
 import type { ReplicaHealthReport } from '../../health/ReplicaHealth.js';
 import { combineReadiness, type Readiness } from '../../health/readiness.js';
 import { runHealthCheck } from '../../health/runHealthCheck.js';
@@ -9,6 +9,7 @@ import { copyDepsFor } from '../copyContext.js';
 import type { FailoverDecision } from '../FailoverRun.js';
 import { keyVaultUnreadable, proveRunCanFinish, refusalOf } from '../runCanFinish.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
+import { type RecordedFailover, readRecordedFailover } from './record.js';
 
 /**
  * Checks configuration and health now, and takes the go/no-go decision.
@@ -120,25 +121,14 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
 export async function completedFailover(
   ctx: Pick<StepContext, 'config' | 'clients' | 'store'>,
   runId: string,
-): Promise<{ runId: string; at?: string } | undefined> {
-  if (!ctx.config.keyVault) return undefined;
-  const secrets = ctx.clients.secrets(ctx.config.keyVault.url);
-  try {
-    const recorded = (await secrets.getSecret(ACTIVE_SECRETS.lastFailoverRunId)).value;
-    if (!recorded || recorded === runId) return undefined;
-    // A run that failed after recording the names (at verify, say) is being retried: allow that.
-    // One this app has no record of is treated as completed, the safe side.
-    const earlierRun = await ctx.store.get(recorded);
-    if (earlierRun && earlierRun.state !== 'Succeeded') return undefined;
-    const at = await secrets
-      .getSecret(ACTIVE_SECRETS.lastFailoverAt)
-      .then((s) => s.value)
-      .catch(() => undefined);
-    return { runId: recorded, ...(at ? { at } : {}) };
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    throw error;
-  }
+): Promise<RecordedFailover | undefined> {
+  const recorded = await readRecordedFailover(ctx.config, ctx.clients);
+  if (!recorded || recorded.runId === runId) return undefined;
+  // A run that failed after recording the names (at verify, say) is being retried: allow that.
+  // One this app has no record of is treated as completed, the safe side.
+  const earlierRun = await ctx.store.get(recorded.runId);
+  if (earlierRun && earlierRun.state !== 'Succeeded') return undefined;
+  return recorded;
 }
 
 export function promoteOptionOf(mode: 'planned' | 'forced'): 'Planned' | 'Forced' {

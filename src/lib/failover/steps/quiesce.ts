@@ -1,7 +1,7 @@
 import { delay } from '@azure/core-util';
 import type pg from 'pg';
 import type { PostgresConnection } from '../../config/DrConfig.js';
-import { connect } from '../../health/ReplicaHealth.js';
+import { connectForHealth } from '../../health/postgresProbe.js';
 import { readLastSyncTime } from '../../health/StorageGeoReplication.js';
 import type { FailoverRun } from '../FailoverRun.js';
 import { type WalReader, waitForQuiescedWal, waitForStorageSync } from '../quiesceChecks.js';
@@ -186,7 +186,7 @@ function walReader(ctx: StepContext): WalReader {
 }
 
 async function query<T>(connection: PostgresConnection, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = await connect(connection, 10_000, 'kyvos-dr-failover');
+  const client = await connectForHealth(connection, 10_000, 'kyvos-dr-failover');
   try {
     return await work(client);
   } finally {

@@ -1,4 +1,7 @@
+import type { ClientFactory } from '../../clients/ClientFactory.js';
+import type { DrConfig } from '../../config/DrConfig.js';
 import { ACTIVE_SECRETS } from '../../config/secretNames.js';
+import { statusOf } from '../../errors.js';
 import { describeError } from '../../redact.js';
 import type { FailoverRun } from '../FailoverRun.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
@@ -68,4 +71,40 @@ export function fencingOf(run: FailoverRun): {
     oldPrimaryFenced: detail?.oldPrimaryFenced === true,
     fencing: detail?.fencing ?? 'the fence step did not run',
   };
+}
+
+/** A failover the record step wrote to Key Vault: from then on the DR side is the primary. */
+export interface RecordedFailover {
+  runId: string;
+  /** `kyvos-dr-last-failover-at`, when it could be read. */
+  at?: string;
+}
+
+/**
+ * The failover recorded in Key Vault (`kyvos-dr-last-failover-run-id`), whatever its run's state:
+ * the record step runs after the promote, so the secret means the replica was promoted. Undefined
+ * when the secret does not exist or no vault is configured (then nothing was recorded). Any other
+ * failure to read it is thrown.
+ */
+export async function readRecordedFailover(
+  config: Pick<DrConfig, 'keyVault'>,
+  clients: Pick<ClientFactory, 'secrets'>,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<RecordedFailover | undefined> {
+  if (!config.keyVault) return undefined;
+  const secrets = clients.secrets(config.keyVault.url);
+  const read = { ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}) };
+  let runId: string | undefined;
+  try {
+    runId = (await secrets.getSecret(ACTIVE_SECRETS.lastFailoverRunId, read)).value;
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+  if (!runId) return undefined;
+  const at = await secrets
+    .getSecret(ACTIVE_SECRETS.lastFailoverAt, read)
+    .then((s) => s.value)
+    .catch(() => undefined);
+  return { runId, ...(at ? { at } : {}) };
 }

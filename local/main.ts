@@ -2,8 +2,10 @@
  * `npm run local`: starts the local stack in the foreground and prints what to point kyvos-dr and
  * the Azure SDK at. Ctrl-C stops everything.
  */
+import { redactAzureSdkLog } from '../src/lib/azureSdkLog.js';
 import { startLocalStack } from './stack.js';
 
+redactAzureSdkLog();
 const stack = await startLocalStack();
 const { names, descriptor } = stack;
 const lines = [

@@ -6,6 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { redactAzureSdkLog } from '../lib/azureSdkLog.js';
 import { ConfigError } from '../lib/errors.js';
 import { describeError } from '../lib/redact.js';
 import { settingHint } from './cliDeps.js';
@@ -89,6 +90,8 @@ export function buildProgram(cli: ReturnType<typeof newCliRun>): Command {
  * throws and never exits the process: bad arguments are a usage message (exit 2), errors one line.
  */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<ExitCode> {
+  // Here as well as in createDeps: the drill starts and seeds its stack before it builds any deps.
+  redactAzureSdkLog();
   const cli = newCliRun(io);
   const program = buildProgram(cli);
   try {

@@ -1,9 +1,10 @@
 /**
  * The composition root: the one place that turns app settings into clients, the cached configuration,
- * a logger and a clock. Library code takes a `Deps` (or the part it needs), so the same code runs
- * against Azure, the local stack and the tests. Nothing is built until it is first used, so importing
- * a function module creates no client.
+ * a logger and a clock (and routes the Azure SDK's own log through `redact`). Library code takes a
+ * `Deps` (or the part it needs), so the same code runs against Azure, the local stack and the tests.
+ * Nothing is built until it is first used, so importing a function module creates no client.
  */
+import { redactAzureSdkLog } from './azureSdkLog.js';
 import {
   type ClientFactory,
   clientEnvironmentFromSettings,
@@ -37,6 +38,8 @@ export interface Deps {
  * override replaces that part (tests pass the stack's clients, a clock, a capturing logger).
  */
 export function createDeps(settings: AppSettings = process.env, overrides: Partial<Deps> = {}): Deps {
+  // Before any client exists: whatever the SDK logs at AZURE_LOG_LEVEL passes through `redact`.
+  redactAzureSdkLog();
   const clients = lazy(
     () => overrides.clients ?? createClientFactory(clientEnvironmentFromSettings(settings)),
   );

@@ -5,11 +5,19 @@
 
 const PATTERNS: Array<[RegExp, string]> = [
   [/([?&]sig=)[^&\s"'<>]+/gi, '$1REDACTED'],
+  // A SAS URL inside another URL's query string (a copy source, a redirect) is percent-encoded.
+  [/((?:%3F|%26)sig%3D)(?:(?!%26)[^&\s"'<>])+/gi, '$1REDACTED'],
   [/(AccountKey=)[^;\s"']+/gi, '$1REDACTED'],
   [/(SharedAccessSignature=)[^;\s"']+/gi, '$1REDACTED'],
   [/(password=)[^;\s"'&]+/gi, '$1REDACTED'],
+  // A password as an object field, JSON (`"password":"…"`) or util.inspect (`password: '…'`).
+  [/(\bpassword["']?\s*:\s*["'])[^"']+/gi, '$1REDACTED'],
   [/(postgres(?:ql)?:\/\/[^:/\s]+:)[^@\s]+@/gi, '$1REDACTED@'],
-  [/(Bearer\s+)[A-Za-z0-9\-_.=]+/g, '$1REDACTED'],
+  // Not the parameters of a `WWW-Authenticate: Bearer authorization="…"` challenge, which are no secret.
+  [/(Bearer\s+)(?![A-Za-z_]+=\\?")[A-Za-z0-9\-_.=]+/g, '$1REDACTED'],
+  // An access token outside an Authorization header (a token cache, an object dump): Microsoft
+  // Entra tokens are JWTs, whose header and payload are base64url JSON, so both start with `eyJ`.
+  [/\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, 'REDACTED'],
 ];
 
 /** Returns the text with SAS signatures, keys, passwords and tokens replaced by `REDACTED`. */

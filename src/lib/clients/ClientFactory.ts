@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import { inspect } from 'node:util';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
 import { StorageManagementClient } from '@azure/arm-storage';
 import type { TokenCredential } from '@azure/core-auth';
@@ -138,7 +139,7 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
 
   const { descriptor } = environment;
   const credential = new LocalStackCredential(descriptor.tenantId);
-  const agent = new https.Agent({ ca: readCa(descriptor.caCertPath), keepAlive: true, maxSockets: 256 });
+  const agent = new UnprintableAgent({ ca: readCa(descriptor.caCertPath), keepAlive: true, maxSockets: 256 });
   const httpClient = trustingHttpClient(agent);
   // The Storage SDKs wrap the client options in a compatibility pipeline that rejects extra
   // policies; their own extension point is a request-policy factory, used here to set the agent.
@@ -195,6 +196,22 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
     },
     containerRequests: containerRequestsVia(blobEndpoint, credential, httpClient),
   };
+}
+
+/**
+ * An `https.Agent` that prints as its name only, in JSON and in `util.inspect`. The agent rides on
+ * each request it serves (`request.agent`), and the SDK's request log JSON-serialises the whole
+ * request, sanitising only its `url`, `headers` and `query` (`@typespec/ts-http-runtime`
+ * `src/util/sanitizer.ts`): a plain agent is dumped with its keep-alive sockets, whose last requests
+ * hold SAS query strings and `Authorization: Bearer` headers in clear, on every logged request.
+ */
+class UnprintableAgent extends https.Agent {
+  toJSON(): string {
+    return 'https.Agent';
+  }
+  [inspect.custom](): string {
+    return 'https.Agent';
+  }
 }
 
 /** An HTTP client that sends every request through `agent`, which trusts the stack's certificate. */

@@ -39,6 +39,16 @@ export interface ContainerRequests {
   get(query: Record<string, string>, options?: { abortSignal?: AbortSignal }): Promise<string>;
 }
 
+/**
+ * Query parameters the SDK's request log may show in clear (it redacts every other one): the List
+ * Blobs parameters and the SAS fields but its signature `sig`, as the Storage SDK allows them
+ * (`StorageBlobLoggingAllowedQueryParameters` in @azure/storage-blob `src/utils/constants.ts`).
+ */
+const LOGGED_QUERY_PARAMETERS = [
+  ...['restype', 'comp', 'prefix', 'delimiter', 'marker', 'maxresults', 'include'],
+  ...['sv', 'ss', 'srt', 'sp', 'se', 'st', 'spr', 'sr', 'si', 'sip'],
+];
+
 export interface ContainerRequestsOptions {
   /** The container URL, without a SAS. */
   url: string;
@@ -52,7 +62,10 @@ export interface ContainerRequestsOptions {
 }
 
 export function createContainerRequests(options: ContainerRequestsOptions): ContainerRequests {
-  const pipeline = createPipelineFromOptions({ retryOptions: options.retry });
+  const pipeline = createPipelineFromOptions({
+    retryOptions: options.retry,
+    loggingOptions: { additionalAllowedQueryParameters: LOGGED_QUERY_PARAMETERS },
+  });
   if (!options.sas) {
     pipeline.addPolicy(
       bearerTokenAuthenticationPolicy({ credential: options.credential, scopes: STORAGE_SCOPE }),

@@ -20,7 +20,7 @@ import {
 
 const BASE = 'https://kyvos-dr.example/api';
 
-function alertBody(alertId: string, condition: 'Fired' | 'Resolved') {
+function alertBody(alertId: string, condition: 'Fired' | 'Resolved', targetIds: string[]) {
   return {
     schemaId: 'azureMonitorCommonAlertSchema',
     data: {
@@ -31,9 +31,7 @@ function alertBody(alertId: string, condition: 'Fired' | 'Resolved') {
         signalType: 'Metric',
         monitorCondition: condition,
         monitoringService: 'Platform',
-        alertTargetIDs: [
-          '/subscriptions/x/resourceGroups/rg-kyvos/providers/Microsoft.Storage/storageAccounts/kyvosprimdata',
-        ],
+        alertTargetIDs: targetIds,
         firedDateTime: new Date().toISOString(),
         description: 'Primary region unavailable',
         essentialsVersion: '1.0',
@@ -109,13 +107,18 @@ describe('the failover API on one stack', () => {
   it('ignores a resolved alert and joins duplicate fired alerts into one run; a second POST gets 409', async () => {
     const post = (body: unknown) =>
       failoverAlert(httpRequest('POST', `${BASE}/failover/alert`, body), invocation('failoverAlert'), deps);
-    const resolved = await post(alertBody('/subscriptions/x/alerts/a-1', 'Resolved'));
+    const { names } = stack;
+    // The pair's primary storage account, as Azure Monitor names the target of a metric alert on it.
+    const pair = [
+      `/subscriptions/${names.subscriptionId}/resourceGroups/${names.primaryResourceGroup}/providers/Microsoft.Storage/storageAccounts/${names.primaryStorageAccount}`,
+    ];
+    const resolved = await post(alertBody('/subscriptions/x/alerts/a-1', 'Resolved', pair));
     expect(resolved.status).toBe(200);
     expect((resolved.jsonBody as { action: string }).action).toBe('ignored');
 
     const [first, second] = await Promise.all([
-      post(alertBody('/subscriptions/x/alerts/a-2', 'Fired')),
-      post(alertBody('/subscriptions/x/alerts/a-2', 'Fired')),
+      post(alertBody('/subscriptions/x/alerts/a-2', 'Fired', pair)),
+      post(alertBody('/subscriptions/x/alerts/a-2', 'Fired', pair)),
     ]);
     const runIds = [first, second].map((r) => (r.jsonBody as { runId: string }).runId);
     expect(first.status).toBe(202);
@@ -126,7 +129,7 @@ describe('the failover API on one stack', () => {
       'started',
     ]);
 
-    const again = await post(alertBody('/subscriptions/x/alerts/a-2', 'Fired'));
+    const again = await post(alertBody('/subscriptions/x/alerts/a-2', 'Fired', pair));
     expect((again.jsonBody as { runId: string; action: string }).runId).toBe(runIds[0]);
 
     const conflict = await failoverStart(

@@ -13,7 +13,11 @@ export const EXIT = {
   usage: 2,
   /** An app setting or Key Vault secret is missing or invalid. */
   config: 3,
-  /** A planned failover was refused (or its dry run says it would be): it would lose data. */
+  /**
+   * The run was refused (or its dry run says it would be): a planned failover would lose data, or
+   * preflight could not prove the run can finish (the copy cannot read its source, Key Vault cannot
+   * be read).
+   */
   refused: 4,
   /** Another failover run holds the lock. */
   inProgress: 5,
@@ -28,7 +32,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   1    not Healthy (Degraded or Unhealthy); the run Failed; a drill check failed; an unexpected error
   2    usage error: unknown command or option, bad or missing value
   3    configuration error: an app setting or Key Vault secret is missing or invalid
-  4    refused: a planned failover would lose data (the run was refused, or the dry run says it would be)
+  4    refused: a planned failover would lose data, or the run could not finish (e.g. the copy cannot
+       read its source); the run was refused and changed nothing, or the dry run says it would be
   5    another failover run is in progress
   130  interrupted (Ctrl-C)`;
 

@@ -35,7 +35,7 @@ export function registerFailover(program: Command, cli: CliRun): void {
     .addOption(
       new Option(
         '--mode <mode>',
-        'planned: refused when it would lose data (replica not caught up, storage RPO over its threshold); forced: proceeds and records the data it may lose',
+        'planned: refused when it would lose data (replica not caught up, storage RPO over its threshold); forced: proceeds and records the data it may lose. Either is refused, changing nothing, when its copy cannot read the source',
       )
         .choices(['planned', 'forced'])
         .makeOptionMandatory(),
@@ -63,8 +63,8 @@ export function registerFailover(program: Command, cli: CliRun): void {
       'after',
       `
 Exit codes: 0 the run Succeeded (or was accepted, with --no-wait; or the dry run says it may proceed);
-1 the run Failed; 2 bad arguments; 3 configuration error; 4 refused (a planned failover would lose data);
-5 another failover run is in progress; 130 interrupted (the run continues: kyvos-dr resume <runId>).
+1 the run Failed; 2 bad arguments; 3 configuration error; 4 refused, nothing changed (a planned failover
+would lose data, or the run could not finish); 5 another failover run is in progress; 130 interrupted (the run continues: kyvos-dr resume <runId>).
 
 Examples:
   kyvos-dr failover --mode planned --reason "DR drill" --dry-run

@@ -3,15 +3,18 @@ import type { ClientFactory } from '../../../src/lib/clients/ClientFactory.js';
 import { StorageRequestError } from '../../../src/lib/clients/ContainerRequests.js';
 import type { DrConfig } from '../../../src/lib/config/DrConfig.js';
 import { type FailoverRun, newRun, type StepName } from '../../../src/lib/failover/FailoverRun.js';
+import { RunStore } from '../../../src/lib/failover/RunStore.js';
 import { buildReport } from '../../../src/lib/failover/report.js';
-import { readySteps } from '../../../src/lib/failover/runbook.js';
+import { advanceRun, readySteps } from '../../../src/lib/failover/runbook.js';
 import {
   IRREVERSIBLE_STEPS,
   proveRunCanFinish,
   type RunCanFinish,
   refusalOf,
 } from '../../../src/lib/failover/runCanFinish.js';
+import { DEFAULT_FAILOVER_OPTIONS } from '../../../src/lib/failover/StepContext.js';
 import { createLogger } from '../../../src/lib/log.js';
+import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
 
 const T0 = new Date('2026-12-01T10:00:00Z');
 const SIG = 'c2VjcmV0LXNpZ25hdHVyZQ%3D%3D';
@@ -277,5 +280,40 @@ describe('the report of the irreversible steps', () => {
     expect(report.irreversible[0]?.action).toContain('pg-kyvos-dr');
     expect(report.irreversible[1]).toMatchObject({ step: 'database.fence', status: 'Failed' });
     expect(report.irreversible[2]).toMatchObject({ step: 'record', status: 'Pending', startedAt: null });
+  });
+});
+
+describe('a run whose Key Vault cannot be read', () => {
+  it('is refused at preflight with the reason, every other step skipped and the lock released', async () => {
+    const store = new RunStore(new InMemoryDocumentStore());
+    const runId = 'fo-20261201T100000Z-abcdef';
+    await store.acquireLock(runId, T0);
+    await store.create(newRun(runId, request, T0));
+    const clients = {
+      secrets: () => ({
+        getSecret: async () => {
+          throw restError(503, 'ServiceUnavailable');
+        },
+      }),
+    } as unknown as ClientFactory;
+    const { run } = await advanceRun(
+      {
+        clients,
+        config: { ...config, keyVault: { url: 'https://kv-kyvos.vault.azure.net', name: 'kv-kyvos' } },
+        logger: createLogger(() => {}),
+        clock: () => T0,
+        store,
+        options: DEFAULT_FAILOVER_OPTIONS,
+        appStorageAccount: 'kyvosdrapp',
+        settings: {},
+      },
+      runId,
+    );
+    expect(run.state).toBe('Refused');
+    expect(run.errors.join('\n')).toContain('Key Vault kv-kyvos could not be read');
+    expect(run.errors.join('\n')).toContain('ServiceUnavailable');
+    for (const step of IRREVERSIBLE_STEPS) expect(run.steps[step].status).toBe('Skipped');
+    expect(run.steps['storage.ensureAccount'].status).toBe('Skipped');
+    expect(await store.lockHolder()).toBeUndefined();
   });
 });

@@ -96,6 +96,8 @@ export interface LocalStack {
   resumeDatabaseReplication(): Promise<void>;
   throttleArm(count: number, status: 429 | 503, retryAfterSeconds?: number): void;
   failNextLongRunningOperations(count: number, code?: string, message?: string): void;
+  /** Key Vault closes every connection without answering (`true`) or answers again (`false`). */
+  setKeyVaultUnavailable(unavailable: boolean): void;
   /** Stops everything and removes every temporary file. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -270,6 +272,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       failNextLongRunningOperations: (count, code = 'InternalServerError', message = 'Injected failure') => {
         faults.lroFailures = { count, code, message };
+      },
+      setKeyVaultUnavailable: (unavailable) => {
+        faults.keyVaultUnavailable = unavailable;
       },
       stop,
     };

@@ -108,6 +108,11 @@ export interface FaultState {
   armThrottle: { count: number; status: 429 | 503; retryAfterSeconds: number } | null;
   /** The next long-running operations fail (count), with this error code. */
   lroFailures: { count: number; code: string; message: string } | null;
+  /**
+   * Key Vault cannot be reached: the vault closes every connection without answering, as a vault
+   * behind a network outage (or a firewall change) looks to a client.
+   */
+  keyVaultUnavailable: boolean;
 }
 
 export function emptyFaults(): FaultState {
@@ -118,5 +123,6 @@ export function emptyFaults(): FaultState {
     storageLatencyMs: 0,
     armThrottle: null,
     lroFailures: null,
+    keyVaultUnavailable: false,
   };
 }

@@ -10,6 +10,7 @@ export interface FaultsView {
   storageLatencyMs: number;
   armThrottle: FaultState['armThrottle'];
   lroFailures: FaultState['lroFailures'];
+  keyVaultUnavailable: boolean;
 }
 
 /**
@@ -19,7 +20,7 @@ export interface FaultsView {
  * ```json
  * {"regionDown":"primary","secondaryUnavailable":true,"pauseStorageReplication":true,"storageLatencyMs":20,
  *  "armThrottle":{"count":3,"status":429,"retryAfterSeconds":2},
- *  "lroFailures":{"count":1,"code":"InternalServerError","message":"…"}}
+ *  "lroFailures":{"count":1,"code":"InternalServerError","message":"…"},"keyVaultUnavailable":true}
  * ```
  */
 export interface FaultsChange {
@@ -36,6 +37,8 @@ export interface FaultsChange {
   armThrottle?: { count: number; status?: 429 | 503; retryAfterSeconds?: number } | null;
   /** `null` clears it. `code` defaults to `InternalServerError`. */
   lroFailures?: { count: number; code?: string; message?: string } | null;
+  /** `true`: the vault closes every connection without answering; `false` ends it. */
+  keyVaultUnavailable?: boolean;
 }
 
 export interface FaultsAdminDeps {
@@ -81,6 +84,7 @@ export function viewFaults(faults: FaultState): FaultsView {
     storageLatencyMs: faults.storageLatencyMs,
     armThrottle: faults.armThrottle,
     lroFailures: faults.lroFailures,
+    keyVaultUnavailable: faults.keyVaultUnavailable,
   };
 }
 
@@ -92,6 +96,7 @@ export function clearFaults(faults: FaultState): void {
   faults.storageLatencyMs = 0;
   faults.armThrottle = null;
   faults.lroFailures = null;
+  faults.keyVaultUnavailable = false;
 }
 
 /** Applies a validated change, in place. */
@@ -102,6 +107,7 @@ export function applyFaultsChange(faults: FaultState, change: FaultsChange, now 
   if (change.pauseStorageReplication === true) faults.storageReplicationPausedAt ??= now;
   if (change.pauseStorageReplication === false) faults.storageReplicationPausedAt = null;
   if (change.storageLatencyMs !== undefined) faults.storageLatencyMs = change.storageLatencyMs;
+  if (change.keyVaultUnavailable !== undefined) faults.keyVaultUnavailable = change.keyVaultUnavailable;
   if (change.armThrottle === null) faults.armThrottle = null;
   else if (change.armThrottle) {
     faults.armThrottle = {
@@ -140,6 +146,7 @@ function readChange(body: unknown): FaultsChange {
     'storageLatencyMs',
     'armThrottle',
     'lroFailures',
+    'keyVaultUnavailable',
   ];
   const unknown = Object.keys(raw).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
@@ -155,7 +162,7 @@ function readChange(body: unknown): FaultsChange {
       throw invalidRequestContent(`${field} must be "primary", "dr" or a list of them.`);
     }
   }
-  for (const field of ['secondaryUnavailable', 'pauseStorageReplication'] as const) {
+  for (const field of ['secondaryUnavailable', 'pauseStorageReplication', 'keyVaultUnavailable'] as const) {
     if (raw[field] !== undefined && typeof raw[field] !== 'boolean') {
       throw invalidRequestContent(`${field} must be true or false.`);
     }

@@ -204,6 +204,20 @@ export async function startControlPlaneEmulator(
     );
   });
   const keyVaultServer = https.createServer(tls, (req, res) => {
+    if (options.faults.keyVaultUnavailable) {
+      // Unreachable: no answer at all, the connection is closed (the SDK sees a network error and
+      // retries, as it would against a vault it cannot reach).
+      report({
+        service: 'keyVault',
+        method: req.method ?? '',
+        path: req.url ?? '',
+        status: 0,
+        errorCode: 'ConnectionDropped',
+        durationInMs: 0,
+      });
+      req.socket.destroy();
+      return;
+    }
     void respond('keyVault', req, res, async (rawBody) =>
       handleKeyVaultRequest(
         {

@@ -69,6 +69,12 @@ export async function runUntilDone(
           await moveToPoison(runtime, runtime.failoverQueue, m.messageId, m.popReceipt, m.messageText).catch(
             () => {},
           );
+        } else {
+          // Deliver it again soon, as the host does after its retry delay, not after the receive's
+          // visibility timeout.
+          await runtime.failoverQueue
+            .updateMessage(m.messageId, m.popReceipt, m.messageText, 1)
+            .catch(() => {});
         }
       }
       await report().catch(() => {});

@@ -131,6 +131,7 @@ describe('faults of the control-plane emulator', () => {
       storageLatencyMs: 0,
       armThrottle: null,
       lroFailures: null,
+      keyVaultUnavailable: false,
     });
     // The same object, changed in place: the storage front and the stack share it.
     expect(stack.options.faults).toBe(faults);

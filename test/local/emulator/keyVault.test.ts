@@ -79,6 +79,23 @@ describe('Key Vault secrets through the control-plane emulator', () => {
     );
   });
 
+  it('closes every connection without answering while it is unreachable, and answers again after', async () => {
+    stack = await startTestEmulator(tls);
+    await stack.emulator.setSecret('seeded', 'value');
+    const client = new SecretClient(stack.emulator.keyVaultUrl, new UnsignedJwtCredential(), {
+      disableChallengeResourceVerification: true,
+      httpClient,
+      retryOptions: { maxRetries: 1, retryDelayInMs: 10 },
+    });
+    stack.options.faults.keyVaultUnavailable = true;
+    const error = await client.getSecret('seeded').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as { statusCode?: number }).statusCode).toBeUndefined();
+    expect(stack.requests.at(-1)).toMatchObject({ service: 'keyVault', errorCode: 'ConnectionDropped' });
+    stack.options.faults.keyVaultUnavailable = false;
+    expect((await client.getSecret('seeded')).value).toBe('value');
+  });
+
   it('pages the secret list with maxresults and nextLink, without values', async () => {
     stack = await startTestEmulator(tls);
     for (const name of ['s1', 's2', 's3', 's4', 's5'])

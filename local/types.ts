@@ -110,7 +110,9 @@ export interface FaultState {
   lroFailures: { count: number; code: string; message: string } | null;
   /**
    * Key Vault cannot be reached: the vault closes every connection without answering, as a vault
-   * behind a network outage (or a firewall change) looks to a client.
+   * behind a network outage (or a firewall change) looks to a client, which retries and then fails
+   * (learn.microsoft.com/azure/reliability/reliability-key-vault: transient faults and network
+   * outages, handled by the SDK's retries).
    */
   keyVaultUnavailable: boolean;
 }

@@ -3,7 +3,8 @@
  *
  * A run advances only when an advance message is processed. Should every delivery of that message
  * fail (the configuration cannot be loaded from Key Vault, say), the host moves it to the poison
- * queue after `MAX_DEQUEUE_COUNT` deliveries and nothing sends another: the run would stay Running,
+ * queue after `MAX_DEQUEUE_COUNT` deliveries (learn.microsoft.com/azure/azure-functions/
+ * functions-bindings-storage-queue-trigger#poison-messages) and nothing sends another: the run would stay Running,
  * holding the failover lock, for good. The sweeper, on a timer, looks at the run that holds the lock
  * (the only run that can be Running: a start or a retry takes the lock before its run is Running)
  * and, when it has made no progress for a while and no worker holds one of its steps, sends it an

@@ -1,5 +1,6 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { describe, expect, it } from 'vitest';
+import { formatRunState } from '../../../src/cli/format.js';
 import type { DrConfig } from '../../../src/lib/config/DrConfig.js';
 import { type FailoverRun, newRun } from '../../../src/lib/failover/FailoverRun.js';
 import { advance, type FailoverRuntime } from '../../../src/lib/failover/FailoverService.js';
@@ -320,6 +321,20 @@ describe('waitingFor', () => {
     expect(waitingFor(run, new Date('2026-11-24T10:01:00Z'))).toBe(
       'the copy: listing the source, 3 partitions so far, 1 done',
     );
+  });
+});
+
+describe('the CLI status of a Running run', () => {
+  it('says what it waits for, and nothing once it has ended', () => {
+    const run = newRun(RUN_ID, request, new Date('2026-11-24T10:00:00Z'));
+    copying(3)(run);
+    run.progress.partitionsDone = 2;
+    const now = new Date('2026-11-24T10:01:00Z');
+    expect(formatRunState(run, now).join('\n')).toMatch(
+      /^ {2}waiting for +the copy: 2 of 3 partitions done$/m,
+    );
+    run.state = 'Failed';
+    expect(formatRunState(run, now).join('\n')).not.toContain('waiting for');
   });
 });
 

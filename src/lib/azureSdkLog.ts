@@ -8,6 +8,8 @@
  * `@typespec/ts-http-runtime` `src/util/sanitizer.ts`), but it JSON-serialises every other property
  * of the request and formats objects passed to it as they are (core-lro logs its whole
  * configuration at verbose). Routing the sink through `redact` makes what slips past it safe too.
+ * Overriding `AzureLogger.log` is the documented way to redirect the SDK's log:
+ * https://learn.microsoft.com/javascript/api/overview/azure/logger-readme
  */
 import { format } from 'node:util';
 import { AzureLogger } from '@azure/logger';

@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { type Deps, getDeps, withLogger } from '../lib/deps.js';
 import { retryFailover } from '../lib/failover/FailoverService.js';
+import { authenticatedPrincipal } from '../lib/failover/requester.js';
 import { parseRetryRequest } from '../lib/failover/requests.js';
 import { failoverRuntime } from '../lib/failover/runtime.js';
 import { badRunId, errorResponse, json, readJson } from '../lib/http.js';
@@ -24,7 +25,8 @@ export async function failoverRetry(
     if (invalid) return invalid;
     const retry = parseRetryRequest(
       await readJson(request),
-      request.headers.get('x-ms-client-principal-name') ?? 'http',
+      'http',
+      authenticatedPrincipal(request.headers, deps.settings),
     );
     const run = await retryFailover(failoverRuntime(withLogger(deps, logger)), runId, retry);
     const location = statusUrl(request.url);

@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { type Deps, getDeps, withLogger } from '../lib/deps.js';
 import { startFailover } from '../lib/failover/FailoverService.js';
+import { authenticatedPrincipal } from '../lib/failover/requester.js';
 import { parseFailoverRequest } from '../lib/failover/requests.js';
 import { failoverRuntime } from '../lib/failover/runtime.js';
 import { errorResponse, json, readJson } from '../lib/http.js';
@@ -19,7 +20,8 @@ export async function failoverStart(
   try {
     const body = parseFailoverRequest(
       await readJson(request),
-      request.headers.get('x-ms-client-principal-name') ?? 'http',
+      'http',
+      authenticatedPrincipal(request.headers, deps.settings),
     );
     const run = await startFailover(failoverRuntime(withLogger(deps, logger)), body);
     const location = new URL(`failover/${run.runId}`, statusBase(request.url)).toString();

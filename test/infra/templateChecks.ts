@@ -25,6 +25,10 @@ const SECRET_PARAMETER_NAME = /password|secret|key|sas|token|connection/i;
 /** A storage account key: 64 random bytes in base64 (88 characters, ending in `==`). */
 const ACCOUNT_KEY = /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])/;
 const SECRET_MARKERS = [/sig=/i, /AccountKey=/i, /SharedAccessSignature=/i, /SharedAccessKey=/i];
+/** `[newGuid()]`: a value ARM generates at each deployment (allowed only as a parameter default). */
+const GENERATED_DEFAULT = /^\[\s*newGuid\(\s*\)\s*\]$/i;
+/** What reads or names the Function app's host-level keys, which open every function. */
+const HOST_KEY_MARKERS = [/listKeys\s*\(/i, /host\/default/i, /functionKeys/i, /masterKey/i, /\/host\//i];
 const ROLE_ASSIGNMENT = 'microsoft.authorization/roleassignments';
 const ROLE_DEFINITION = 'microsoft.authorization/roledefinitions';
 
@@ -384,6 +388,10 @@ export function checkNoSecretDefaults(template: JsonObject): string[] {
     const parameter = objectAt(definition);
     const type = typeof parameter.type === 'string' ? parameter.type.toLowerCase() : '';
     const hasDefault = 'defaultValue' in parameter;
+    // A default ARM generates at each deployment writes no secret into the template.
+    const generated =
+      typeof parameter.defaultValue === 'string' && GENERATED_DEFAULT.test(parameter.defaultValue);
+    if (generated) continue;
     if (hasDefault && (type === 'securestring' || type === 'secureobject')) {
       problems.push(`parameter '${name}' is ${parameter.type} and must not have a defaultValue`);
     } else if (hasDefault && type === 'string' && SECRET_PARAMETER_NAME.test(name)) {
@@ -496,6 +504,62 @@ export function checkSharedParameterValues(parameterFiles: Record<string, JsonOb
       else if (first.value !== value) {
         problems.push(`parameter '${name}' is ${value} in ${file} but ${first.value} in ${first.file}`);
       }
+    }
+  }
+  return problems;
+}
+
+/**
+ * The action group's webhook uses a key of the alert function only: the template has a
+ * `Microsoft.Web/sites/functions/keys` resource of `functionName` whose value is a securestring
+ * parameter, every webhook receiver calls `/api/failover/alert?code=` with that parameter and the
+ * common alert schema, and nothing in the template reads or names a host-level key (the default key
+ * opens every function, a forced failover included).
+ */
+export function checkAlertWebhook(template: JsonObject, functionName: string): string[] {
+  const problems: string[] = [];
+  const variables = objectAt(template.variables);
+  const parameters = objectAt(template.parameters);
+  const keys = resourcesOfType(template, 'microsoft.web/sites/functions/keys');
+  if (keys.length !== 1)
+    problems.push(`needs exactly one Microsoft.Web/sites/functions/keys resource, has ${keys.length}`);
+  let keyParameter: string | undefined;
+  for (const { path, resource } of keys) {
+    const name = String(resource.name ?? '');
+    const variable = /variables\('(\w+)'\)/.exec(name.split(',')[2] ?? '')?.[1];
+    const named = variable !== undefined ? variables[variable] : undefined;
+    const literal = name.includes(`/${functionName}/`) || name.includes(`'${functionName}'`);
+    if (named !== functionName && !literal) {
+      problems.push(
+        `${path}.name must name the function ${functionName} (second segment), as variables('…') or a literal`,
+      );
+    }
+    keyParameter = /^\[parameters\('(\w+)'\)\]$/.exec(String(resource.value ?? ''))?.[1];
+    if (keyParameter === undefined || objectAt(parameters[keyParameter]).type !== 'securestring') {
+      problems.push(`${path}.value must be [parameters('…')] of a securestring parameter`);
+    }
+  }
+  const groups = resourcesOfType(template, 'microsoft.insights/actiongroups');
+  if (groups.length === 0) problems.push('needs a Microsoft.Insights/actionGroups resource');
+  for (const { path, resource } of groups) {
+    const receivers = objectAt(resource.properties).webhookReceivers;
+    if (!Array.isArray(receivers) || receivers.length === 0) problems.push(`${path} has no webhookReceivers`);
+    for (const [index, receiver] of (Array.isArray(receivers) ? receivers : []).entries()) {
+      const at = `${path}.properties.webhookReceivers[${index}]`;
+      const uri = String(objectAt(receiver).serviceUri ?? '');
+      if (!uri.includes('/api/failover/alert?code='))
+        problems.push(`${at}.serviceUri must call /api/failover/alert?code=`);
+      if (keyParameter === undefined || !uri.includes(`parameters('${keyParameter}')`)) {
+        problems.push(`${at}.serviceUri must pass the function key parameter as code`);
+      }
+      if (objectAt(receiver).useCommonAlertSchema !== true)
+        problems.push(`${at}.useCommonAlertSchema must be true`);
+    }
+  }
+  for (const { path, text } of walkStrings(template.resources, '$.resources')) {
+    for (const marker of HOST_KEY_MARKERS) {
+      if (marker.test(text))
+        problems.push(`${path} uses a host-level key (${marker.source}); use the function's own key`);
     }
   }
   return problems;

@@ -6,6 +6,7 @@ import { deployedWorkerHeap } from '../../bench/workerHeap.js';
 import { ACTIVE_SECRETS, APP_SETTINGS } from '../../src/lib/config/secretNames.js';
 import { BUILT_IN_ROLES, PRIVILEGED_ROLES } from './builtInRoles.js';
 import {
+  checkAlertWebhook,
   checkCustomRoleDefinitions,
   checkDrStorageAccount,
   checkNoSecretDefaults,
@@ -71,8 +72,9 @@ describe('infra/ files', () => {
     expect(unparsable).toEqual([]);
   });
 
-  it('holds the five deployment templates, each with an example parameter file', () => {
+  it('holds the six deployment templates, each with an example parameter file', () => {
     expect(Object.keys(templates).sort()).toEqual([
+      'alert-webhook.json',
       'dr-storage-account.json',
       'function-app.json',
       'rbac-dr.json',
@@ -270,6 +272,33 @@ describe('infra/function-app.json', () => {
       expect(claimed.some((id) => id.includes(`['${role}']`))).toBe(true);
     }
     expect(objectAt(template('function-app.json').outputs).principalId).toBeDefined();
+  });
+});
+
+describe('infra/alert-webhook.json', () => {
+  const readText = (path: string) => readFileSync(fileURLToPath(new URL(path, import.meta.url)), 'utf8');
+
+  it("gives the action group a key of the failoverAlert function only, never the app's host key", () => {
+    expect(checkAlertWebhook(template('alert-webhook.json'), 'failoverAlert')).toEqual([]);
+    // The name the key is for is the name the alert function registers.
+    expect(readText('../../src/functions/failoverAlert.ts')).toMatch(/app\.http\('failoverAlert',/);
+  });
+
+  it('generates the key at deployment by default, so the template holds no key value', () => {
+    const parameters = objectAt(template('alert-webhook.json').parameters);
+    expect(objectAt(parameters.alertFunctionKey)).toMatchObject({
+      type: 'securestring',
+      defaultValue: '[newGuid()]',
+    });
+  });
+
+  it('is what the docs use: no action group URL carries the default host key', () => {
+    for (const doc of ['../../docs/deployment.md', '../../docs/runbook.md', '../../infra/README.md']) {
+      const text = readText(doc);
+      expect(text, doc).not.toMatch(/failover\/alert\?code=\$KEY/);
+      expect(text, doc).not.toMatch(/ALERT_URL=.*\$KEY/);
+    }
+    expect(readText('../../docs/deployment.md')).toContain('infra/alert-webhook.json');
   });
 });
 
@@ -495,6 +524,57 @@ describe('the checks report broken templates', () => {
       "parameter 'token' is securestring and must not have a defaultValue",
       expect.stringContaining('$.parameters.sourceUrl.defaultValue contains "sig="'),
       '$.parameters.settings.defaultValue.key contains what looks like a storage account key',
+    ]);
+  });
+
+  it('checkNoSecretDefaults: a key generated at deployment ([newGuid()]) is not a secret in the template', () => {
+    const generated = {
+      ...base(),
+      parameters: { webhookKey: { type: 'securestring', defaultValue: '[newGuid()]' } },
+    };
+    expect(checkNoSecretDefaults(generated)).toEqual([]);
+    const fixed = {
+      ...base(),
+      parameters: { webhookKey: { type: 'securestring', defaultValue: '[concat(newGuid())]x' } },
+    };
+    expect(checkNoSecretDefaults(fixed)).toHaveLength(1);
+  });
+
+  it("checkAlertWebhook: the host's default key in the URL, a key of another function, no common alert schema", () => {
+    const broken: JsonObject = {
+      ...base(),
+      parameters: { functionAppName: { type: 'string' }, alertKey: { type: 'string' } },
+      variables: { fn: 'failoverStart' },
+      resources: [
+        {
+          type: 'Microsoft.Web/sites/functions/keys',
+          apiVersion: '2024-04-01',
+          name: "[format('{0}/{1}/k', parameters('functionAppName'), variables('fn'))]",
+          value: "[parameters('alertKey')]",
+        },
+        {
+          type: 'Microsoft.Insights/actionGroups',
+          apiVersion: '2023-01-01',
+          name: 'ag',
+          properties: {
+            webhookReceivers: [
+              {
+                name: 'w',
+                serviceUri:
+                  "[format('https://x/api/failover/alert?code={0}', listKeys(resourceId('Microsoft.Web/sites/host', parameters('functionAppName'), 'default'), '2024-04-01').functionKeys.default)]",
+              },
+            ],
+          },
+        },
+      ],
+    };
+    expect(checkAlertWebhook(broken, 'failoverAlert')).toEqual([
+      expect.stringContaining('must name the function failoverAlert'),
+      expect.stringContaining("must be [parameters('…')] of a securestring parameter"),
+      expect.stringContaining('must pass the function key parameter as code'),
+      expect.stringContaining('useCommonAlertSchema must be true'),
+      expect.stringContaining('uses a host-level key (listKeys'),
+      expect.stringContaining('uses a host-level key (functionKeys'),
     ]);
   });
 

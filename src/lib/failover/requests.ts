@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { FailoverRequest, QuiesceConfirmation, RetryRequest } from './FailoverRun.js';
+import { REQUESTED_BY_MAX_LENGTH, requestedByProblem } from './requester.js';
 
 function reasonField(what: string) {
   return z
@@ -10,7 +11,16 @@ function reasonField(what: string) {
     .max(1000, 'reason must be at most 1000 characters');
 }
 
-const requestedByField = z.string({ error: 'requestedBy must be a string' }).trim().max(200).optional();
+/** Who asks, as the caller writes it (body, `--requested-by`): bounded, no control or invisible characters. */
+const requestedByField = z
+  .string({ error: 'requestedBy must be a string' })
+  .trim()
+  .max(REQUESTED_BY_MAX_LENGTH, `requestedBy must be at most ${REQUESTED_BY_MAX_LENGTH} characters`)
+  .superRefine((value, context) => {
+    const problem = requestedByProblem(value);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  })
+  .optional();
 
 const failoverBody = z.object({
   mode: z.enum(['planned', 'forced'], { error: 'mode must be "planned" or "forced"' }),
@@ -50,14 +60,20 @@ function parseBody<T extends z.ZodType>(schema: T, body: unknown, what: string, 
 
 /**
  * Parses the body of `POST /api/failover`. Throws `InputError` naming the first field at fault.
+ * `requestedBy` is the authenticated principal when there is one (see `authenticatedPrincipal`),
+ * else the body's, else `defaultRequester`; the body's is checked either way.
  */
-export function parseFailoverRequest(body: unknown, defaultRequester = 'unknown'): FailoverRequest {
+export function parseFailoverRequest(
+  body: unknown,
+  defaultRequester = 'unknown',
+  authenticatedPrincipal?: string,
+): FailoverRequest {
   const data = parseBody(failoverBody, body, 'failover request', '{"mode":"planned"|"forced","reason":"…"}');
   return {
     mode: data.mode,
     reason: data.reason,
     dryRun: data.dryRun ?? false,
-    requestedBy: data.requestedBy || defaultRequester,
+    requestedBy: authenticatedPrincipal ?? (data.requestedBy || defaultRequester),
   };
 }
 
@@ -65,9 +81,16 @@ export function parseFailoverRequest(body: unknown, defaultRequester = 'unknown'
  * Parses the body of `POST /api/failover/{runId}/retry` (`{reason, requestedBy?}`). Throws
  * `InputError` naming the field at fault.
  */
-export function parseRetryRequest(body: unknown, defaultRequester = 'unknown'): RetryRequest {
+export function parseRetryRequest(
+  body: unknown,
+  defaultRequester = 'unknown',
+  authenticatedPrincipal?: string,
+): RetryRequest {
   const data = parseBody(retryBody, body, 'retry request', '{"reason":"…"}');
-  return { reason: data.reason, requestedBy: data.requestedBy || defaultRequester };
+  return {
+    reason: data.reason,
+    requestedBy: authenticatedPrincipal ?? (data.requestedBy || defaultRequester),
+  };
 }
 
 /**

@@ -7,8 +7,9 @@ import { contextLogger } from '../lib/log.js';
 
 /**
  * Checks the PostgreSQL read replica (existence, region, role, state, replicationState, measured lag)
- * and records the result with its database RPO and planned-promote eligibility. A past-due run still
- * checks, and the log line carries `pastDue`.
+ * and records the result with its database RPO and planned-promote eligibility. After a failover it
+ * checks the promoted server as the primary and watches the old primary for split brain
+ * (`OldPrimaryWatch`). A past-due run still checks, and the log line carries `pastDue`.
  */
 export async function healthReplica(myTimer: Timer, context: InvocationContext): Promise<void> {
   await runHealthCheck('replica', withLogger(getDeps(), contextLogger(context)), {

@@ -93,8 +93,8 @@ export interface OldPrimaryWatchDeps {
   logger: Logger;
 }
 
-/** Roles of a server that follows another: it takes no writes. */
-const REPLICA_ROLES = ['AsyncReplica', 'GeoAsyncReplica', 'Secondary', 'WalReplica', 'SyncReplica'];
+/** Roles of a server that follows another, so takes no writes (`KnownReplicationRole`, @azure/arm-postgresql-flexible). */
+const REPLICA_ROLES = ['AsyncReplica', 'GeoAsyncReplica'];
 /**
  * ARM states in which the server's engine does not run: stopped, disabled, being deleted, or its
  * data key unusable (`ServerState` in
@@ -135,7 +135,8 @@ export function judgeOldPrimary(
       : arm.kind === 'ok' && arm.role
         ? !REPLICA_ROLES.includes(arm.role)
         : null;
-  const evidence = sql.kind === 'ok' ? 'SQL' : 'ARM (SQL not probed)';
+  const evidence =
+    sql.kind === 'ok' ? 'SQL' : sql.kind === 'failed' ? 'ARM (SQL did not answer)' : 'ARM (SQL not probed)';
 
   if (running === true && writable === true) {
     return {

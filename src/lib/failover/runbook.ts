@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describeError } from '../redact.js';
 import type { FailoverRun, StepName } from './FailoverRun.js';
 import { buildReport } from './report.js';
+import { IRREVERSIBLE_STEPS } from './runCanFinish.js';
 import type { StepContext, StepOutcome } from './StepContext.js';
 import { copyData } from './steps/copy.js';
 import { ensureDrStorage } from './steps/ensureDrStorage.js';
@@ -98,6 +99,9 @@ export function readySteps(run: FailoverRun, now: Date): StepName[] {
     const depsDone = STEPS[name].after.every((d) => run.steps[d].status === 'Succeeded');
     if (!depsDone) return false;
     if (run.request.dryRun && !DRY_RUN_STEPS.includes(name)) return false;
+    // Nothing irreversible once a step has failed (the copy, say): the run cannot finish as it stands,
+    // and a stopped primary would leave neither side usable. A retry resets the failed step first.
+    if (isIrreversible(name) && names.some((n) => run.steps[n].status === 'Failed')) return false;
     if (step.status === 'Pending') return true;
     if (step.status === 'Running') {
       // Paused at the quiesce's manual action: only the operator's confirmation resumes it.
@@ -107,6 +111,10 @@ export function readySteps(run: FailoverRun, now: Date): StepName[] {
     }
     return false;
   });
+}
+
+function isIrreversible(name: StepName): boolean {
+  return (IRREVERSIBLE_STEPS as readonly StepName[]).includes(name);
 }
 
 async function claimStep(

@@ -317,3 +317,24 @@ describe('a run whose Key Vault cannot be read', () => {
     expect(await store.lockHolder()).toBeUndefined();
   });
 });
+
+describe('the step graph once a step has failed', () => {
+  it('starts no irreversible step after the copy failed, even with the DR account ensured', () => {
+    const run = runWith({
+      preflight: 'Succeeded',
+      'storage.ensureAccount': 'Succeeded',
+      'storage.copy': 'Failed',
+    });
+    expect(readySteps(run, T0)).toEqual([]);
+  });
+
+  it('does not fence after a promote once the copy has failed: the old primary keeps its side usable', () => {
+    const run = runWith({
+      preflight: 'Succeeded',
+      'storage.ensureAccount': 'Succeeded',
+      'storage.copy': 'Failed',
+      'database.promote': 'Succeeded',
+    });
+    expect(readySteps(run, T0)).not.toContain('database.fence');
+  });
+});

@@ -44,7 +44,9 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
   const deps = {
     settings: ctx.settings,
     clients: ctx.clients,
-    config: async () => ctx.config,
+    // A run's checks observe; only the health timers may stop an old primary (split-brain auto-fence),
+    // so that a dry run never changes anything.
+    config: async () => ({ ...ctx.config, splitBrainAutoFence: false }),
     logger: ctx.logger,
     clock: ctx.clock,
     appStorageAccount: ctx.appStorageAccount,

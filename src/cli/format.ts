@@ -198,6 +198,15 @@ export function formatRunSummary(report: FailoverReport): string[] {
   for (const step of report.steps)
     lines.push(...stepRow(step.name, step.status, step.durationSeconds, step.error));
   const { blobs, bytes } = report;
+  if (report.scope) {
+    const outside = report.scope.blobsOutsideScope;
+    lines.push(
+      ...field(
+        'copy scope',
+        `${report.scope.description}${report.scope.prefix && outside ? ` (${formatCount(outside.count)} blob(s) outside it, not copied)` : ''}`,
+      ),
+    );
+  }
   lines.push(
     ...field(
       'blobs',
@@ -251,6 +260,11 @@ export function formatDeploymentParameters(report: FailoverReport): string[] {
   return [
     'Kyvos DR deployment parameters (ARM parameters file; full file in the JSON report):',
     ...Object.entries(parameters).map(([name, p]) => `  ${name.padEnd(28)} ${String(p.value)}`),
+    ...(report.keyVault
+      ? [
+          `  (KeyVaultName is the vault's DNS name ${report.keyVault.dnsName}; its bare name is ${report.keyVault.name})`,
+        ]
+      : []),
   ];
 }
 

@@ -92,7 +92,8 @@ async function snapshot(container: ContainerClient): Promise<Map<string, Record<
       contentLanguage: p.contentLanguage,
       cacheControl: p.cacheControl,
       contentDisposition: p.contentDisposition,
-      metadata: b.metadata ?? {},
+      // Azurite lists the empty metadata of a copied blob as '' rather than none.
+      metadata: b.metadata && typeof b.metadata === 'object' ? b.metadata : {},
     });
   }
   return blobs;
@@ -161,7 +162,7 @@ describe('a failover of a container with every kind of name and property', () =>
     expect(destination.get('readme.txt')).toBeDefined();
     expect(destination.get(LONG_NAME)).toMatchObject({ size: 22, metadata: { kind: 'long' } });
     expect(destination.get('kyvos/engine_work/flagged-with-content.bin')).toMatchObject({
-      size: 28,
+      size: 27,
       metadata: { hdi_isfolder: 'true', origin: 'tool' },
     });
     expect(destination.get('props/résumé.pdf')).toMatchObject({

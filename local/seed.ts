@@ -21,8 +21,13 @@ export interface KyvosDatasetOptions {
 }
 
 export interface SeededDataset {
-  /** Blobs under the prefix (what a failover copies), directory stubs included. */
+  /**
+   * Every blob written, directory stubs included (the stubs of the prefix's parents too): what a
+   * failover copies with its default scope, the whole container (of a container that held nothing else).
+   */
   blobs: number;
+  /** Blobs under the prefix, its own stub included: what a failover copies with the prefix as scope. */
+  blobsUnderPrefix: number;
   bytes: number;
   directories: number;
   emptyDirectories: number;
@@ -53,6 +58,7 @@ export async function seedKyvosDataset(
   const uploads: Array<Promise<unknown>> = [];
   let bytes = 0;
   let blobs = 0;
+  let parentStubs = 0;
   const stub = (path: string) =>
     limit(() =>
       containerClient.getBlockBlobClient(path).upload('', 0, { metadata: { hdi_isfolder: 'true' } }),
@@ -65,8 +71,9 @@ export async function seedKyvosDataset(
       if (!directories.has(d)) {
         directories.add(d);
         uploads.push(stub(d));
-        // Stubs of the parents of the prefix exist in an ADLS Gen2 account but are outside the copy.
-        if (!prefix || d === prefix || d.startsWith(`${prefix}/`)) blobs += 1;
+        blobs += 1;
+        // Stubs of the parents of the prefix exist in an ADLS Gen2 account, outside a prefixed copy.
+        if (prefix && d !== prefix && !d.startsWith(`${prefix}/`)) parentStubs += 1;
       }
     }
   };
@@ -115,7 +122,13 @@ export async function seedKyvosDataset(
     blobs += 1;
   }
   await Promise.all(uploads);
-  return { blobs, bytes, directories: directories.size, emptyDirectories: 1 };
+  return {
+    blobs,
+    blobsUnderPrefix: blobs - parentStubs,
+    bytes,
+    directories: directories.size,
+    emptyDirectories: 1,
+  };
 }
 
 /** Creates a small Kyvos-like metadata repository on the primary and writes `rows` rows. */

@@ -87,7 +87,7 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
         agent: upstream,
       },
       (upstreamResponse) => {
-        const headers = { ...upstreamResponse.headers };
+        const headers = passThroughHeaders(upstreamResponse.headers);
         // Azure's Get Blob Metadata answers without Content-Encoding; Azurite echoes the blob's, and its
         // own copy-source check (axios) then fails to decompress the empty body of a gzip-encoded blob.
         if (url.searchParams.get('comp') === 'metadata') delete headers['content-encoding'];
@@ -119,6 +119,20 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
       upstream.destroy();
     },
   };
+}
+
+/**
+ * The upstream answer's headers, to send on unchanged, byte for byte. Node reads header bytes as
+ * latin1 and writes header strings as latin1, so any value the service sent (a Content-Disposition
+ * of `résumé` in UTF-8 or latin1: HTTP allows such obs-text bytes, RFC 9110 §5.5, and Azure returns
+ * the property as it was set) goes through as it came, with one exception: Node turns a
+ * Content-Disposition that is written after Content-Length into a Buffer and then refuses its
+ * non-ASCII bytes (ERR_INVALID_CHAR; `processHeader` in Node's `_http_outgoing`, nodejs/node#46528).
+ * Content-Disposition therefore goes first.
+ */
+export function passThroughHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const { 'content-disposition': disposition, ...rest } = headers;
+  return disposition === undefined ? { ...rest } : { 'content-disposition': disposition, ...rest };
 }
 
 /** Where an endpoint lives: the primary endpoint in its account's region, the secondary in the DR region. */

@@ -214,6 +214,15 @@ export function formatRunSummary(report: FailoverReport): string[] {
     lines.push(...stepRow(step.name, step.status, step.durationSeconds, step.error));
   lines.push(...formatIrreversible(report.irreversible ?? []));
   const { blobs, bytes } = report;
+  if (report.scope) {
+    const outside = report.scope.blobsOutsideScope;
+    lines.push(
+      ...field(
+        'copy scope',
+        `${report.scope.description}${report.scope.prefix && outside ? ` (${formatCount(outside.count)} blob(s) outside it, not copied)` : ''}`,
+      ),
+    );
+  }
   lines.push(
     ...field(
       'blobs',
@@ -289,6 +298,11 @@ export function formatDeploymentParameters(report: FailoverReport): string[] {
   return [
     'Kyvos DR deployment parameters (ARM parameters file; full file in the JSON report):',
     ...Object.entries(parameters).map(([name, p]) => `  ${name.padEnd(28)} ${String(p.value)}`),
+    ...(report.keyVault
+      ? [
+          `  (KeyVaultName is the vault's DNS name ${report.keyVault.dnsName}; its bare name is ${report.keyVault.name})`,
+        ]
+      : []),
   ];
 }
 

@@ -50,6 +50,7 @@ export function testConfig(overrides: Partial<DrConfig> = {}): DrConfig {
     promoteMode: 'Standalone',
     stopOldPrimary: true,
     splitBrainAutoFence: false,
+    copyPrefix: '',
     ...overrides,
   };
 }

@@ -67,8 +67,17 @@ export interface DrConfig {
     replicaServer: string;
     replicaConnection?: PostgresConnection;
   };
-  /** Path prefix in the container that holds the Kyvos engine work directory; '' for the whole container. */
+  /**
+   * Path prefix in the container that holds the Kyvos engine work directory (the Kyvos
+   * `EngineWorkDirectory` parameter). It does not limit the copy: `copyPrefix` does.
+   */
   engineWorkDirectory: string;
+  /**
+   * What the failover copies and verifies: '' (the default) for the whole container, as the Kyvos
+   * procedure's `azcopy copy <container> <container> --recursive=true`; otherwise only this prefix,
+   * by whole path segments (`a/b` is the blob `a/b` and everything under `a/b/`, never `a/bc`).
+   */
+  copyPrefix: string;
   /** Name of the Key Vault secret that holds a SAS for reading the source through the secondary endpoint. */
   sourceSasSecretName?: string;
   thresholds: {

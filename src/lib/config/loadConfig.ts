@@ -45,7 +45,8 @@ const MIB = 1024 * 1024;
  * | kyvos-dr-dr-region                      | dr.region                               | region, differs from the primary |
  * | kyvos-dr-primary-storage-account        | primary.storageAccount                  | storage account name |
  * | kyvos-dr-primary-container              | primary.container                       | container name |
- * | kyvos-dr-engine-work-dir                | engineWorkDirectory                     | path prefix; `/` = whole container |
+ * | kyvos-dr-engine-work-dir                | engineWorkDirectory                     | path prefix (the Kyvos EngineWorkDirectory parameter) |
+ * | kyvos-dr-copy-prefix                    | copyPrefix                              | path prefix; unset or `/` = whole container (default) |
  * | kyvos-dr-dr-storage-account             | dr.storageAccount                       | storage account name, differs from the primary |
  * | kyvos-dr-dr-container                   | dr.container                            | container name |
  * | kyvos-dr-dr-storage-sku                 | dr.storageSku                           | Standard_LRS (default), _ZRS, _GRS, _RAGRS, _GZRS, _RAGZRS |
@@ -73,6 +74,7 @@ const FIELDS = {
   primaryStorageAccount: required(rules.storageAccountName),
   primaryContainer: required(rules.containerName),
   engineWorkDirectory: required(rules.pathPrefix),
+  copyPrefix: withDefault(rules.pathPrefix, '', '/ (the whole container)'),
   drStorageAccount: required(rules.storageAccountName),
   drContainer: required(rules.containerName),
   drStorageSku: withDefault(rules.drStorageSku, 'Standard_LRS'),
@@ -308,6 +310,7 @@ function toDrConfig(v: Values, source: ConfigSource): DrConfig {
       ...(v.replicaConnectionString ? { replicaConnection: v.replicaConnectionString } : {}),
     },
     engineWorkDirectory: v.engineWorkDirectory,
+    copyPrefix: v.copyPrefix,
     ...(v.sourceSasSecretName ? { sourceSasSecretName: v.sourceSasSecretName } : {}),
     thresholds: {
       maxStorageRpoSeconds: v.maxStorageRpoSeconds,

@@ -13,6 +13,11 @@ export const CONFIG_SECRETS = {
   primaryStorageAccount: 'kyvos-dr-primary-storage-account',
   primaryContainer: 'kyvos-dr-primary-container',
   engineWorkDirectory: 'kyvos-dr-engine-work-dir',
+  /**
+   * Optional: copy and verify only this path prefix, by whole path segments. Unset (or `/`): the
+   * whole container, as the Kyvos procedure's `azcopy copy <container> <container> --recursive`.
+   */
+  copyPrefix: 'kyvos-dr-copy-prefix',
   drStorageAccount: 'kyvos-dr-dr-storage-account',
   drContainer: 'kyvos-dr-dr-container',
   /** The SKU of a DR storage account the failover creates (default `Standard_LRS`). */

@@ -8,6 +8,12 @@ import { parseListBlobsXml } from './listBlobsXml.js';
  * The metadata a hierarchical namespace (ADLS Gen2) puts on a directory when it is seen through the
  * Blob API: a zero-length blob with `hdi_isfolder=true`. Copying these stubs is what makes empty
  * directories survive a failover.
+ *
+ * A directory has no content: in a hierarchical namespace a directory is a path without data
+ * (https://learn.microsoft.com/azure/storage/blobs/data-lake-storage-namespace), seen through the
+ * Blob API as a zero-length blob. Without a hierarchical namespace the flag is only user metadata,
+ * which any blob may carry. So a blob with content is a file whatever its metadata says, and is
+ * copied byte for byte with that metadata.
  */
 export const DIRECTORY_STUB_METADATA = 'hdi_isfolder';
 
@@ -25,7 +31,7 @@ export interface ListedBlob {
   blobType?: string;
   lastModified?: Date;
   metadata: Record<string, string>;
-  /** A directory of a hierarchical namespace (`hdi_isfolder=true`). */
+  /** A directory of a hierarchical namespace: `hdi_isfolder=true` and no content (see `isDirectoryStub`). */
   isDirectoryStub: boolean;
 }
 
@@ -158,8 +164,16 @@ export async function getListedBlob(
   }
 }
 
-export function isDirectoryStub(metadata: Record<string, string> | undefined): boolean {
-  if (!metadata) return false;
+/**
+ * Whether a blob is a directory stub, recreated as a zero-length blob rather than copied: it carries
+ * `hdi_isfolder=true` AND has no content. A flagged blob with content is a file (see
+ * `DIRECTORY_STUB_METADATA`); treating it as a directory would drop its bytes.
+ */
+export function isDirectoryStub(
+  metadata: Record<string, string> | undefined,
+  contentLength: number,
+): boolean {
+  if (!metadata || contentLength > 0) return false;
   for (const [key, value] of Object.entries(metadata)) {
     if (key.toLowerCase() === DIRECTORY_STUB_METADATA && value.toLowerCase() === 'true') return true;
   }
@@ -180,7 +194,7 @@ export function fromProperties(name: string, p: BlobGetPropertiesResponse): List
     ...optional('blobType', p.blobType),
     ...optional('lastModified', p.lastModified),
     metadata,
-    isDirectoryStub: isDirectoryStub(metadata),
+    isDirectoryStub: isDirectoryStub(metadata, p.contentLength ?? 0),
   };
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { pMapSettled } from 'p-map';
@@ -70,6 +71,8 @@ export interface CopyCallCounts {
   asyncCopy: number;
   /** Directory stubs recreated with a zero-length Put Blob. */
   directoryStub: number;
+  /** Blobs read and written by the engine, because their source URL is too long for a service-side copy. */
+  streamCopy: number;
   /** Get Blob Properties calls on the destination (only when resuming a partition). */
   destinationHead: number;
   /** Backoffs taken after transient errors. */
@@ -78,7 +81,7 @@ export interface CopyCallCounts {
 
 /** Call counts of zero: the start of a partition's counts, or of a sum. */
 export function noCalls(): CopyCallCounts {
-  return { syncCopy: 0, asyncCopy: 0, directoryStub: 0, destinationHead: 0, retries: 0 };
+  return { syncCopy: 0, asyncCopy: 0, directoryStub: 0, streamCopy: 0, destinationHead: 0, retries: 0 };
 }
 
 /**
@@ -302,9 +305,15 @@ export async function copyPartition(
         calls.directoryStub += 1;
         return;
       }
-      const sourceUrl = source.getBlobClient(blob.name).url;
-      const isBlockBlob = blob.blobType === undefined || blob.blobType === 'BlockBlob';
-      if (isBlockBlob && blob.contentLength <= settings.largeBlobThresholdInBytes) {
+      const sourceBlob = source.getBlobClient(blob.name);
+      const sourceUrl = sourceBlob.url;
+      const method = copyMethodOf(blob, sourceUrl, settings.largeBlobThresholdInBytes);
+      if (method === 'stream') {
+        await streamCopy(sourceBlob, destination.getBlockBlobClient(blob.name), signal);
+        calls.streamCopy += 1;
+        return;
+      }
+      if (method === 'sync') {
         const response = await destination
           .getBlockBlobClient(blob.name)
           .syncCopyFromURL(sourceUrl, { abortSignal: signal });
@@ -545,6 +554,77 @@ export function isAlreadyCopied(source: ListedBlob, destination: DestinationBlob
     return source.contentMD5 === destination.contentMD5;
   }
   return destination.lastModified !== undefined && destination.lastModified.getTime() >= since.getTime();
+}
+
+/**
+ * The longest copy source URL the service takes: `x-ms-copy-source` of Copy Blob and Copy Blob From
+ * URL is "a URL of up to 2 KiB in length"
+ * (https://learn.microsoft.com/rest/api/storageservices/copy-blob-from-url, request headers; the
+ * same limit is documented for `x-ms-copy-source` in Get Blob Properties). A blob name may be 1,024
+ * characters, which URL-encode to up to about 9 KB when they are multi-byte, so some valid blobs
+ * cannot be named as a copy source at all.
+ */
+export const MAX_COPY_SOURCE_URL_LENGTH = 2 * 1024;
+
+/**
+ * How one blob is written at the destination:
+ * - `directory-stub`: a zero-length Put Blob with the source's metadata and headers;
+ * - `stream`: the engine reads the source and writes the destination (Get Blob into Put Block /
+ *   Put Block List), when the source URL (with its SAS) is longer than `MAX_COPY_SOURCE_URL_LENGTH`
+ *   and the service would refuse to copy it; only block blobs;
+ * - `sync`: Copy Blob From URL, for block blobs up to the threshold (256 MiB at most);
+ * - `async`: Copy Blob, for larger blobs, page and append blobs.
+ */
+export type CopyMethod = 'directory-stub' | 'stream' | 'sync' | 'async';
+
+export function copyMethodOf(
+  blob: ListedBlob,
+  sourceUrl: string,
+  largeBlobThresholdInBytes: number,
+): CopyMethod {
+  if (blob.isDirectoryStub) return 'directory-stub';
+  const isBlockBlob = blob.blobType === undefined || blob.blobType === 'BlockBlob';
+  if (sourceUrl.length > MAX_COPY_SOURCE_URL_LENGTH) {
+    if (!isBlockBlob) {
+      throw new Error(
+        `The ${blob.blobType} "${blob.name}" cannot be copied: its source URL is ${sourceUrl.length} characters, more than the ${MAX_COPY_SOURCE_URL_LENGTH} a service-side copy takes, and only block blobs are copied through the engine.`,
+      );
+    }
+    return 'stream';
+  }
+  return isBlockBlob && blob.contentLength <= largeBlobThresholdInBytes ? 'sync' : 'async';
+}
+
+/** Block size of a copy through the engine, and blocks in flight per blob. */
+const STREAM_BLOCK_BYTES = 8 * 1024 * 1024;
+const STREAM_BLOCKS_IN_FLIGHT = 4;
+
+/**
+ * Copies a block blob through the engine: one Get Blob, its body staged as blocks and committed
+ * with the source's HTTP properties (Content-MD5 included, as the source has it) and metadata, read
+ * from the same Get Blob answer, so bytes and properties belong together. Idempotent: the commit
+ * replaces the whole destination blob.
+ */
+async function streamCopy(
+  source: BlobClient,
+  target: BlockBlobClient,
+  abortSignal: AbortSignal,
+): Promise<void> {
+  const download = await source.download(0, undefined, { abortSignal });
+  const body = download.readableStreamBody;
+  if (!body) throw new Error('Get Blob answered without a body');
+  await target.uploadStream(body as Readable, STREAM_BLOCK_BYTES, STREAM_BLOCKS_IN_FLIGHT, {
+    abortSignal,
+    metadata: download.metadata ?? {},
+    blobHTTPHeaders: {
+      ...(download.contentType ? { blobContentType: download.contentType } : {}),
+      ...(download.contentEncoding ? { blobContentEncoding: download.contentEncoding } : {}),
+      ...(download.contentLanguage ? { blobContentLanguage: download.contentLanguage } : {}),
+      ...(download.cacheControl ? { blobCacheControl: download.cacheControl } : {}),
+      ...(download.contentDisposition ? { blobContentDisposition: download.contentDisposition } : {}),
+      ...(download.contentMD5 ? { blobContentMD5: download.contentMD5 } : {}),
+    },
+  });
 }
 
 /**

@@ -151,6 +151,6 @@ function toListedBlob(parsed: {
     ...(p.blobType !== undefined ? { blobType: p.blobType } : {}),
     ...(lastModified && !Number.isNaN(lastModified.getTime()) ? { lastModified } : {}),
     metadata: parsed.metadata,
-    isDirectoryStub: isDirectoryStub(parsed.metadata),
+    isDirectoryStub: isDirectoryStub(parsed.metadata, contentLength),
   };
 }

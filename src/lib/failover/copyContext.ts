@@ -37,7 +37,7 @@ export async function copyDepsFor(ctx: CopyContextInput): Promise<CopyDeps> {
     source: {
       account: config.primary.storageAccount,
       container: config.primary.container,
-      prefix: config.engineWorkDirectory,
+      prefix: config.copyPrefix,
       sas,
     },
     destination: { account: config.dr.storageAccount, container: config.dr.container },

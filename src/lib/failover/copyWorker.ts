@@ -37,7 +37,8 @@ export async function handleCopyPartition(runtime: FailoverRuntime, partition: C
   if (result.mode === 'already-done') return;
   const updated = await store.update(partition.runId, (r) => {
     // The calls are counted only here: checkpoints do not hold them.
-    r.progress.copyCalls += result.calls.syncCopy + result.calls.asyncCopy + result.calls.directoryStub;
+    r.progress.copyCalls +=
+      result.calls.syncCopy + result.calls.asyncCopy + result.calls.directoryStub + result.calls.streamCopy;
     // Live figures; the copy step replaces them with the exact sums of the checkpoints at the end,
     // and this partition's checkpoint may already be in those sums.
     if (r.progress.totalsFromCheckpoints) return true;

@@ -1,13 +1,44 @@
+import type { CopyScope, OutsideScope } from '../copy/copyScope.js';
+
 /**
  * What the operator needs for the Kyvos DR deployment once the data and the metadata repository are
  * in the DR region: the ARM deployment parameters and the manual follow-ups of the Kyvos DR
  * procedure ("Points to remember"), which no automation can do for them.
  */
 
+export interface KeyVaultNames {
+  /** Host of the vault URI, e.g. `kv-kyvos.vault.azure.net`: what Kyvos's "Key Vault Name" takes. */
+  dnsName: string;
+  /** The vault's resource name, e.g. `kv-kyvos`. */
+  name: string;
+}
+
+const UNKNOWN_VAULT = '<your Key Vault>';
+
+/**
+ * The vault's DNS name (its URI's host) and bare name. Without a configured vault both are a
+ * placeholder the operator fills in.
+ */
+export function keyVaultNamesOf(keyVault: { url: string; name: string } | undefined): KeyVaultNames {
+  if (!keyVault) return { dnsName: UNKNOWN_VAULT, name: UNKNOWN_VAULT };
+  let dnsName = UNKNOWN_VAULT;
+  try {
+    dnsName = new URL(keyVault.url).hostname || UNKNOWN_VAULT;
+  } catch {
+    // Config validation refuses a bad URL; the placeholder keeps a report buildable regardless.
+  }
+  return { dnsName, name: keyVault.name };
+}
+
 export interface KyvosDeploymentInputs {
   drStorageAccount: string;
   drContainer: string;
-  keyVaultName: string;
+  /**
+   * The Key Vault Kyvos keeps using. The Kyvos DR procedure asks for "the DNS name of the existing
+   * Key vault in the primary region" as its Key Vault Name: `dnsName` is the host of the vault's URI
+   * (`kv-kyvos.vault.azure.net`); `name` is the bare resource name (`kv-kyvos`), shown beside it.
+   */
+  keyVault: KeyVaultNames;
   promotedPostgresServer: string;
   engineWorkDirectory: string;
 }
@@ -26,10 +57,23 @@ export function kyvosDeploymentParameters(inputs: KyvosDeploymentInputs): Record
       EnableDR: { value: true },
       StorageAccountName: { value: inputs.drStorageAccount },
       StorageAccountContainerName: { value: inputs.drContainer },
-      KeyVaultName: { value: inputs.keyVaultName },
+      // The Kyvos procedure: "Key Vault Name: Enter the DNS name of the existing Key vault".
+      KeyVaultName: { value: inputs.keyVault.dnsName },
       KyvosPostgresServerName: { value: inputs.promotedPostgresServer },
       EngineWorkDirectory: { value: inputs.engineWorkDirectory },
     },
+  };
+}
+
+function partialCopyItem({ scope, blobsOutsideScope }: CopiedScope): ChecklistItem | undefined {
+  if (scope.wholeContainer || blobsOutsideScope?.count === 0) return undefined;
+  const left =
+    blobsOutsideScope === null
+      ? 'an uncounted number of blobs elsewhere in the container (the verify step did not count them)'
+      : `${blobsOutsideScope.count} blob(s) elsewhere in the container (e.g. ${blobsOutsideScope.examples.map((n) => `"${n}"`).join(', ')})`;
+  return {
+    id: 'copy-scope-partial',
+    text: `The copy took only the prefix "${scope.prefix}" (kyvos-dr-copy-prefix), not the whole container as the Kyvos procedure's azcopy --recursive does: ${left} were NOT copied to the DR account. Copy them (azcopy copy --recursive from the primary's secondary endpoint) if Kyvos needs them.`,
   };
 }
 
@@ -38,12 +82,27 @@ export interface ChecklistItem {
   text: string;
 }
 
-/** The manual follow-ups after the Kyvos DR deployment, in the order an operator works through them. */
-export function drChecklist(inputs: KyvosDeploymentInputs, oldPrimaryFenced: boolean): ChecklistItem[] {
+/** What the copy took, for the checklist's warning when a prefix left blobs behind. */
+export interface CopiedScope {
+  scope: CopyScope;
+  /** Source blobs outside the prefix; null when they were not counted. */
+  blobsOutsideScope: OutsideScope | null;
+}
+
+/**
+ * The manual follow-ups after the Kyvos DR deployment, in the order an operator works through them.
+ * A copy limited to a prefix comes first when it left blobs behind (or they were not counted): the
+ * Kyvos procedure copies the whole container.
+ */
+export function drChecklist(
+  inputs: KyvosDeploymentInputs,
+  oldPrimaryFenced: boolean,
+  copied?: CopiedScope,
+): ChecklistItem[] {
   const items: ChecklistItem[] = [
     {
       id: 'deploy-kyvos-dr',
-      text: `Deploy Kyvos from the template created with an existing storage account, PostgreSQL server and Key Vault, with the parameters above (EnableDR=true, storage ${inputs.drStorageAccount}, PostgreSQL ${inputs.promotedPostgresServer}, Key Vault ${inputs.keyVaultName}) and the same configuration as the primary cluster.`,
+      text: `Deploy Kyvos from the template created with an existing storage account, PostgreSQL server and Key Vault, with the parameters above (EnableDR=true, storage ${inputs.drStorageAccount}, PostgreSQL ${inputs.promotedPostgresServer}, Key Vault Name ${inputs.keyVault.dnsName}, the DNS name of the vault ${inputs.keyVault.name}) and the same configuration as the primary cluster.`,
     },
     {
       id: 'no-failback',
@@ -82,6 +141,8 @@ export function drChecklist(inputs: KyvosDeploymentInputs, oldPrimaryFenced: boo
       text: 'If the primary template used Enhanced security: allow the DR Kyvos instances and Functions subnets in the networking of the storage account and the Key Vault.',
     },
   ];
+  const partial = copied ? partialCopyItem(copied) : undefined;
+  if (partial) items.unshift(partial);
   if (!oldPrimaryFenced) {
     items.unshift({
       id: 'fence-old-primary',

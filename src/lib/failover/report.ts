@@ -1,7 +1,7 @@
 import type { DrConfig } from '../config/DrConfig.js';
+import { copyScopeOf, type OutsideScope } from '../copy/copyScope.js';
 import { redactDeep } from '../redact.js';
 import type { FailoverDecision, FailoverRun, RunRetry, StepName, StepStatus } from './FailoverRun.js';
-import { type ChecklistItem, drChecklist, kyvosDeploymentParameters } from './kyvosDeployment.js';
 import { IRREVERSIBLE_STEPS } from './runCanFinish.js';
 
 /**
@@ -16,6 +16,14 @@ export interface IrreversibleStep {
   startedAt: string | null;
   endedAt: string | null;
 }
+
+import {
+  type ChecklistItem,
+  drChecklist,
+  type KeyVaultNames,
+  keyVaultNamesOf,
+  kyvosDeploymentParameters,
+} from './kyvosDeployment.js';
 
 /** The failover report: what an operator reads after the run, and what the drill prints. */
 export interface FailoverReport {
@@ -41,6 +49,12 @@ export interface FailoverReport {
     durationSeconds: number | null;
     error?: string;
   }>;
+  /**
+   * What was copied: the whole container, or a prefix. `blobsOutsideScope` counts the source blobs a
+   * prefix left behind (counted by the verify step; 0 for the whole container; null when the verify
+   * step did not count them).
+   */
+  scope: { description: string; prefix: string; blobsOutsideScope: OutsideScope | null };
   blobs: { listed: number; copied: number; skipped: number; failed: number; failedNames: string[] };
   bytes: { listed: number; copied: number };
   verification: { ok: boolean; missing: number; mismatched: number; details?: unknown } | null;
@@ -52,6 +66,8 @@ export interface FailoverReport {
   promotedServer: string | null;
   oldPrimaryFenced: boolean | null;
   kyvosDeploymentParameters: Record<string, unknown>;
+  /** The vault behind `KeyVaultName`: its DNS name (the parameter's value) and its bare name. */
+  keyVault: KeyVaultNames;
   checklist: ChecklistItem[];
   errors: string[];
   /** The run's retries after it had failed, oldest first: who, why, and what had failed. */
@@ -69,13 +85,16 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
         mismatchedCount?: number;
       }
     | undefined;
+  const scope = copyScopeOf(config.copyPrefix);
+  const counted = (verifyStep.detail?.scope as { blobsOutside?: OutsideScope } | undefined)?.blobsOutside;
+  const blobsOutsideScope = scope.wholeContainer ? { count: 0, examples: [] } : (counted ?? null);
   const readyAt = verifyStep.endedAt ?? null;
   const promoteDetail = run.steps['database.promote'].detail as { server?: string } | undefined;
   const fenceDetail = run.steps['database.fence'].detail as { oldPrimaryFenced?: boolean } | undefined;
   const inputs = {
     drStorageAccount: config.dr.storageAccount,
     drContainer: config.dr.container,
-    keyVaultName: config.keyVault?.name ?? '<your Key Vault>',
+    keyVault: keyVaultNamesOf(config.keyVault),
     promotedPostgresServer: promoteDetail?.server ?? config.dr.replicaServer,
     engineWorkDirectory: config.engineWorkDirectory,
   };
@@ -92,6 +111,7 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
     rtoSeconds: readyAt ? secondsBetween(run.createdAt, readyAt) : null,
     irreversible: irreversibleSteps(run),
     steps: stepTimings(run),
+    scope: { description: scope.description, prefix: scope.prefix, blobsOutsideScope },
     blobs: {
       listed: run.progress.blobsListed,
       copied: run.progress.blobsCopied,
@@ -113,8 +133,9 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
       run.steps['database.promote'].status === 'Succeeded' ? inputs.promotedPostgresServer : null,
     oldPrimaryFenced: fenceDetail?.oldPrimaryFenced ?? null,
     kyvosDeploymentParameters: kyvosDeploymentParameters(inputs),
+    keyVault: inputs.keyVault,
     // Unknown (the record step did not get that far) counts as not fenced.
-    checklist: drChecklist(inputs, fenceDetail?.oldPrimaryFenced === true),
+    checklist: drChecklist(inputs, fenceDetail?.oldPrimaryFenced === true, { scope, blobsOutsideScope }),
     errors: run.errors,
     retries: run.retries ?? [],
   };

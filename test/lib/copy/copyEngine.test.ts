@@ -272,6 +272,7 @@ describe('copy engine on the local storage stack', () => {
         syncCopy: 0,
         asyncCopy: 0,
         directoryStub: 0,
+        streamCopy: 0,
         destinationHead: 0,
         retries: 0,
       });

@@ -55,12 +55,14 @@ describe('a planned failover on a healthy stack', () => {
         largeBlobBytes: 200 * 1024,
       },
     );
-    // A sibling directory that is not part of the engine work directory.
-    await stack.clients
+    // Siblings that share the work directory's name as a string, not as a path segment.
+    const primary = stack.clients
       .blobService(stack.names.primaryStorageAccount)
-      .getContainerClient(stack.names.container)
-      .getBlockBlobClient('kyvos/engine_work2/not-copied.txt')
-      .upload('x', 1);
+      .getContainerClient(stack.names.container);
+    await primary.getBlockBlobClient('kyvos/engine_work2/not-copied.txt').upload('x', 1);
+    await primary.getBlockBlobClient('kyvos/engine_work.bak/not-copied.txt').upload('x', 1);
+    // The copy is limited to the work directory on purpose (the default is the whole container).
+    await stack.setSecret(CONFIG_SECRETS.copyPrefix, stack.names.engineWorkDirectory);
     await seedMetadataRepository(stack.postgres.primary, 250);
     // A multi-zone DR account, as the Kyvos template's MultiAzStorageAccount makes it (any case).
     await stack.setSecret(CONFIG_SECRETS.drStorageSku, 'standard_zrs');
@@ -118,8 +120,10 @@ describe('a planned failover on a healthy stack', () => {
       true,
     );
     const copied = await listAll(stack, stack.names.drStorageAccount, '');
-    const expected = new Map([...source].filter(([name]) => !name.startsWith('kyvos/engine_work2')));
-    expect(expected.size).toBe(dataset.blobs);
+    const expected = new Map(
+      [...source].filter(([name]) => name === 'kyvos/engine_work' || name.startsWith('kyvos/engine_work/')),
+    );
+    expect(expected.size).toBe(dataset.blobsUnderPrefix);
     expect(copied).toEqual(expected);
     expect(copied.get('kyvos/engine_work/cubes/empty_cube/segments')?.metadata).toContain('hdi_isfolder');
 
@@ -166,8 +170,17 @@ describe('a planned failover on a healthy stack', () => {
     expect(status.status).toBe(200);
     const report = (status.jsonBody as { report: FailoverReport }).report;
     expect(report.state).toBe('Succeeded');
-    expect(report.blobs.listed).toBe(dataset.blobs);
-    expect(report.blobs.copied + report.blobs.skipped).toBe(dataset.blobs);
+    expect(report.blobs.listed).toBe(dataset.blobsUnderPrefix);
+    expect(report.blobs.copied + report.blobs.skipped).toBe(dataset.blobsUnderPrefix);
+    // The scope is stated, and the checklist warns first of the blobs it left out: the parent stub
+    // `kyvos` and the two string siblings.
+    expect(report.scope).toMatchObject({
+      prefix: stack.names.engineWorkDirectory,
+      blobsOutsideScope: { count: 3 },
+    });
+    expect(report.scope.description).toContain('only the prefix "kyvos/engine_work/"');
+    expect(report.checklist[0]?.id).toBe('copy-scope-partial');
+    expect(report.checklist[0]?.text).toContain('3 blob(s)');
     expect(report.blobs.failed).toBe(0);
     expect(report.bytes.copied).toBe(dataset.bytes);
     expect(report.verification?.ok).toBe(true);
@@ -180,7 +193,12 @@ describe('a planned failover on a healthy stack', () => {
     expect(params.parameters.EnableDR?.value).toBe(true);
     expect(params.parameters.StorageAccountName?.value).toBe(stack.names.drStorageAccount);
     expect(params.parameters.KyvosPostgresServerName?.value).toBe(stack.names.replicaPostgresServer);
-    expect(params.parameters.KeyVaultName?.value).toBe(stack.names.keyVaultName);
+    // The Kyvos procedure asks for the vault's DNS name (its URI's host); the bare name is beside it.
+    expect(params.parameters.KeyVaultName?.value).toBe(new URL(stack.descriptor.keyVaultUrl).hostname);
+    expect(report.keyVault).toEqual({
+      dnsName: new URL(stack.descriptor.keyVaultUrl).hostname,
+      name: stack.names.keyVaultName,
+    });
     expect(params.parameters.EngineWorkDirectory?.value).toBe(stack.names.engineWorkDirectory);
     expect(report.checklist.map((c) => c.id)).toContain('datasets-storage-name');
 

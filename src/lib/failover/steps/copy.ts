@@ -1,5 +1,6 @@
 import type { QueueClient } from '@azure/storage-queue';
 import type { PartitionCheckpoint, VersionedCheckpoint } from '../../copy/CheckpointStore.js';
+import { copyScopeOf } from '../../copy/copyScope.js';
 import { decodePartitionMessage, encodePartitionMessage } from '../../copy/partitionMessage.js';
 import { planPartitions } from '../../copy/planPartitions.js';
 import { statusOf } from '../../errors.js';
@@ -77,7 +78,14 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
       r.progress.listingComplete = true;
       return true;
     });
-    return { waiting: true, detail: { phase: 'copying', partitions: run.progress.partitionsListed } };
+    return {
+      waiting: true,
+      detail: {
+        phase: 'copying',
+        scope: copyScopeOf(deps.source.prefix).description,
+        partitions: run.progress.partitionsListed,
+      },
+    };
   }
 
   const total = run.progress.partitionsListed;
@@ -144,6 +152,7 @@ export async function copyData(ctx: StepContext): Promise<StepOutcome> {
   return {
     detail: {
       phase: 'done',
+      scope: copyScopeOf(deps.source.prefix).description,
       partitions: total,
       blobsCopied: sum.copied,
       blobsSkipped: sum.skipped,

@@ -1,6 +1,8 @@
 import { ACTIVE_SECRETS } from '../../config/secretNames.js';
+import { copyScopeOf, countBlobsOutsideScope } from '../../copy/copyScope.js';
 import { planPartitions } from '../../copy/planPartitions.js';
-import { PreconditionFailed } from '../../errors.js';
+import { sourceListable } from '../../copy/sourceAccess.js';
+import { PreconditionFailed, statusOf } from '../../errors.js';
 import type { ReplicaHealthReport } from '../../health/ReplicaHealth.js';
 import { combineReadiness, type Readiness } from '../../health/readiness.js';
 import { runHealthCheck } from '../../health/runHealthCheck.js';
@@ -87,7 +89,7 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
       decision,
       plan: {
         ...plan,
-        source: `${ctx.config.primary.storageAccount}-secondary/${ctx.config.primary.container}/${ctx.config.engineWorkDirectory}`,
+        source: `${ctx.config.primary.storageAccount}-secondary/${ctx.config.primary.container}`,
         destination: `${ctx.config.dr.storageAccount}/${ctx.config.dr.container}`,
         serverToPromote: ctx.config.dr.replicaServer,
         promote: { promoteMode: ctx.config.promoteMode, promoteOption: promoteOptionOf(run.request.mode) },
@@ -170,11 +172,20 @@ function decisionOf(readiness: Readiness, mode: 'planned' | 'forced', now: Date)
   return decision;
 }
 
-async function dryRunPlan(
-  ctx: StepContext,
-): Promise<{ partitions: number; blobs: number; bytes: number; largeBlobs: number; directoryStubs: number }> {
+async function dryRunPlan(ctx: StepContext) {
   const deps = await copyDepsFor(ctx);
-  const plan = { partitions: 0, blobs: 0, bytes: 0, largeBlobs: 0, directoryStubs: 0 };
+  const scope = copyScopeOf(deps.source.prefix);
+  const plan = {
+    scope: scope.description,
+    blobsOutsideScope: await countBlobsOutsideScope(sourceListable(deps.clients, deps.source), scope, {
+      ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
+    }),
+    partitions: 0,
+    blobs: 0,
+    bytes: 0,
+    largeBlobs: 0,
+    directoryStubs: 0,
+  };
   for await (const planned of planPartitions(deps, ctx.run.runId, {
     pageSize: ctx.options.partitionSize,
     largeBlobThresholdInBytes: ctx.options.largeBlobThresholdInBytes,

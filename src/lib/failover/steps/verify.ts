@@ -1,18 +1,29 @@
 import { ACTIVE_SECRETS } from '../../config/secretNames.js';
+import { copyScopeOf, countBlobsOutsideScope } from '../../copy/copyScope.js';
+import { sourceListable } from '../../copy/sourceAccess.js';
 import { verifyCopy } from '../../copy/verifyCopy.js';
 import { proveWritable } from '../../promote/promoteReplica.js';
 import { copyDepsFor } from '../copyContext.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
 
 /**
- * Proves the DR side is ready: every source blob is at the destination with equal size (and MD5
- * where the source has one), the promoted server takes writes, and Key Vault holds the new names.
+ * Proves the DR side is ready: every source blob in the copy scope is at the destination with equal
+ * size (and MD5 where the source has one), the promoted server takes writes, and Key Vault holds the
+ * new names. With a prefix as scope it also counts the source blobs outside it, for the report.
  * Fails, with every mismatch in the detail, when any of them does not hold.
  */
 export async function verifyFailover(ctx: StepContext): Promise<StepOutcome> {
   const deps = await copyDepsFor(ctx);
   const storage = await verifyCopy(
     { clients: deps.clients, source: deps.source, destination: deps.destination, logger: ctx.logger },
+    ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {},
+  );
+  // A prefix leaves the rest of the container behind on purpose; the report's checklist warns with
+  // this count. It does not fail the verification: the prefix is the operator's choice.
+  const scope = copyScopeOf(deps.source.prefix);
+  const outside = await countBlobsOutsideScope(
+    sourceListable(deps.clients, deps.source),
+    scope,
     ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {},
   );
   const problems: string[] = [];
@@ -37,7 +48,7 @@ export async function verifyFailover(ctx: StepContext): Promise<StepOutcome> {
       keyVault = 'holds the active names';
     }
   }
-  const detail = { storage, database, keyVault };
+  const detail = { storage, scope: { ...scope, blobsOutside: outside }, database, keyVault };
   if (problems.length > 0) {
     const error = new Error(`Verification failed: ${problems.join('; ')}.`);
     Object.assign(error, { detail });

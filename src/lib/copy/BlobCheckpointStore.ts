@@ -1,6 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { statusOf } from '../errors.js';
 import { redact } from '../redact.js';
+import { BlobDocumentStore, DamagedDocument, type DocumentStore } from '../state/DocumentStore.js';
 import type { ListedBlob } from './blobListing.js';
 import {
   CheckpointConflict,
@@ -9,18 +9,27 @@ import {
   type PartitionCheckpoint,
   type VersionedCheckpoint,
 } from './CheckpointStore.js';
-import { decodeManifest, encodeManifest } from './partitionManifest.js';
+import { manifestFor, manifestOf, type PartitionManifest } from './partitionManifest.js';
 import { safeStorageError } from './storageErrors.js';
 
 /**
- * Checkpoints as JSON blobs in the app's own storage account (`clients.blobService(appAccount)`),
- * at `runs/<runId>/copy/<partitionIndex>.json` in `container`. Writes are conditional on the ETag
- * (`If-Match`, or `If-None-Match: *` for the first write), so a worker that lost the partition to
- * another learns it from a `CheckpointConflict` instead of overwriting its record. Manifests are at
- * `runs/<runId>/copy/<partitionIndex>.manifest.json`.
+ * Checkpoints as JSON documents of the app's own storage (`clients.blobService(appAccount)`, the
+ * container `kyvos-dr`), at `runs/<runId>/copy/<partitionIndex>.json`. Writes are conditional on the
+ * version read (`If-Match`, or `If-None-Match: *` for the first write: `DocumentStore`), so a
+ * worker that lost the partition to another learns it from a `CheckpointConflict` instead of
+ * overwriting its record. Manifests are at `runs/<runId>/copy/<partitionIndex>.manifest.json`.
+ *
+ * Fast tests build it over an `InMemoryDocumentStore`: the same store with the same rules.
  */
 export class BlobCheckpointStore implements CheckpointStore {
-  constructor(private readonly container: ContainerClient) {}
+  readonly #documents: DocumentStore;
+  /** Where the documents are, for error messages. */
+  readonly #where: string;
+
+  constructor(documents: DocumentStore | ContainerClient) {
+    this.#documents = 'getBlobClient' in documents ? new BlobDocumentStore(documents) : documents;
+    this.#where = this.#documents instanceof BlobDocumentStore ? this.#documents.container.url : 'memory';
+  }
 
   static pathOf(runId: string, partitionIndex: number): string {
     return `runs/${runId}/copy/${partitionIndex}.json`;
@@ -37,19 +46,10 @@ export class BlobCheckpointStore implements CheckpointStore {
     options: { abortSignal?: AbortSignal } = {},
   ): Promise<void> {
     const path = BlobCheckpointStore.manifestPathOf(runId, partitionIndex);
-    const body = encodeManifest(runId, partitionIndex, blobs);
     try {
-      await this.container.getBlockBlobClient(path).upload(body, Buffer.byteLength(body), {
-        blobHTTPHeaders: { blobContentType: 'application/json' },
-        ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
-      });
+      await this.#documents.write(path, manifestFor(runId, partitionIndex, blobs), { always: true }, options);
     } catch (error) {
-      throw new Error(
-        redact(
-          `Cannot write the copy manifest ${path} to ${this.container.url}: ${safeStorageError(error).message}`,
-        ),
-        { cause: safeStorageError(error) },
-      );
+      throw this.#failed(`Cannot write the copy manifest ${path} to`, error);
     }
   }
 
@@ -60,16 +60,11 @@ export class BlobCheckpointStore implements CheckpointStore {
   ): Promise<boolean> {
     const path = BlobCheckpointStore.manifestPathOf(runId, partitionIndex);
     try {
-      return await this.container
-        .getBlobClient(path)
-        .exists(options.abortSignal ? { abortSignal: options.abortSignal } : {});
+      // Listed, not read: a manifest can be large, and only its existence matters here.
+      for await (const key of this.#documents.keys(path, options)) if (key === path) return true;
+      return false;
     } catch (error) {
-      throw new Error(
-        redact(
-          `Cannot read the copy manifest ${path} from ${this.container.url}: ${safeStorageError(error).message}`,
-        ),
-        { cause: safeStorageError(error) },
-      );
+      throw this.#failed(`Cannot read the copy manifest ${path} from`, error);
     }
   }
 
@@ -79,22 +74,14 @@ export class BlobCheckpointStore implements CheckpointStore {
     options: { abortSignal?: AbortSignal } = {},
   ): Promise<ListedBlob[] | undefined> {
     const path = BlobCheckpointStore.manifestPathOf(runId, partitionIndex);
-    let text: string;
+    let stored: { value: PartitionManifest } | undefined;
     try {
-      const response = await this.container.getBlobClient(path).download(0, undefined, {
-        ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
-      });
-      text = await streamToString(response.readableStreamBody);
+      stored = await this.#documents.read<PartitionManifest>(path, options);
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw new Error(
-        redact(
-          `Cannot read the copy manifest ${path} from ${this.container.url}: ${safeStorageError(error).message}`,
-        ),
-        { cause: safeStorageError(error) },
-      );
+      if (error instanceof DamagedDocument) throw new Error(`The copy manifest ${path} is not JSON.`);
+      throw this.#failed(`Cannot read the copy manifest ${path} from`, error);
     }
-    return decodeManifest(text, path).blobs;
+    return stored === undefined ? undefined : manifestOf(stored.value, path).blobs;
   }
 
   async get(
@@ -102,21 +89,12 @@ export class BlobCheckpointStore implements CheckpointStore {
     partitionIndex: number,
     options: { abortSignal?: AbortSignal } = {},
   ): Promise<VersionedCheckpoint | undefined> {
-    const blob = this.container.getBlobClient(BlobCheckpointStore.pathOf(runId, partitionIndex));
+    const path = BlobCheckpointStore.pathOf(runId, partitionIndex);
     try {
-      const response = await blob.download(0, undefined, {
-        ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
-      });
-      const text = await streamToString(response.readableStreamBody);
-      return { record: JSON.parse(text) as PartitionCheckpoint, etag: response.etag ?? '' };
+      const stored = await this.#documents.read<PartitionCheckpoint>(path, options);
+      return stored && { record: stored.value, etag: stored.etag };
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw new Error(
-        redact(
-          `Cannot read the copy checkpoint ${BlobCheckpointStore.pathOf(runId, partitionIndex)} from ${this.container.url}: ${safeStorageError(error).message}`,
-        ),
-        { cause: safeStorageError(error) },
-      );
+      throw this.#failed(`Cannot read the copy checkpoint ${path} from`, error);
     }
   }
 
@@ -127,32 +105,24 @@ export class BlobCheckpointStore implements CheckpointStore {
     options: CheckpointWriteOptions = {},
   ): Promise<string> {
     const path = BlobCheckpointStore.pathOf(runId, partitionIndex);
-    const body = JSON.stringify(record);
+    let etag: string | undefined;
     try {
-      const response = await this.container.getBlockBlobClient(path).upload(body, Buffer.byteLength(body), {
-        blobHTTPHeaders: { blobContentType: 'application/json' },
-        conditions: options.etag !== undefined ? { ifMatch: options.etag } : { ifNoneMatch: '*' },
-        ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
-      });
-      return response.etag ?? '';
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 412 || status === 409) {
-        throw new CheckpointConflict(runId, partitionIndex, { cause: safeStorageError(error) });
-      }
-      throw new Error(
-        redact(
-          `Cannot write the copy checkpoint ${path} to ${this.container.url}: ${safeStorageError(error).message}`,
-        ),
-        { cause: safeStorageError(error) },
+      etag = await this.#documents.write(
+        path,
+        record,
+        options.etag !== undefined ? { ifMatch: options.etag } : { ifAbsent: true },
+        options.abortSignal ? { abortSignal: options.abortSignal } : {},
       );
+    } catch (error) {
+      throw this.#failed(`Cannot write the copy checkpoint ${path} to`, error);
     }
+    if (etag === undefined) throw new CheckpointConflict(runId, partitionIndex);
+    return etag;
   }
-}
 
-async function streamToString(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (!stream) return '';
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
+  /** `what` (ending with "to" or "from") the store failed, with the storage error's redacted message. */
+  #failed(what: string, error: unknown): Error {
+    const safe = safeStorageError(error);
+    return new Error(redact(`${what} ${this.#where}: ${safe.message}`), { cause: safe });
+  }
 }

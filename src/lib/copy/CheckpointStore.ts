@@ -8,10 +8,10 @@
  *   overwrite.
  *
  * Records hold blob names and redacted reasons, never a SAS. The store also keeps each partition's
- * manifest: the page of blobs the planner listed.
+ * manifest: the page of blobs the planner listed. The one implementation is `BlobCheckpointStore`
+ * (over an `InMemoryDocumentStore` in fast tests).
  */
 import type { ListedBlob } from './blobListing.js';
-import { decodeManifest, encodeManifest } from './partitionManifest.js';
 
 export type PartitionStatus = 'started' | 'done' | 'done-with-failures' | 'failed';
 
@@ -129,51 +129,4 @@ export interface CheckpointStore {
     partitionIndex: number,
     options?: { abortSignal?: AbortSignal },
   ): Promise<ListedBlob[] | undefined>;
-}
-
-/** Checkpoints in memory, with the same conditional-write rules as the blob store: for unit tests. */
-export class InMemoryCheckpointStore implements CheckpointStore {
-  private readonly records = new Map<string, VersionedCheckpoint>();
-  private readonly manifests = new Map<string, string>();
-  private version = 0;
-
-  async get(runId: string, partitionIndex: number): Promise<VersionedCheckpoint | undefined> {
-    const found = this.records.get(key(runId, partitionIndex));
-    return found ? { record: structuredClone(found.record), etag: found.etag } : undefined;
-  }
-
-  async put(
-    runId: string,
-    partitionIndex: number,
-    record: PartitionCheckpoint,
-    options: CheckpointWriteOptions = {},
-  ): Promise<string> {
-    const current = this.records.get(key(runId, partitionIndex));
-    if (current?.etag !== options.etag) throw new CheckpointConflict(runId, partitionIndex);
-    const etag = `"${++this.version}"`;
-    this.records.set(key(runId, partitionIndex), { record: structuredClone(record), etag });
-    return etag;
-  }
-
-  async putManifest(runId: string, partitionIndex: number, blobs: ListedBlob[]): Promise<void> {
-    this.manifests.set(key(runId, partitionIndex), encodeManifest(runId, partitionIndex, blobs));
-  }
-
-  async hasManifest(runId: string, partitionIndex: number): Promise<boolean> {
-    return this.manifests.has(key(runId, partitionIndex));
-  }
-
-  async getManifest(runId: string, partitionIndex: number): Promise<ListedBlob[] | undefined> {
-    const text = this.manifests.get(key(runId, partitionIndex));
-    return text === undefined ? undefined : decodeManifest(text, key(runId, partitionIndex)).blobs;
-  }
-
-  /** Every stored record, for assertions. */
-  all(): PartitionCheckpoint[] {
-    return [...this.records.values()].map((v) => structuredClone(v.record));
-  }
-}
-
-function key(runId: string, partitionIndex: number): string {
-  return `${runId}/${partitionIndex}`;
 }

@@ -15,8 +15,11 @@ export interface PartitionManifest {
 }
 
 export function encodeManifest(runId: string, partitionIndex: number, blobs: ListedBlob[]): string {
-  const manifest: PartitionManifest = { version: 1, runId, partitionIndex, blobs };
-  return JSON.stringify(manifest);
+  return JSON.stringify(manifestFor(runId, partitionIndex, blobs));
+}
+
+export function manifestFor(runId: string, partitionIndex: number, blobs: ListedBlob[]): PartitionManifest {
+  return { version: 1, runId, partitionIndex, blobs };
 }
 
 /** Parses a stored manifest; `where` names it in errors. Dates come back as `Date`. */
@@ -27,6 +30,11 @@ export function decodeManifest(text: string, where: string): PartitionManifest {
   } catch {
     throw new Error(`The copy manifest ${where} is not JSON.`);
   }
+  return manifestOf(value, where);
+}
+
+/** A manifest from its parsed JSON; `where` names it in errors. Dates come back as `Date`. */
+export function manifestOf(value: unknown, where: string): PartitionManifest {
   const manifest = value as Partial<PartitionManifest> | null;
   if (
     !manifest ||

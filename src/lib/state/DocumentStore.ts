@@ -17,15 +17,35 @@ export interface Versioned<T> {
   etag: string;
 }
 
-/** Where a write is allowed: only when absent (`create`), or only at a known version. */
-export type WriteCondition = { ifAbsent: true } | { ifMatch: string };
+/**
+ * Where a write is allowed: only when absent (`create`), only at a known version, or always (a
+ * document that is replaced whole and never read-modified, such as a copy manifest).
+ */
+export type WriteCondition = { ifAbsent: true } | { ifMatch: string } | { always: true };
+
+/**
+ * A stored document that is not JSON (a write cut short, a hand edit). Reads throw it with the
+ * version found, so that a store whose documents may be rebuilt (`replaceDamaged`) can replace it
+ * at that version.
+ */
+export class DamagedDocument extends Error {
+  override readonly name = 'DamagedDocument';
+  constructor(
+    readonly key: string,
+    readonly etag: string,
+    options?: ErrorOptions,
+  ) {
+    super(`The stored document ${key} is not JSON.`, options);
+  }
+}
 
 export interface DocumentStore {
-  /** The document and its ETag, or undefined when there is none. */
+  /** The document and its ETag, or undefined when there is none; throws `DamagedDocument` when it is not JSON. */
   read<T>(key: string, options?: { abortSignal?: AbortSignal }): Promise<Versioned<T> | undefined>;
   /**
    * Writes the document when `condition` holds and returns its new ETag; returns undefined, writing
    * nothing, when it does not (it exists for `ifAbsent`, it changed or was deleted for `ifMatch`).
+   * `always` overwrites whatever is there.
    */
   write<T>(
     key: string,
@@ -36,12 +56,17 @@ export interface DocumentStore {
   /** Deletes the document if it is still at `etag`; returns whether it did. */
   delete(key: string, etag: string): Promise<boolean>;
   /** The keys that start with `prefix`, ascending. */
-  keys(prefix: string): AsyncIterable<string>;
+  keys(prefix: string, options?: { abortSignal?: AbortSignal }): AsyncIterable<string>;
 }
 
 export interface UpdateDocumentOptions {
   /** Gives up after this many conflicting writers in a row. Default 50. */
   maxAttempts?: number;
+  /**
+   * A document that is not JSON is handed to `mutate` as absent and replaced at the version found,
+   * instead of failing the update. For documents that the next write rebuilds (health history).
+   */
+  replaceDamaged?: boolean;
   abortSignal?: AbortSignal;
 }
 
@@ -60,9 +85,9 @@ export async function updateDocument<T>(
   const maxAttempts = options.maxAttempts ?? 50;
   const io = options.abortSignal ? { abortSignal: options.abortSignal } : {};
   for (let attempt = 1; ; attempt++) {
-    const current = await store.read<T>(key, io);
+    const current = await readForUpdate<T>(store, key, io, options.replaceDamaged === true);
     // mutate works on a copy, so a conflict re-applies it to fresh state, never to its own leftovers.
-    const next = mutate(current ? structuredClone(current.value) : undefined);
+    const next = mutate(current?.value !== undefined ? structuredClone(current.value) : undefined);
     if (next === undefined) return { value: current?.value, written: false };
     const condition: WriteCondition = current ? { ifMatch: current.etag } : { ifAbsent: true };
     if ((await store.write(key, next, condition, io)) !== undefined) return { value: next, written: true };
@@ -70,6 +95,20 @@ export async function updateDocument<T>(
       throw new Error(`${key} is being updated by too many writers at once; gave up after ${attempt} tries.`);
     }
     await delay(Math.min(1_000, 10 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2), io);
+  }
+}
+
+async function readForUpdate<T>(
+  store: DocumentStore,
+  key: string,
+  io: { abortSignal?: AbortSignal },
+  replaceDamaged: boolean,
+): Promise<{ value: T | undefined; etag: string } | undefined> {
+  try {
+    return await store.read<T>(key, io);
+  } catch (error) {
+    if (replaceDamaged && error instanceof DamagedDocument) return { value: undefined, etag: error.etag };
+    throw error;
   }
 }
 
@@ -96,15 +135,22 @@ export class BlobDocumentStore implements DocumentStore {
 
   async read<T>(key: string, options: { abortSignal?: AbortSignal } = {}): Promise<Versioned<T> | undefined> {
     await this.#ensureContainer();
+    let text: string;
+    let etag: string;
     try {
-      // Body and ETag from the same response: If-Match then guards exactly what was read.
-      const response = await this.#container.getBlobClient(key).download(0, undefined, options);
-      const text = await streamToText(response.readableStreamBody);
-      return { value: JSON.parse(text) as T, etag: response.etag ?? '' };
+      // Body and ETag from the same response: If-Match then guards exactly what was read. The SDK
+      // adds fields to the options it is given (`conditions`), so it gets its own object, never the
+      // caller's: a caller that passes the same options to a write would lose its conditions.
+      const response = await this.#container
+        .getBlobClient(key)
+        .download(0, undefined, { abortSignal: options.abortSignal });
+      text = await streamToText(response.readableStreamBody);
+      etag = response.etag ?? '';
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;
     }
+    return { value: parseDocument<T>(key, text, etag), etag };
   }
 
   async write<T>(
@@ -117,9 +163,14 @@ export class BlobDocumentStore implements DocumentStore {
     const body = JSON.stringify(value);
     try {
       const response = await this.#container.getBlockBlobClient(key).upload(body, Buffer.byteLength(body), {
-        conditions: 'ifMatch' in condition ? { ifMatch: condition.ifMatch } : { ifNoneMatch: '*' },
+        conditions:
+          'ifMatch' in condition
+            ? { ifMatch: condition.ifMatch }
+            : 'ifAbsent' in condition
+              ? { ifNoneMatch: '*' }
+              : {},
         blobHTTPHeaders: { blobContentType: 'application/json' },
-        ...options,
+        abortSignal: options.abortSignal,
       });
       return response.etag ?? '';
     } catch (error) {
@@ -145,9 +196,10 @@ export class BlobDocumentStore implements DocumentStore {
     }
   }
 
-  async *keys(prefix: string): AsyncIterable<string> {
+  async *keys(prefix: string, options: { abortSignal?: AbortSignal } = {}): AsyncIterable<string> {
     await this.#ensureContainer();
-    for await (const item of this.#container.listBlobsFlat({ prefix })) yield item.name;
+    for await (const item of this.#container.listBlobsFlat({ prefix, abortSignal: options.abortSignal }))
+      yield item.name;
   }
 }
 
@@ -166,13 +218,14 @@ export class InMemoryDocumentStore implements DocumentStore {
   async read<T>(key: string): Promise<Versioned<T> | undefined> {
     await this.beforeRead?.(key);
     const doc = this.#docs.get(key);
-    return doc ? { value: JSON.parse(doc.text) as T, etag: doc.etag } : undefined;
+    return doc ? { value: parseDocument<T>(key, doc.text, doc.etag), etag: doc.etag } : undefined;
   }
 
   async write<T>(key: string, value: T, condition: WriteCondition): Promise<string | undefined> {
     await this.beforeWrite?.(key);
     const doc = this.#docs.get(key);
-    if ('ifAbsent' in condition ? doc !== undefined : doc?.etag !== condition.ifMatch) return undefined;
+    if ('ifAbsent' in condition && doc !== undefined) return undefined;
+    if ('ifMatch' in condition && doc?.etag !== condition.ifMatch) return undefined;
     const etag = `"0x${(++this.#version).toString(16)}"`;
     this.#docs.set(key, { text: JSON.stringify(value), etag });
     return etag;
@@ -189,9 +242,24 @@ export class InMemoryDocumentStore implements DocumentStore {
     for (const key of [...this.#docs.keys()].sort()) if (key.startsWith(prefix)) yield key;
   }
 
+  /** Stores `text` as it is, JSON or not: a damaged document, for tests. */
+  putRaw(key: string, text: string): string {
+    const etag = `"0x${(++this.#version).toString(16)}"`;
+    this.#docs.set(key, { text, etag });
+    return etag;
+  }
+
   /** Every key held, for assertions. */
   get size(): number {
     return this.#docs.size;
+  }
+}
+
+function parseDocument<T>(key: string, text: string, etag: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new DamagedDocument(key, etag, { cause: error });
   }
 }
 

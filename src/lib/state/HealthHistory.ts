@@ -1,8 +1,9 @@
-import type { BlobRequestConditions, ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import { codeOf, statusOf } from '../errors.js';
 import { errorSummary } from '../health/errorSummary.js';
 import type { HealthCheckName, HealthReport } from '../health/HealthReport.js';
+import { BlobDocumentStore, DamagedDocument, type DocumentStore, updateDocument } from './DocumentStore.js';
 
 /** The container of kyvos-dr's own state in the app storage account. */
 export const APP_CONTAINER = 'kyvos-dr';
@@ -30,27 +31,27 @@ export interface HealthHistoryOptions {
   clock?: () => Date;
 }
 
-/** How often a conflicting `latest.json` update is retried before giving up. */
-const MAX_UPDATE_ATTEMPTS = 10;
-
 /**
  * Health results in the app's own storage:
  * - `health/<check>/<yyyy-mm-dd>/<checkedAt>.json`: every result, kept for at least the retention
  *   (7 days); whole days older than that are deleted when a new result is written;
- * - `health/<check>/latest.json`: the latest result with `consecutiveNonHealthy`, updated with an
- *   ETag condition (If-Match, or If-None-Match: * for the first write) and retried on conflict, so
- *   concurrent writers (two instances of a timer, a manual run) never lose a count.
+ * - `health/<check>/latest.json`: the latest result with `consecutiveNonHealthy`, a document updated
+ *   with `updateDocument` (an ETag read-modify-write, re-applied on conflict), so concurrent writers
+ *   (two instances of a timer, a manual run) never lose a count. A damaged one is replaced.
  *
  * `record` is safe to retry: writing the same result twice rewrites the same result blob, though it
  * counts twice in `consecutiveNonHealthy` when non-Healthy.
  */
 export class HealthHistory {
   readonly #container: ContainerClient;
+  /** `latest.json` of each check, as documents of the same container. */
+  readonly #documents: DocumentStore;
   readonly #retentionInDays: number;
   readonly #clock: () => Date;
 
   constructor(container: ContainerClient, options: HealthHistoryOptions = {}) {
     this.#container = container;
+    this.#documents = new BlobDocumentStore(container);
     this.#retentionInDays = options.retentionInDays ?? DEFAULT_HEALTH_RETENTION_DAYS;
     this.#clock = options.clock ?? (() => new Date());
   }
@@ -64,7 +65,6 @@ export class HealthHistory {
     await this.#putJson(
       `${prefixOf(report.check)}${day}/${report.checkedAt}.json`,
       report,
-      {},
       options.abortSignal,
     );
     const latest = await this.#updateLatest(report, options.abortSignal);
@@ -81,7 +81,13 @@ export class HealthHistory {
     check: HealthCheckName,
     options: { abortSignal?: AbortSignal } = {},
   ): Promise<LatestHealth<R> | undefined> {
-    return (await this.#readLatest<R>(check, options.abortSignal))?.value;
+    try {
+      return (await this.#documents.read<LatestHealth<R>>(latestKey(check), options))?.value;
+    } catch (error) {
+      // A damaged latest.json is replaced by the next result; until then there is no latest.
+      if (error instanceof DamagedDocument) return undefined;
+      throw error;
+    }
   }
 
   /** Every stored result of a check since `since` (default: all kept), oldest first. */
@@ -154,43 +160,13 @@ export class HealthHistory {
     report: R,
     abortSignal: AbortSignal | undefined,
   ): Promise<LatestHealth<R>> {
-    const name = `${prefixOf(report.check)}latest.json`;
-    for (let attempt = 1; ; attempt++) {
-      const current = await this.#readLatest<R>(report.check, abortSignal);
-      const next = advance(current?.value, report);
-      const conditions: BlobRequestConditions = current ? { ifMatch: current.etag } : { ifNoneMatch: '*' };
-      try {
-        await this.#putJson(name, next, conditions, abortSignal);
-        return next;
-      } catch (error) {
-        const status = statusOf(error);
-        // 412: another writer changed it since it was read; 409: another writer created it first.
-        if ((status !== 412 && status !== 409) || attempt >= MAX_UPDATE_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 50 * attempt));
-      }
-    }
-  }
-
-  async #readLatest<R extends HealthReport>(
-    check: HealthCheckName,
-    abortSignal: AbortSignal | undefined,
-  ): Promise<{ value: LatestHealth<R> | undefined; etag: string } | undefined> {
-    const blob = this.#container.getBlobClient(`${prefixOf(check)}latest.json`);
-    try {
-      const response = await blob.download(0, undefined, { abortSignal });
-      const text = await streamToText(response.readableStreamBody);
-      let value: LatestHealth<R> | undefined;
-      try {
-        value = JSON.parse(text) as LatestHealth<R>;
-      } catch {
-        // A damaged latest.json is replaced (conditionally) by the next result.
-        value = undefined;
-      }
-      return { value, etag: response.etag ?? '' };
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw error;
-    }
+    const { value } = await updateDocument<LatestHealth<R>>(
+      this.#documents,
+      latestKey(report.check),
+      (current) => advance(current, report),
+      { replaceDamaged: true, ...(abortSignal ? { abortSignal } : {}) },
+    );
+    return value as LatestHealth<R>;
   }
 
   async #readText(name: string, abortSignal: AbortSignal | undefined): Promise<string> {
@@ -198,16 +174,11 @@ export class HealthHistory {
     return streamToText(response.readableStreamBody);
   }
 
-  async #putJson(
-    name: string,
-    value: unknown,
-    conditions: BlobRequestConditions,
-    abortSignal: AbortSignal | undefined,
-  ): Promise<void> {
+  /** Writes one result (a rewrite of the same result is the same blob). */
+  async #putJson(name: string, value: unknown, abortSignal: AbortSignal | undefined): Promise<void> {
     const body = JSON.stringify(value);
     const upload = () =>
       this.#container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
-        conditions,
         blobHTTPHeaders: { blobContentType: 'application/json' },
         abortSignal,
       });
@@ -251,6 +222,10 @@ function advance<R extends HealthReport>(previous: LatestHealth<R> | undefined, 
 
 function prefixOf(check: HealthCheckName): string {
   return `health/${check}/`;
+}
+
+function latestKey(check: HealthCheckName): string {
+  return `${prefixOf(check)}latest.json`;
 }
 
 async function streamToText(stream: NodeJS.ReadableStream | undefined): Promise<string> {

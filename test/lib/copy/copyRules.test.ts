@@ -1,12 +1,8 @@
 import { RestError } from '@azure/core-rest-pipeline';
 import { describe, expect, it } from 'vitest';
 import { Sensitive } from '../../../src/lib/config/DrConfig.js';
+import { BlobCheckpointStore } from '../../../src/lib/copy/BlobCheckpointStore.js';
 import { type ListedBlob, normalizePrefix } from '../../../src/lib/copy/blobListing.js';
-import {
-  CheckpointConflict,
-  InMemoryCheckpointStore,
-  type PartitionCheckpoint,
-} from '../../../src/lib/copy/CheckpointStore.js';
 import { isAlreadyCopied } from '../../../src/lib/copy/copyPartition.js';
 import { compareBlobNames } from '../../../src/lib/copy/listingOrder.js';
 import { decodeManifest, encodeManifest } from '../../../src/lib/copy/partitionManifest.js';
@@ -20,6 +16,7 @@ import {
 } from '../../../src/lib/copy/storageErrors.js';
 import { mismatchOf } from '../../../src/lib/copy/verifyCopy.js';
 import { ConfigError, InputError } from '../../../src/lib/errors.js';
+import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
 
 const restError = (statusCode: number | undefined, code?: string, details?: unknown) => {
   const error = new RestError('The service said no.', {
@@ -268,46 +265,6 @@ describe('partition manifests', () => {
     expect(() => decodeManifest('{"version":2}', 'm0')).toThrow(/m0 is not a version 1 manifest/);
     const bad = JSON.stringify({ version: 1, runId: 'r', partitionIndex: 0, blobs: [blob, { name: 3 }] });
     expect(() => decodeManifest(bad, 'm1')).toThrow(/m1 has an invalid blob at position 1/);
-  });
-
-  it('is kept per run and partition by the in-memory store', async () => {
-    const store = new InMemoryCheckpointStore();
-    await store.putManifest('r1', 0, [blob]);
-    expect(await store.getManifest('r1', 0)).toEqual([blob]);
-    expect(await store.getManifest('r1', 1)).toBeUndefined();
-    expect(await store.getManifest('r2', 0)).toBeUndefined();
-    expect(await store.hasManifest('r1', 0)).toBe(true);
-    expect(await store.hasManifest('r1', 1)).toBe(false);
-  });
-});
-
-describe('checkpoint store in memory', () => {
-  const record = (status: PartitionCheckpoint['status']): PartitionCheckpoint => ({
-    runId: 'r',
-    partitionIndex: 0,
-    status,
-    attempts: 1,
-    startedAt: '2026-01-01T00:00:00.000Z',
-    attemptStartedAt: '2026-01-01T00:00:00.000Z',
-    blobsListed: 0,
-    blobsCopied: 0,
-    blobsSkipped: 0,
-    blobsFailed: 0,
-    bytesCopied: 0,
-    bytesSkipped: 0,
-    failures: [],
-  });
-
-  it('writes conditionally, as the blob store does', async () => {
-    const store = new InMemoryCheckpointStore();
-    const first = await store.put('r', 0, record('started'));
-    await expect(store.put('r', 0, record('started'))).rejects.toBeInstanceOf(CheckpointConflict);
-    const second = await store.put('r', 0, record('done'), { etag: first });
-    await expect(store.put('r', 0, record('done'), { etag: first })).rejects.toBeInstanceOf(
-      CheckpointConflict,
-    );
-    expect(await store.get('r', 0)).toEqual({ record: record('done'), etag: second });
-    expect(await store.get('r', 1)).toBeUndefined();
   });
 });
 

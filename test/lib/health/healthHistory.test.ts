@@ -149,6 +149,18 @@ describe('health history in the app storage account', () => {
     expect((await history.latest('storage'))?.report.checkedAt).toBe(now.toISOString());
   });
 
+  it('replaces a damaged latest.json with the next result, and has no latest until then', async () => {
+    const latestBlob = container().getBlockBlobClient('health/storage/latest.json');
+    await latestBlob.upload('{"report":', 10);
+    expect(await history.latest('storage')).toBeUndefined();
+    const recorded = await history.record(storageReport('2026-03-10T12:05:00.000Z', 'Degraded'));
+    expect([recorded.consecutiveNonHealthy, recorded.nonHealthySince]).toEqual([
+      1,
+      '2026-03-10T12:05:00.000Z',
+    ]);
+    expect((await history.latest('storage'))?.report.checkedAt).toBe('2026-03-10T12:05:00.000Z');
+  });
+
   it('readiness combines the latest reports: worst status, the larger RPO, and planned-promote eligibility', async () => {
     now = new Date('2026-03-10T12:10:00.000Z');
     await history.record(storageReport('2026-03-10T12:08:00.000Z', 'Healthy', 40));

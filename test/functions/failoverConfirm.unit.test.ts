@@ -75,10 +75,13 @@ describe('POST /api/failover/{runId}/confirm', () => {
   it('records who confirmed and when (the quiesce moment) for a run paused at its quiesce, and queues an advance', async () => {
     const { deps, sent, store } = setup();
     await store.create(plannedRunWaiting());
-    expect(runStatus((await store.get(RUN_ID)) as FailoverRun).waitingFor).toMatchObject({
+    expect(runStatus((await store.get(RUN_ID)) as FailoverRun).awaiting).toMatchObject({
       step: 'quiesce',
       what: AWAITING_CONFIRMATION,
     });
+    expect(runStatus((await store.get(RUN_ID)) as FailoverRun).waitingFor).toBe(
+      'the operator, at step quiesce: Stop Kyvos…',
+    );
 
     const response = await post(deps, { kyvosStopped: true, requestedBy: 'ops@example' });
     expect(response.status).toBe(202);

@@ -3,7 +3,8 @@ import { stepTimings } from './report.js';
 import { waitingFor } from './waitingFor.js';
 
 /**
- * The run as the status URL shows it: state, what it is waiting for (while Running), steps with
+ * The run as the status URL shows it: state, what it is waiting for (while Running: `waitingFor`,
+ * one sentence; `awaiting`, the step paused at a manual action and its instruction), steps with
  * timings, progress, decision, errors, report.
  */
 export function runStatus(run: FailoverRun, now: Date = new Date()): Record<string, unknown> {
@@ -24,7 +25,7 @@ export function runStatus(run: FailoverRun, now: Date = new Date()): Record<stri
     state: run.state,
     ...(run.state === 'Running' && waiting
       ? {
-          waitingFor: {
+          awaiting: {
             step: waiting.name,
             what: run.steps[waiting.name].detail?.waitingFor,
             instruction: run.steps[waiting.name].detail?.instruction ?? null,

@@ -28,7 +28,7 @@ export function lastProgressAt(run: FailoverRun): Date {
 
 /**
  * Why a Running run is waiting, in a sentence an operator can act on; null once it has ended. Every
- * cause that holds is named, most telling first: an advance that fails before any step can run (the
+ * cause that holds is named, most telling first: a step paused for the operator, an advance that fails before any step can run (the
  * configuration), workers holding steps, the copy's partitions, a first advance message never
  * processed, ready steps nobody has picked up; then the sweeper's last re-advance, when nothing has
  * moved since.
@@ -37,6 +37,13 @@ export function waitingFor(run: FailoverRun, now: Date): string | null {
   if (run.state !== 'Running') return null;
   const progressAt = lastProgressAt(run).getTime();
   const parts: string[] = [];
+  // A step paused at a manual action (the quiesce of a planned run) waits for a person, not a worker.
+  for (const step of STEP_NAMES) {
+    const { status, detail } = run.steps[step];
+    if (status === 'Running' && typeof detail?.instruction === 'string' && detail.instruction) {
+      parts.push(`the operator, at step ${step}: ${detail.instruction}`);
+    }
+  }
   const failure = run.watch?.advanceFailure;
   if (failure && Date.parse(failure.at) >= progressAt) {
     parts.push(`every advance fails before a step can run: ${failure.reason} (last at ${failure.at})`);

@@ -38,6 +38,7 @@ const config = {
     replicaServer: 'pg-kyvos-dr',
   },
   engineWorkDirectory: 'kyvos/engine_work',
+  copyPrefix: 'kyvos/engine_work',
   sourceSasSecretName: 'kyvos-dr-source-sas',
   thresholds: {
     maxStorageRpoSeconds: 900,
@@ -231,13 +232,13 @@ describe('the step graph: nothing irreversible before the run can finish', () =>
   });
 
   it('does not promote while the DR account is being ensured, after preflight proved the source', () => {
-    const ready = readySteps(runWith({ preflight: 'Succeeded' }), T0);
+    const ready = readySteps(runWith({ preflight: 'Succeeded', quiesce: 'Succeeded' }), T0);
     expect(ready).toEqual(['storage.ensureAccount']);
     expect(ready).not.toContain('database.promote');
   });
 
   it('never promotes when ensuring the DR account failed', () => {
-    const run = runWith({ preflight: 'Succeeded', 'storage.ensureAccount': 'Failed' });
+    const run = runWith({ preflight: 'Succeeded', quiesce: 'Succeeded', 'storage.ensureAccount': 'Failed' });
     expect(readySteps(run, T0)).toEqual([]);
   });
 
@@ -249,7 +250,11 @@ describe('the step graph: nothing irreversible before the run can finish', () =>
   });
 
   it('promotes, alongside the copy, once preflight and the DR account have both succeeded', () => {
-    const run = runWith({ preflight: 'Succeeded', 'storage.ensureAccount': 'Succeeded' });
+    const run = runWith({
+      preflight: 'Succeeded',
+      quiesce: 'Succeeded',
+      'storage.ensureAccount': 'Succeeded',
+    });
     expect(readySteps(run, T0).sort()).toEqual(['database.promote', 'storage.copy']);
   });
 });
@@ -322,6 +327,7 @@ describe('the step graph once a step has failed', () => {
   it('starts no irreversible step after the copy failed, even with the DR account ensured', () => {
     const run = runWith({
       preflight: 'Succeeded',
+      quiesce: 'Succeeded',
       'storage.ensureAccount': 'Succeeded',
       'storage.copy': 'Failed',
     });

@@ -2,7 +2,7 @@ import type { QueueClient } from '@azure/storage-queue';
 import { describe, expect, it } from 'vitest';
 import { formatRunState } from '../../../src/cli/format.js';
 import type { DrConfig } from '../../../src/lib/config/DrConfig.js';
-import { type FailoverRun, newRun } from '../../../src/lib/failover/FailoverRun.js';
+import { type FailoverRun, newRun, STEP_NAMES } from '../../../src/lib/failover/FailoverRun.js';
 import { advance, type FailoverRuntime } from '../../../src/lib/failover/FailoverService.js';
 import { type AdvanceMessage, decodeMessage } from '../../../src/lib/failover/queues.js';
 import { LOCK_SETUP_GRACE_IN_MS, RunStore } from '../../../src/lib/failover/RunStore.js';
@@ -145,7 +145,7 @@ describe('the failover sweeper', () => {
     expect(run.errors[0]).toContain('after re-advancing it 11 time(s)');
     expect(run.errors[0]).toContain('the first advance message has not been processed');
     expect(run.errors[0]).toContain(`kyvos-dr retry ${RUN_ID}`);
-    expect(Object.values(run.steps).map((s) => s.status)).toEqual(Array(8).fill('Skipped'));
+    expect(Object.values(run.steps).map((s) => s.status)).toEqual(Array(STEP_NAMES.length).fill('Skipped'));
     expect(runStatus(run, w.clock()).waitingFor).toBeNull();
     expect(await w.store.lockHolder()).toBeUndefined();
     expect(await w.store.acquireLock('fo-20261124T110100Z-0b0b0b', w.clock())).toEqual({ acquired: true });
@@ -307,7 +307,7 @@ describe('an advance whose configuration does not load', () => {
       };
     });
     expect(waitingFor(await w.run(), w.clock())).toBe(
-      'an advance message to run steps storage.ensureAccount, database.promote (no progress since 2026-11-24T10:00:00.000Z)',
+      'an advance message to run steps quiesce, storage.ensureAccount (no progress since 2026-11-24T10:00:00.000Z)',
     );
   });
 });

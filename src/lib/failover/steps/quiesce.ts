@@ -56,7 +56,8 @@ export async function quiesce(ctx: StepContext): Promise<StepOutcome> {
       detail: {
         required: true,
         waitingFor: AWAITING_CONFIRMATION,
-        waitingSince: ctx.clock().toISOString(),
+        // Each re-check returns here: the wait started at the first one.
+        waitingSince: run.steps.quiesce.detail?.waitingSince ?? ctx.clock().toISOString(),
         instruction,
         quiescedAt: null,
         confirmedBy: null,

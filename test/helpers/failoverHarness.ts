@@ -34,7 +34,7 @@ export function failoverDepsFor(
       partitionSize: 100,
       largeBlobThresholdInBytes: 64 * 1024,
       stepClaimInMs: 30_000,
-      walSteadyIntervalInMs: 300,
+      walSteadyIntervalInMs: 1_000,
       storageSyncPollIntervalInMs: 200,
       ...options,
     },

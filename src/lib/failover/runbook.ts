@@ -107,7 +107,7 @@ export function readySteps(run: FailoverRun, now: Date): StepName[] {
 }
 
 /** Paused at the quiesce's manual action: only the operator's confirmation resumes it. */
-function awaitsOperator(run: FailoverRun, name: StepName): boolean {
+export function awaitsOperator(run: FailoverRun, name: StepName): boolean {
   const step = run.steps[name];
   return step.status === 'Running' && step.detail?.waitingFor === AWAITING_CONFIRMATION && !run.quiesce;
 }

@@ -290,7 +290,12 @@ describe('a copy partition whose message went to the poison queue', () => {
       // Up to the quiesce, where the run waits for the operator; then, confirmed, up to the copy's
       // listing, with no copy worker yet: every partition's message is queued.
       const waiting = await advance(runtime, runId);
-      expect(waiting.steps.quiesce.status).toBe('Running');
+      expect(
+        Object.fromEntries(Object.entries(waiting.steps).map(([name, step]) => [name, step.status])),
+      ).toMatchObject({
+        preflight: 'Succeeded',
+        quiesce: 'Running',
+      });
       expect((await confirmKyvosStopped(deps, runId)).status).toBe(202);
       const planned = await advance(runtime, runId);
       expect(planned.progress.listingComplete).toBe(true);

@@ -145,17 +145,24 @@ export async function seedMetadataRepository(primary: PgInstance, rows: number):
 /**
  * Keeps writing to the primary's metadata repository, as a live Kyvos would, until stopped.
  * Write failures (the primary stopped or fenced) end the writer quietly; `stop()` returns the count.
+ * `acknowledgedIds` holds the id of every row whose INSERT returned success: the writes a client
+ * was told are durable, which a planned failover must not lose.
  */
-export function startMetadataWriter(primary: PgInstance, intervalInMs = 100): { stop(): Promise<number> } {
+export function startMetadataWriter(
+  primary: PgInstance,
+  intervalInMs = 100,
+): { acknowledgedIds: number[]; stop(): Promise<number> } {
   let written = 0;
   let running = true;
+  const acknowledgedIds: number[] = [];
   const loop = (async () => {
     while (running) {
       try {
-        await primary.query(
-          "INSERT INTO kyvos_semantic_model (name, definition) VALUES ('live_' || now(), '{}')",
+        const [row] = await primary.query<{ id: string }>(
+          "INSERT INTO kyvos_semantic_model (name, definition) VALUES ('live_' || now(), '{}') RETURNING id::text AS id",
         );
         written += 1;
+        if (row) acknowledgedIds.push(Number(row.id));
       } catch {
         return;
       }
@@ -163,6 +170,7 @@ export function startMetadataWriter(primary: PgInstance, intervalInMs = 100): { 
     }
   })();
   return {
+    acknowledgedIds,
     stop: async () => {
       running = false;
       await loop;

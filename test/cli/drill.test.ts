@@ -43,6 +43,14 @@ describe('the drill', () => {
     expect(stdout).toMatch(
       /^ {2}rows at decision +all [\d,]+ rows committed on the primary by [\s\S]*?\) are on pg-kyvos-dr/m,
     );
+    // The drill acts as the operator: it stops its writer when the run asks, and confirms.
+    expect(stdout).toMatch(
+      /The run asks to stop Kyvos: the drill stops its metadata writer \([\d,]+ writes acknowledged\) and confirms/,
+    );
+    expect(stdout).toMatch(/^ {2}quiesce +Kyvos stopped at \S+ \(confirmed by kyvos-dr drill\);/m);
+    expect(stdout).toMatch(
+      /^ {2}acknowledged +[\d,]+ writes acknowledged by the primary during the drill: all are on pg-kyvos-dr; 0 lost$/m,
+    );
     expect(stdout).toMatch(/^ {2}KyvosPostgresServerName +pg-kyvos-dr$/m);
     expect(stdout).toContain('Checklist after the failover:');
     expect(stdout).toMatch(/Drill PASSED\.\n$/);
@@ -74,6 +82,11 @@ describe('the drill', () => {
     expect(drill.metadata.rowsWrittenDuringDrill).toBeGreaterThan(0);
     expect(drill.metadata.audit?.basis?.rows).toBeGreaterThanOrEqual(100);
     expect(drill.metadata.audit?.missing).toBe(0);
+    // Every write the primary acknowledged, looked up by id on the promoted server: none is lost.
+    expect(drill.metadata.acknowledgedWrites?.acknowledged).toBe(drill.metadata.rowsWrittenDuringDrill);
+    expect(drill.metadata.acknowledgedWrites).toMatchObject({ missing: 0, missingIds: [] });
+    expect(drill.operator?.confirmStatus).toBe(202);
+    expect(report.quiesce).toMatchObject({ required: true, confirmedBy: 'kyvos-dr drill' });
     expect(drill.throughput?.bytesPerSecond).toBeGreaterThan(0);
     expect(drill.timings.stackStartSeconds).toBeGreaterThan(0);
     expect(drill.timings.failoverSeconds).toBeGreaterThanOrEqual(report.rtoSeconds as number);
@@ -106,6 +119,9 @@ describe('the drill', () => {
     expect(report.checklist[0]?.id).toBe('fence-old-primary');
     expect(report.drill.outage?.region).toBe('primary');
     expect(report.drill.metadata.audit?.basis).not.toBeNull();
+    // A forced run has no quiesce: nobody was asked to stop Kyvos.
+    expect(report.quiesce).toMatchObject({ required: false });
+    expect(report.drill.operator).toBeNull();
   });
 
   it('exits 1 saying why when the run does not end in time, and still writes the report', async () => {

@@ -215,6 +215,16 @@ describe('kyvos-dr against the local stack', () => {
     const unknown = await runMain([...flags, 'status', 'fo-20200101T000000Z-000000']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('No failover run fo-20200101T000000Z-000000');
+
+    // confirm is for a planned run paused at its quiesce; a dry run that ended has none.
+    const notWaiting = await runMain([...flags, 'confirm', dryRunId]);
+    expect(notWaiting.code).toBe(1);
+    expect(notWaiting.stderr).toContain(
+      `Failover run ${dryRunId} is not waiting for a confirmation: it is Succeeded.`,
+    );
+    const unknownConfirm = await runMain([...flags, 'confirm', 'fo-20200101T000000Z-000000']);
+    expect(unknownConfirm.code).toBe(1);
+    expect(unknownConfirm.stderr).toContain('No failover run fo-20200101T000000Z-000000');
   });
 
   it('refuses a second run while one holds the lock (exit 5), and resume works the first to its end', async () => {

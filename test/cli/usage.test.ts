@@ -60,6 +60,8 @@ describe('kyvos-dr usage', () => {
     [['failover', '--mode', 'planned', '--reason', '   '], 'reason is required'],
     [['status'], "missing required argument 'runId'"],
     [['status', 'not-a-run'], 'expected a failover run id'],
+    [['confirm'], "missing required argument 'runId'"],
+    [['confirm', 'not-a-run'], 'expected a failover run id'],
     [['drill', '--scenario', 'meteor'], 'Allowed choices are planned, region-outage'],
     [['drill', '--files', 'many'], 'expected a whole number'],
     [['health', '--jsn'], "unknown option '--jsn'"],

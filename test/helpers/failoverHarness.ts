@@ -6,8 +6,8 @@ import { failoverStart } from '../../src/functions/failoverStart.js';
 import { createDeps } from '../../src/lib/deps.js';
 import type { FailoverRun } from '../../src/lib/failover/FailoverRun.js';
 import type { FailoverDeps } from '../../src/lib/failover/FailoverService.js';
+import { awaitsOperator } from '../../src/lib/failover/runbook.js';
 import { failoverRuntime } from '../../src/lib/failover/runtime.js';
-import { AWAITING_CONFIRMATION } from '../../src/lib/failover/steps/quiesce.js';
 import { createLogger, type Logger } from '../../src/lib/log.js';
 
 /** Log lines captured from the code under test, to assert on them (and on what they never contain). */
@@ -34,7 +34,7 @@ export function failoverDepsFor(
       partitionSize: 100,
       largeBlobThresholdInBytes: 64 * 1024,
       stepClaimInMs: 30_000,
-      walSteadyIntervalInMs: 300,
+      walSteadyIntervalInMs: 1_000,
       storageSyncPollIntervalInMs: 200,
       ...options,
     },
@@ -138,13 +138,7 @@ export async function confirmWhenWaiting(
   for (;;) {
     const run = await store.get(runId);
     if (run && run.state !== 'Running') return undefined;
-    const step = run?.steps.quiesce;
-    if (
-      run &&
-      !run.quiesce &&
-      step?.status === 'Running' &&
-      step.detail?.waitingFor === AWAITING_CONFIRMATION
-    ) {
+    if (run && awaitsOperator(run, 'quiesce')) {
       await beforeConfirm?.();
       const answer = await confirmKyvosStopped(deps, runId);
       expect(answer.status).toBe(202);

@@ -39,6 +39,38 @@ export async function postFailover(
   return { status: response.status ?? 200, body: (response.jsonBody ?? {}) as StartResponse['body'] };
 }
 
+export interface ConfirmResponse {
+  status: number;
+  body: { quiescedAt?: string; confirmedBy?: string; error?: { code?: string; message?: string } };
+}
+
+/**
+ * `POST /api/failover/{runId}/confirm` through the Function app's own handler, in this process: the
+ * operator's word that Kyvos is stopped.
+ */
+export async function postConfirm(
+  deps: Deps,
+  runId: string,
+  body: { kyvosStopped: true; requestedBy: string },
+  logLine: (line: string) => void,
+): Promise<ConfirmResponse> {
+  const { failoverConfirm } = await importFunctionModule(() => import('../../functions/failoverConfirm.js'));
+  const request = new HttpRequest({
+    method: 'POST',
+    url: `${FUNCTIONS_BASE}/failover/${runId}/confirm`,
+    body: { string: JSON.stringify(body) },
+    headers: { 'content-type': 'application/json' },
+    params: { runId },
+  });
+  const context = new InvocationContext({
+    invocationId: randomUUID(),
+    functionName: 'failoverConfirm',
+    logHandler: (_level, ...args) => logLine(args.map(String).join(' ')),
+  });
+  const response = await failoverConfirm(request, context, deps);
+  return { status: response.status ?? 200, body: (response.jsonBody ?? {}) as ConfirmResponse['body'] };
+}
+
 /**
  * Imports a Function module. Each module registers its trigger with the host when imported; outside
  * the host, `@azure/functions` says on the console that it skips the registration. The handler is

@@ -61,12 +61,6 @@ export interface MetadataAudit {
   missing: number | null;
   /** Rows on the promoted server in all. */
   promotedRows: number | null;
-  /** Rows the primary acknowledged in all: seeded, plus every write the live writer was told succeeded. */
-  acknowledgedRows: number;
-  /** Rows acknowledged after the basis sample. */
-  acknowledgedAfterBasis: number | null;
-  /** Acknowledged rows the promoted server does not have (at least; all of them after the basis). */
-  acknowledgedNotOnPromoted: number | null;
   /** Why the promoted server could not be read, when it could not. */
   error?: string;
 }
@@ -80,7 +74,6 @@ export async function auditPromotedRows(
   promoted: PgInstance,
   samples: CommitSample[],
   decidedAt: string | undefined,
-  acknowledgedRows: number,
 ): Promise<MetadataAudit> {
   const before = decidedAt ? samples.filter((s) => s.at <= decidedAt).at(-1) : undefined;
   const basis =
@@ -95,14 +88,10 @@ export async function auditPromotedRows(
     present: null,
     missing: null,
     promotedRows: null,
-    acknowledgedRows,
-    acknowledgedAfterBasis: basis ? Math.max(0, acknowledgedRows - basis.rows) : null,
-    acknowledgedNotOnPromoted: null,
   };
   try {
     const [total] = await promoted.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${TABLE}`);
     audit.promotedRows = Number(total?.n);
-    audit.acknowledgedNotOnPromoted = Math.max(0, acknowledgedRows - audit.promotedRows);
     if (basis) {
       const [upTo] = await promoted.query<{ n: string }>(
         `SELECT count(*)::text AS n FROM ${TABLE} WHERE id <= $1`,
@@ -111,6 +100,49 @@ export async function auditPromotedRows(
       audit.present = Number(upTo?.n);
       audit.missing = Math.max(0, basis.rows - audit.present);
     }
+  } catch (error) {
+    audit.error = error instanceof Error ? error.message : String(error);
+  }
+  return audit;
+}
+
+/** Whether the promoted server holds every write the live writer was told succeeded. */
+export interface AcknowledgedWritesAudit {
+  /** Rows whose INSERT returned success on the primary while the drill ran. */
+  acknowledged: number;
+  /** Of them, how many the promoted server has, and lacks; null when it could not be read. */
+  present: number | null;
+  missing: number | null;
+  /** The ids of missing rows, the first 20. */
+  missingIds: number[];
+  error?: string;
+}
+
+/**
+ * Counts, row by row, the acknowledged writes (by id) that the promoted server lacks. After a
+ * planned failover there must be none: the run waited for the operator to stop the writer and for
+ * the replica to replay everything before it promoted.
+ */
+export async function auditAcknowledgedWrites(
+  promoted: PgInstance,
+  acknowledgedIds: number[],
+): Promise<AcknowledgedWritesAudit> {
+  const audit: AcknowledgedWritesAudit = {
+    acknowledged: acknowledgedIds.length,
+    present: null,
+    missing: null,
+    missingIds: [],
+  };
+  try {
+    const rows = await promoted.query<{ id: string }>(
+      `SELECT id::text AS id FROM ${TABLE} WHERE id = ANY($1::bigint[])`,
+      [acknowledgedIds],
+    );
+    const present = new Set(rows.map((r) => Number(r.id)));
+    const missing = acknowledgedIds.filter((id) => !present.has(id));
+    audit.present = acknowledgedIds.length - missing.length;
+    audit.missing = missing.length;
+    audit.missingIds = missing.slice(0, 20);
   } catch (error) {
     audit.error = error instanceof Error ? error.message : String(error);
   }

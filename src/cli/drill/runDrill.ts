@@ -13,6 +13,7 @@ import { createDeps } from '../../lib/deps.js';
 import type { FailoverRun } from '../../lib/failover/FailoverRun.js';
 import type { FailoverDeps } from '../../lib/failover/FailoverService.js';
 import { buildReport, type FailoverReport } from '../../lib/failover/report.js';
+import { awaitsOperator } from '../../lib/failover/runbook.js';
 import { failoverRuntime } from '../../lib/failover/runtime.js';
 import { combineReadiness, type Readiness } from '../../lib/health/readiness.js';
 import { runHealthCheck } from '../../lib/health/runHealthCheck.js';
@@ -34,8 +35,14 @@ import {
   formatSeconds,
 } from '../format.js';
 import type { CliIo, OutputStream } from '../io.js';
-import { postFailover } from './functionHost.js';
-import { auditPromotedRows, type MetadataAudit, sampleCommittedRows } from './metadataAudit.js';
+import { postConfirm, postFailover } from './functionHost.js';
+import {
+  type AcknowledgedWritesAudit,
+  auditAcknowledgedWrites,
+  auditPromotedRows,
+  type MetadataAudit,
+  sampleCommittedRows,
+} from './metadataAudit.js';
 
 export type DrillScenario = 'planned' | 'region-outage';
 
@@ -94,7 +101,19 @@ export interface DrillRecord {
     rowsWrittenDuringDrill: number | null;
     writerIntervalInMs: number;
     audit: MetadataAudit | null;
+    /** Every write the primary acknowledged during the drill, looked up by id on the promoted server. */
+    acknowledgedWrites: AcknowledgedWritesAudit | null;
   };
+  /**
+   * The drill as the operator of a planned run: when the run asked to stop Kyvos, when the writer
+   * stopped, and what the confirm endpoint answered.
+   */
+  operator: {
+    askedAt: string;
+    writerStoppedAt: string;
+    confirmStatus: number;
+    confirmedAt: string | null;
+  } | null;
   healthBefore: Readiness | null;
   outage: { region: 'primary'; at: string } | null;
   request: { status: number; runId: string | null; statusUrl: string | null } | null;
@@ -120,6 +139,8 @@ export async function runDrill(options: DrillOptions, io: CliIo): Promise<ExitCo
     // Lowered so that the large blobs take the async Copy Blob path, as blobs over 256 MiB do in Azure.
     largeBlobThresholdInBytes: Math.max(MIN_THRESHOLD_BYTES, Math.floor(largeBlobBytes / 2)),
     stepClaimInMs: 30_000,
+    walSteadyIntervalInMs: 1_000,
+    storageSyncPollIntervalInMs: 500,
   };
   const drill = newDrillRecord(options, failoverOptions);
   const problem = (text: string) => drill.problems.push(text);
@@ -137,7 +158,7 @@ export async function runDrill(options: DrillOptions, io: CliIo): Promise<ExitCo
 
   let stack: LocalStack | undefined;
   let stackStarting: Promise<LocalStack> | undefined;
-  let writer: { stop(): Promise<number> } | undefined;
+  let writer: ReturnType<typeof startMetadataWriter> | undefined;
   let sampler: ReturnType<typeof sampleCommittedRows> | undefined;
   let run: FailoverRun | undefined;
   let report: FailoverReport | undefined;
@@ -242,6 +263,42 @@ export async function runDrill(options: DrillOptions, io: CliIo): Promise<ExitCo
     say(`  ${response.status} Accepted: run ${runId}`);
     say("• Working the run with the Function app's queue handlers in this process", '');
     const runtime = failoverRuntime(deps);
+    const liveWriter = writer;
+    // A planned run pauses until Kyvos is stopped: the drill stops its writer, then confirms.
+    const following = new AbortController();
+    const operator = forced
+      ? undefined
+      : confirmWhenAsked(runtime, runId, following.signal, async () => {
+          const acknowledged = await liveWriter.stop();
+          say(
+            `• The run asks to stop Kyvos: the drill stops its metadata writer (${formatCount(acknowledged)} writes acknowledged) and confirms: POST /api/failover/${runId}/confirm`,
+          );
+          const at = new Date().toISOString();
+          const answer = await postConfirm(
+            deps,
+            runId,
+            { kyvosStopped: true, requestedBy: 'kyvos-dr drill' },
+            log.write,
+          );
+          return { writerStoppedAt: at, answer };
+        }).then(
+          (outcome) => {
+            if (!outcome) return;
+            drill.operator = {
+              askedAt: outcome.askedAt,
+              writerStoppedAt: outcome.writerStoppedAt,
+              confirmStatus: outcome.answer.status,
+              confirmedAt: outcome.answer.body.quiescedAt ?? null,
+            };
+            if (outcome.answer.status !== 202) {
+              problem(
+                `the confirmation was refused (${outcome.answer.status}): ${outcome.answer.body.error?.message ?? 'no reason'}`,
+              );
+            }
+          },
+          (error: unknown) =>
+            problem(`the drill could not confirm that Kyvos stopped: ${describeError(error)}`),
+        );
     try {
       run = await followRun(runtime, runId, io, {
         quiet: options.json,
@@ -253,7 +310,9 @@ export async function runDrill(options: DrillOptions, io: CliIo): Promise<ExitCo
       run = await runtime.store.get(runId);
     } finally {
       drill.timings.failoverSeconds = secondsSince(requestedAt);
+      following.abort();
     }
+    await operator;
     if (run) {
       report = run.report?.steps
         ? (run.report as unknown as FailoverReport)
@@ -267,7 +326,10 @@ export async function runDrill(options: DrillOptions, io: CliIo): Promise<ExitCo
       liveStack.postgres.replica,
       sampler.samples,
       run?.decision?.decidedAt,
-      options.metadataRows + drill.metadata.rowsWrittenDuringDrill,
+    );
+    drill.metadata.acknowledgedWrites = await auditAcknowledgedWrites(
+      liveStack.postgres.replica,
+      liveWriter.acknowledgedIds,
     );
     checkOutcome(drill, report, forced, problem);
   } catch (error) {
@@ -342,7 +404,9 @@ function newDrillRecord(options: DrillOptions, failoverOptions: FailoverDeps['op
       rowsWrittenDuringDrill: null,
       writerIntervalInMs: WRITER_INTERVAL_MS,
       audit: null,
+      acknowledgedWrites: null,
     },
+    operator: null,
     healthBefore: null,
     outage: null,
     request: null,
@@ -403,6 +467,19 @@ function checkOutcome(
       `the promoted server lacks ${audit.missing} of the ${audit.basis?.rows} metadata rows committed before the decision.`,
     );
   }
+  // Nor any write the primary acknowledged: the run waited for Kyvos to stop and for the replica.
+  const acknowledged = drill.metadata.acknowledgedWrites;
+  if (!forced && acknowledged?.error) {
+    problem(`the acknowledged writes could not be looked up on the promoted server: ${acknowledged.error}`);
+  }
+  if (!forced && acknowledged?.missing) {
+    problem(
+      `the promoted server lacks ${acknowledged.missing} of the ${acknowledged.acknowledged} writes the primary acknowledged (ids ${acknowledged.missingIds.join(', ')}): a planned failover must lose none.`,
+    );
+  }
+  if (!forced && report.state === 'Succeeded' && !drill.operator) {
+    problem('the planned run never asked for Kyvos to be stopped.');
+  }
   if (!forced && report.decision && !audit?.basis) {
     problem('no sample of the primary was taken before the decision: the metadata could not be checked.');
   }
@@ -433,21 +510,22 @@ function summary(drill: DrillRecord, report: FailoverReport | undefined, options
           : `${formatCount(audit.missing)} of the ${when} are NOT on ${server}${forced ? ': the data this forced failover lost' : ': a planned failover must not lose them'}`,
       ),
     );
-    if (audit.acknowledgedAfterBasis && audit.acknowledgedNotOnPromoted !== null) {
-      const lost = Math.min(audit.acknowledgedNotOnPromoted, audit.acknowledgedAfterBasis);
-      const later = `${formatCount(audit.acknowledgedAfterBasis)} more ${audit.acknowledgedAfterBasis === 1 ? 'row' : 'rows'} acknowledged by the primary after that`;
-      let text = `${later}: ${audit.acknowledgedAfterBasis === 1 ? 'it is' : 'all are'} on ${server}`;
-      if (lost > 0) {
-        text = `${later}: ${formatCount(lost)} of them are NOT on ${server}, ${
-          forced
-            ? 'written just before the outage and not replicated'
-            : 'written to the old primary after the promote caught up and before the old primary was fenced (a Standalone promote leaves it writable until then: stop Kyvos writes before a planned failover)'
-        }`;
-      }
-      lines.push(...field('rows after it', text));
-    }
   } else if (audit?.error) {
     lines.push(...field('rows at decision', `not checked: ${audit.error}`));
+  }
+  const acknowledged = m.acknowledgedWrites;
+  if (acknowledged) {
+    const total = `${formatCount(acknowledged.acknowledged)} ${acknowledged.acknowledged === 1 ? 'write' : 'writes'} acknowledged by the primary during the drill`;
+    let text = `${total}: not checked: ${acknowledged.error ?? 'unknown'}`;
+    if (acknowledged.missing === 0) text = `${total}: all are on ${server}; 0 lost`;
+    else if (acknowledged.missing !== null) {
+      text = `${total}: ${formatCount(acknowledged.missing)} are NOT on ${server} (ids ${acknowledged.missingIds.join(', ')}), ${
+        forced
+          ? 'written just before the outage and not replicated'
+          : 'lost by a planned failover, which must lose none'
+      }`;
+    }
+    lines.push(...field('acknowledged', text));
   }
   const seeded = drill.dataset.seeded;
   if (seeded) {
@@ -470,6 +548,29 @@ function summary(drill: DrillRecord, report: FailoverReport | undefined, options
   if (drill.ok) lines.push('Drill PASSED.');
   else lines.push('Drill FAILED:', ...drill.problems.map((p) => `  - ${p}`));
   return lines;
+}
+
+/**
+ * The drill as the operator of a planned run: waits until the run pauses at its quiesce, then does
+ * what an operator does (`act`: stop Kyvos, confirm). Resolves with when it was asked and what `act`
+ * returned, or undefined when the run ended, or the drill stopped following it, without asking.
+ */
+async function confirmWhenAsked<T>(
+  runtime: ReturnType<typeof failoverRuntime>,
+  runId: string,
+  following: AbortSignal,
+  act: () => Promise<T>,
+): Promise<(T & { askedAt: string }) | undefined> {
+  while (!following.aborted) {
+    const current = await runtime.store.get(runId);
+    if (!current || current.state !== 'Running') return undefined;
+    if (awaitsOperator(current, 'quiesce')) {
+      const askedAt = new Date().toISOString();
+      return { ...(await act()), askedAt };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return undefined;
 }
 
 function indent(lines: string[]): string[] {

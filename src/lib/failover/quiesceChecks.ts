@@ -102,14 +102,18 @@ export async function waitForStorageSync(
 }
 
 /**
- * Reads a WAL position and whether the replica has replayed a position. `position` is the primary's
- * `pg_current_wal_lsn()` when a primary connection is configured, else what the replica's WAL
- * receiver has received.
+ * Reads a WAL position and whether the replica has replayed a position. The position is the
+ * primary's (its insert and flush positions) when a primary connection is configured, else what the
+ * replica's WAL receiver has received.
  */
 export interface WalReader {
   /** Where the position is read, for the messages: the primary server, or the replica's receiver. */
   basis: 'primary' | 'replica-received';
-  position(): Promise<string>;
+  /**
+   * `position`: what must not change between two readings (nothing writes any more); `lsn`: the
+   * position the replica must have replayed.
+   */
+  position(): Promise<{ position: string; lsn: string }>;
   /** The replica's `pg_last_wal_replay_lsn()`, and whether it is at or past `lsn`. */
   replayed(lsn: string): Promise<{ replayLsn: string | null; reached: boolean }>;
 }
@@ -151,7 +155,7 @@ export async function waitForQuiescedWal(
     reader.basis === 'primary'
       ? `the primary "${options.primaryServer}"`
       : `the WAL the replica "${options.replicaServer}" receives`;
-  let previous: string | undefined;
+  let previous: { position: string; lsn: string } | undefined;
   let moved = 0;
   let lastMove: { from: string; to: string } | undefined;
   let notReplayed: { lsn: string; replayLsn: string | null } | undefined;
@@ -160,23 +164,23 @@ export async function waitForQuiescedWal(
     try {
       const current = await reader.position();
       problem = undefined;
-      if (previous !== undefined && current !== previous) {
+      if (previous !== undefined && current.position !== previous.position) {
         moved += 1;
-        lastMove = { from: previous, to: current };
+        lastMove = { from: previous.lsn, to: current.lsn };
         notReplayed = undefined;
       } else if (previous !== undefined) {
-        const replay = await reader.replayed(current);
+        const replay = await reader.replayed(current.lsn);
         if (replay.reached) {
           return {
             basis: reader.basis,
-            finalLsn: current,
+            finalLsn: current.lsn,
             replicaReplayLsn: replay.replayLsn,
             steadyOverSeconds: seconds(options.steadyIntervalInMs),
             waitedSeconds: seconds(deps.clock().getTime() - started),
             movedReadings: moved,
           };
         }
-        notReplayed = { lsn: current, replayLsn: replay.replayLsn };
+        notReplayed = { lsn: current.lsn, replayLsn: replay.replayLsn };
       }
       previous = current;
     } catch (error) {

@@ -104,8 +104,7 @@ export function readySteps(run: FailoverRun, now: Date): StepName[] {
     if (isIrreversible(name) && names.some((n) => run.steps[n].status === 'Failed')) return false;
     if (step.status === 'Pending') return true;
     if (step.status === 'Running') {
-      // Paused at the quiesce's manual action: only the operator's confirmation resumes it.
-      if (step.detail?.waitingFor === AWAITING_CONFIRMATION && !run.quiesce) return false;
+      if (awaitsOperator(run, name)) return false;
       // A step with no claim is waiting for outside work (queued copy partitions) and is re-checked.
       return !step.claimedUntil || new Date(step.claimedUntil).getTime() < now.getTime();
     }
@@ -115,6 +114,12 @@ export function readySteps(run: FailoverRun, now: Date): StepName[] {
 
 function isIrreversible(name: StepName): boolean {
   return (IRREVERSIBLE_STEPS as readonly StepName[]).includes(name);
+}
+
+/** Paused at the quiesce's manual action: only the operator's confirmation resumes it. */
+export function awaitsOperator(run: FailoverRun, name: StepName): boolean {
+  const step = run.steps[name];
+  return step.status === 'Running' && step.detail?.waitingFor === AWAITING_CONFIRMATION && !run.quiesce;
 }
 
 async function claimStep(
@@ -128,7 +133,8 @@ async function claimStep(
     const step = r.steps[name];
     const now = base.clock();
     const expired = !step.claimedUntil || new Date(step.claimedUntil).getTime() < now.getTime();
-    if (r.state !== 'Running' || !(step.status === 'Pending' || (step.status === 'Running' && expired))) {
+    const claimable = step.status === 'Pending' || (step.status === 'Running' && expired);
+    if (r.state !== 'Running' || !claimable || awaitsOperator(r, name)) {
       claimed = false;
       return false;
     }
@@ -252,9 +258,8 @@ async function finishIfDone(base: Omit<StepContext, 'run'>, runId: string): Prom
     const inScope = names.filter((n) => !r.request.dryRun || DRY_RUN_STEPS.includes(n));
     const failed = inScope.some((n) => r.steps[n].status === 'Failed');
     // A run that has already failed does not wait for the operator to stop Kyvos for nothing.
-    const awaitingOperator = (n: StepName) =>
-      failed && r.steps[n].detail?.waitingFor === AWAITING_CONFIRMATION && !r.quiesce;
-    if (inScope.some((n) => r.steps[n].status === 'Running' && !awaitingOperator(n))) return false;
+    if (inScope.some((n) => r.steps[n].status === 'Running' && !(failed && awaitsOperator(r, n))))
+      return false;
     for (const n of inScope.filter((n) => r.steps[n].status === 'Running')) {
       r.steps[n].status = 'Skipped';
       r.steps[n].detail = { ...r.steps[n].detail, waitingFor: null, instruction: null };

@@ -7,10 +7,12 @@ import {
   waitForQuiescedWal,
   waitForStorageSync,
 } from '../../../src/lib/failover/quiesceChecks.js';
-import { readySteps } from '../../../src/lib/failover/runbook.js';
-import type { StepContext } from '../../../src/lib/failover/StepContext.js';
+import { RunStore } from '../../../src/lib/failover/RunStore.js';
+import { advanceRun, readySteps } from '../../../src/lib/failover/runbook.js';
+import { DEFAULT_FAILOVER_OPTIONS, type StepContext } from '../../../src/lib/failover/StepContext.js';
 import { AWAITING_CONFIRMATION, quiesce } from '../../../src/lib/failover/steps/quiesce.js';
 import { createLogger } from '../../../src/lib/log.js';
+import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
 
 const T0 = new Date('2026-12-01T10:00:00.500Z');
 
@@ -108,7 +110,8 @@ function walReader(positions: string[], replayed: (lsn: string) => boolean): Wal
     reads: 0,
     position: async () => {
       reader.reads += 1;
-      return positions.length > 1 ? (positions.shift() as string) : (positions[0] as string);
+      const lsn = positions.length > 1 ? (positions.shift() as string) : (positions[0] as string);
+      return { position: lsn, lsn };
     },
     replayed: async (lsn: string) => {
       const reached = replayed(lsn);
@@ -166,7 +169,10 @@ describe('the WAL check after the confirmation', () => {
     let n = 0x3000000;
     const reader: WalReader = {
       basis: 'primary',
-      position: async () => `0/${(n += 0x100).toString(16).toUpperCase()}`,
+      position: async () => {
+        const lsn = `0/${(n += 0x100).toString(16).toUpperCase()}`;
+        return { position: lsn, lsn };
+      },
       replayed: async () => ({ replayLsn: null, reached: true }),
     };
     const error = (await waitForQuiescedWal(reader, walOptions, time).catch(
@@ -195,6 +201,8 @@ describe('the WAL check after the confirmation', () => {
 
 const config = {
   primary: { postgresServer: 'pg-kyvos', storageAccount: 'stkyvosprimary' },
+  dr: { storageAccount: 'stkyvosdr', container: 'kyvos', replicaServer: 'pg-kyvos-dr' },
+  engineWorkDirectory: 'kyvos/engine_work',
 } as unknown as DrConfig;
 
 function stepContext(run: FailoverRun): StepContext {
@@ -250,5 +258,58 @@ describe('which runs quiesce', () => {
     expect(outcome.waiting).toBeUndefined();
     expect(outcome.detail).toMatchObject({ required: false });
     expect(String(outcome.detail?.reason)).toMatch(/^forced failover: Kyvos was not stopped/);
+  });
+});
+
+describe('a run paused at the quiesce', () => {
+  it('ends Failed, without waiting for the operator, once another step has failed', async () => {
+    const store = new RunStore(new InMemoryDocumentStore());
+    const run = runAfterPreflight('planned');
+    run.steps['storage.ensureAccount'] = { status: 'Failed', attempts: 1, error: 'quota exceeded' };
+    run.steps.quiesce = { status: 'Running', attempts: 1, detail: { waitingFor: AWAITING_CONFIRMATION } };
+    await store.create(run);
+    await store.acquireLock(run.runId, T0);
+    const base = { store, config, clock: () => T0, logger: createLogger(() => {}) } as unknown as Omit<
+      StepContext,
+      'run'
+    >;
+    const { run: ended } = await advanceRun(base, run.runId);
+    expect(ended.state).toBe('Failed');
+    expect(ended.steps.quiesce.status).toBe('Skipped');
+    expect(ended.steps.quiesce.detail?.waitingFor).toBeNull();
+    expect(ended.steps['database.promote'].status).toBe('Skipped');
+    expect(await store.lockHolder()).toBeUndefined();
+  });
+
+  it('is not claimed by a worker that saw it Pending, once another worker has paused it', async () => {
+    const documents = new InMemoryDocumentStore();
+    const store = new RunStore(documents);
+    const run = runAfterPreflight('planned');
+    run.steps['storage.ensureAccount'].status = 'Succeeded';
+    await store.create(run);
+    // Between this worker's read (quiesce Pending) and its claim, another worker ran the step, which
+    // paused at the manual action.
+    let interleaved = false;
+    documents.beforeWrite = async () => {
+      if (interleaved) return;
+      interleaved = true;
+      await store.update(run.runId, (r) => {
+        r.steps.quiesce = { status: 'Running', attempts: 1, detail: { waitingFor: AWAITING_CONFIRMATION } };
+        return true;
+      });
+    };
+    const lines: string[] = [];
+    const base = {
+      store,
+      config,
+      options: DEFAULT_FAILOVER_OPTIONS,
+      clock: () => T0,
+      logger: createLogger((_l, line) => lines.push(line)),
+    };
+    const { run: after } = await advanceRun(base as unknown as Omit<StepContext, 'run'>, run.runId);
+    expect(interleaved).toBe(true);
+    expect(after.state).toBe('Running');
+    expect(after.steps.quiesce).toMatchObject({ status: 'Running', attempts: 1 });
+    expect(lines.filter((l) => l.includes('failover.step_started'))).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { type FailoverRun, newRun, reopenForRetry } from '../../../src/lib/failo
 import { advance } from '../../../src/lib/failover/FailoverService.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import { COPY_QUEUE, poisonQueueOf } from '../../../src/lib/failover/queues.js';
+import { awaitsOperator } from '../../../src/lib/failover/runbook.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
 import {
   capturingLogger,
@@ -289,8 +290,10 @@ describe('a copy partition whose message went to the poison queue', () => {
       const runId = await postFailover(deps, { mode: 'planned', reason: 'poison test' });
       // Up to the quiesce, where the run waits for the operator; then, confirmed, up to the copy's
       // listing, with no copy worker yet: every partition's message is queued.
-      const waiting = await advance(runtime, runId);
-      expect(waiting.steps.quiesce.status).toBe('Running');
+      let waiting = await advance(runtime, runId);
+      for (let i = 0; i < 5 && !awaitsOperator(waiting, 'quiesce'); i++)
+        waiting = await advance(runtime, runId);
+      expect(awaitsOperator(waiting, 'quiesce')).toBe(true);
       expect((await confirmKyvosStopped(deps, runId)).status).toBe(202);
       const planned = await advance(runtime, runId);
       expect(planned.progress.listingComplete).toBe(true);

@@ -267,7 +267,7 @@ describe('a worker killed mid-copy', () => {
         copyConcurrency: 4,
         copyMessageVisibilityInSeconds: 3,
         stepClaimInMs: 4_000,
-        walSteadyIntervalInMs: 300,
+        walSteadyIntervalInMs: 1_000,
         storageSyncPollIntervalInMs: 200,
       };
       const deps = failoverDepsFor(stack, capturingLogger().logger, options);

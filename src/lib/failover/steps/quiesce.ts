@@ -129,8 +129,7 @@ export function quiesceInstruction(run: FailoverRun, postgresServer: string, sto
 }
 
 /**
- * Reads the primary's `pg_current_wal_lsn()` over the primary connection string when one is
- * configured. Without it (it is optional), the replica's received position stands in: steady while
+ * Reads the primary's WAL positions over the primary connection string when one is configured. Without it (it is optional), the replica's received position stands in: steady while
  * its WAL receiver is streaming means the primary sends nothing new. A planned run always has the
  * replica connection: preflight refuses one whose lag could not be measured.
  */
@@ -156,12 +155,21 @@ function walReader(ctx: StepContext): WalReader {
   if (primary) {
     return {
       basis: 'primary',
+      // Both the insert and the flush position must stay still. With synchronous_commit off, a
+      // commit is acknowledged from the WAL buffers (insert position moved, not yet flushed) and the
+      // WAL writer flushes it within 3 × wal_writer_delay (200 ms by default): a flush position
+      // that no longer moves over the interval covers it. The flush position is the one the replica
+      // must reach (an insert position at a page boundary counts the next page's header, which no
+      // record ends at).
       position: () =>
         query(primary, async (client) => {
-          const row = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))
-            .rows[0];
-          if (!row?.lsn) throw new Error('pg_current_wal_lsn() returned nothing');
-          return row.lsn;
+          const row = (
+            await client.query<{ insert_lsn: string; flush_lsn: string }>(
+              'SELECT pg_current_wal_insert_lsn()::text AS insert_lsn, pg_current_wal_flush_lsn()::text AS flush_lsn',
+            )
+          ).rows[0];
+          if (!row?.flush_lsn) throw new Error('pg_current_wal_flush_lsn() returned nothing');
+          return { position: `${row.insert_lsn}/${row.flush_lsn}`, lsn: row.flush_lsn };
         }),
       replayed,
     };
@@ -180,7 +188,7 @@ function walReader(ctx: StepContext): WalReader {
             `the replica's WAL receiver is ${row?.status ?? 'not running'}, so its received position says nothing about the primary; set kyvos-dr-primary-connection-string to read the primary's`,
           );
         }
-        return row.lsn;
+        return { position: row.lsn, lsn: row.lsn };
       }),
     replayed,
   };

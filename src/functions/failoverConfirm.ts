@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { type Deps, getDeps, withLogger } from '../lib/deps.js';
 import { confirmQuiesce } from '../lib/failover/confirmQuiesce.js';
+import { authenticatedPrincipal } from '../lib/failover/requester.js';
 import { parseConfirmRequest } from '../lib/failover/requests.js';
 import { failoverRuntime } from '../lib/failover/runtime.js';
 import { badRunId, errorResponse, json, readJson } from '../lib/http.js';
@@ -24,7 +25,8 @@ export async function failoverConfirm(
     if (invalid) return invalid;
     const confirmation = parseConfirmRequest(
       await readJson(request),
-      request.headers.get('x-ms-client-principal-name') ?? 'http',
+      'http',
+      authenticatedPrincipal(request.headers, deps.settings),
     );
     const run = await confirmQuiesce(failoverRuntime(withLogger(deps, logger)), runId, confirmation);
     const location = statusUrl(request.url);

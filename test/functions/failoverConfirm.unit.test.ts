@@ -56,13 +56,13 @@ function plannedRunWaiting(): FailoverRun {
   return run;
 }
 
-async function post(deps: Deps, body: unknown, runId = RUN_ID) {
+async function post(deps: Deps, body: unknown, runId = RUN_ID, headers: Record<string, string> = {}) {
   const response = await failoverConfirm(
     new HttpRequest({
       method: 'POST',
       url: `https://kyvos-dr.example/api/failover/${runId}/confirm?code=k`,
       body: { string: typeof body === 'string' ? body : JSON.stringify(body) },
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       params: { runId },
     }),
     new InvocationContext({ invocationId: 'test', functionName: 'failoverConfirm' }),
@@ -158,5 +158,26 @@ describe('POST /api/failover/{runId}/confirm', () => {
     expect((await post(deps, [true])).status).toBe(400);
     expect((await post(deps, { kyvosStopped: true }, 'not-a-run')).body.error.field).toBe('runId');
     expect((await store.get(RUN_ID))?.quiesce).toBeUndefined();
+  });
+
+  it('records the authenticated principal only when App Service authentication is trusted; a forged header is ignored', async () => {
+    const forged = { 'x-ms-client-principal-name': 'mallory@example' };
+    const untrusted = setup();
+    await untrusted.store.create(plannedRunWaiting());
+    const response = await post(
+      untrusted.deps,
+      { kyvosStopped: true, requestedBy: 'ops@example' },
+      RUN_ID,
+      forged,
+    );
+    expect(response.body.confirmedBy).toBe('ops@example');
+
+    const trusted = setup();
+    await trusted.store.create(plannedRunWaiting());
+    const trustingDeps = { ...trusted.deps, settings: { KYVOS_DR_TRUST_EASY_AUTH_PRINCIPAL: 'true' } };
+    const signedIn = await post(trustingDeps, { kyvosStopped: true }, RUN_ID, {
+      'x-ms-client-principal-name': 'alice@example',
+    });
+    expect(signedIn.body.confirmedBy).toBe('alice@example');
   });
 });

@@ -100,9 +100,10 @@ export function parseRetryRequest(
 export function parseConfirmRequest(
   body: unknown,
   defaultRequester = 'unknown',
+  authenticatedPrincipal?: string,
 ): Pick<QuiesceConfirmation, 'confirmedBy'> {
   const data = parseBody(confirmBody, body, 'confirmation', '{"kyvosStopped":true}');
-  return { confirmedBy: data.requestedBy || defaultRequester };
+  return { confirmedBy: authenticatedPrincipal ?? (data.requestedBy || defaultRequester) };
 }
 
 /** The parts of an Azure Monitor common alert schema payload that decide what to do. */

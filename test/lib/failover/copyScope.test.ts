@@ -8,6 +8,7 @@ import type { FailoverReport } from '../../../src/lib/failover/report.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
 import {
   capturingLogger,
+  confirmWhenWaiting,
   failoverDepsFor,
   httpRequest,
   invocation,
@@ -141,6 +142,7 @@ describe('a failover of a container with every kind of name and property', () =>
     expect(plan.blobsOutsideScope).toEqual({ count: 0, examples: [] });
 
     const runId = await postFailover(deps, { mode: 'planned', reason: 'corpus failover' });
+    void confirmWhenWaiting(deps, runId);
     const run = await runUntilDone(failoverRuntime(deps), runId, { timeoutInMs: 240_000 });
     expect(run.errors).toEqual([]);
     expect(run.state).toBe('Succeeded');

@@ -11,6 +11,7 @@ import { failoverRuntime } from '../../src/lib/failover/runtime.js';
 import { spawnCli } from '../cli/cliHarness.js';
 import {
   capturingLogger,
+  confirmWhenWaiting,
   expectCompleteFailover,
   failoverDepsFor,
   postFailover,
@@ -86,6 +87,7 @@ describe('verbose Azure SDK logging (AZURE_LOG_LEVEL=verbose) on the local stack
           { prefix: stack.names.engineWorkDirectory, files: 30 },
         );
         const runId = await postFailover(deps, { mode: 'planned', reason: 'verbose logging check' });
+        void confirmWhenWaiting(deps, runId);
         const run = await runUntilDone(failoverRuntime(deps), runId, { timeoutInMs: 300_000 });
         await expectCompleteFailover(stack, run, dataset.blobs);
       } finally {

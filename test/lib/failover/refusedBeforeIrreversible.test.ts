@@ -76,7 +76,8 @@ describe('a forced failover whose storage side cannot proceed', () => {
     const { run } = await forcedFailover(stack);
     expect(run.state).toBe('Refused');
     expect(run.errors.join('\n')).toContain(
-      `Cannot list container "${stack.names.container}" under "${stack.names.engineWorkDirectory}/" through the RA-GRS secondary endpoint`,
+      // The whole container is the copy's scope (no kyvos-dr-copy-prefix on the stack).
+      `Cannot list container "${stack.names.container}" through the RA-GRS secondary endpoint`,
     );
     expect(run.errors.join('\n')).toContain(`${stack.names.primaryStorageAccount}-secondary`);
     await expectNothingChanged(stack, run);

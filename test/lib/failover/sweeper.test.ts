@@ -17,6 +17,7 @@ import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
 import { DEFAULT_SWEEPER_OPTIONS, sweepFailoverRuns } from '../../../src/lib/failover/sweeper.js';
 import {
   capturingLogger,
+  confirmWhenWaiting,
   expectCompleteFailover,
   failoverDepsFor,
   httpRequest,
@@ -80,6 +81,8 @@ describe('a run whose advance messages all fail while Key Vault is unreachable',
   async function startWhileKeyVaultIsDown(deps: FailoverDeps) {
     stack.setKeyVaultUnavailable(true);
     const runId = await postFailover(deps, { mode: 'planned', reason: 'Key Vault outage at the start' });
+    // The operator confirms the quiesce once the run gets there (after Key Vault is back).
+    void confirmWhenWaiting(deps, runId);
     const controller = new AbortController();
     const working = runUntilDone(failoverRuntime(deps), runId, {
       abortSignal: controller.signal,

@@ -4,7 +4,7 @@ import { confirmQuiesce } from '../lib/failover/confirmQuiesce.js';
 import { authenticatedPrincipal } from '../lib/failover/requester.js';
 import { parseConfirmRequest } from '../lib/failover/requests.js';
 import { failoverRuntime } from '../lib/failover/runtime.js';
-import { badRunId, errorResponse, json, readJson } from '../lib/http.js';
+import { badRunId, errorResponse, json, readJson, runStatusUrl } from '../lib/http.js';
 import { contextLogger } from '../lib/log.js';
 
 /**
@@ -29,7 +29,7 @@ export async function failoverConfirm(
       authenticatedPrincipal(request.headers, deps.settings),
     );
     const run = await confirmQuiesce(failoverRuntime(withLogger(deps, logger)), runId, confirmation);
-    const location = statusUrl(request.url);
+    const location = runStatusUrl(request.url, 'confirm');
     return json(
       202,
       {
@@ -44,14 +44,6 @@ export async function failoverConfirm(
   } catch (error) {
     return errorResponse(error, logger, 'failover.confirm_failed');
   }
-}
-
-/** `https://host/api/failover/<id>/confirm?code=…` → `https://host/api/failover/<id>`. */
-function statusUrl(url: string): string {
-  const u = new URL(url);
-  u.search = '';
-  u.pathname = u.pathname.replace(/\/confirm\/?$/, '');
-  return u.toString();
 }
 
 app.http('failoverConfirm', {

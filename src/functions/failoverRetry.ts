@@ -4,7 +4,7 @@ import { retryFailover } from '../lib/failover/FailoverService.js';
 import { authenticatedPrincipal } from '../lib/failover/requester.js';
 import { parseRetryRequest } from '../lib/failover/requests.js';
 import { failoverRuntime } from '../lib/failover/runtime.js';
-import { badRunId, errorResponse, json, readJson } from '../lib/http.js';
+import { badRunId, errorResponse, json, readJson, runStatusUrl } from '../lib/http.js';
 import { contextLogger } from '../lib/log.js';
 
 /**
@@ -29,7 +29,7 @@ export async function failoverRetry(
       authenticatedPrincipal(request.headers, deps.settings),
     );
     const run = await retryFailover(failoverRuntime(withLogger(deps, logger)), runId, retry);
-    const location = statusUrl(request.url);
+    const location = runStatusUrl(request.url, 'retry');
     return json(
       202,
       { runId: run.runId, state: run.state, retries: run.retries?.length ?? 0, statusUrl: location },
@@ -38,14 +38,6 @@ export async function failoverRetry(
   } catch (error) {
     return errorResponse(error, logger, 'failover.retry_failed');
   }
-}
-
-/** `https://host/api/failover/<id>/retry?code=…` → `https://host/api/failover/<id>`. */
-function statusUrl(url: string): string {
-  const u = new URL(url);
-  u.search = '';
-  u.pathname = u.pathname.replace(/\/retry\/?$/, '');
-  return u.toString();
 }
 
 app.http('failoverRetry', {

@@ -86,3 +86,14 @@ export function badRunId(runId: string): HttpResponseInit | undefined {
     },
   });
 }
+
+/**
+ * The status URL of the run an action was posted to: `https://host/api/failover/<id>/<action>?code=…`
+ * → `https://host/api/failover/<id>` (no function key in it).
+ */
+export function runStatusUrl(actionUrl: string, action: string): string {
+  const u = new URL(actionUrl);
+  u.search = '';
+  u.pathname = u.pathname.replace(new RegExp(`/${action}/?$`), '');
+  return u.toString();
+}

@@ -14,6 +14,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.unit.test.ts'],
+          // The fast tier first; each project runs with its own number of workers.
+          sequence: { groupOrder: 0 },
           testTimeout: 20_000,
         },
       },
@@ -22,6 +24,7 @@ export default defineConfig({
           name: 'stack',
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.unit.test.ts'],
+          sequence: { groupOrder: 1 },
           // Each scenario file starts its own local stack (Azurite, two PostgreSQL servers, the
           // emulator); two at a time fit a 2-core machine.
           pool: 'forks',

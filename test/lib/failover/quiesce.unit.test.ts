@@ -13,6 +13,7 @@ import { DEFAULT_FAILOVER_OPTIONS, type StepContext } from '../../../src/lib/fai
 import { AWAITING_CONFIRMATION, quiesce } from '../../../src/lib/failover/steps/quiesce.js';
 import { createLogger } from '../../../src/lib/log.js';
 import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { testConfig } from '../../helpers/inMemoryFailover.js';
 
 const T0 = new Date('2026-12-01T10:00:00.500Z');
 
@@ -199,11 +200,10 @@ describe('the WAL check after the confirmation', () => {
   });
 });
 
-const config = {
-  primary: { postgresServer: 'pg-kyvos', storageAccount: 'stkyvosprimary' },
-  dr: { storageAccount: 'stkyvosdr', container: 'kyvos', replicaServer: 'pg-kyvos-dr' },
-  engineWorkDirectory: 'kyvos/engine_work',
-} as unknown as DrConfig;
+const config: DrConfig = testConfig({
+  primary: { ...testConfig().primary, postgresServer: 'pg-kyvos', storageAccount: 'stkyvosprimary' },
+  dr: { ...testConfig().dr, storageAccount: 'stkyvosdr', container: 'kyvos', replicaServer: 'pg-kyvos-dr' },
+});
 
 function stepContext(run: FailoverRun): StepContext {
   return {

@@ -153,7 +153,7 @@ describe('a run whose advance messages all fail while Key Vault is unreachable',
       expect(status.waitingFor).toBeNull();
       expect(status.errors).toHaveLength(1);
       expect(status.errors[0]).toMatch(
-        /^The run made no progress for \d+ s \(since .+\), so the sweeper ended it after re-advancing it 1 time\(s\)\./,
+        /^The run made no progress for [\d.]+ (s|min|h) \(since .+\), so the sweeper ended it after re-advancing it 1 time\(s\)\./,
       );
       expect(status.errors[0]).toContain('the configuration could not be loaded: ');
       expect(status.errors[0]).not.toMatch(/sig=(?!REDACTED)/);

@@ -3,7 +3,9 @@ import { checkBearerToken } from './bearerToken.js';
 import { type JsonResult, parseJsonBody } from './http.js';
 import { pathSegments } from './router.js';
 import {
+  type DeletedSecret,
   isValidSecretName,
+  SecretDeletedButRecoverable,
   type SecretStore,
   type SecretVersion,
   type SetSecretOptions,
@@ -31,7 +33,8 @@ export interface KeyVaultRequest {
 }
 
 /**
- * The Key Vault secrets data plane (GetSecret, SetSecret, GetSecrets) in the wire format of
+ * The Key Vault secrets data plane (GetSecret, SetSecret, GetSecrets, DeleteSecret and the
+ * soft-delete operations on deleted secrets) in the wire format of
  * api-version 2025-07-01.
  *
  * Authentication follows Key Vault's challenge flow: a request without a token gets `401` with
@@ -48,11 +51,13 @@ export function handleKeyVaultRequest(deps: KeyVaultDeps, request: KeyVaultReque
     throw badParameter('The api-version query parameter is missing.');
   }
   const segments = pathSegments(request.url.pathname);
-  if (segments[0]?.toLowerCase() !== 'secrets' || segments.length > 3) {
+  const collection = segments[0]?.toLowerCase();
+  if (collection === 'deletedsecrets') return handleDeletedSecret(deps, request, segments);
+  if (collection !== 'secrets' || segments.length > 3) {
     throw new ArmError(
       404,
       'NotFound',
-      `The local Key Vault emulator (vault '${deps.keyVaultName}') serves only /secrets; not ${request.url.pathname}.`,
+      `The local Key Vault emulator (vault '${deps.keyVaultName}') serves only /secrets and /deletedsecrets; not ${request.url.pathname}.`,
     );
   }
   const [, name, version] = segments;
@@ -60,16 +65,109 @@ export function handleKeyVaultRequest(deps: KeyVaultDeps, request: KeyVaultReque
     if (request.method !== 'GET') throw methodNotAllowed(request.method, ['GET']);
     return listSecrets(deps, request.url);
   }
+  checkName(name);
+  if (request.method === 'GET') return { status: 200, body: bundle(deps, getSecret(deps, name, version)) };
+  if (request.method === 'PUT' && version === undefined) {
+    return { status: 200, body: bundle(deps, setSecret(deps, name, request.rawBody)) };
+  }
+  if (request.method === 'DELETE' && version === undefined) {
+    // DeleteSecret answers the DeletedSecretBundle (secrets.json, "DeleteSecret"); with soft-delete,
+    // always on since February 2025 (soft-delete overview), the secret is kept as a deleted secret.
+    const deleted = deps.store.deleteSecret(name);
+    if (!deleted) throw secretNotFound(name);
+    return { status: 200, body: deletedBundle(deps, deleted) };
+  }
+  throw methodNotAllowed(request.method, version === undefined ? ['GET', 'PUT', 'DELETE'] : ['GET']);
+}
+
+/**
+ * The soft-delete operations of the secrets data plane (azure-rest-api-specs,
+ * specification/keyvault/data-plane/Microsoft.KeyVault/stable/7.5/secrets.json):
+ * GetDeletedSecret `GET /deletedsecrets/{name}` (200 DeletedSecretBundle, without the value),
+ * PurgeDeletedSecret `DELETE /deletedsecrets/{name}` (204), RecoverDeletedSecret
+ * `POST /deletedsecrets/{name}/recover` (200 SecretBundle). A name that is not deleted answers
+ * 404 SecretNotFound. Reading deleted secrets needs the `secrets/readDeleted` data action, recovering
+ * `secrets/recover/action`, purging `secrets/purge/action`; this emulator does not authorize.
+ */
+function handleDeletedSecret(deps: KeyVaultDeps, request: KeyVaultRequest, segments: string[]): JsonResult {
+  const [, name, action] = segments;
+  if (name === undefined || segments.length > 3 || (action !== undefined && action !== 'recover')) {
+    throw new ArmError(
+      404,
+      'NotFound',
+      `The local Key Vault emulator serves GET/DELETE /deletedsecrets/{name} and POST /deletedsecrets/{name}/recover; not ${request.url.pathname}.`,
+    );
+  }
+  checkName(name);
+  if (action === 'recover') {
+    if (request.method !== 'POST') throw methodNotAllowed(request.method, ['POST']);
+    const recovered = deps.store.recoverDeletedSecret(name);
+    if (!recovered) throw deletedSecretNotFound(name);
+    return { status: 200, body: bundle(deps, recovered) };
+  }
+  const deleted = deps.store.getDeletedSecret(name);
+  if (request.method === 'GET') {
+    if (!deleted) throw deletedSecretNotFound(name);
+    return { status: 200, body: deletedBundle(deps, deleted) };
+  }
+  if (request.method === 'DELETE') {
+    if (!deleted || !deps.store.purgeDeletedSecret(name)) throw deletedSecretNotFound(name);
+    return { status: 204 };
+  }
+  throw methodNotAllowed(request.method, ['GET', 'DELETE']);
+}
+
+function checkName(name: string): void {
   if (!isValidSecretName(name)) {
     throw badParameter(
       `The request URI contains an invalid name: ${name}. A secret name is 1 to 127 letters, digits and dashes.`,
     );
   }
-  if (request.method === 'GET') return { status: 200, body: bundle(deps, getSecret(deps, name, version)) };
-  if (request.method === 'PUT' && version === undefined) {
-    return { status: 200, body: bundle(deps, setSecret(deps, name, request.rawBody)) };
+}
+
+/**
+ * An error whose body carries Key Vault's `innererror` (the `Error` definition of the data-plane
+ * specs, common.json: `code`, `message`, `innererror`).
+ */
+class KeyVaultError extends ArmError {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    readonly innerCode: string,
+  ) {
+    super(status, code, message);
   }
-  throw methodNotAllowed(request.method, version === undefined ? ['GET', 'PUT'] : ['GET']);
+
+  override toBody(): { error: { code: string; message: string; innererror: { code: string } } } {
+    return { error: { code: this.code, message: this.message, innererror: { code: this.innerCode } } };
+  }
+}
+
+function secretNotFound(id: string): ArmError {
+  return new ArmError(
+    404,
+    'SecretNotFound',
+    `A secret with (name/id) ${id} was not found in this key vault. If you recently deleted this secret you may be ` +
+      'able to recover it using the correct recovery command. For help resolving this issue, please see ' +
+      'https://go.microsoft.com/fwlink/?linkid=2125182',
+  );
+}
+
+function deletedSecretNotFound(name: string): ArmError {
+  return new ArmError(404, 'SecretNotFound', `Deleted Secret not found: ${name}`);
+}
+
+/** DeletedSecretBundle: the current version's bundle without its value, plus the soft-delete dates. */
+function deletedBundle(deps: KeyVaultDeps, deleted: DeletedSecret): Record<string, unknown> {
+  const current = deleted.versions[deleted.versions.length - 1] as SecretVersion;
+  const { value: _value, ...rest } = bundle(deps, current);
+  return {
+    ...rest,
+    recoveryId: `${deps.vaultUrl()}/deletedsecrets/${current.name}`,
+    deletedDate: epochSeconds(deleted.deleted),
+    scheduledPurgeDate: epochSeconds(deleted.scheduledPurge),
+  };
 }
 
 function authenticate(deps: KeyVaultDeps, authorization: string | undefined): void {
@@ -85,16 +183,7 @@ function authenticate(deps: KeyVaultDeps, authorization: string | undefined): vo
 
 function getSecret(deps: KeyVaultDeps, name: string, version: string | undefined): SecretVersion {
   const secret = deps.store.getSecret(name, version);
-  if (!secret) {
-    const id = version ? `${name}/${version}` : name;
-    throw new ArmError(
-      404,
-      'SecretNotFound',
-      `A secret with (name/id) ${id} was not found in this key vault. If you recently deleted this secret you may be ` +
-        'able to recover it using the correct recovery command. For help resolving this issue, please see ' +
-        'https://go.microsoft.com/fwlink/?linkid=2125182',
-    );
-  }
+  if (!secret) throw secretNotFound(version ? `${name}/${version}` : name);
   if (!secret.enabled)
     throw new ArmError(403, 'Forbidden', 'Operation get is not allowed on a disabled secret.');
   return secret;
@@ -137,7 +226,17 @@ function setSecret(deps: KeyVaultDeps, name: string, rawBody: Buffer): SecretVer
     if (typeof exp === 'number') options.expiresOn = new Date(exp * 1000);
     if (typeof nbf === 'number') options.notBefore = new Date(nbf * 1000);
   }
-  return deps.store.setSecret(name, value, options);
+  try {
+    return deps.store.setSecret(name, value, options);
+  } catch (error) {
+    // SetSecret on a soft-deleted name: 409 Conflict, inner error ObjectIsDeletedButRecoverable, with
+    // this message (as Key Vault answers it, e.g. Azure/azure-sdk-for-python#9743,
+    // ansible-collections/azure#1145, ironmansoftware/powershell-universal#1990; soft-delete overview).
+    if (error instanceof SecretDeletedButRecoverable) {
+      throw new KeyVaultError(409, 'Conflict', error.message, 'ObjectIsDeletedButRecoverable');
+    }
+    throw error;
+  }
 }
 
 function listSecrets(deps: KeyVaultDeps, url: URL): JsonResult {

@@ -15,6 +15,27 @@ export interface SecretVersion {
   notBefore?: Date;
 }
 
+/**
+ * A soft-deleted secret: every version is kept, and the name can only be recovered or purged until
+ * `scheduledPurge` ("Azure Key Vault soft-delete overview",
+ * https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview: recoverable for 7 to 90
+ * days, 90 by default; soft-delete cannot be turned off since February 2025).
+ */
+export interface DeletedSecret {
+  /** The versions at deletion, oldest first; the last is the current one. */
+  versions: SecretVersion[];
+  deleted: Date;
+  scheduledPurge: Date;
+}
+
+/** The retention of the emulated vault: Azure's default when none is configured (soft-delete overview). */
+export const SOFT_DELETE_RETENTION_DAYS = 90;
+
+/** A set on a name that is soft-deleted: Key Vault answers 409 ObjectIsDeletedButRecoverable. */
+export class SecretDeletedButRecoverable extends Error {
+  override readonly name = 'SecretDeletedButRecoverable';
+}
+
 export interface SetSecretOptions {
   contentType?: string;
   tags?: Record<string, string>;
@@ -34,6 +55,7 @@ export function isValidSecretName(name: string): boolean {
  */
 export class SecretStore {
   private readonly secrets = new Map<string, SecretVersion[]>();
+  private readonly deleted = new Map<string, DeletedSecret>();
 
   /** Adds a new version of a secret and returns it. */
   setSecret(name: string, value: string, options: SetSecretOptions = {}): SecretVersion {
@@ -41,6 +63,13 @@ export class SecretStore {
       throw new Error(`Invalid secret name "${name}": use 1 to 127 letters, digits and dashes.`);
     }
     const key = name.toLowerCase();
+    // "Once a secret ... is deleted, it remains recoverable"; its name cannot be reused until it is
+    // recovered or purged (soft-delete overview; SetSecret answers 409, see keyVault.ts).
+    if (this.deleted.has(key)) {
+      throw new SecretDeletedButRecoverable(
+        `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`,
+      );
+    }
     const versions = this.secrets.get(key) ?? [];
     const now = new Date();
     const secret: SecretVersion = {
@@ -74,5 +103,39 @@ export class SecretStore {
       .map((versions) => versions[versions.length - 1])
       .filter((v): v is SecretVersion => v !== undefined)
       .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
+  }
+
+  /** Soft-deletes a secret with all its versions; undefined when there is no such secret. */
+  deleteSecret(name: string, now = new Date()): DeletedSecret | undefined {
+    const key = name.toLowerCase();
+    const versions = this.secrets.get(key);
+    if (!versions) return undefined;
+    this.secrets.delete(key);
+    const deleted: DeletedSecret = {
+      versions,
+      deleted: now,
+      scheduledPurge: new Date(now.getTime() + SOFT_DELETE_RETENTION_DAYS * 86_400_000),
+    };
+    this.deleted.set(key, deleted);
+    return deleted;
+  }
+
+  getDeletedSecret(name: string): DeletedSecret | undefined {
+    return this.deleted.get(name.toLowerCase());
+  }
+
+  /** Restores a soft-deleted secret with its versions; returns its current version. */
+  recoverDeletedSecret(name: string): SecretVersion | undefined {
+    const key = name.toLowerCase();
+    const deleted = this.deleted.get(key);
+    if (!deleted) return undefined;
+    this.deleted.delete(key);
+    this.secrets.set(key, deleted.versions);
+    return deleted.versions[deleted.versions.length - 1];
+  }
+
+  /** Removes a soft-deleted secret for good; false when there is none. */
+  purgeDeletedSecret(name: string): boolean {
+    return this.deleted.delete(name.toLowerCase());
   }
 }

@@ -1,5 +1,6 @@
+import { ACTIVE_SECRETS } from '../config/secretNames.js';
 import { proveSourceAccess, type SourceAccessProof } from '../copy/sourceAccess.js';
-import { PreconditionFailed } from '../errors.js';
+import { PreconditionFailed, statusOf } from '../errors.js';
 import type { Readiness } from '../health/readiness.js';
 import { describeError } from '../redact.js';
 import { copyDepsFor } from './copyContext.js';
@@ -22,13 +23,23 @@ export interface SourceAccessCheck extends SourceAccessProof {
 
 /** What preflight found about the rest of the run: a proof, or the reasons it could not finish. */
 export type RunCanFinish =
-  | { canFinish: true; sourceAccess: SourceAccessCheck }
-  | { canFinish: false; reasons: string[] };
+  | { canFinish: true; sourceAccess: SourceAccessCheck; warnings?: string[] }
+  | { canFinish: false; reasons: string[]; warnings?: string[] };
+
+/**
+ * What the check of the record step's secret names found: reasons to refuse the run (a name is
+ * soft-deleted) and warnings (a name could not be checked).
+ */
+export interface RecordedNamesCheck {
+  reasons: string[];
+  warnings: string[];
+}
 
 /**
  * Proves that the copy can read its source, with exactly the access the copy will use
  * (`copyDepsFor`: the source SAS from Key Vault, or a user-delegation SAS from the primary endpoint),
- * through the `-secondary` endpoint (`proveSourceAccess`). A failure is not thrown: it is returned
+ * through the `-secondary` endpoint (`proveSourceAccess`), and that no secret the record step
+ * writes is soft-deleted (`checkRecordedNamesNotDeleted`). A failure is not thrown: it is returned
  * as a reason an operator can act on, so that preflight refuses the run with every reason at once.
  * Nothing is written.
  */
@@ -41,17 +52,76 @@ export async function proveRunCanFinish(
   const access = ctx.config.sourceSasSecretName
     ? `SAS from secret "${ctx.config.sourceSasSecretName}"`
     : 'user-delegation SAS';
-  try {
-    const deps = await copyDepsFor(ctx);
-    const proof = await proveSourceAccess(deps, ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {});
-    return { canFinish: true, sourceAccess: { access, ...proof } };
-  } catch (error) {
-    return {
-      canFinish: false,
-      reasons: [`the copy cannot read its source (${access}): ${describeError(error)}`],
-    };
-  }
+  const [copy, names] = await Promise.all([
+    copyDepsFor(ctx)
+      .then((deps) => proveSourceAccess(deps, ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}))
+      .then(
+        (proof) => ({ ok: true as const, proof }),
+        (error: unknown) => ({
+          ok: false as const,
+          reason: `the copy cannot read its source (${access}): ${describeError(error)}`,
+        }),
+      ),
+    checkRecordedNamesNotDeleted(ctx),
+  ]);
+  const warnings = names.warnings.length > 0 ? { warnings: names.warnings } : {};
+  const reasons = [...(copy.ok ? [] : [copy.reason]), ...names.reasons];
+  if (!copy.ok || reasons.length > 0) return { canFinish: false, reasons, ...warnings };
+  return { canFinish: true, sourceAccess: { access, ...copy.proof }, ...warnings };
 }
+
+/**
+ * Proves that the record step will be able to write its secrets: none of their names is
+ * soft-deleted. Key Vault keeps a deleted secret as "deleted but recoverable" for 7 to 90 days, and
+ * a SetSecret on its name answers 409 Conflict (ObjectIsDeletedButRecoverable) until it is recovered
+ * or purged ("Azure Key Vault soft-delete overview",
+ * https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview). The record step runs
+ * after the promote, so it would fail with the names half-written.
+ *
+ * Get Deleted Secret (`GET /deletedsecrets/{name}`, azure-rest-api-specs keyvault data-plane
+ * secrets.json) answers 200 for a soft-deleted name and 404 otherwise. It needs permission to read
+ * deleted secrets (access policy: secrets get, per the Get Deleted Secret reference; with Azure RBAC
+ * a role that reads deleted secrets), which the identity may lack (infra's `vaultWriteScope:
+ * activeSecrets`, or an access policy without it): then the name cannot be checked, and that is a
+ * warning, not a refusal, since the record step may well succeed. Any other failure to check is a
+ * warning too: whether Key Vault can be read at all is decided by preflight's earlier read.
+ */
+export async function checkRecordedNamesNotDeleted(
+  ctx: Pick<StepContext, 'clients' | 'config' | 'abortSignal'>,
+): Promise<RecordedNamesCheck> {
+  const vault = ctx.config.keyVault;
+  if (!vault) return { reasons: [], warnings: [] };
+  const secrets = ctx.clients.secrets(vault.url);
+  const options = ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {};
+  const found = await Promise.all(
+    RECORDED_SECRET_NAMES.map((name) =>
+      secrets.getDeletedSecret(name, options).then(
+        () => ({ name, deleted: true as const }),
+        (error: unknown) => ({ name, deleted: false as const, error }),
+      ),
+    ),
+  );
+  const check: RecordedNamesCheck = { reasons: [], warnings: [] };
+  for (const result of found) {
+    if (result.deleted) {
+      check.reasons.push(
+        `the secret "${result.name}" in Key Vault ${vault.name} is deleted but recoverable (soft-delete), so the record step could not write it after the promote; recover it first: az keyvault secret recover --vault-name ${vault.name} --name ${result.name}`,
+      );
+    } else if (statusOf(result.error) === 403) {
+      check.warnings.push(
+        `cannot check whether the secret "${result.name}" in Key Vault ${vault.name} is soft-deleted: the app's identity may not read deleted secrets (${describeError(result.error)}). If it is, the record step will fail after the promote; check with: az keyvault secret show-deleted --vault-name ${vault.name} --name ${result.name}`,
+      );
+    } else if (statusOf(result.error) !== 404) {
+      check.warnings.push(
+        `cannot check whether the secret "${result.name}" in Key Vault ${vault.name} is soft-deleted (${describeError(result.error)})`,
+      );
+    }
+  }
+  return check;
+}
+
+/** Every secret name the record step may write (record.ts). */
+export const RECORDED_SECRET_NAMES: readonly string[] = Object.values(ACTIVE_SECRETS);
 
 /**
  * The error that refuses a run because Key Vault could not be read: the configuration's vault is

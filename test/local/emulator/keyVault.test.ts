@@ -166,4 +166,53 @@ describe('Key Vault secrets through the control-plane emulator', () => {
     await client.getSecret('logged');
     expect(JSON.stringify(stack.requests)).not.toContain('very-secret-value');
   });
+
+  it('soft-deletes a secret: 404 on get, 409 ObjectIsDeletedButRecoverable on set, then recover and purge', async () => {
+    stack = await startTestEmulator(tls);
+    const client = secretClient();
+    await client.setSecret('run-id', 'fo-1');
+
+    const poller = await client.beginDeleteSecret('run-id');
+    const deleted = await poller.pollUntilDone();
+    expect(deleted.recoveryId).toBe(`${stack.emulator.keyVaultUrl}/deletedsecrets/run-id`);
+    expect(deleted.deletedOn).toBeInstanceOf(Date);
+    expect(deleted.properties.scheduledPurgeDate?.getTime()).toBe(
+      (deleted.properties.deletedOn?.getTime() ?? 0) + 90 * 86_400_000,
+    );
+    expect(await client.getSecret('run-id').catch((e: unknown) => e)).toMatchObject({
+      statusCode: 404,
+      code: 'SecretNotFound',
+    });
+    expect((await client.getDeletedSecret('run-id')).name).toBe('run-id');
+
+    const conflict = await client.setSecret('run-id', 'fo-2').catch((e: unknown) => e);
+    expect(conflict).toMatchObject({ statusCode: 409, code: 'Conflict' });
+    expect((conflict as Error).message).toContain('deleted but recoverable state');
+    const token = unsignedJwt({ aud: 'https://vault.azure.net', tid: TENANT_ID });
+    const raw = await rawRequest(`${stack.emulator.keyVaultUrl}/secrets/run-id?api-version=2025-07-01`, {
+      ca: tls.cert,
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ value: 'fo-2' }),
+    });
+    expect(raw.status).toBe(409);
+    expect(raw.json.error).toMatchObject({
+      code: 'Conflict',
+      innererror: { code: 'ObjectIsDeletedButRecoverable' },
+    });
+
+    const recovered = await (await client.beginRecoverDeletedSecret('run-id')).pollUntilDone();
+    expect(recovered.name).toBe('run-id');
+    expect((await client.getSecret('run-id')).value).toBe('fo-1');
+    expect(await client.getDeletedSecret('run-id').catch((e: unknown) => e)).toMatchObject({
+      statusCode: 404,
+    });
+
+    await (await client.beginDeleteSecret('run-id')).pollUntilDone();
+    await client.purgeDeletedSecret('run-id');
+    expect(await client.getDeletedSecret('run-id').catch((e: unknown) => e)).toMatchObject({
+      statusCode: 404,
+    });
+    expect((await client.setSecret('run-id', 'fo-3')).value).toBe('fo-3');
+  });
 });

@@ -11,7 +11,7 @@ import { copyDepsFor } from '../copyContext.js';
 import type { FailoverDecision } from '../FailoverRun.js';
 import { keyVaultUnreadable, proveRunCanFinish, refusalOf } from '../runCanFinish.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
-import { type RecordedFailover, readRecordedFailover } from './record.js';
+import { NO_FAILOVER_RECORDED, type RecordedFailover, readRecordedFailover } from './record.js';
 
 /**
  * Checks configuration and health now, and takes the go/no-go decision.
@@ -39,7 +39,7 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
   });
   if (earlier && !run.request.dryRun) {
     throw new PreconditionFailed(
-      `This DR pair has already failed over (run ${earlier.runId}${earlier.at ? ` at ${earlier.at}` : ''}): ${ctx.config.dr.storageAccount} and ${ctx.config.dr.replicaServer} are the primary now, and another failover would copy the old secondary over them. Build a new DR pair, update the configuration secrets, and delete the secret ${ACTIVE_SECRETS.lastFailoverRunId} before the next failover.`,
+      `This DR pair has already failed over (run ${earlier.runId}${earlier.at ? ` at ${earlier.at}` : ''}): ${ctx.config.dr.storageAccount} and ${ctx.config.dr.replicaServer} are the primary now, and another failover would copy the old secondary over them. Build a new DR pair, update the configuration secrets, and set the secret ${ACTIVE_SECRETS.lastFailoverRunId} to "${NO_FAILOVER_RECORDED}" before the next failover (overwrite it: do not delete it, since a deleted secret's name stays soft-deleted and the next failover could not record itself).`,
       [`an earlier failover (run ${earlier.runId}) made the DR side the primary`],
     );
   }
@@ -68,6 +68,10 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
   });
   // Before anything irreversible may run: the copy must be able to read its source (runCanFinish.ts).
   const runCanFinish = await proveRunCanFinish(ctx);
+  for (const warning of runCanFinish.warnings ?? []) {
+    ctx.logger.warn('failover.preflight.warning', { runId: run.runId, warning });
+  }
+  const warnings = runCanFinish.warnings ? { warnings: runCanFinish.warnings } : {};
   const refusal = refusalOf(run.request, readiness, runCanFinish);
   // A dry run reports an ineligible planned run as its verdict, but cannot plan a copy it cannot list.
   if (refusal && (!run.request.dryRun || !runCanFinish.canFinish)) throw refusal;
@@ -104,7 +108,7 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
       r.progress.listingComplete = true;
       return true;
     });
-    return { detail: { verdict, dryRun: true, sourceAccess, ...plan } };
+    return { detail: { verdict, dryRun: true, sourceAccess, ...warnings, ...plan } };
   }
 
   return {
@@ -114,6 +118,7 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
       readiness: readiness.status,
       rpoSeconds: readiness.rpoSeconds,
       eligibleForPlannedPromote: readiness.eligibleForPlannedPromote,
+      ...warnings,
     },
   };
 }

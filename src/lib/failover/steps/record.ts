@@ -33,8 +33,10 @@ export async function recordActiveNames(ctx: StepContext): Promise<StepOutcome> 
     };
   }
   const secrets = clients.secrets(config.keyVault.url);
+  let writing = '';
   try {
     for (const [name, value] of Object.entries(values)) {
+      writing = name;
       await secrets.setSecret(name, value, {
         contentType: 'text/plain',
         tags: { kyvosDrRun: run.runId },
@@ -42,6 +44,13 @@ export async function recordActiveNames(ctx: StepContext): Promise<StepOutcome> 
       });
     }
   } catch (error) {
+    if (isDeletedButRecoverable(error)) {
+      const failure = new Error(
+        `Cannot record the new names in Key Vault ${config.keyVault.name}: the secret "${writing}" is deleted but recoverable (soft-delete), and Key Vault refuses a new value under its name until it is recovered (409 ObjectIsDeletedButRecoverable). Recover it: az keyvault secret recover --vault-name ${config.keyVault.name} --name ${writing}, then retry this run, which overwrites it. The data and the database are in the DR region.`,
+      );
+      Object.assign(failure, { detail: { activeNames: values, softDeletedSecret: writing } });
+      throw failure;
+    }
     const failure = new Error(
       `Cannot record the new names in Key Vault ${config.keyVault.name} ${describeError(error)}. Key Vault is read-only while its region fails over. The data and the database are in the DR region; set ${Object.keys(values).join(', ')} by hand, or resume this run when the vault accepts writes.`,
     );
@@ -55,6 +64,42 @@ export async function recordActiveNames(ctx: StepContext): Promise<StepOutcome> 
       activeNames: values,
     },
   };
+}
+
+/**
+ * A SetSecret refused because the name is soft-deleted: 409 Conflict with inner error
+ * `ObjectIsDeletedButRecoverable` ("Azure Key Vault soft-delete overview",
+ * https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview). The SDK's `RestError`
+ * carries `code: "Conflict"`; the inner code is in the parsed body (`details`), and the message says
+ * "deleted but recoverable".
+ */
+export function isDeletedButRecoverable(error: unknown): boolean {
+  if (statusOf(error) !== 409) return false;
+  const details = (error as { details?: unknown }).details;
+  let body = '';
+  try {
+    body = JSON.stringify(details ?? '');
+  } catch {
+    // An unserializable body: the message decides.
+  }
+  return (
+    body.includes('ObjectIsDeletedButRecoverable') || /deleted but recoverable/i.test(describeError(error))
+  );
+}
+
+/**
+ * The value of `kyvos-dr-last-failover-run-id` that means "no completed failover": how an operator
+ * resets it for a new DR pair. The secret is overwritten, never deleted: a deleted secret stays
+ * soft-deleted for 7 to 90 days and the record step's next write on its name would answer 409
+ * (soft-delete overview, above). An empty value means the same.
+ */
+export const NO_FAILOVER_RECORDED = 'none';
+
+/** The run id recorded in `kyvos-dr-last-failover-run-id`, or undefined for the reset marker. */
+export function recordedRunIdOf(value: string | undefined): string | undefined {
+  const runId = value?.trim();
+  if (!runId || runId.toLowerCase() === NO_FAILOVER_RECORDED) return undefined;
+  return runId;
 }
 
 /** What the fence step found, or "not fenced" when it did not run. */
@@ -83,8 +128,8 @@ export interface RecordedFailover {
 /**
  * The failover recorded in Key Vault (`kyvos-dr-last-failover-run-id`), whatever its run's state:
  * the record step runs after the promote, so the secret means the replica was promoted. Undefined
- * when the secret does not exist or no vault is configured (then nothing was recorded). Any other
- * failure to read it is thrown.
+ * when the secret does not exist, holds the reset marker `NO_FAILOVER_RECORDED` (or nothing), or no
+ * vault is configured (then nothing was recorded). Any other failure to read it is thrown.
  */
 export async function readRecordedFailover(
   config: Pick<DrConfig, 'keyVault'>,
@@ -96,7 +141,7 @@ export async function readRecordedFailover(
   const read = { ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}) };
   let runId: string | undefined;
   try {
-    runId = (await secrets.getSecret(ACTIVE_SECRETS.lastFailoverRunId, read)).value;
+    runId = recordedRunIdOf((await secrets.getSecret(ACTIVE_SECRETS.lastFailoverRunId, read)).value);
   } catch (error) {
     if (statusOf(error) === 404) return undefined;
     throw error;

@@ -1,4 +1,4 @@
-import type { LocalFlexibleServer, PgInstance } from '../types.js';
+import type { LocalFlexibleServer, PgInstance, RegionRole } from '../types.js';
 import {
   ArmError,
   conflictingOperation,
@@ -10,6 +10,8 @@ import type { JsonResult } from './http.js';
 import {
   type PromoteMode,
   type PromoteOption,
+  plannedPromoteRefusal,
+  primaryAvailability,
   promoteReplica,
   readStatus,
   replicationStateOf,
@@ -33,7 +35,8 @@ type BusyState = 'Updating' | 'Stopping' | 'Starting';
  * `GET` reads the instance: `state` is `Ready` while it runs, `Stopped` after an ARM stop,
  * `Inaccessible` when it is down otherwise (the nearest value of the ServerState enum), and
  * `Updating`/`Stopping`/`Starting` while an operation runs. A replica's `replicationState` comes
- * from its WAL receiver (`streaming` → Active, `catchup`/`starting` → Catchup, else Broken).
+ * from its WAL receiver (`streaming` → Active, `catchup`/`starting` → Catchup, else Broken while
+ * its primary is up, Active while the primary is unreachable: see `replicationStateOf`).
  * `fullyQualifiedDomainName` is the instance's host; the port is not part of an FQDN, clients on
  * the stack take it from their connection settings.
  *
@@ -97,6 +100,11 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
           );
         }
         const source = ctx.options.servers.find((s) => s.name === server.sourceServer);
+        const isRegionDown = (region: RegionRole) => ctx.options.faults.regionsDown.has(region);
+        if (option === 'Planned') {
+          const refusal = plannedPromoteRefusal(server, source, isRegionDown);
+          if (refusal) throw refusal;
+        }
         const involved: Array<{ server: LocalFlexibleServer; state: BusyState }> = [
           { server, state: 'Updating' },
         ];
@@ -111,7 +119,7 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
               mode,
               option,
               plannedTimeoutInMs: ctx.options.plannedPromoteTimeoutInMs ?? 60_000,
-              isRegionDown: (region) => ctx.options.faults.regionsDown.has(region),
+              isRegionDown,
             }),
           async () => ({ status: 200, body: await body(server) }),
         );
@@ -242,7 +250,16 @@ async function serverBody(
     ? {
         role: 'AsyncReplica',
         capacity: 0,
-        replicationState: busyState === 'Updating' ? 'Updating' : replicationStateOf(status),
+        replicationState:
+          busyState === 'Updating'
+            ? 'Updating'
+            : replicationStateOf(
+                status,
+                primaryAvailability(
+                  ctx.options.servers.find((s) => s.name === server.sourceServer),
+                  (region) => ctx.options.faults.regionsDown.has(region),
+                ).available,
+              ),
       }
     : { role: 'Primary', capacity: 5 };
   const properties: Record<string, unknown> = {

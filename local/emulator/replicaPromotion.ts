@@ -99,8 +99,24 @@ export async function promoteReplica(request: PromotionRequest): Promise<void> {
   }
 }
 
-/** `replica.replicationState` of a read replica, from its WAL receiver. */
-export function replicationStateOf(status: PgInstanceStatus): 'Active' | 'Catchup' | 'Broken' {
+/**
+ * `replica.replicationState` of a read replica, from its WAL receiver and whether its primary can be
+ * reached. The documented values (ReplicationState, Microsoft.DBforPostgreSQL 2024-08-01;
+ * https://learn.microsoft.com/javascript/api/@azure/arm-postgresql-flexible/knownreplicationstate):
+ * Active "fully synchronized and actively replicating", Catchup "behind the primary and catching
+ * up", Provisioning, Updating (compute change or promotion; `serverBody` shows it while an
+ * operation runs), Broken "replication has failed or been interrupted", Reconfiguring.
+ *
+ * The state is the service's view of the replication link, not a live probe of the primary: a
+ * replica whose primary became unreachable (its region down, the server stopped) keeps reading
+ * Active, which is why a planned promote cannot rely on it and checks the primary's own state
+ * (`plannedPromoteRefusal`). Broken is kept for a replica that cannot replicate although its
+ * primary is up (the WAL receiver is gone or failing) or whose own instance is down.
+ */
+export function replicationStateOf(
+  status: PgInstanceStatus,
+  primaryReachable = true,
+): 'Active' | 'Catchup' | 'Broken' {
   if (!status.running) return 'Broken';
   switch (status.walReceiverStatus) {
     case 'streaming':
@@ -110,8 +126,47 @@ export function replicationStateOf(status: PgInstanceStatus): 'Active' | 'Catchu
     case 'startup':
       return 'Catchup';
     default:
-      return 'Broken';
+      return primaryReachable ? 'Broken' : 'Active';
   }
+}
+
+/**
+ * Whether the replica's source server is available to ARM: known, its region up, not stopped, its
+ * instance running.
+ */
+export function primaryAvailability(
+  source: LocalFlexibleServer | undefined,
+  isRegionDown: (region: RegionRole) => boolean,
+): { available: true } | { available: false; state: string } {
+  if (source === undefined) return { available: false, state: 'unknown to ARM' };
+  if (isRegionDown(source.region)) return { available: false, state: 'unreachable (its region is down)' };
+  if (source.stoppedByArm) return { available: false, state: 'Stopped' };
+  if (!source.instance.isRunning()) return { available: false, state: 'Inaccessible' };
+  return { available: true };
+}
+
+/**
+ * The refusal of a Planned promote whose primary is not available, or undefined.
+ *
+ * "Promote read replicas" (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-read-replicas-promote):
+ * a planned promote synchronizes the replica with its primary first, so both servers must be
+ * available; a forced promote runs whatever the primary's state, for a regional outage. Azure does
+ * not document the error code or message of this refusal: the code is the one this emulator already
+ * answers for a promotion the service refuses (`ReadReplicaPromotionFailed`, 409), answered at the
+ * PATCH itself, before any operation starts, as ARM answers a request it validates up front.
+ */
+export function plannedPromoteRefusal(
+  replica: LocalFlexibleServer,
+  source: LocalFlexibleServer | undefined,
+  isRegionDown: (region: RegionRole) => boolean,
+): ArmError | undefined {
+  const primary = primaryAvailability(source, isRegionDown);
+  if (primary.available) return undefined;
+  return promotionFailed(
+    `Cannot promote replica "${replica.name}" (${replica.resourceGroup}) with promoteOption Planned: its primary ` +
+      `server${source ? ` "${source.name}"` : ''} is ${primary.state}. A planned promote needs both servers available; ` +
+      'use promoteOption Forced if the primary region is down.',
+  );
 }
 
 /** The instance's status; a failure to ask counts as not running. */

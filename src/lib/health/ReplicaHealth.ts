@@ -16,9 +16,11 @@ import {
 } from './HealthReport.js';
 import type { OldPrimaryWatch } from './OldPrimaryWatch.js';
 import {
+  type PrimaryStateReading,
   type PromoteCondition,
   type PromoteEligibility,
   plannedPromoteEligibility,
+  primaryStateCondition,
   storageRpoCondition,
 } from './plannedPromoteEligibility.js';
 import { connectForHealth } from './postgresProbe.js';
@@ -90,7 +92,8 @@ const MIB = 1024 * 1024;
  * `maxReplicaLagBytes` → Degraded, over twice → Unhealthy. The database RPO is lagSeconds. A replica
  * that does not answer SQL, or is no longer in recovery, is Unhealthy.
  *
- * `eligibleForPlannedPromote` holds when role, state Ready, replicationState Active, the measured lag
+ * `eligibleForPlannedPromote` holds when role, state Ready, the primary server's ARM state Ready
+ * (`primaryStateCondition`), replicationState Active, the measured lag
  * within both thresholds and the storage RPO within its threshold are all confirmed, as pg_auto_failover
  * only promotes a standby it has positively confirmed. Read-only; safe to run at any frequency.
  */
@@ -109,11 +112,13 @@ export async function checkReplicaHealth(
   report.facts.maxLagBytes = maxReplicaLagBytes;
   const conditions: PromoteCondition[] = [];
 
-  const [management, sql] = await Promise.allSettled([
-    deps.clients
-      .postgresManagement(config.subscriptionId)
-      .servers.get(config.dr.resourceGroup, server, { abortSignal: options.abortSignal }),
+  const arm = deps.clients.postgresManagement(config.subscriptionId);
+  const [management, sql, primary] = await Promise.allSettled([
+    arm.servers.get(config.dr.resourceGroup, server, { abortSignal: options.abortSignal }),
     probeSql(config, options.sqlTimeoutInMs ?? 10_000, options.catchUpWindowInMs ?? 2_000),
+    arm.servers.get(config.primary.resourceGroup, config.primary.postgresServer, {
+      abortSignal: options.abortSignal,
+    }),
   ]);
 
   if (management.status === 'fulfilled') {
@@ -139,6 +144,12 @@ export async function checkReplicaHealth(
       detail: 'replica role unverified: ARM did not answer',
     });
   }
+
+  // The primary's own state, not the replica's replicationState, says whether a planned promote can run.
+  const primaryReading: PrimaryStateReading =
+    primary.status === 'fulfilled' ? { state: primary.value.state } : { error: errorSummary(primary.reason) };
+  report.facts.primaryState = 'state' in primaryReading ? (primaryReading.state ?? null) : 'unreachable';
+  conditions.push(primaryStateCondition(config.primary.postgresServer, primaryReading));
 
   const lag = sql.status === 'fulfilled' ? sql.value : ({ kind: 'failed', error: sql.reason } as const);
   const rpoSeconds = judgeLag(lag, config, report, conditions);

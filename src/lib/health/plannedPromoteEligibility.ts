@@ -5,7 +5,14 @@ import type { HealthReport } from './HealthReport.js';
  * LSN it has positively confirmed, a condition that could not be checked counts as not holding.
  */
 export interface PromoteCondition {
-  name: 'replicaRole' | 'serverState' | 'replicationState' | 'lag' | 'storageRpo' | 'freshness';
+  name:
+    | 'replicaRole'
+    | 'serverState'
+    | 'primaryState'
+    | 'replicationState'
+    | 'lag'
+    | 'storageRpo'
+    | 'freshness';
   ok: boolean;
   detail: string;
 }
@@ -47,4 +54,29 @@ export function storageRpoCondition(storage: HealthReport | undefined): PromoteC
   return storage.rpoSeconds <= max
     ? { name: 'storageRpo', ok: true, detail: `storage RPO ${storage.rpoSeconds} s is within ${max} s` }
     : { name: 'storageRpo', ok: false, detail: `storage RPO ${storage.rpoSeconds} s exceeds ${max} s` };
+}
+
+/** What ARM answered for the primary server: its `state`, or the error of the read. */
+export type PrimaryStateReading = { state: string | undefined } | { error: string };
+
+/**
+ * The primary's condition. A planned promote needs both servers available; only a forced one runs
+ * whatever the primary's state, for a regional outage ("Promote read replicas",
+ * https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-read-replicas-promote).
+ * The replica's `replicationState` cannot stand in for it: Azure may keep showing Active for a
+ * replica whose primary is unreachable. `Ready` is the ServerState the portal shows as Available.
+ */
+export function primaryStateCondition(primaryServer: string, reading: PrimaryStateReading): PromoteCondition {
+  if ('state' in reading && reading.state === 'Ready') {
+    return { name: 'primaryState', ok: true, detail: `the primary server ${primaryServer} is Ready` };
+  }
+  const state =
+    'error' in reading
+      ? `unreachable through ARM (${reading.error})`
+      : (reading.state ?? 'in an unknown state');
+  return {
+    name: 'primaryState',
+    ok: false,
+    detail: `the primary server ${primaryServer} is ${state}: a planned promote needs both servers available; use mode forced if the primary region is down`,
+  };
 }

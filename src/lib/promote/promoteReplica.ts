@@ -3,6 +3,7 @@ import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { DrConfig, PostgresConnection } from '../config/DrConfig.js';
 import { pgClientConfig } from '../config/postgresConnectionString.js';
 import { PreconditionFailed } from '../errors.js';
+import { describeError } from '../redact.js';
 
 export interface PromoteOptions {
   option: 'Planned' | 'Forced';
@@ -62,8 +63,14 @@ export async function promoteReplica(
           { cause: error },
         );
       }
+      // A retry keeps the run's mode: a planned run whose primary went down since preflight fails
+      // here (Azure refuses a Planned promote unless both servers are available), so say how out.
+      const advice =
+        options.option === 'Planned'
+          ? ` (${describeError(error)}). A planned promote needs the primary server ${config.primary.postgresServer} available; if the primary region is down, start a new failover with mode forced.`
+          : '';
       throw new Error(
-        `Cannot promote replica "${replicaServer}" (${resourceGroup}) with promoteOption ${options.option}`,
+        `Cannot promote replica "${replicaServer}" (${resourceGroup}) with promoteOption ${options.option}${advice}`,
         { cause: error },
       );
     }

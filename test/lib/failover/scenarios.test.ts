@@ -206,7 +206,7 @@ describe('failover safety', () => {
 });
 
 describe('a forced failover during a primary region outage', () => {
-  it('copies from the secondary and promotes the replica', async () => {
+  it('refuses a planned run at preflight, naming forced, then a forced run copies from the secondary and promotes the replica', async () => {
     const stack = await startLocalStack();
     try {
       const dataset = await seedKyvosDataset(
@@ -225,6 +225,32 @@ describe('a forced failover during a primary region outage', () => {
       }
       await stack.regionDown('primary');
       const deps = failoverDepsFor(stack, capturingLogger().logger);
+
+      // A planned run is refused at preflight: Azure needs both servers available for a Planned promote.
+      const plannedStart = await failoverStart(
+        httpRequest('POST', `${BASE}/failover`, { mode: 'planned', reason: 'primary region outage' }),
+        invocation('failoverStart'),
+        deps,
+      );
+      expect(plannedStart.status).toBe(202);
+      const planned = await runUntilDone(
+        failoverRuntime(deps),
+        (plannedStart.jsonBody as { runId: string }).runId,
+        { timeoutInMs: 120_000 },
+      );
+      expect(planned.state).toBe('Refused');
+      expect(planned.errors.join(' ')).toContain(
+        `the primary server ${stack.names.primaryPostgresServer} is unreachable through ARM`,
+      );
+      expect(planned.errors.join(' ')).toContain(
+        'a planned promote needs both servers available; use mode forced if the primary region is down',
+      );
+      expect(planned.decision?.eligibleForPlannedPromote).toBe(false);
+      for (const step of ['database.promote', 'database.fence', 'record'] as const) {
+        expect(planned.steps[step].status).toBe('Skipped');
+      }
+      expect((await stack.postgres.replica.status()).inRecovery).toBe(true);
+
       const started = await failoverStart(
         httpRequest('POST', `${BASE}/failover`, { mode: 'forced', reason: 'primary region outage' }),
         invocation('failoverStart'),

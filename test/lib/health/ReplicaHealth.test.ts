@@ -87,6 +87,7 @@ describe('replica health check on the local stack', () => {
       state: 'Ready',
       replicationState: 'Active',
       sourceServer: 'pg-kyvos',
+      primaryState: 'Ready',
       sqlProbe: 'ok',
       primaryProbe: 'ok',
       inRecovery: true,
@@ -107,6 +108,7 @@ describe('replica health check on the local stack', () => {
       'role is AsyncReplica',
       'state is Ready',
       'replicationState is Active',
+      'the primary server pg-kyvos is Ready',
       expect.stringMatching(/^lag [\d.]+ s and \d+ bytes behind the primary is within 300 s \/ 64 MiB$/),
       `storage RPO ${storage.rpoSeconds} s is within 900 s`,
     ]);
@@ -272,6 +274,23 @@ describe('replica health check on the local stack', () => {
     expect(elsewhere.reasons).toEqual([
       'Replica "pg-kyvos-dr" is in eastus2, not in the DR region westus3: promoting it would not move Kyvos out of the primary region\'s failure domain.',
     ]);
+  });
+
+  it('with the primary region down the replica still reads Active, but is not eligible for a planned promote, naming forced', async () => {
+    await stack.regionDown('primary');
+    try {
+      const report = await checkReplicaHealth(config, deps, { storage });
+      // Azure's replicationState is the service's view of the link: it can stay Active here.
+      expect(report.facts).toMatchObject({ replicationState: 'Active', primaryState: 'unreachable' });
+      expect(report.eligibleForPlannedPromote).toBe(false);
+      expect(report.eligibilityReasons).toContainEqual(
+        expect.stringMatching(
+          /^the primary server pg-kyvos is unreachable through ARM \(.*\): a planned promote needs both servers available; use mode forced if the primary region is down$/,
+        ),
+      );
+    } finally {
+      await stack.regionUp('primary');
+    }
   });
 
   it('a stopped replica is Unhealthy: ARM shows it Inaccessible and it does not answer SQL', async () => {

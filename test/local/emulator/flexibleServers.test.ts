@@ -150,16 +150,12 @@ describe('PostgreSQL flexible servers through the control-plane emulator', () =>
     expect((await client.servers.get(PRIMARY_RG, PRIMARY)).state).toBe('Inaccessible');
   });
 
-  it('refuses a planned promotion while the primary is down: the operation fails and says to use Forced', async () => {
+  it('refuses a planned promotion while the primary is down, at the request, and says to use Forced', async () => {
     const { client, pair } = await startStack();
     await pair.primary.stop('immediate');
-    await waitFor(
-      async () => (await client.servers.get(DR_RG, REPLICA)).replica?.replicationState === 'Broken',
-      {
-        timeoutInMs: 15_000,
-        description: 'the replica to report replicationState Broken',
-      },
-    );
+    // Azure's replicationState is the service's view of the link: the replica still reads Active.
+    expect((await client.servers.get(DR_RG, REPLICA)).replica?.replicationState).toBe('Active');
+    expect((await client.servers.get(PRIMARY_RG, PRIMARY)).state).toBe('Inaccessible');
     const error = await client.servers
       .beginUpdateAndWait(
         DR_RG,
@@ -168,10 +164,41 @@ describe('PostgreSQL flexible servers through the control-plane emulator', () =>
         POLL,
       )
       .catch((e: unknown) => e);
-    expect((error as Error).message).toContain('ReadReplicaPromotionFailed');
-    expect((error as Error).message).toContain('replicationState is Broken; use promoteOption Forced');
+    expect(error).toMatchObject({ statusCode: 409, code: 'ReadReplicaPromotionFailed' });
+    expect((error as Error).message).toContain(
+      `its primary server "${PRIMARY}" is Inaccessible. A planned promote needs both servers available; use promoteOption Forced`,
+    );
     expect(await inRecovery(pair.replica)).toBe(true);
     expect((await client.servers.get(DR_RG, REPLICA)).replica?.role).toBe('AsyncReplica');
+  });
+
+  it('during a primary region outage a Planned promotion is refused and a Forced one promotes', async () => {
+    const { client, pair, stack } = await startStack();
+    stack.options.faults.regionsDown.add('primary');
+    await pair.primary.stop('immediate');
+    expect((await client.servers.get(DR_RG, REPLICA)).replica?.replicationState).toBe('Active');
+    const planned = await client.servers
+      .beginUpdateAndWait(
+        DR_RG,
+        REPLICA,
+        { replica: { promoteMode: 'Standalone', promoteOption: 'Planned' } },
+        POLL,
+      )
+      .catch((e: unknown) => e);
+    expect(planned).toMatchObject({ statusCode: 409, code: 'ReadReplicaPromotionFailed' });
+    expect((planned as Error).message).toContain(
+      `its primary server "${PRIMARY}" is unreachable (its region is down). A planned promote needs both servers available; use promoteOption Forced if the primary region is down.`,
+    );
+    expect(await inRecovery(pair.replica)).toBe(true);
+
+    await client.servers.beginUpdateAndWait(
+      DR_RG,
+      REPLICA,
+      { replica: { promoteMode: 'Standalone', promoteOption: 'Forced' } },
+      POLL,
+    );
+    expect(await inRecovery(pair.replica)).toBe(false);
+    expect((await client.servers.get(DR_RG, REPLICA)).replica?.role).toBe('Primary');
   });
 
   it('a planned promotion waits for the replica to replay what the primary committed, and fails when it cannot', async () => {

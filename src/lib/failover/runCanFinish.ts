@@ -156,15 +156,20 @@ export function refusalOf(
         ? 'Fix the causes and start again.'
         : 'Fix the cause, or use mode "forced" and accept the data loss.';
     return new PreconditionFailed(
-      `Planned failover refused: ${reasons.join('; ') || 'the replica is not eligible for a planned promote'}. ${advice}`,
+      `Planned failover refused: ${clause(reasons) || 'the replica is not eligible for a planned promote'}. ${advice}`,
       reasons,
     );
   }
   if (cannotFinish.length > 0) {
     return new PreconditionFailed(
-      `Failover refused before anything was changed, because the run could not finish: ${cannotFinish.join('; ')}. Fix the cause and start again; a forced failover does not skip this check, since promoting the replica and stopping the primary without a copy leaves neither side usable.`,
+      `Failover refused before anything was changed, because the run could not finish: ${clause(cannotFinish)}. Fix the cause and start again; a forced failover does not skip this check, since promoting the replica and stopping the primary without a copy leaves neither side usable.`,
       cannotFinish,
     );
   }
   return undefined;
+}
+
+/** Reasons joined into one clause of a sentence, without the full stop a reason may end with. */
+function clause(reasons: string[]): string {
+  return reasons.map((r) => r.replace(/\.+$/, '')).join('; ');
 }

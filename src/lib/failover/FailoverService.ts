@@ -118,6 +118,22 @@ async function startRun(
   if (existing) return { run: existing, created: false };
   const run = newRun(runId, request, now);
   if (!(await store.create(run))) return { run: (await store.get(runId)) ?? run, created: false };
+  // A start that stalled past the lock's setup grace between its lock and its record may have lost
+  // the lock to another start (RunStore.acquireLock). Now that its record says Running, it takes the
+  // lock again; if another run holds it, this run ends before anything is queued, never beside it.
+  const still = await store.acquireLock(runId, now);
+  if (!still.acquired) {
+    await store.update(runId, (r) => {
+      r.state = 'Failed';
+      r.endedAt = runtime.deps.clock().toISOString();
+      for (const step of Object.values(r.steps)) step.status = 'Skipped';
+      r.errors.push(
+        `This run lost the failover lock to run ${still.holder} while it was being started (it stalled for longer than the lock's setup grace), so it ended before doing anything. Follow run ${still.holder}.`,
+      );
+      return true;
+    });
+    throw new FailoverInProgress(still.holder);
+  }
   runtime.deps.logger.info('failover.accepted', {
     runId,
     mode: request.mode,

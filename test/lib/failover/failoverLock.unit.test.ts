@@ -9,7 +9,7 @@ import {
   retryFailover,
   startFailover,
 } from '../../../src/lib/failover/FailoverService.js';
-import { RunStore } from '../../../src/lib/failover/RunStore.js';
+import { LOCK_SETUP_GRACE_IN_MS, RunStore } from '../../../src/lib/failover/RunStore.js';
 import { DEFAULT_FAILOVER_OPTIONS } from '../../../src/lib/failover/StepContext.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
@@ -126,5 +126,33 @@ describe('a retry racing a start for the lock', () => {
 
     expect(await outcomeOfB()).toBeInstanceOf(FailoverInProgress);
     expect((await runs(documents)).map((run) => [run.runId, run.state])).toEqual([[A, 'Running']]);
+  });
+});
+
+describe('a start that stalls between its lock and its run record', () => {
+  it('ends before doing anything when another start took the lock over meanwhile; only the other runs', async () => {
+    const documents = new InMemoryDocumentStore();
+    let now = T0;
+    const { runtime, sent } = runtimeWith(documents, () => now);
+    // A stalls past the setup grace right before writing its record; B then judges A's lock stale.
+    const outcomeOfB = before(documents, `runs/${A}/run.json`, async () => {
+      now = new Date(T0.getTime() + LOCK_SETUP_GRACE_IN_MS + 1);
+      return startFailover(runtime, request, B);
+    });
+
+    const error = await startFailover(runtime, request, A).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FailoverInProgress);
+    expect((error as FailoverInProgress).runId).toBe(B);
+    expect(((await outcomeOfB()) as FailoverRun).runId).toBe(B);
+
+    const all = await runs(documents);
+    expect(all.filter((r) => r.state === 'Running').map((r) => r.runId)).toEqual([B]);
+    const a = all.find((r) => r.runId === A);
+    expect(a?.state).toBe('Failed');
+    expect(a?.errors[0]).toContain(`lost the failover lock to run ${B}`);
+    expect(Object.values(a?.steps ?? {}).every((step) => step.status === 'Skipped')).toBe(true);
+    expect(await runtime.store.lockHolder()).toBe(B);
+    expect(sent).toHaveLength(1);
+    expect(Buffer.from(sent[0] ?? '', 'base64').toString('utf8')).toContain(B);
   });
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { createConnectionUser, type PgLogin, prepareAzureServer } from './azurePostgresRoles.js';
 import type { PgInstance, PgInstanceStatus } from './types.js';
 
 /**
@@ -35,6 +36,11 @@ export interface PostgresPair {
   replica: PgInstance;
   /** Temp directory holding both data directories (`<name>.data`), their logs (`<name>.log`) and their sockets. */
   baseDir: string;
+  /**
+   * Azure's server admin (a member of `azure_pg_admin`, not a superuser) and kyvos-dr's connection
+   * user, made by the admin with the grants of docs/configuration.md (`azurePostgresRoles.ts`).
+   */
+  logins: { admin: PgLogin; connectionUser: PgLogin };
   /** Stops both servers (fast; already stopped ones are skipped) and deletes `baseDir`. Idempotent. */
   stop(): Promise<void>;
 }
@@ -160,12 +166,15 @@ export async function startPostgresPair(options: PostgresPairOptions = {}): Prom
     servers.push(primary, replica);
 
     await startOnFreePort(primary);
-    await primary.adminQuery(`CREATE DATABASE ${quoteIdentifier(database)}`);
+    // As on Azure: the server admin (not a superuser) creates the database, and kyvos-dr connects as
+    // a user the admin made with the documented grants. Roles and grants reach the replica as WAL.
+    const admin = await prepareAzureServer(primary, database);
+    const connectionUser = await createConnectionUser(primary, admin);
     // Configured only now: the primary's port is final once it runs.
     await replica.configureAsStandbyOf(primary);
     await startOnFreePort(replica);
     await replica.waitForCatchUp(primary);
-    return { primary, replica, baseDir, stop };
+    return { primary, replica, baseDir, logins: { admin, connectionUser }, stop };
   } catch (error) {
     await stop().catch(() => {
       // The setup error is the one worth reporting.

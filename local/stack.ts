@@ -14,10 +14,11 @@ import {
   type LocalStackDescriptor,
 } from '../src/lib/clients/ClientFactory.js';
 import { APP_SETTINGS, CONFIG_SECRETS } from '../src/lib/config/secretNames.js';
+import { connectionStringAs } from './azurePostgresRoles.js';
 import { startAzurite } from './azurite.js';
 import { createStackCertificate } from './certificate.js';
 import { startControlPlaneEmulator } from './emulator/index.js';
-import { startPostgresPair } from './postgres.js';
+import { type PostgresPair, startPostgresPair } from './postgres.js';
 import { startStorageStack } from './storageStack.js';
 import {
   emptyFaults,
@@ -82,7 +83,11 @@ export interface LocalStack {
   clients: ClientFactory;
   accounts: LocalStorageAccount[];
   servers: LocalFlexibleServer[];
-  postgres: { primary: PgInstance; replica: PgInstance };
+  /**
+   * `primary` and `replica` run SQL as the superuser (the stack's tooling); `logins` are Azure's
+   * server admin and the connection user whose connection strings Key Vault holds.
+   */
+  postgres: { primary: PgInstance; replica: PgInstance; logins: PostgresPair['logins'] };
   faults: FaultState;
   /** Sets a Key Vault secret directly (seeding and tests). */
   setSecret(name: string, value: string): Promise<void>;
@@ -208,8 +213,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [CONFIG_SECRETS.drContainer]: names.container,
       [CONFIG_SECRETS.primaryPostgresServer]: names.primaryPostgresServer,
       [CONFIG_SECRETS.replicaPostgresServer]: names.replicaPostgresServer,
-      [CONFIG_SECRETS.replicaConnectionString]: pair.replica.connectionString,
-      [CONFIG_SECRETS.primaryConnectionString]: pair.primary.connectionString,
+      // kyvos-dr's own connection user, never the superuser (`azurePostgresRoles.ts`).
+      [CONFIG_SECRETS.replicaConnectionString]: connectionStringAs(pair.replica, pair.logins.connectionUser),
+      [CONFIG_SECRETS.primaryConnectionString]: connectionStringAs(pair.primary, pair.logins.connectionUser),
       [CONFIG_SECRETS.sourceSasSecretName]: names.sourceSasSecret,
       [names.sourceSasSecret]: sourceSas,
       [CONFIG_SECRETS.maxStorageRpoSeconds]: '900',
@@ -238,7 +244,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clients,
       accounts,
       servers,
-      postgres: { primary: pair.primary, replica: pair.replica },
+      postgres: { primary: pair.primary, replica: pair.replica, logins: pair.logins },
       faults,
       setSecret: async (name, value) => {
         await emulator.setSecret(name, value);

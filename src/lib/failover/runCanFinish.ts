@@ -2,6 +2,7 @@ import { ACTIVE_SECRETS } from '../config/secretNames.js';
 import { proveSourceAccess, type SourceAccessProof } from '../copy/sourceAccess.js';
 import { PreconditionFailed, statusOf } from '../errors.js';
 import type { Readiness } from '../health/readiness.js';
+import { writeProofRefusal } from '../promote/writeProof.js';
 import { describeError } from '../redact.js';
 import { copyDepsFor } from './copyContext.js';
 import type { FailoverRequest } from './FailoverRun.js';
@@ -38,8 +39,9 @@ export interface RecordedNamesCheck {
 /**
  * Proves that the copy can read its source, with exactly the access the copy will use
  * (`copyDepsFor`: the source SAS from Key Vault, or a user-delegation SAS from the primary endpoint),
- * through the `-secondary` endpoint (`proveSourceAccess`), and that no secret the record step
- * writes is soft-deleted (`checkRecordedNamesNotDeleted`). A failure is not thrown: it is returned
+ * through the `-secondary` endpoint (`proveSourceAccess`), that no secret the record step
+ * writes is soft-deleted (`checkRecordedNamesNotDeleted`), and that the promote's write proof has
+ * its table and grants (`writeProofRefusal`). A failure is not thrown: it is returned
  * as a reason an operator can act on, so that preflight refuses the run with every reason at once.
  * Nothing is written.
  */
@@ -52,7 +54,7 @@ export async function proveRunCanFinish(
   const access = ctx.config.sourceSasSecretName
     ? `SAS from secret "${ctx.config.sourceSasSecretName}"`
     : 'user-delegation SAS';
-  const [copy, names] = await Promise.all([
+  const [copy, names, writeProof] = await Promise.all([
     copyDepsFor(ctx)
       .then((deps) => proveSourceAccess(deps, ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}))
       .then(
@@ -63,9 +65,10 @@ export async function proveRunCanFinish(
         }),
       ),
     checkRecordedNamesNotDeleted(ctx),
+    writeProofRefusal(ctx.config.dr.replicaConnection, ctx.config.dr.replicaServer),
   ]);
   const warnings = names.warnings.length > 0 ? { warnings: names.warnings } : {};
-  const reasons = [...(copy.ok ? [] : [copy.reason]), ...names.reasons];
+  const reasons = [...(copy.ok ? [] : [copy.reason]), ...names.reasons, ...(writeProof ? [writeProof] : [])];
   if (!copy.ok || reasons.length > 0) return { canFinish: false, reasons, ...warnings };
   return { canFinish: true, sourceAccess: { access, ...copy.proof }, ...warnings };
 }

@@ -5,6 +5,7 @@ import type { DrConfig, PostgresConnection } from '../config/DrConfig.js';
 import { pgClientConfig } from '../config/postgresConnectionString.js';
 import { CONFIG_SECRETS } from '../config/secretNames.js';
 import { statusOf } from '../errors.js';
+import { readWriteProofGrants, type WriteProofGrants, writeProofProblem } from '../promote/writeProof.js';
 import { describeError } from '../redact.js';
 import { errorSummary } from './errorSummary.js';
 import {
@@ -24,6 +25,12 @@ import {
   storageRpoCondition,
 } from './plannedPromoteEligibility.js';
 import { connectForHealth } from './postgresProbe.js';
+import {
+  WAL_RECEIVER_COLUMNS,
+  type WalReceiverView,
+  walReceiverHiddenReason,
+  walReceiverView,
+} from './walReceiver.js';
 
 export interface ReplicaHealthReport extends HealthReport, PromoteEligibility {
   check: 'replica';
@@ -153,6 +160,7 @@ export async function checkReplicaHealth(
 
   const lag = sql.status === 'fulfilled' ? sql.value : ({ kind: 'failed', error: sql.reason } as const);
   const rpoSeconds = judgeLag(lag, config, report, conditions);
+  judgeWriteProof(lag, config, report);
   conditions.push(storageRpoCondition(options.storage));
 
   const built = report.build('replica', rpoSeconds, checkedAt);
@@ -249,7 +257,7 @@ type SqlProbe =
       kind: 'ok';
       inRecovery: boolean;
       replayPaused: boolean | null;
-      walReceiverStatus: string | null;
+      walReceiver: WalReceiverView;
       lastReplayAt: Date | null;
       replayLagSeconds: number | null;
       receivedNotReplayedBytes: number | null;
@@ -259,11 +267,14 @@ type SqlProbe =
       replayLsn: string | null;
       receiveLsn: string | null;
       primary: { kind: 'not-configured' } | { kind: 'ok'; lsn: string } | { kind: 'failed'; error: unknown };
+      /** What the catalog says about the write proof's table for the connection user. */
+      writeProof: WriteProofGrants;
     };
 
 interface ReplicaRow {
   in_recovery: boolean;
   replay_paused: boolean | null;
+  wal_receiver_pid: number | null;
   wal_receiver_status: string | null;
   last_replay_at: Date | null;
   replay_lag_seconds: number | null;
@@ -276,7 +287,7 @@ interface ReplicaRow {
 const REPLICA_SQL = `
 SELECT pg_is_in_recovery() AS in_recovery,
        CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END AS replay_paused,
-       (SELECT status FROM pg_stat_wal_receiver LIMIT 1) AS wal_receiver_status,
+       ${WAL_RECEIVER_COLUMNS},
        pg_last_xact_replay_timestamp() AS last_replay_at,
        extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS replay_lag_seconds,
        pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8 AS received_not_replayed_bytes,
@@ -314,19 +325,21 @@ async function probeSql(config: DrConfig, timeoutInMs: number, catchUpWindowInMs
     const result = await client.query<ReplicaRow>(REPLICA_SQL, [primary.kind === 'ok' ? primary.lsn : null]);
     const row = result.rows[0] as ReplicaRow;
     if (primary.kind !== 'ok') readAt = performance.now();
+    const walReceiver = walReceiverView(row.wal_receiver_pid, row.wal_receiver_status);
     // The position the replica is measured against: the primary's, else what the receiver has streamed.
-    const target =
-      primary.kind === 'ok' ? primary.lsn : row.wal_receiver_status === 'streaming' ? row.receive_lsn : null;
+    const streaming = walReceiver.kind === 'visible' && walReceiver.status === 'streaming';
+    const target = primary.kind === 'ok' ? primary.lsn : streaming ? row.receive_lsn : null;
     const behind = primary.kind === 'ok' ? row.bytes_behind_primary : row.received_not_replayed_bytes;
     const catchUpSeconds =
       row.in_recovery && target && behind !== null && behind > 0
         ? await waitForReplay(client, target, readAt, catchUpWindowInMs)
         : null;
+    const writeProof = await readWriteProofGrants(client);
     return {
       kind: 'ok',
       inRecovery: row.in_recovery,
       replayPaused: row.replay_paused,
-      walReceiverStatus: row.wal_receiver_status,
+      walReceiver,
       lastReplayAt: row.last_replay_at,
       replayLagSeconds: row.replay_lag_seconds,
       receivedNotReplayedBytes: row.received_not_replayed_bytes,
@@ -335,6 +348,7 @@ async function probeSql(config: DrConfig, timeoutInMs: number, catchUpWindowInMs
       replayLsn: row.replay_lsn,
       receiveLsn: row.receive_lsn,
       primary,
+      writeProof,
     };
   } catch (error) {
     return { kind: 'failed', error };
@@ -410,7 +424,12 @@ function judgeLag(
   Object.assign(report.facts, {
     inRecovery: probe.inRecovery,
     replayPaused: probe.replayPaused,
-    walReceiverStatus: probe.walReceiverStatus,
+    walReceiverStatus:
+      probe.walReceiver.kind === 'visible'
+        ? probe.walReceiver.status
+        : probe.walReceiver.kind === 'hidden'
+          ? 'hidden'
+          : null,
     lastReplayAt: probe.lastReplayAt?.toISOString() ?? null,
     replayLagSeconds,
     receivedNotReplayedBytes: receivedNotReplayed,
@@ -430,12 +449,14 @@ function judgeLag(
     return null;
   }
 
-  const basis: LagBasis =
-    bytesBehindPrimary !== null
-      ? 'primary-lsn'
-      : probe.walReceiverStatus === 'streaming'
-        ? 'wal-receiver'
-        : 'replay-time';
+  const { basis, missingGrant } = lagBasisOf(bytesBehindPrimary, probe.walReceiver, connection?.user ?? '');
+  if (missingGrant) {
+    report.facts.lagBasisNote = missingGrant;
+    report.note(
+      'Degraded',
+      `Replica "${name}": the lag is measured as replay time (the age of the last replayed transaction), not against a WAL position, because ${missingGrant}; or set ${CONFIG_SECRETS.primaryConnectionString} to measure it against the primary's position.`,
+    );
+  }
   const lagBytes = basis === 'primary-lsn' ? bytesBehindPrimary : receivedNotReplayed;
   const catchUpSeconds = probe.catchUpSeconds === null ? null : roundTo(probe.catchUpSeconds, 1);
   const lagSeconds =
@@ -462,9 +483,7 @@ function judgeLag(
       probe.replayPaused
         ? 'WAL replay is paused on the replica (resume it: SELECT pg_wal_replay_resume())'
         : '',
-      probe.walReceiverStatus !== 'streaming'
-        ? `its WAL receiver is ${probe.walReceiverStatus ?? 'not running'}, so it is not receiving WAL from the primary`
-        : '',
+      receiverCause(probe.walReceiver),
     ].filter(Boolean);
     report.note(
       worst,
@@ -483,6 +502,48 @@ function judgeLag(
     detail: within ? `lag ${figures} is within ${limits}` : `lag ${figures} is not within ${limits}`,
   });
   return lagSeconds;
+}
+
+/**
+ * The basis of the lag (see `checkReplicaHealth`): the primary's position when the primary probe
+ * answered; else what the WAL receiver streamed, when it is seen streaming; else replay time. A
+ * receiver whose status is hidden from the connection user (no `pg_read_all_stats`,
+ * `walReceiver.ts`) is not taken for a stopped one, nor silently measured by replay time:
+ * `missingGrant` says which grant would give the position-based measure back.
+ */
+export function lagBasisOf(
+  bytesBehindPrimary: number | null,
+  walReceiver: WalReceiverView,
+  user: string,
+): { basis: LagBasis; missingGrant?: string } {
+  if (bytesBehindPrimary !== null) return { basis: 'primary-lsn' };
+  if (walReceiver.kind === 'hidden')
+    return { basis: 'replay-time', missingGrant: walReceiverHiddenReason(user) };
+  return {
+    basis:
+      walReceiver.kind === 'visible' && walReceiver.status === 'streaming' ? 'wal-receiver' : 'replay-time',
+  };
+}
+
+function receiverCause(walReceiver: WalReceiverView): string {
+  if (walReceiver.kind === 'hidden')
+    return "its WAL receiver's status is hidden from the connection user (it lacks pg_read_all_stats)";
+  if (walReceiver.kind === 'visible' && walReceiver.status === 'streaming') return '';
+  const status = walReceiver.kind === 'visible' ? walReceiver.status : 'not running';
+  return `its WAL receiver is ${status}, so it is not receiving WAL from the primary`;
+}
+
+/** A write proof that would fail after a promote makes the replica Unhealthy: preflight refuses every run. */
+function judgeWriteProof(probe: SqlProbe, config: DrConfig, report: ReportBuilder): void {
+  if (probe.kind !== 'ok' || !probe.inRecovery) return;
+  const problem = writeProofProblem(probe.writeProof);
+  report.facts.writeProof = problem ? 'missing grant' : 'ready';
+  if (problem) {
+    report.note(
+      'Unhealthy',
+      `Replica "${config.dr.replicaServer}": a failover would promote it and then fail to prove that it takes writes, so preflight refuses every run: ${problem}.`,
+    );
+  }
 }
 
 function normalizeRegion(location: string): string {

@@ -4,6 +4,7 @@ import type { DrConfig, PostgresConnection } from '../config/DrConfig.js';
 import { pgClientConfig } from '../config/postgresConnectionString.js';
 import { PreconditionFailed } from '../errors.js';
 import { describeError } from '../redact.js';
+import { MissingWriteProofGrant, WRITE_PROOF_TABLE, writeProofRow } from './writeProof.js';
 
 export interface PromoteOptions {
   option: 'Planned' | 'Forced';
@@ -80,7 +81,7 @@ export async function promoteReplica(
   if (config.dr.replicaConnection) {
     await proveWritable(config.dr.replicaConnection, options.runId, Math.min(options.timeoutInMs, 60_000));
     writable = true;
-    writeCheck = 'pg_is_in_recovery() = false and a write to kyvos_dr_failover_probe succeeded';
+    writeCheck = `pg_is_in_recovery() = false and a write to ${WRITE_PROOF_TABLE} succeeded`;
   }
   return {
     server: replicaServer,
@@ -92,7 +93,10 @@ export async function promoteReplica(
   };
 }
 
-/** Connects with the probe connection and waits until the server is out of recovery and takes a write. */
+/**
+ * Connects with the probe connection and waits until the server is out of recovery and takes a
+ * write into the write proof's table (`writeProof.ts`). A missing table or grant fails at once.
+ */
 export async function proveWritable(
   connection: PostgresConnection,
   runId: string,
@@ -111,17 +115,17 @@ export async function proveWritable(
         in_recovery: boolean;
       }>;
       if (row?.in_recovery === false) {
-        await client.query(
-          'CREATE TABLE IF NOT EXISTS kyvos_dr_failover_probe (run_id text PRIMARY KEY, written_at timestamptz NOT NULL)',
-        );
-        await client.query(
-          'INSERT INTO kyvos_dr_failover_probe (run_id, written_at) VALUES ($1, now()) ON CONFLICT (run_id) DO UPDATE SET written_at = now()',
-          [runId],
-        );
+        await writeProofRow(client, runId);
         return;
       }
       lastProblem = 'the server is still in recovery';
     } catch (error) {
+      if (error instanceof MissingWriteProofGrant) {
+        throw new Error(
+          `The promoted server ${connection.host}:${connection.port} is out of recovery, but its write cannot be proven. ${error.message}`,
+          { cause: error },
+        );
+      }
       lastProblem = error instanceof Error ? error.message : String(error);
     } finally {
       await client.end().catch(() => {});

@@ -1,8 +1,10 @@
 import { delay } from '@azure/core-util';
 import type pg from 'pg';
 import type { PostgresConnection } from '../../config/DrConfig.js';
+import { CONFIG_SECRETS } from '../../config/secretNames.js';
 import { connectForHealth } from '../../health/postgresProbe.js';
 import { readLastSyncTime } from '../../health/StorageGeoReplication.js';
+import { WAL_RECEIVER_COLUMNS, walReceiverHiddenReason, walReceiverView } from '../../health/walReceiver.js';
 import type { FailoverRun } from '../FailoverRun.js';
 import { type WalReader, waitForQuiescedWal, waitForStorageSync } from '../quiesceChecks.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
@@ -179,13 +181,21 @@ function walReader(ctx: StepContext): WalReader {
     position: () =>
       query(replica, async (client) => {
         const row = (
-          await client.query<{ lsn: string | null; status: string | null }>(
-            'SELECT pg_last_wal_receive_lsn()::text AS lsn, (SELECT status FROM pg_stat_wal_receiver LIMIT 1) AS status',
-          )
+          await client.query<{
+            lsn: string | null;
+            wal_receiver_pid: number | null;
+            wal_receiver_status: string | null;
+          }>(`SELECT pg_last_wal_receive_lsn()::text AS lsn, ${WAL_RECEIVER_COLUMNS}`)
         ).rows[0];
-        if (row?.status !== 'streaming' || !row.lsn) {
+        const receiver = walReceiverView(row?.wal_receiver_pid, row?.wal_receiver_status);
+        if (receiver.kind === 'hidden') {
           throw new Error(
-            `the replica's WAL receiver is ${row?.status ?? 'not running'}, so its received position says nothing about the primary; set kyvos-dr-primary-connection-string to read the primary's`,
+            `${walReceiverHiddenReason(replica.user)}, so whether its received position is the primary's cannot be told; or set ${CONFIG_SECRETS.primaryConnectionString} to read the primary's`,
+          );
+        }
+        if (receiver.kind !== 'visible' || receiver.status !== 'streaming' || !row?.lsn) {
+          throw new Error(
+            `the replica's WAL receiver is ${receiver.kind === 'visible' ? receiver.status : 'not running'}, so its received position says nothing about the primary; set ${CONFIG_SECRETS.primaryConnectionString} to read the primary's`,
           );
         }
         return { position: row.lsn, lsn: row.lsn };

@@ -4,7 +4,10 @@ import { connectionStringAs, type PgLogin, queryAs } from '../../../local/azureP
 import { seedKyvosDataset } from '../../../local/seed.js';
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import type { DrConfig, PostgresConnection } from '../../../src/lib/config/DrConfig.js';
-import { parsePostgresConnectionString } from '../../../src/lib/config/postgresConnectionString.js';
+import {
+  parsePostgresConnectionString,
+  pgClientConfig,
+} from '../../../src/lib/config/postgresConnectionString.js';
 import { APP_SETTINGS, CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
@@ -86,16 +89,30 @@ describe('the PostgreSQL connection user on the local stack', () => {
     ]);
   });
 
-  it('the connection user cannot create the old probe table in schema public, which azure_pg_admin owns', async () => {
-    const user = stack.postgres.logins.connectionUser;
+  it('the configured connection user cannot create the old probe table in schema public, which azure_pg_admin owns', async () => {
     const columns = '(run_id text PRIMARY KEY, written_at timestamptz NOT NULL)';
-    expect(await runAs(user, 'primary', `CREATE TABLE public.kyvos_dr_failover_probe ${columns}`)).toBe(
+    const asConfigured = async (sql: string) => {
+      const connection = config.primary.postgresConnection as PostgresConnection;
+      const client = new pg.Client(
+        pgClientConfig(connection, { timeoutInMs: 10_000, applicationName: 'test' }),
+      );
+      await client.connect();
+      try {
+        return await client.query(sql).then(
+          () => 'created',
+          (error: Error) => error.message,
+        );
+      } finally {
+        await client.end();
+      }
+    };
+    expect(await asConfigured(`CREATE TABLE public.kyvos_dr_failover_probe ${columns}`)).toBe(
       'permission denied for schema public',
     );
     // The statement of the old write proof, unqualified: no schema on the user's search_path takes it.
-    expect(
-      await runAs(user, 'primary', `CREATE TABLE IF NOT EXISTS kyvos_dr_failover_probe ${columns}`),
-    ).toMatch(/^permission denied for schema /);
+    expect(await asConfigured(`CREATE TABLE IF NOT EXISTS kyvos_dr_failover_probe ${columns}`)).toMatch(
+      /^permission denied for schema /,
+    );
     expect(
       await stack.postgres.primary.query(
         "SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'public'",

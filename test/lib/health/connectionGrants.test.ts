@@ -13,7 +13,12 @@ import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
 import { checkReplicaHealth } from '../../../src/lib/health/ReplicaHealth.js';
 import { proveWritable } from '../../../src/lib/promote/promoteReplica.js';
-import { capturingLogger, failoverDepsFor, postFailover } from '../../helpers/failoverHarness.js';
+import {
+  capturingLogger,
+  confirmWhenWaiting,
+  failoverDepsFor,
+  postFailover,
+} from '../../helpers/failoverHarness.js';
 import { stackDeps } from '../../helpers/healthStack.js';
 
 /**
@@ -214,5 +219,30 @@ describe('the PostgreSQL connection user on the local stack', () => {
         connectionStringAs(stack.postgres.replica, stack.postgres.logins.connectionUser),
       );
     }
+  });
+
+  describe('without the primary connection string', () => {
+    let own: LocalStack;
+    afterAll(async () => {
+      await own?.stop();
+    });
+
+    it("a planned run's quiesce with a user that cannot see the WAL receiver fails naming the grant, and promotes nothing", async () => {
+      own = await startLocalStack({ omitSecrets: [CONFIG_SECRETS.primaryConnectionString] });
+      await own.setSecret(
+        CONFIG_SECRETS.replicaConnectionString,
+        connectionStringAs(own.postgres.replica, own.postgres.logins.admin),
+      );
+      const deps = failoverDepsFor(own, capturingLogger().logger, { walQuiesceTimeoutInMs: 3_000 });
+      const runId = await postFailover(deps, { mode: 'planned', reason: 'grants test' });
+      void confirmWhenWaiting(deps, runId);
+      const run = await runUntilDone(failoverRuntime(deps), runId, { timeoutInMs: 120_000 });
+      expect(run.steps.quiesce.status).toBe('Failed');
+      expect(run.steps.quiesce.error).toContain(
+        `could not be read within 3 s of the confirmation: the WAL receiver's status is hidden from the connection user "kyvosadmin", which lacks pg_read_all_stats; as the server admin on the primary, run: GRANT pg_read_all_stats TO "kyvosadmin", so whether its received position is the primary's cannot be told; or set kyvos-dr-primary-connection-string to read the primary's.`,
+      );
+      expect(run.steps['database.promote'].status).toBe('Skipped');
+      expect((await own.postgres.replica.status()).inRecovery).toBe(true);
+    });
   });
 });

@@ -91,13 +91,18 @@ const MIB = 1024 * 1024;
  * - `primary-lsn` (primary probe answered): lagBytes = bytes behind the primary's current position;
  * - `wal-receiver` (no primary figure, WAL receiver `streaming`): lagBytes = received − replayed;
  * - `replay-time` (neither): lagBytes = received − replayed, lagSeconds = replay-time lag as is.
+ *   When the connection user cannot see the receiver's status (no `pg_read_all_stats`,
+ *   `walReceiver.ts`), this is the basis too, and the report is Degraded, naming the grant
+ *   (`lagBasisOf`).
  * In the first two, lagSeconds is 0 when lagBytes is 0 (caught up). When behind, the probe waits up to
  * `catchUpWindowInMs` for the replica to replay up to that position: the time it took is lagSeconds
  * (measured: the replica was that far behind in time). If it does not get there (replay stopped or
  * far behind), lagSeconds is the replay-time lag, the upper bound of the age of the oldest
  * unreplayed transaction. Both figures are gated: over `maxReplicaLagSeconds` or
  * `maxReplicaLagBytes` → Degraded, over twice → Unhealthy. The database RPO is lagSeconds. A replica
- * that does not answer SQL, or is no longer in recovery, is Unhealthy.
+ * that does not answer SQL, or is no longer in recovery, is Unhealthy. So is one on which the
+ * connection user could not write the promote's write proof (`writeProof.ts`): preflight refuses
+ * every run then.
  *
  * `eligibleForPlannedPromote` holds when role, state Ready, the primary server's ARM state Ready
  * (`primaryStateCondition`), replicationState Active, the measured lag

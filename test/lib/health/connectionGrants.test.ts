@@ -39,7 +39,6 @@ describe('the PostgreSQL connection user on the local stack', () => {
       `CREATE ROLE ${bare.user} LOGIN PASSWORD '${bare.password}'`,
       `GRANT pg_read_all_stats TO ${bare.user}`,
     ]);
-    await stack.postgres.primary.query('SELECT pg_switch_wal()');
   });
   afterAll(async () => {
     await stack?.stop();

@@ -10,6 +10,7 @@ import {
   serverSymmetryCondition,
   virtualEndpointCondition,
 } from '../../../src/lib/health/promotePrerequisites.js';
+import { combineReadiness } from '../../../src/lib/health/readiness.js';
 
 const SERVERS = { primaryServer: 'pg-kyvos', replicaServer: 'pg-kyvos-dr' };
 const PRIMARY: ServerSize = { skuName: 'Standard_D4ds_v5', tier: 'GeneralPurpose', storageSizeGB: 128 };
@@ -145,5 +146,33 @@ describe('the virtual endpoint of a switchover', () => {
     expect(condition.detail).toContain(
       'if the primary region is down, set kyvos-dr-promote-mode to Standalone',
     );
+  });
+});
+
+describe('readiness carries the prerequisites that block a forced run', () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  const latest = (conditions: PromoteCondition[]) => ({
+    report: {
+      check: 'replica' as const,
+      status: 'Degraded' as const,
+      rpoSeconds: 0,
+      facts: {},
+      reasons: [],
+      checkedAt: now.toISOString(),
+      ...plannedPromoteEligibility(conditions),
+      promoteConditions: conditions,
+    },
+    consecutiveNonHealthy: 1,
+    nonHealthySince: now.toISOString(),
+  });
+
+  it('lists a failing symmetry from the replica report, and not an unverified one', () => {
+    const failing = serverSymmetryCondition('Standalone', SERVERS, { size: PRIMARY }, SMALLER_STORAGE);
+    const unverified = serverSymmetryCondition('Standalone', SERVERS, { error: '503' }, SMALLER_STORAGE);
+    expect(combineReadiness(undefined, latest([failing]), { now }).forcedPromoteBlockers).toEqual([
+      failing.detail,
+    ]);
+    expect(combineReadiness(undefined, latest([unverified]), { now }).forcedPromoteBlockers).toEqual([]);
+    expect(combineReadiness(undefined, undefined, { now }).forcedPromoteBlockers).toEqual([]);
   });
 });

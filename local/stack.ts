@@ -18,12 +18,14 @@ import { connectionStringAs } from './azurePostgresRoles.js';
 import { startAzurite } from './azurite.js';
 import { createStackCertificate } from './certificate.js';
 import { startControlPlaneEmulator } from './emulator/index.js';
+import { DEFAULT_SERVER_SIZE } from './emulator/promotePrerequisites.js';
 import { type PostgresPair, startPostgresPair } from './postgres.js';
 import { startStorageStack } from './storageStack.js';
 import {
   emptyFaults,
   type FaultState,
   type LocalFlexibleServer,
+  type LocalServerSize,
   type LocalStorageAccount,
   type PgInstance,
   type RegionRole,
@@ -70,6 +72,11 @@ export interface LocalStackOptions {
   secrets?: Record<string, string>;
   /** Secrets to leave out of the seeded configuration (to test a missing secret). */
   omitSecrets?: string[];
+  /**
+   * Compute tier and storage of each PostgreSQL server, as ARM reports them. Both default to
+   * `DEFAULT_SERVER_SIZE`: equal sizes, as every promote option needs.
+   */
+  serverSizes?: Partial<Record<'primary' | 'replica', LocalServerSize>>;
 }
 
 /** A running local stack: Azurite behind the storage front, a PostgreSQL pair, and the emulator. */
@@ -138,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         role: 'primary',
         instance: pair.primary,
         stoppedByArm: false,
+        size: options.serverSizes?.primary ?? DEFAULT_SERVER_SIZE,
       },
       {
         name: names.replicaPostgresServer,
@@ -147,6 +155,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         sourceServer: names.primaryPostgresServer,
         instance: pair.replica,
         stoppedByArm: false,
+        size: options.serverSizes?.replica ?? DEFAULT_SERVER_SIZE,
       },
     ];
 

@@ -84,6 +84,24 @@ export interface LocalFlexibleServer {
   instance: PgInstance;
   /** Set by ARM stop; a stopped server reports `state: Stopped`. */
   stoppedByArm: boolean;
+  /** Compute and storage as ARM reports them; the emulator's default (`DEFAULT_SERVER_SIZE`) when absent. */
+  size?: LocalServerSize;
+}
+
+/**
+ * The compute tier and storage of a flexible server, as `GET flexibleServers/{name}` reports them
+ * (`sku`, `properties.storage`). What a promotion compares: "Tier, storage size: for the promote to
+ * primary server operation, it must be the same as the primary; for the promote to independent
+ * server operation, it can be the same or higher than the primary"
+ * (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-read-replicas#configuration-management).
+ */
+export interface LocalServerSize {
+  /** `sku.name`, e.g. `Standard_D4ds_v5`; the digits after the series letter are the vCores. */
+  skuName: string;
+  /** `sku.tier`. */
+  tier: 'Burstable' | 'GeneralPurpose' | 'MemoryOptimized';
+  /** `properties.storage.storageSizeGB`. */
+  storageSizeGB: number;
 }
 
 /** Faults the tests, the drill and `npm run local` can inject. */

@@ -7,6 +7,7 @@ import {
   resourceNotFound,
 } from './armErrors.js';
 import type { JsonResult } from './http.js';
+import { promotePrerequisiteRefusal, sizeOf, storageBody } from './promotePrerequisites.js';
 import {
   type PromoteMode,
   type PromoteOption,
@@ -18,6 +19,7 @@ import {
 } from './replicaPromotion.js';
 import type { ArmRequest, ArmRoute } from './router.js';
 import type { EmulatorContext } from './types.js';
+import { VirtualEndpointStore, virtualEndpointRoutes } from './virtualEndpoints.js';
 
 const PROVIDER = 'Microsoft.DBforPostgreSQL';
 const RESOURCE_TYPE = 'Microsoft.DBforPostgreSQL/flexibleServers';
@@ -40,13 +42,18 @@ type BusyState = 'Updating' | 'Stopping' | 'Starting';
  * `fullyQualifiedDomainName` is the instance's host; the port is not part of an FQDN, clients on
  * the stack take it from their connection settings.
  *
- * `PATCH` only promotes a read replica (see `promoteReplica`); `stop`/`start` stop and start the
- * instance. All three are LROs in the Azure-AsyncOperation style.
+ * `sku` and `properties.storage` come from the server's `size` (`promotePrerequisites.ts`).
+ *
+ * `PATCH` only promotes a read replica (see `promoteReplica`), once its prerequisites hold
+ * (`plannedPromoteRefusal`, `promotePrerequisiteRefusal`); `stop`/`start` stop and start the
+ * instance. All three are LROs in the Azure-AsyncOperation style. The servers' virtual endpoints are
+ * served by `virtualEndpointRoutes` and move with a promotion.
  */
 export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
   const busy = new Map<string, BusyState>();
   const createdAt = new Date();
   const versions = new WeakMap<PgInstance, { major: string; minor: string }>();
+  const endpoints = new VirtualEndpointStore();
 
   const body = (server: LocalFlexibleServer) => serverBody(ctx, server, busy, versions, createdAt);
 
@@ -105,6 +112,15 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
           const refusal = plannedPromoteRefusal(server, source, isRegionDown);
           if (refusal) throw refusal;
         }
+        const unmet = promotePrerequisiteRefusal({
+          replica: server,
+          source,
+          mode,
+          option,
+          endpoints,
+          isRegionDown,
+        });
+        if (unmet) throw unmet;
         const involved: Array<{ server: LocalFlexibleServer; state: BusyState }> = [
           { server, state: 'Updating' },
         ];
@@ -112,15 +128,17 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
         return beginOperation(
           request,
           involved,
-          () =>
-            promoteReplica({
+          async () => {
+            await promoteReplica({
               replica: server,
               source,
               mode,
               option,
               plannedTimeoutInMs: ctx.options.plannedPromoteTimeoutInMs ?? 60_000,
               isRegionDown,
-            }),
+            });
+            if (source) endpoints.afterPromotion(mode, source.name, server.name);
+          },
           async () => ({ status: 200, body: await body(server) }),
         );
       },
@@ -171,6 +189,7 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
         return { status: 200, body: { value: await Promise.all(replicas.map(body)) } };
       },
     },
+    ...virtualEndpointRoutes(ctx, endpoints, (params) => requireServer(ctx, params)),
     {
       method: 'GET',
       pattern: `${OPERATIONS_PATH}/azureAsyncOperation/{operationId}`,
@@ -264,7 +283,7 @@ async function serverBody(
     : { role: 'Primary', capacity: 5 };
   const properties: Record<string, unknown> = {
     replica,
-    storage: { type: '', iops: 500, tier: 'P10', storageSizeGB: 128, autoGrow: 'Disabled' },
+    storage: storageBody(sizeOf(server)),
     network: { publicNetworkAccess: 'Enabled' },
     privateEndpointConnections: [],
     dataEncryption: { type: 'SystemManaged' },
@@ -290,7 +309,7 @@ async function serverBody(
   const source = isReplica ? ctx.options.servers.find((s) => s.name === server.sourceServer) : undefined;
   if (source) properties.sourceServerResourceId = serverId(ctx, source);
   return {
-    sku: { name: 'Standard_D4ds_v5', tier: 'GeneralPurpose' },
+    sku: { name: sizeOf(server).skuName, tier: sizeOf(server).tier },
     systemData: { createdAt: createdAt.toISOString() },
     properties,
     location: ctx.locationOf(server.region),

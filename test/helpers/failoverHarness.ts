@@ -1,6 +1,7 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { expect } from 'vitest';
-import type { LocalStack } from '../../local/stack.js';
+import { seedKyvosDataset } from '../../local/seed.js';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
 import { failoverConfirm } from '../../src/functions/failoverConfirm.js';
 import { failoverStart } from '../../src/functions/failoverStart.js';
 import { createDeps } from '../../src/lib/deps.js';
@@ -9,6 +10,28 @@ import type { FailoverDeps } from '../../src/lib/failover/FailoverService.js';
 import { awaitsOperator } from '../../src/lib/failover/runbook.js';
 import { failoverRuntime } from '../../src/lib/failover/runtime.js';
 import { createLogger, type Logger } from '../../src/lib/log.js';
+
+/**
+ * Starts a local stack whose primary container holds a small Kyvos engine work directory (`files`
+ * files). `onStarted` receives the stack before seeding, so that the caller can stop it either way.
+ */
+export async function startSeededStack(
+  options: LocalStackOptions,
+  onStarted: (stack: LocalStack) => void,
+  files = 20,
+): Promise<LocalStack> {
+  const stack = await startLocalStack(options);
+  onStarted(stack);
+  await seedKyvosDataset(
+    stack.clients.blobService(stack.names.primaryStorageAccount),
+    stack.names.container,
+    {
+      prefix: stack.names.engineWorkDirectory,
+      files,
+    },
+  );
+  return stack;
+}
 
 /** Log lines captured from the code under test, to assert on them (and on what they never contain). */
 export function capturingLogger(): { logger: Logger; lines: string[] } {

@@ -147,19 +147,29 @@ export function keyVaultUnreadable(vault: string, error: unknown): PreconditionF
  */
 export function refusalOf(
   request: Pick<FailoverRequest, 'mode'>,
-  readiness: Pick<Readiness, 'eligibleForPlannedPromote' | 'eligibilityReasons'>,
+  readiness: Pick<Readiness, 'eligibleForPlannedPromote' | 'eligibilityReasons'> &
+    Partial<Pick<Readiness, 'forcedPromoteBlockers'>>,
   runCanFinish: RunCanFinish,
 ): PreconditionFailed | undefined {
   const cannotFinish = runCanFinish.canFinish ? [] : runCanFinish.reasons;
+  const blockers = readiness.forcedPromoteBlockers ?? [];
   if (request.mode === 'planned' && !readiness.eligibleForPlannedPromote) {
     const reasons = [...readiness.eligibilityReasons, ...cannotFinish];
-    // "forced" would not help a run that cannot finish: say so only when it would.
+    // "forced" would not help a run that cannot finish, nor one whose promote Azure would refuse
+    // forced as well: say so only when it would.
     const advice =
-      cannotFinish.length > 0
+      cannotFinish.length > 0 || blockers.length > 0
         ? 'Fix the causes and start again.'
         : 'Fix the cause, or use mode "forced" and accept the data loss.';
     return new PreconditionFailed(
       `Planned failover refused: ${clause(reasons) || 'the replica is not eligible for a planned promote'}. ${advice}`,
+      reasons,
+    );
+  }
+  if (request.mode === 'forced' && blockers.length > 0) {
+    const reasons = [...blockers, ...cannotFinish];
+    return new PreconditionFailed(
+      `Forced failover refused before anything was changed: ${clause(reasons)}. Azure refuses a forced promote whose prerequisites do not hold unless the primary region is down, so the run would stop at the promote step after copying the storage. Fix the causes and start again.`,
       reasons,
     );
   }

@@ -1,4 +1,8 @@
-import type { Server } from '@azure/arm-postgresql-flexible';
+import type {
+  PostgreSQLManagementFlexibleServerClient,
+  Server,
+  VirtualEndpoint,
+} from '@azure/arm-postgresql-flexible';
 import pg from 'pg';
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { DrConfig, PostgresConnection } from '../config/DrConfig.js';
@@ -25,6 +29,12 @@ import {
   storageRpoCondition,
 } from './plannedPromoteEligibility.js';
 import { connectForHealth } from './postgresProbe.js';
+import {
+  serverSizeOf,
+  serverSymmetryCondition,
+  type VirtualEndpointsReading,
+  virtualEndpointCondition,
+} from './promotePrerequisites.js';
 import {
   WAL_RECEIVER_COLUMNS,
   type WalReceiverView,
@@ -104,8 +114,14 @@ const MIB = 1024 * 1024;
  * connection user could not write the promote's write proof (`writeProof.ts`): preflight refuses
  * every run then.
  *
+ * Promote prerequisites (`promotePrerequisites.ts`): the replica's SKU and storage against the
+ * primary's (identical for `Switchover`, at least the primary's for `Standalone`) and, for
+ * `Switchover`, a virtual endpoint on the primary whose read-only endpoint is the replica
+ * (`GET flexibleServers/{primary}/virtualendpoints`, read only then). One that does not hold makes the
+ * report Degraded with the fix, and refuses a forced run as well as a planned one.
+ *
  * `eligibleForPlannedPromote` holds when role, state Ready, the primary server's ARM state Ready
- * (`primaryStateCondition`), replicationState Active, the measured lag
+ * (`primaryStateCondition`), the promote prerequisites, replicationState Active, the measured lag
  * within both thresholds and the storage RPO within its threshold are all confirmed, as pg_auto_failover
  * only promotes a standby it has positively confirmed. Read-only; safe to run at any frequency.
  */
@@ -125,12 +141,15 @@ export async function checkReplicaHealth(
   const conditions: PromoteCondition[] = [];
 
   const arm = deps.clients.postgresManagement(config.subscriptionId);
-  const [management, sql, primary] = await Promise.allSettled([
+  const [management, sql, primary, endpoints] = await Promise.allSettled([
     arm.servers.get(config.dr.resourceGroup, server, { abortSignal: options.abortSignal }),
     probeSql(config, options.sqlTimeoutInMs ?? 10_000, options.catchUpWindowInMs ?? 2_000),
     arm.servers.get(config.primary.resourceGroup, config.primary.postgresServer, {
       abortSignal: options.abortSignal,
     }),
+    config.promoteMode === 'Switchover'
+      ? readVirtualEndpoints(arm, config, options.abortSignal)
+      : Promise.resolve(undefined),
   ]);
 
   if (management.status === 'fulfilled') {
@@ -163,6 +182,37 @@ export async function checkReplicaHealth(
   report.facts.primaryState = 'state' in primaryReading ? (primaryReading.state ?? null) : 'unreachable';
   conditions.push(primaryStateCondition(config.primary.postgresServer, primaryReading));
 
+  const servers = { primaryServer: config.primary.postgresServer, replicaServer: server };
+  const prerequisites = [
+    serverSymmetryCondition(
+      config.promoteMode,
+      servers,
+      primary.status === 'fulfilled'
+        ? { size: serverSizeOf(primary.value) }
+        : { error: errorSummary(primary.reason) },
+      management.status === 'fulfilled' ? serverSizeOf(management.value) : undefined,
+    ),
+  ];
+  if (config.promoteMode === 'Switchover') {
+    const reading: VirtualEndpointsReading =
+      endpoints.status === 'fulfilled'
+        ? { endpoints: endpoints.value ?? [] }
+        : { error: errorSummary(endpoints.reason) };
+    prerequisites.push(
+      virtualEndpointCondition({ ...servers, primaryResourceGroup: config.primary.resourceGroup }, reading),
+    );
+  }
+  report.facts.promoteMode = config.promoteMode;
+  for (const condition of prerequisites) {
+    conditions.push(condition);
+    if (!condition.ok && condition.blocksForced) {
+      report.note(
+        'Degraded',
+        `Replica "${server}" cannot be promoted (promote mode ${config.promoteMode}): ${condition.detail}.`,
+      );
+    }
+  }
+
   const lag = sql.status === 'fulfilled' ? sql.value : ({ kind: 'failed', error: sql.reason } as const);
   const rpoSeconds = judgeLag(lag, config, report, conditions);
   judgeWriteProof(lag, config, report);
@@ -175,6 +225,31 @@ export async function checkReplicaHealth(
     ...plannedPromoteEligibility(conditions),
     promoteConditions: conditions,
   };
+}
+
+/**
+ * The virtual endpoints of the primary server. A server without any answers an error rather than an
+ * empty list (as the Azure CLI's recorded tests see it); a 404 counts as none.
+ */
+async function readVirtualEndpoints(
+  arm: PostgreSQLManagementFlexibleServerClient,
+  config: DrConfig,
+  abortSignal: AbortSignal | undefined,
+): Promise<VirtualEndpoint[]> {
+  const endpoints: VirtualEndpoint[] = [];
+  try {
+    for await (const endpoint of arm.virtualEndpoints.listByServer(
+      config.primary.resourceGroup,
+      config.primary.postgresServer,
+      { abortSignal },
+    )) {
+      endpoints.push(endpoint);
+    }
+  } catch (error) {
+    if (statusOf(error) === 404) return [];
+    throw error;
+  }
+  return endpoints;
 }
 
 function fromManagement(

@@ -12,9 +12,21 @@ export interface PromoteCondition {
     | 'replicationState'
     | 'lag'
     | 'storageRpo'
-    | 'freshness';
+    | 'freshness'
+    | 'serverSymmetry'
+    | 'virtualEndpoint';
   ok: boolean;
   detail: string;
+  /**
+   * When it does not hold, a forced promote fails too: Azure refuses it outside a regional outage
+   * (`promotePrerequisites.ts`). A forced run is refused up front for it.
+   */
+  blocksForced?: boolean;
+}
+
+/** The details of the conditions that do not hold and refuse a forced promote as well. */
+export function forcedPromoteBlockers(conditions: PromoteCondition[]): string[] {
+  return conditions.filter((c) => !c.ok && c.blocksForced === true).map((c) => c.detail);
 }
 
 export interface PromoteEligibility {

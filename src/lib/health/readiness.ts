@@ -3,6 +3,7 @@ import { healthHistoryOf, type LatestHealth } from '../state/HealthHistory.js';
 import { type HealthCheckName, type HealthStatus, worstStatus } from './HealthReport.js';
 import type { OldPrimaryWatch } from './OldPrimaryWatch.js';
 import {
+  forcedPromoteBlockers,
   type PromoteCondition,
   type PromoteEligibility,
   plannedPromoteEligibility,
@@ -26,6 +27,12 @@ export interface Readiness extends PromoteEligibility {
   databaseRpoSeconds: number | null;
   /** Which part decides the combined RPO, or why a part is unknown. */
   rpoExplanation: string[];
+  /**
+   * Promote prerequisites that do not hold and that Azure enforces for a forced promote too (server
+   * symmetry, a switchover's virtual endpoint; `promotePrerequisites.ts`): a forced run is refused
+   * while any is listed. Empty when none fails or no replica report records them.
+   */
+  forcedPromoteBlockers: string[];
   /** Every reason from both checks (prefixed `storage:`/`replica:`), plus missing or stale reports. */
   reasons: string[];
   storage: LatestHealth | null;
@@ -101,6 +108,7 @@ export function combineReadiness(
   }
 
   let eligibility: PromoteEligibility;
+  let blockers: string[] = [];
   if (!replica) {
     eligibility = { eligibleForPlannedPromote: false, eligibilityReasons: ['no replica health report yet'] };
   } else {
@@ -120,6 +128,7 @@ export function combineReadiness(
       ...stale.map((detail): PromoteCondition => ({ name: 'freshness', ok: false, detail })),
     ];
     eligibility = plannedPromoteEligibility(conditions);
+    blockers = forcedPromoteBlockers(conditions);
   }
 
   return {
@@ -130,6 +139,7 @@ export function combineReadiness(
     rpoExplanation,
     reasons,
     ...eligibility,
+    forcedPromoteBlockers: blockers,
     storage: storage ?? null,
     replica: replica ?? null,
     oldPrimary: replica?.report.oldPrimary ?? null,

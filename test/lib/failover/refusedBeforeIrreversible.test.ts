@@ -17,6 +17,7 @@ import {
   drBlobCount,
   failoverDepsFor,
   postFailover,
+  startSeededStack,
 } from '../../helpers/failoverHarness.js';
 
 /**
@@ -30,17 +31,10 @@ describe('a forced failover whose storage side cannot proceed', () => {
     stack = undefined;
   });
 
-  async function seededStack(secrets: Record<string, string> = {}): Promise<LocalStack> {
-    stack = await startLocalStack({ secrets });
-    await seedKyvosDataset(
-      stack.clients.blobService(stack.names.primaryStorageAccount),
-      stack.names.container,
-      {
-        prefix: stack.names.engineWorkDirectory,
-        files: 20,
-      },
-    );
-    return stack;
+  function seededStack(secrets: Record<string, string> = {}): Promise<LocalStack> {
+    return startSeededStack({ secrets }, (started) => {
+      stack = started;
+    });
   }
 
   async function forcedFailover(stack: LocalStack): Promise<{ run: FailoverRun; lines: string[] }> {

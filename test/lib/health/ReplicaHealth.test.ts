@@ -109,6 +109,7 @@ describe('replica health check on the local stack', () => {
       'state is Ready',
       'replicationState is Active',
       'the primary server pg-kyvos is Ready',
+      'the replica pg-kyvos-dr is Standard_D4ds_v5 (GeneralPurpose) with 128 GB of storage, the primary pg-kyvos Standard_D4ds_v5 (GeneralPurpose) with 128 GB of storage: at least the primary, as a standalone promote needs',
       expect.stringMatching(/^lag [\d.]+ s and \d+ bytes behind the primary is within 300 s \/ 64 MiB$/),
       `storage RPO ${storage.rpoSeconds} s is within 900 s`,
     ]);

@@ -1,7 +1,11 @@
-import { PostgreSQLManagementFlexibleServerClient, type Server } from '@azure/arm-postgresql-flexible';
+import {
+  PostgreSQLManagementFlexibleServerClient,
+  type Server,
+  type VirtualEndpoint,
+} from '@azure/arm-postgresql-flexible';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type PostgresPair, startPostgresPair, waitFor } from '../../../local/postgres.js';
-import type { LocalFlexibleServer } from '../../../local/types.js';
+import type { LocalFlexibleServer, LocalServerSize } from '../../../local/types.js';
 import {
   createTestCertificate,
   DR_RG,
@@ -37,7 +41,10 @@ afterEach(async () => {
 });
 
 /** A PostgreSQL pair behind the emulator, as local/stack.ts wires it. */
-async function startStack(overrides: { plannedPromoteTimeoutInMs?: number } = {}) {
+async function startStack(
+  overrides: { plannedPromoteTimeoutInMs?: number } = {},
+  sizes: Partial<Record<'primary' | 'replica', LocalServerSize>> = {},
+) {
   pair = await startPostgresPair({ primaryName: PRIMARY, replicaName: REPLICA });
   const servers: LocalFlexibleServer[] = [
     {
@@ -47,6 +54,7 @@ async function startStack(overrides: { plannedPromoteTimeoutInMs?: number } = {}
       role: 'primary',
       instance: pair.primary,
       stoppedByArm: false,
+      ...(sizes.primary ? { size: sizes.primary } : {}),
     },
     {
       name: REPLICA,
@@ -56,6 +64,7 @@ async function startStack(overrides: { plannedPromoteTimeoutInMs?: number } = {}
       sourceServer: PRIMARY,
       instance: pair.replica,
       stoppedByArm: false,
+      ...(sizes.replica ? { size: sizes.replica } : {}),
     },
   ];
   stack = await startTestEmulator(tls, { servers, ...overrides });
@@ -240,6 +249,7 @@ describe('PostgreSQL flexible servers through the control-plane emulator', () =>
 
   it('a planned switchover swaps the roles: the old primary follows the new one', async () => {
     const { client, pair, servers } = await startStack();
+    await createEndpoint(client, REPLICA);
     await client.servers.beginUpdateAndWait(
       DR_RG,
       REPLICA,
@@ -259,6 +269,12 @@ describe('PostgreSQL flexible servers through the control-plane emulator', () =>
     const listed: Server[] = [];
     for await (const s of client.replicas.listByServer(DR_RG, REPLICA)) listed.push(s);
     expect(listed.map((s) => s.name)).toEqual([PRIMARY]);
+    // The writer endpoint follows the new primary, the read-only one the new replica.
+    const endpoint = await client.virtualEndpoints.get(DR_RG, REPLICA, 'kyvos');
+    expect(endpoint.members).toEqual([REPLICA, PRIMARY]);
+    expect(await listEndpoints(client, PRIMARY_RG, PRIMARY).catch((e: unknown) => e)).toMatchObject({
+      statusCode: 404,
+    });
   });
 
   it('stops and starts a server; a stopped server reports state Stopped', async () => {
@@ -316,5 +332,146 @@ describe('PostgreSQL flexible servers through the control-plane emulator', () =>
       'The long-running operation has failed. InternalServerError. Injected.',
     );
     expect(await inRecovery(pair.replica)).toBe(true);
+  });
+});
+
+type ManagementClient = PostgreSQLManagementFlexibleServerClient;
+
+async function listEndpoints(client: ManagementClient, resourceGroup: string, server: string) {
+  const listed: VirtualEndpoint[] = [];
+  for await (const e of client.virtualEndpoints.listByServer(resourceGroup, server)) listed.push(e);
+  return listed;
+}
+
+/** Creates the virtual endpoint `kyvos` on the primary, its read-only endpoint on `reader`. */
+function createEndpoint(client: ManagementClient, reader: string) {
+  return client.virtualEndpoints.beginCreateAndWait(
+    PRIMARY_RG,
+    PRIMARY,
+    'kyvos',
+    { endpointType: 'ReadWrite', members: [reader] },
+    POLL,
+  );
+}
+
+function promote(client: ManagementClient, promoteMode: string, promoteOption: string) {
+  return client.servers
+    .beginUpdateAndWait(DR_RG, REPLICA, { replica: { promoteMode, promoteOption } }, POLL)
+    .catch((e: unknown) => e);
+}
+
+const SMALL: LocalServerSize = { skuName: 'Standard_D2ds_v5', tier: 'GeneralPurpose', storageSizeGB: 64 };
+const LARGE: LocalServerSize = { skuName: 'Standard_D8ds_v5', tier: 'GeneralPurpose', storageSizeGB: 256 };
+
+describe('promotion prerequisites: virtual endpoints and server symmetry', () => {
+  it('reports each server with its own compute and storage', async () => {
+    const { client } = await startStack({}, { replica: SMALL });
+    expect(await client.servers.get(PRIMARY_RG, PRIMARY)).toMatchObject({
+      sku: { name: 'Standard_D4ds_v5', tier: 'GeneralPurpose' },
+      storage: { storageSizeGB: 128, tier: 'P10', iops: 500 },
+    });
+    expect(await client.servers.get(DR_RG, REPLICA)).toMatchObject({
+      sku: { name: 'Standard_D2ds_v5', tier: 'GeneralPurpose' },
+      storage: { storageSizeGB: 64, tier: 'P6', iops: 240 },
+    });
+  });
+
+  it('creates, reads, lists and deletes the virtual endpoints of a primary in the VirtualEndpoints shapes', async () => {
+    const { client } = await startStack();
+    expect(await listEndpoints(client, PRIMARY_RG, PRIMARY).catch((e: unknown) => e)).toMatchObject({
+      statusCode: 404,
+    });
+    const created = await createEndpoint(client, PRIMARY);
+    expect(created).toMatchObject({
+      name: 'kyvos',
+      type: 'Microsoft.DBforPostgreSQL/flexibleServers/virtualEndpoints',
+      id: `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${PRIMARY_RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${PRIMARY}/virtualEndpoints/kyvos`,
+      endpointType: 'ReadWrite',
+      members: [PRIMARY],
+      virtualEndpoints: [
+        'kyvos.reader.postgres.database.azure.com',
+        'kyvos.writer.postgres.database.azure.com',
+      ],
+    });
+    await client.virtualEndpoints.beginUpdateAndWait(
+      PRIMARY_RG,
+      PRIMARY,
+      'kyvos',
+      { members: [REPLICA] },
+      POLL,
+    );
+    expect((await client.virtualEndpoints.get(PRIMARY_RG, PRIMARY, 'kyvos')).members).toEqual([
+      PRIMARY,
+      REPLICA,
+    ]);
+    expect((await listEndpoints(client, PRIMARY_RG, PRIMARY)).map((e) => e.name)).toEqual(['kyvos']);
+
+    const second = await client.virtualEndpoints
+      .beginCreateAndWait(
+        PRIMARY_RG,
+        PRIMARY,
+        'other',
+        { endpointType: 'ReadWrite', members: [REPLICA] },
+        POLL,
+      )
+      .catch((e: unknown) => e);
+    expect(second).toMatchObject({ statusCode: 409 });
+    const onReplica = await client.virtualEndpoints
+      .beginCreateAndWait(DR_RG, REPLICA, 'kyvos2', { endpointType: 'ReadWrite', members: [REPLICA] }, POLL)
+      .catch((e: unknown) => e);
+    expect(onReplica).toMatchObject({ statusCode: 400 });
+
+    await client.virtualEndpoints.beginDeleteAndWait(PRIMARY_RG, PRIMARY, 'kyvos', POLL);
+    expect(
+      await client.virtualEndpoints.get(PRIMARY_RG, PRIMARY, 'kyvos').catch((e: unknown) => e),
+    ).toMatchObject({ statusCode: 404 });
+  });
+
+  it('refuses a switchover unless a virtual endpoint has the primary as writer and the replica as reader', async () => {
+    const { client, pair, servers } = await startStack();
+    const none = await promote(client, 'Switchover', 'Planned');
+    expect(none).toMatchObject({ statusCode: 409, code: 'ReadReplicaPromotionFailed' });
+    expect((none as Error).message).toContain(
+      `promoteMode Switchover needs a virtual endpoint on the primary server "${PRIMARY}" whose read-only endpoint points to "${REPLICA}"`,
+    );
+    // A read-only endpoint on the primary does not do.
+    await createEndpoint(client, PRIMARY);
+    expect(await promote(client, 'Switchover', 'Forced')).toMatchObject({
+      code: 'ReadReplicaPromotionFailed',
+    });
+    expect(await inRecovery(pair.replica)).toBe(true);
+    expect(servers.map((s) => s.role)).toEqual(['primary', 'replica']);
+  });
+
+  it('refuses a switchover between servers of different sizes, even to a larger replica; standalone takes it', async () => {
+    const { client, pair } = await startStack({}, { replica: LARGE });
+    await createEndpoint(client, REPLICA);
+    const error = await promote(client, 'Switchover', 'Planned');
+    expect(error).toMatchObject({ statusCode: 409, code: 'ReadReplicaPromotionFailed' });
+    expect((error as Error).message).toContain(
+      'compute size and storage size must be identical to the primary',
+    );
+    expect(await inRecovery(pair.replica)).toBe(true);
+
+    expect(await promote(client, 'Standalone', 'Planned')).toMatchObject({ replica: { role: 'Primary' } });
+    // The read-only endpoint of the promoted replica points to the primary again.
+    expect((await client.virtualEndpoints.get(PRIMARY_RG, PRIMARY, 'kyvos')).members).toEqual([PRIMARY]);
+  });
+
+  it('refuses a forced promotion of a smaller replica while the primary region is up, and takes it during its outage', async () => {
+    const { client, pair, stack } = await startStack({}, { replica: SMALL });
+    for (const option of ['Forced', 'Planned']) {
+      const error = await promote(client, 'Standalone', option);
+      expect(error).toMatchObject({ statusCode: 409, code: 'ReadReplicaPromotionFailed' });
+      expect((error as Error).message).toContain(
+        `its compute size and storage size must be at least the primary server "${PRIMARY}"'s (Standard_D4ds_v5 (GeneralPurpose), 128 GB of storage; the replica has Standard_D2ds_v5 (GeneralPurpose), 64 GB of storage). Scale the replica.`,
+      );
+    }
+    expect(await inRecovery(pair.replica)).toBe(true);
+
+    stack.options.faults.regionsDown.add('primary');
+    await pair.primary.stop('immediate');
+    expect(await promote(client, 'Standalone', 'Forced')).toMatchObject({ replica: { role: 'Primary' } });
+    expect(await inRecovery(pair.replica)).toBe(false);
   });
 });

@@ -26,6 +26,10 @@ import { NO_FAILOVER_RECORDED, type RecordedFailover, readRecordedFailover } fro
  * forced failover proceeds and records the data it may lose. A dry run records the verdict
  * either way and lists the source to give the plan; it changes nothing.
  *
+ * Whatever the mode, the run is refused while a promote prerequisite that Azure enforces even for a
+ * forced promote does not hold (server symmetry outside a regional outage, a switchover's virtual
+ * endpoint: `promotePrerequisites.ts`), naming the fix.
+ *
  * Whatever the mode, the run is refused, before anything is changed, unless it has proved that it
  * can finish: Key Vault can be read, and the copy can list and read its source through the
  * `-secondary` endpoint with the access it will use (`proveRunCanFinish`). The irreversible steps
@@ -79,7 +83,9 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
   const verdict = earlier
     ? `refuse (this DR pair already failed over in run ${earlier.runId})`
     : run.request.mode === 'forced'
-      ? 'proceed (forced)'
+      ? readiness.forcedPromoteBlockers.length > 0
+        ? 'refuse (forced: Azure would refuse the promote, its prerequisites do not hold)'
+        : 'proceed (forced)'
       : readiness.eligibleForPlannedPromote
         ? 'proceed (planned: no data loss once Kyvos is stopped and the quiesce is confirmed)'
         : 'refuse (planned failover would not be safe)';

@@ -59,7 +59,8 @@ export function describeSasExpiry(info: SasInfo, now: Date): string {
  * `kyvos-dr-source-sas-secret-name`, through the same source as the rest of the configuration: the
  * configured Key Vault, or without one the app setting twin of that name (`kyvos-dr-source-sas` →
  * `KYVOS_DR_SOURCE_SAS`). While the vault cannot be reached, that app setting stands in for it (a
- * break-glass copy of the SAS; a secret missing from a reachable vault stays an error). Returns
+ * break-glass copy of the SAS; a secret missing from a reachable vault stays an error), and so it
+ * does for a configuration that was itself read from the app settings for that reason. Returns
  * undefined when no SAS is configured; throws `ConfigError` naming the secret when it is missing,
  * unreadable or an unresolved reference.
  */
@@ -71,14 +72,17 @@ export async function readSourceSas(
   const secretName = config.sourceSasSecretName;
   if (!secretName) return undefined;
   const appSettings = appSettingsSource(deps.settings);
-  const source: ConfigSource = config.keyVault
-    ? keyVaultSource(
-        deps.clients.secrets(config.keyVault.url),
-        config.keyVault.url,
-        config.keyVault.name,
-        appSettings,
-      )
-    : appSettings;
+  // A configuration read from the app settings because the vault was unreachable takes its SAS from
+  // there too, without waiting on the vault again for each copy partition.
+  const source: ConfigSource =
+    config.keyVault && config.origin?.kind !== 'app-settings-fallback'
+      ? keyVaultSource(
+          deps.clients.secrets(config.keyVault.url),
+          config.keyVault.url,
+          config.keyVault.name,
+          appSettings,
+        )
+      : appSettings;
   const { read, from, unreachable } = await readSecretWithFallback(source, secretName, options);
   const what = `The source SAS secret "${secretName}" (named by ${CONFIG_SECRETS.sourceSasSecretName})`;
   switch (read.kind) {

@@ -84,6 +84,15 @@ describe('where the configuration comes from when Key Vault is configured', () =
     expect(selected.origin.kind).toBe('app-settings-fallback');
   });
 
+  it('keeps the vault when it throttles (429 after retries): a vault that answers is reachable', async () => {
+    const selected = await selectReachableSource(
+      vault(fails(429, 'Throttled')),
+      CONFIG_SECRETS.subscriptionId,
+    );
+    expect(selected.source.kind).toBe('key-vault');
+    expect(selected.origin).toEqual({ kind: 'key-vault' });
+  });
+
   it('keeps the vault, and its values, when it answers', async () => {
     const config = await loadConfig(vault(fromVault));
     expect(config.dr.storageAccount).toBe('kyvosdrdata');
@@ -134,6 +143,26 @@ describe('the source SAS while Key Vault cannot be reached', () => {
     const sas = await readSourceSas(config, {
       settings: { KYVOS_DR_SOURCE_SAS: SAS },
       clients: clientsAnswering(networkDown),
+    });
+    expect(sas?.reveal()).toBe(SAS);
+  });
+
+  it('comes from the app settings, without asking the vault again, for a configuration read from them', async () => {
+    const fromFallback = {
+      ...config,
+      origin: {
+        kind: 'app-settings-fallback' as const,
+        keyVaultUnreachable: 'Key Vault kv-kyvos could not be reached',
+      },
+    };
+    const noVault = {
+      secrets: () => {
+        throw new Error('the vault was asked');
+      },
+    } as unknown as ClientFactory;
+    const sas = await readSourceSas(fromFallback, {
+      settings: { KYVOS_DR_SOURCE_SAS: SAS },
+      clients: noVault,
     });
     expect(sas?.reveal()).toBe(SAS);
   });

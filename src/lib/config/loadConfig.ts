@@ -170,10 +170,11 @@ function describeSelected(source: ConfigSource, origin: ConfigOrigin): string {
  * its expiry date). Never throws for a bad secret; never returns a value.
  */
 export async function checkConfig(
-  configured: ConfigSource,
+  source: ConfigSource,
   options: { abortSignal?: AbortSignal; now?: Date } = {},
 ): Promise<ConfigFinding[]> {
-  const { source } = await selectReachableSource(configured, CONFIG_SECRETS.subscriptionId, options);
+  // The configured source itself, never its fallback: an operator checking the configuration must
+  // see that the vault cannot be reached.
   const { findings, partial } = await evaluate(source, options);
   const sasSecretName = partial.sourceSasSecretName;
   if (sasSecretName) findings.push(await checkSourceSas(source, sasSecretName, options.now ?? new Date()));

@@ -7,6 +7,7 @@ import { createDeps } from '../../../src/lib/deps.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import { buildReport } from '../../../src/lib/failover/report.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
+import { getLatestReadiness } from '../../../src/lib/health/readiness.js';
 import { runHealthCheck } from '../../../src/lib/health/runHealthCheck.js';
 import {
   capturingLogger,
@@ -73,12 +74,21 @@ describe('a Key Vault in a region without failover, and unreachable', () => {
 
   it('health reads the configuration from the app settings while the vault is unreachable, and says so', async () => {
     stack.setKeyVaultUnavailable(true);
-    const recorded = await runHealthCheck('storage', createDeps(withFallback(), { clients: stack.clients }));
+    const deps = createDeps(withFallback(), { clients: stack.clients });
+    const recorded = await runHealthCheck('storage', deps);
     expect(String(recorded.report.facts.configSource)).toMatch(FALLBACK_REASON);
     expect(recorded.report.status).toBe('Degraded');
     expect(recorded.report.reasons.join(' ')).toContain('record step cannot write the new names');
     // The source SAS came from its break-glass app setting, and still lists the secondary.
     expect(recorded.report.facts).toMatchObject({ sasCanListSecondary: true, sourceAuthProven: true });
+    // GET /api/health shows both first.
+    const readiness = await getLatestReadiness(deps);
+    expect(readiness.configuration).toMatch(FALLBACK_REASON);
+    expect(readiness.sourceAccess).toEqual({
+      auth: 'stored-sas',
+      access: 'SAS from secret "kyvos-dr-source-sas"',
+      proven: true,
+    });
   });
 
   it('a forced failover reads its configuration from the app settings, stops at the record step, and finishes once the vault is back', async () => {

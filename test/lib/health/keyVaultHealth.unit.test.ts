@@ -3,6 +3,7 @@ import type { ClientFactory } from '../../../src/lib/clients/ClientFactory.js';
 import { appSettingName, CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
 import { ReportBuilder } from '../../../src/lib/health/HealthReport.js';
 import { checkKeyVault, keyVaultFailsOverAcrossRegions } from '../../../src/lib/health/keyVaultHealth.js';
+import { combineReadiness } from '../../../src/lib/health/readiness.js';
 import { testConfig } from '../../helpers/inMemoryFailover.js';
 
 const VAULT = { url: 'https://kv-kyvos.vault.azure.net', name: 'kv-kyvos' };
@@ -113,5 +114,33 @@ describe("health: the configuration's vault", () => {
       /^app settings \(KYVOS_DR_\*\), because Key Vault kv-kyvos/,
     );
     expect(report.reasons[0]).toContain('record step cannot write the new names');
+  });
+});
+
+describe('readiness: the source credential and the configuration, first', () => {
+  it('says which source credential the copy would use, whether it was proven, and where the configuration came from', () => {
+    const report = new ReportBuilder();
+    report.facts.sourceAuth = 'stored-sas';
+    report.facts.sourceAccess = 'SAS from secret "kyvos-dr-source-sas"';
+    report.facts.sourceAuthProven = true;
+    report.facts.configSource = 'Key Vault kv-kyvos';
+    const now = new Date('2026-12-01T10:00:00Z');
+    const storage = {
+      report: report.build('storage', 10, now),
+      consecutiveNonHealthy: 0,
+      nonHealthySince: null,
+    };
+    const readiness = combineReadiness(storage, undefined, { now });
+    expect(readiness.sourceAccess).toEqual({
+      auth: 'stored-sas',
+      access: 'SAS from secret "kyvos-dr-source-sas"',
+      proven: true,
+    });
+    expect(readiness.configuration).toBe('Key Vault kv-kyvos');
+    expect(combineReadiness(undefined, undefined, { now }).sourceAccess).toEqual({
+      auth: null,
+      access: null,
+      proven: null,
+    });
   });
 });

@@ -63,24 +63,61 @@ export async function readKeyVaultLocation(
   return vault?.location;
 }
 
+/** The break-glass configuration the app settings hold now, or the app settings it still lacks. */
+export interface FallbackState {
+  /** The configuration the app settings alone give, when they give one. */
+  config?: DrConfig;
+  /** App settings still missing: of required secrets, and the copy of the stored source SAS. */
+  missing: string[];
+}
+
 /**
- * The names of the app settings a break-glass configuration still lacks: those of required secrets,
- * and the copy of the source SAS when the copy reads with a stored one. Empty when the app settings
- * alone would configure a failover.
+ * What the app settings alone would configure: the names of the settings a break-glass configuration
+ * still lacks (those of required secrets, and the copy of the source SAS when the copy reads with a
+ * stored one), and the configuration when they lack none of the required ones.
  */
-export async function missingFallbackSettings(config: DrConfig, settings: AppSettings): Promise<string[]> {
-  const missing: string[] = [];
+export async function fallbackState(config: DrConfig, settings: AppSettings): Promise<FallbackState> {
+  const state: FallbackState = { missing: [] };
   try {
-    await loadConfig(appSettingsSource(settings));
+    state.config = await loadConfig(appSettingsSource(settings));
   } catch (error) {
     if (!(error instanceof ConfigProblems)) throw error;
-    missing.push(...error.problems.map((p) => p.appSetting));
+    state.missing.push(...error.problems.map((p) => p.appSetting));
   }
   if (config.sourceAuth === 'stored-sas' && config.sourceSasSecretName) {
     const sasSetting = appSettingName(config.sourceSasSecretName);
-    if (!settings[sasSetting]?.trim()) missing.push(sasSetting);
+    if (!settings[sasSetting]?.trim()) state.missing.push(sasSetting);
   }
-  return missing;
+  return state;
+}
+
+/**
+ * Where a complete app-settings fallback disagrees with the vault's configuration: the `DrConfig`
+ * paths (`dr.storageAccount`) whose values differ. Connection strings and where each came from are
+ * not compared. A failover configured from a stale fallback would act on other resources.
+ */
+export function fallbackDrift(vault: DrConfig, fallback: DrConfig): string[] {
+  const comparable = (c: DrConfig): Record<string, unknown> => {
+    const { keyVault: _vault, origin: _origin, primary, dr, ...rest } = c;
+    const { postgresConnection: _p, ...primaryNames } = primary;
+    const { replicaConnection: _r, ...drNames } = dr;
+    return { ...rest, primary: primaryNames, dr: drNames };
+  };
+  const differing: string[] = [];
+  const walk = (a: unknown, b: unknown, path: string) => {
+    if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a)) {
+      const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+      for (const key of keys) {
+        walk(
+          (a as Record<string, unknown>)[key],
+          (b as Record<string, unknown>)[key],
+          path ? `${path}.${key}` : key,
+        );
+      }
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) differing.push(path);
+  };
+  walk(comparable(vault), comparable(fallback), '');
+  return differing;
 }
 
 export interface KeyVaultCheckDeps {
@@ -95,6 +132,8 @@ export interface KeyVaultCheckDeps {
  * - `facts.configSource`: where this configuration came from. Read from the app settings because the
  *   vault could not be reached: Degraded, since a failover could run but its record step could not
  *   write the new names until the vault answers again.
+ * - `facts.appSettingsFallbackDrift`: a complete fallback that disagrees with the vault (Degraded,
+ *   naming the values), since a failover while the vault is down would act on the stale ones.
  * - `facts.keyVaultRegion` and `facts.keyVaultFailover`: the vault's region (ARM) and whether Key
  *   Vault fails it over to another region. Where it does not, the vault is down as long as its region,
  *   and only the app-settings fallback configures a failover: Degraded while that fallback lacks
@@ -113,6 +152,17 @@ export async function checkKeyVault(
     );
   }
   if (!config.keyVault) return;
+  const fallback = await fallbackState(config, deps.settings);
+  if (config.origin?.kind !== 'app-settings-fallback' && fallback.config) {
+    const drift = fallbackDrift(config, fallback.config);
+    report.facts.appSettingsFallbackDrift = drift.length > 0 ? drift.join(', ') : null;
+    if (drift.length > 0) {
+      report.note(
+        'Degraded',
+        `The app-settings fallback (KYVOS_DR_*) differs from Key Vault ${config.keyVault.name} in ${drift.join(', ')}: while the vault cannot be reached, a failover would be configured from those stale values. Copy the secrets into the app settings again (docs/configuration.md, "When Key Vault cannot be reached").`,
+      );
+    }
+  }
   let location: string | undefined;
   try {
     location = await readKeyVaultLocation(
@@ -132,7 +182,7 @@ export async function checkKeyVault(
     return;
   }
   report.facts.keyVaultFailover = 'none';
-  const missing = await missingFallbackSettings(config, deps.settings);
+  const { missing } = fallback;
   report.facts.appSettingsFallbackComplete = missing.length === 0;
   if (missing.length > 0) {
     report.note(

@@ -70,6 +70,13 @@ describe('a Key Vault in a region without failover, and unreachable', () => {
     const populated = await runHealthCheck('storage', createDeps(withFallback(), { clients: stack.clients }));
     expect(populated.report.facts.appSettingsFallbackComplete).toBe(true);
     expect(populated.report.reasons.join(' ')).not.toContain('where Key Vault does not fail over');
+    expect(populated.report.facts.appSettingsFallbackDrift).toBeNull();
+
+    const stale = { ...withFallback(), KYVOS_DR_DR_STORAGE_ACCOUNT: 'kyvosdrold' };
+    const drifted = await runHealthCheck('storage', createDeps(stale, { clients: stack.clients }));
+    expect(drifted.report.reasons.join(' ')).toContain(
+      'differs from Key Vault kv-kyvos in dr.storageAccount',
+    );
   });
 
   it('health reads the configuration from the app settings while the vault is unreachable, and says so', async () => {

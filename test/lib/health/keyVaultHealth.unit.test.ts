@@ -24,6 +24,7 @@ const COMPLETE_FALLBACK: Record<string, string> = {
   [appSettingName(CONFIG_SECRETS.primaryPostgresServer)]: 'pg-kyvos',
   [appSettingName(CONFIG_SECRETS.replicaPostgresServer)]: 'pg-kyvos-dr',
   [appSettingName(CONFIG_SECRETS.sourceSasSecretName)]: 'kyvos-dr-source-sas',
+  [appSettingName(CONFIG_SECRETS.alertFailoverPolicy)]: 'planned',
   KYVOS_DR_SOURCE_SAS: 'sv=2025-01-05&sp=rl&se=2027-01-01T00:00:00Z&sig=c2ln',
 };
 
@@ -87,6 +88,19 @@ describe("health: the configuration's vault", () => {
     await checkKeyVault(config, report, { clients: armWith('brazilsouth'), settings: COMPLETE_FALLBACK });
     expect(report.status).toBe('Healthy');
     expect(report.facts).toMatchObject({ keyVaultFailover: 'none', appSettingsFallbackComplete: true });
+  });
+
+  it('is Degraded, naming the values, when a complete fallback differs from the vault', async () => {
+    const stale = { ...COMPLETE_FALLBACK, [appSettingName(CONFIG_SECRETS.drStorageAccount)]: 'kyvosdrold' };
+    const report = new ReportBuilder();
+    await checkKeyVault(config, report, { clients: armWith('centralus'), settings: stale });
+    expect(report.status).toBe('Degraded');
+    expect(report.facts.appSettingsFallbackDrift).toBe('dr.storageAccount');
+    expect(report.reasons[0]).toContain('differs from Key Vault kv-kyvos in dr.storageAccount');
+    const same = new ReportBuilder();
+    await checkKeyVault(config, same, { clients: armWith('centralus'), settings: COMPLETE_FALLBACK });
+    expect(same.status).toBe('Healthy');
+    expect(same.facts.appSettingsFallbackDrift).toBeNull();
   });
 
   it('records a region it cannot read as a fact, not a status', async () => {

@@ -8,7 +8,9 @@ import { createLogger } from '../../../src/lib/log.js';
 import { testConfig } from '../../helpers/inMemoryFailover.js';
 import { listingXml } from '../../helpers/listingXml.js';
 
-const T0 = new Date('2026-12-01T10:00:00Z');
+// Now: the copy checks a SAS's expiry against the real clock, and a user-delegation SAS signed at a
+// fixed past time would have expired.
+const T0 = new Date();
 const STORED_SAS = 'sv=2025-01-05&sp=rl&se=2027-01-01T00:00:00Z&sig=c3RvcmVk';
 
 const listing = listingXml;

@@ -13,7 +13,7 @@ import {
   createClientFactory,
   type LocalStackDescriptor,
 } from '../src/lib/clients/ClientFactory.js';
-import { APP_SETTINGS, CONFIG_SECRETS } from '../src/lib/config/secretNames.js';
+import { APP_SETTINGS, appSettingName, CONFIG_SECRETS } from '../src/lib/config/secretNames.js';
 import { connectionStringAs } from './azurePostgresRoles.js';
 import { startAzurite } from './azurite.js';
 import { createStackCertificate } from './certificate.js';
@@ -77,6 +77,11 @@ export interface LocalStackOptions {
    * `DEFAULT_SERVER_SIZE`: equal sizes, as every promote option needs.
    */
   serverSizes?: Partial<Record<'primary' | 'replica', LocalServerSize>>;
+  /**
+   * The vault's region as ARM reports it (Vaults_Get `location`), e.g. `westus3` to place it where
+   * Key Vault does not fail over. Default: the primary region.
+   */
+  keyVaultLocation?: string;
 }
 
 /** A running local stack: Azurite behind the storage front, a PostgreSQL pair, and the emulator. */
@@ -87,6 +92,11 @@ export interface LocalStack {
   descriptorPath: string;
   /** App settings that point kyvos-dr at this stack. */
   settings: Record<string, string>;
+  /**
+   * The seeded Key Vault secrets as their `KYVOS_DR_*` app-setting twins (the source SAS included):
+   * the fallback used while the vault cannot be reached. Add them to `settings` to populate it.
+   */
+  fallbackSettings: Record<string, string>;
   clients: ClientFactory;
   accounts: LocalStorageAccount[];
   servers: LocalFlexibleServer[];
@@ -183,6 +193,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           azuriteClients.blobService(account).getContainerClient(container).exists(),
       },
       keyVaultName: names.keyVaultName,
+      // The Kyvos vault sits in the primary resource group (infra/function-app.json keyVaultName).
+      keyVault: {
+        resourceGroup: names.primaryResourceGroup,
+        ...(options.keyVaultLocation ? { location: options.keyVaultLocation } : {}),
+      },
       // A region outage set through the admin API (`npm run local` users, the drill) also takes the
       // region's database down, as stack.regionDown() does.
       onFaultsChanged: async () => {
@@ -250,6 +265,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         [APP_SETTINGS.keyVaultName]: names.keyVaultName,
         [APP_SETTINGS.appStorageAccount]: names.appStorageAccount,
       },
+      fallbackSettings: Object.fromEntries(
+        Object.entries(secrets).map(([name, value]) => [appSettingName(name), value]),
+      ),
       clients,
       accounts,
       servers,

@@ -22,6 +22,7 @@ import { handleFaultsAdmin } from './faultsAdmin.js';
 import { flexibleServerRoutes } from './flexibleServers.js';
 import { BodyTooLarge, isLoopback, type JsonResult, parseJsonBody, readBody, sendJson } from './http.js';
 import { handleKeyVaultRequest } from './keyVault.js';
+import { keyVaultResourceRoutes } from './keyVaultResource.js';
 import { LongRunningOperations } from './lro.js';
 import { type ArmRoute, matchRoute, pathSegments } from './router.js';
 import { SecretStore } from './secretStore.js';
@@ -86,6 +87,7 @@ export async function startControlPlaneEmulator(
     ...storageAccountRoutes(ctx),
     ...blobContainerRoutes(ctx),
     ...flexibleServerRoutes(ctx),
+    ...keyVaultResourceRoutes(ctx, () => keyVaultUrl),
   ];
 
   const report = (event: EmulatorRequestEvent) => {

@@ -51,6 +51,11 @@ export interface ControlPlaneEmulatorOptions {
   containers: BlobContainerStore;
   /** Name of the emulated vault, used in messages; the vault itself is served at `keyVaultUrl`. */
   keyVaultName: string;
+  /**
+   * The vault as an ARM resource (`Microsoft.KeyVault/vaults`, Vaults_Get): its resource group, and
+   * its location (default: the primary region). Without it ARM does not know the vault.
+   */
+  keyVault?: { resourceGroup: string; location?: string };
   /** `Retry-After` of `202` answers and in-progress polls. Default 1; 0 lets clients poll at their own interval. */
   lroPollDelaySeconds?: number;
   /** How long the Storage operations (create, failover) stay in progress before they take effect. Default 1000. */

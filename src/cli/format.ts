@@ -143,6 +143,22 @@ export function formatReadiness(readiness: Readiness): string[] {
     lines.push('  planned failover: NOT eligible (use a forced failover and accept the data loss, or fix:)');
     for (const reason of readiness.eligibilityReasons) lines.push(...hang('  - ', reason));
   }
+  const { sourceAccess } = readiness;
+  if (sourceAccess.auth) {
+    const proven =
+      sourceAccess.proven === true
+        ? 'proven on the secondary'
+        : sourceAccess.proven === false
+          ? 'NOT proven: a failover would be refused'
+          : 'not proven (the secondary did not answer)';
+    lines.push(
+      ...hang(
+        '  source access: ',
+        `${sourceAccess.access ?? sourceAccess.auth} (${sourceAccess.auth}), ${proven}`,
+      ),
+    );
+  }
+  if (readiness.configuration) lines.push(...hang('  configuration: ', readiness.configuration));
   return lines;
 }
 

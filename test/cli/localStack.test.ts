@@ -143,6 +143,10 @@ describe('kyvos-dr against the local stack', () => {
     expect(human.stdout).toMatch(/^PostgreSQL read replica: Healthy, RPO [\d.]+ s/m);
     expect(human.stdout).toMatch(/^Readiness: Healthy, RPO [\d.]+ s/m);
     expect(human.stdout).toContain('planned failover: eligible');
+    expect(human.stdout).toContain(
+      'source access: SAS from secret "kyvos-dr-source-sas" (stored-sas), proven on the secondary',
+    );
+    expect(human.stdout).toMatch(/^ {2}configuration: Key Vault \S+$/m);
     expectNoSecrets(result.stdout, human.stdout, human.stderr);
   });
 

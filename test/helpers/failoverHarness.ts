@@ -42,13 +42,15 @@ export function capturingLogger(): { logger: Logger; lines: string[] } {
 /**
  * The Function app's dependencies pointed at a local stack, with failover timings for tests: short
  * polls and small partitions, so a run over a few hundred blobs spans several queue messages.
+ * `settings` replaces the stack's app settings (to add the app-settings fallback, say).
  */
 export function failoverDepsFor(
   stack: LocalStack,
   logger: Logger,
   options: FailoverDeps['options'] = {},
+  settings: Record<string, string> = stack.settings,
 ): FailoverDeps {
-  const deps = createDeps(stack.settings, { clients: stack.clients, logger });
+  const deps = createDeps(settings, { clients: stack.clients, logger });
   return {
     ...deps,
     options: {

@@ -51,6 +51,7 @@ export function testConfig(overrides: Partial<DrConfig> = {}): DrConfig {
     stopOldPrimary: true,
     splitBrainAutoFence: false,
     copyPrefix: '',
+    sourceAuth: 'stored-sas',
     ...overrides,
   };
 }

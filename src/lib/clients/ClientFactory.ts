@@ -15,6 +15,7 @@ import {
 } from '@azure/storage-blob';
 import { newPipeline as newQueuePipeline, QueueServiceClient } from '@azure/storage-queue';
 import { ConfigError } from '../errors.js';
+import { type ArmResources, createArmResources } from './ArmResources.js';
 import { type ContainerRequests, createContainerRequests } from './ContainerRequests.js';
 import { LocalStackCredential } from './LocalStackCredential.js';
 
@@ -74,6 +75,8 @@ export interface ClientFactory {
   queueService(accountName: string): QueueServiceClient;
   /** Raw requests on one container (List Blobs without the SDK's deserialiser), authorised as `blobService`. */
   containerRequests(accountName: string, container: string, options?: BlobServiceOptions): ContainerRequests;
+  /** Plain ARM reads of resources without a management SDK here (the Key Vault resource). */
+  armResources(): ArmResources;
   /** Extra TLS trust for raw HTTPS calls (Node's `https.Agent`), or undefined to use the defaults. */
   readonly httpsAgent: https.Agent | undefined;
 }
@@ -134,6 +137,13 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
           newQueuePipeline(credential, { retryOptions: storageRetry }),
         ),
       containerRequests: containerRequestsVia(blobEndpoint, credential, createDefaultHttpClient()),
+      armResources: () =>
+        createArmResources({
+          endpoint: 'https://management.azure.com',
+          credential,
+          httpClient: createDefaultHttpClient(),
+          retry: armRetry,
+        }),
     };
   }
 
@@ -195,6 +205,8 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
       return new QueueServiceClient(endpointFor(descriptor.queueEndpointTemplate, account), pipeline);
     },
     containerRequests: containerRequestsVia(blobEndpoint, credential, httpClient),
+    armResources: () =>
+      createArmResources({ endpoint: descriptor.armEndpoint, credential, httpClient, retry: armRetry }),
   };
 }
 

@@ -2,7 +2,7 @@ import type { SecretClient } from '@azure/keyvault-secrets';
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import { ConfigError, codeOf, statusOf } from '../errors.js';
 import { describeError } from '../redact.js';
-import { Sensitive } from './DrConfig.js';
+import { type ConfigOrigin, type DrConfig, Sensitive } from './DrConfig.js';
 import { APP_SETTINGS, appSettingName } from './secretNames.js';
 
 /** App settings as the Functions host gives them (`process.env`), or a test's own. */
@@ -14,7 +14,12 @@ export type SecretRead =
   | { kind: 'missing' }
   /** An app setting still holding `@Microsoft.KeyVault(...)`: App Service could not resolve it. */
   | { kind: 'unresolved-reference' }
-  | { kind: 'unreadable'; reason: string };
+  | { kind: 'unreadable'; reason: string }
+  /**
+   * The vault did not answer at all (a network error, a timeout, or a 5xx after the SDK's retries):
+   * not a refusal and not a missing secret. Only this lets `selectReachableSource` use the fallback.
+   */
+  | { kind: 'unreachable'; reason: string };
 
 /**
  * Where configuration secrets come from: Key Vault, or app settings (`KYVOS_DR_X_Y` for the secret
@@ -28,6 +33,11 @@ export interface ConfigSource {
   readonly keyVault?: { url: string; name: string };
   /** Reads one secret by its Key Vault name. Use `readSecret`, which adds the checks every read needs. */
   readRaw(secretName: string, options?: { abortSignal?: AbortSignal }): Promise<SecretRead>;
+  /**
+   * Where the same values come from when this source cannot be reached: the `KYVOS_DR_*` app settings
+   * of a Key Vault source. Used only for an unreachable vault, never for a missing or refused secret.
+   */
+  readonly fallback?: ConfigSource;
 }
 
 const KEY_VAULT_REFERENCE = '@Microsoft.KeyVault(';
@@ -50,13 +60,22 @@ export async function readSecret(
   return { kind: 'value', value: new Sensitive(value) };
 }
 
-/** Secrets from Key Vault, through the factory's `SecretClient` (the Function's managed identity). */
-export function keyVaultSource(client: SecretClient, vaultUrl: string, vaultName?: string): ConfigSource {
+/**
+ * Secrets from Key Vault, through the factory's `SecretClient` (the Function's managed identity); with
+ * `fallback`, the app settings to use when the vault cannot be reached.
+ */
+export function keyVaultSource(
+  client: SecretClient,
+  vaultUrl: string,
+  vaultName?: string,
+  fallback?: ConfigSource,
+): ConfigSource {
   const name = vaultName || keyVaultNameOf(vaultUrl);
   return {
     kind: 'key-vault',
     description: `Key Vault ${name} (${vaultUrl})`,
     keyVault: { url: vaultUrl, name },
+    ...(fallback ? { fallback } : {}),
     async readRaw(secretName, options = {}) {
       try {
         const secret = await client.getSecret(secretName, { abortSignal: options.abortSignal });
@@ -72,10 +91,37 @@ export function keyVaultSource(client: SecretClient, vaultUrl: string, vaultName
             reason: `Key Vault refused to read it (${status} ${codeOf(error) ?? ''}): grant the Function's identity the "Key Vault Secrets User" role on the vault, and check that the secret is enabled`,
           };
         }
-        return { kind: 'unreadable', reason: `Key Vault did not answer: ${describeError(error)}` };
+        const reason = `Key Vault did not answer: ${describeError(error)}`;
+        if (isVaultUnreachable(error)) return { kind: 'unreachable', reason };
+        return { kind: 'unreadable', reason };
       }
     },
   };
+}
+
+/**
+ * A Key Vault call that got no answer at all (network error, DNS, timeout) or a 5xx after the SDK's
+ * retries: the vault is unreachable. 429 and the other 4xx are answers: the vault is there, and the
+ * problem (throttling, a role, a missing secret) is not one the app settings may paper over.
+ */
+export function isVaultUnreachable(error: unknown): boolean {
+  const status = statusOf(error);
+  return status === undefined || status >= 500;
+}
+
+/**
+ * Where a configuration came from, for health and failover reports: `Key Vault kv-kyvos`, `app
+ * settings`, or `app settings (KYVOS_DR_*), because Key Vault … could not be reached (…)`.
+ */
+export function describeConfigOrigin(config: Pick<DrConfig, 'origin' | 'keyVault'>): string {
+  const origin =
+    config.origin ?? (config.keyVault ? { kind: 'key-vault' as const } : { kind: 'app-settings' as const });
+  if (origin.kind === 'app-settings-fallback') {
+    return `app settings (KYVOS_DR_*), because ${origin.keyVaultUnreachable}`;
+  }
+  return origin.kind === 'key-vault' && config.keyVault
+    ? `Key Vault ${config.keyVault.name}`
+    : 'app settings';
 }
 
 /** Secrets from app settings: the secret `kyvos-dr-x-y` is the setting `KYVOS_DR_X_Y`. */
@@ -117,7 +163,64 @@ export function configSourceFromSettings(settings: AppSettings, clients: () => C
     );
   }
   // The vault's name goes into the Kyvos deployment parameters; it is read off the URL unless given.
-  return keyVaultSource(clients().secrets(vaultUrl), vaultUrl, settings[APP_SETTINGS.keyVaultName]?.trim());
+  // The app settings stand in for the vault only while it cannot be reached (selectReachableSource).
+  return keyVaultSource(
+    clients().secrets(vaultUrl),
+    vaultUrl,
+    settings[APP_SETTINGS.keyVaultName]?.trim(),
+    appSettingsSource(settings),
+  );
+}
+
+/** The source a configuration is read from, and why. */
+export interface SelectedSource {
+  source: ConfigSource;
+  origin: ConfigOrigin;
+}
+
+/**
+ * Decides where the configuration is read from this time. A source without a fallback is used as it
+ * is. A Key Vault source is probed with one read (`kyvos-dr-subscription-id`): when the vault is
+ * unreachable (`SecretRead` `unreachable`: no answer, or 5xx after retries), every value is read
+ * from the app settings instead, and the origin says why. Whatever else the probe finds (a value, a
+ * missing secret, a refusal) keeps the vault: a secret missing from a reachable vault stays an error,
+ * and never silently becomes an app setting. The whole configuration comes from one source, never a
+ * mix.
+ */
+export async function selectReachableSource(
+  source: ConfigSource,
+  probeSecretName: string,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<SelectedSource> {
+  const direct: ConfigOrigin = source.kind === 'key-vault' ? { kind: 'key-vault' } : { kind: 'app-settings' };
+  if (!source.fallback) return { source, origin: direct };
+  const probe = await source.readRaw(probeSecretName, options);
+  if (probe.kind !== 'unreachable') return { source, origin: direct };
+  return {
+    source: source.fallback,
+    origin: {
+      kind: 'app-settings-fallback',
+      keyVaultUnreachable: `${source.description} could not be reached (${probe.reason})`,
+    },
+  };
+}
+
+/**
+ * Reads one secret at its use (the source SAS), from the vault, or from its app setting while the
+ * vault cannot be reached. Returns where it came from, for messages.
+ */
+export async function readSecretWithFallback(
+  source: ConfigSource,
+  secretName: string,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<{ read: SecretRead; from: ConfigSource; unreachable?: string }> {
+  const read = await readSecret(source, secretName, options);
+  if (read.kind !== 'unreachable' || !source.fallback) return { read, from: source };
+  return {
+    read: await readSecret(source.fallback, secretName, options),
+    from: source.fallback,
+    unreachable: `${source.description} could not be reached (${read.reason})`,
+  };
 }
 
 /** Why an app setting can still hold `@Microsoft.KeyVault(...)`, and what to do. */

@@ -24,6 +24,30 @@ export class Sensitive {
 
 export type AlertFailoverPolicy = 'off' | 'planned' | 'forced';
 export type PromoteMode = 'Standalone' | 'Switchover';
+/**
+ * How the copy is authorised to read its source through the RA-GRS `-secondary` endpoint.
+ *
+ * - `stored-sas` (the default): a SAS stored in the secret named by `kyvos-dr-source-sas-secret-name`.
+ *   An account SAS or a service SAS signed with the account key is what Microsoft documents for
+ *   reading the secondary.
+ * - `user-delegation`: a user-delegation SAS the app signs with a key from the primary endpoint. No
+ *   Microsoft document says that the secondary accepts one, and Storage Explorer reports that it does
+ *   not (microsoft/AzureStorageExplorer#6076); it also needs the primary endpoint, which a
+ *   primary-region outage takes away. Only for an operator who has proven it on the account; every run
+ *   proves it again with a real read on the secondary before anything irreversible.
+ */
+export type SourceAuth = 'stored-sas' | 'user-delegation';
+export const SOURCE_AUTHS: readonly SourceAuth[] = ['stored-sas', 'user-delegation'];
+
+/**
+ * Where the configuration was read from. `app-settings-fallback`: a vault is configured but could not
+ * be reached, so every value came from its `KYVOS_DR_*` app setting; the record step cannot write
+ * the new names until the vault answers again.
+ */
+export type ConfigOrigin =
+  | { kind: 'key-vault' }
+  | { kind: 'app-settings' }
+  | { kind: 'app-settings-fallback'; keyVaultUnreachable: string };
 /** The redundancy of a DR storage account kyvos-dr creates: the Standard SKUs that allow ADLS Gen2. */
 export const DR_STORAGE_SKUS = [
   'Standard_LRS',
@@ -80,6 +104,8 @@ export interface DrConfig {
   copyPrefix: string;
   /** Name of the Key Vault secret that holds a SAS for reading the source through the secondary endpoint. */
   sourceSasSecretName?: string;
+  /** How the copy reads its source: a stored SAS (default), or a user-delegation SAS once proven. */
+  sourceAuth: SourceAuth;
   thresholds: {
     maxStorageRpoSeconds: number;
     maxReplicaLagSeconds: number;
@@ -102,4 +128,9 @@ export interface DrConfig {
   splitBrainAutoFence: boolean;
   /** The Key Vault kyvos-dr reads and writes (URL and name), when configured from a vault. */
   keyVault?: { url: string; name: string };
+  /**
+   * Where this configuration came from. Absent means Key Vault when `keyVault` is set, app settings
+   * otherwise (configurations built by hand, in tests).
+   */
+  origin?: ConfigOrigin;
 }

@@ -1,7 +1,13 @@
 import pLimit from 'p-limit';
 import { ConfigError } from '../errors.js';
-import { type ConfigSource, readSecret, type SecretRead, unresolvedReferenceReason } from './ConfigSource.js';
-import type { DrConfig } from './DrConfig.js';
+import {
+  type ConfigSource,
+  readSecret,
+  type SecretRead,
+  selectReachableSource,
+  unresolvedReferenceReason,
+} from './ConfigSource.js';
+import type { ConfigOrigin, DrConfig } from './DrConfig.js';
 import type { Rule } from './rules.js';
 import * as rules from './rules.js';
 import { appSettingName, CONFIG_SECRETS, type ConfigKey } from './secretNames.js';
@@ -55,6 +61,7 @@ const MIB = 1024 * 1024;
  * | kyvos-dr-replica-connection-string      | dr.replicaConnection                    | optional postgres:// URL |
  * | kyvos-dr-primary-connection-string      | primary.postgresConnection              | optional postgres:// URL |
  * | kyvos-dr-source-sas-secret-name         | sourceSasSecretName                     | optional secret name |
+ * | kyvos-dr-source-auth                    | sourceAuth                              | stored-sas (default) / user-delegation |
  * | kyvos-dr-max-storage-rpo-seconds        | thresholds.maxStorageRpoSeconds         | > 0, default 900 |
  * | kyvos-dr-max-replica-lag-seconds        | thresholds.maxReplicaLagSeconds         | > 0, default 300 |
  * | kyvos-dr-max-replica-lag-bytes          | thresholds.maxReplicaLagBytes           | whole > 0, default 64 MiB |
@@ -83,6 +90,7 @@ const FIELDS = {
   replicaConnectionString: optional(rules.postgresConnectionString),
   primaryConnectionString: optional(rules.postgresConnectionString),
   sourceSasSecretName: optional(rules.keyVaultSecretName),
+  sourceAuth: withDefault(rules.sourceAuth, 'stored-sas'),
   maxStorageRpoSeconds: withDefault(rules.seconds, 900),
   maxReplicaLagSeconds: withDefault(rules.seconds, 300),
   maxReplicaLagBytes: withDefault(rules.bytes, 64 * MIB, '67108864 (64 MiB)'),
@@ -131,15 +139,29 @@ export class ConfigProblems extends ConfigError {
  * Reads and validates the DR configuration from `source`: every secret of `CONFIG_SECRETS` through
  * `readSecret`, each checked against its rule. Throws `ConfigProblems` (a `ConfigError`) listing every
  * problem. Secrets are read with at most 8 requests in flight.
+ *
+ * A Key Vault source that cannot be reached is replaced, for the whole configuration, by its app
+ * settings (`selectReachableSource`); `DrConfig.origin` then says so, and `keyVault` still names the
+ * vault, where the record step writes.
  */
 export async function loadConfig(
   source: ConfigSource,
   options: { abortSignal?: AbortSignal } = {},
 ): Promise<DrConfig> {
-  const { findings, values } = await evaluate(source, options);
+  const selected = await selectReachableSource(source, CONFIG_SECRETS.subscriptionId, options);
+  const { findings, values } = await evaluate(selected.source, options);
   const problems = findings.filter((f) => f.status !== 'ok');
-  if (problems.length > 0 || !values) throw new ConfigProblems(source.description, problems);
-  return toDrConfig(values, source);
+  if (problems.length > 0 || !values) {
+    throw new ConfigProblems(describeSelected(selected.source, selected.origin), problems);
+  }
+  return toDrConfig(values, source, selected.origin);
+}
+
+/** `app settings, used because Key Vault kv-kyvos (…) could not be reached (…)`, or the source itself. */
+function describeSelected(source: ConfigSource, origin: ConfigOrigin): string {
+  return origin.kind === 'app-settings-fallback'
+    ? `${source.description}, used because ${origin.keyVaultUnreachable}`
+    : source.description;
 }
 
 /**
@@ -151,6 +173,8 @@ export async function checkConfig(
   source: ConfigSource,
   options: { abortSignal?: AbortSignal; now?: Date } = {},
 ): Promise<ConfigFinding[]> {
+  // The configured source itself, never its fallback: an operator checking the configuration must
+  // see that the vault cannot be reached.
   const { findings, partial } = await evaluate(source, options);
   const sasSecretName = partial.sourceSasSecretName;
   if (sasSecretName) findings.push(await checkSourceSas(source, sasSecretName, options.now ?? new Date()));
@@ -207,6 +231,7 @@ function judge(
     case 'unresolved-reference':
       return { status: 'bad', finding: { ...base, status: 'invalid', reason: unresolvedReferenceReason() } };
     case 'unreadable':
+    case 'unreachable':
       return { status: 'bad', finding: { ...base, status: 'unreadable', reason: read.reason } };
     case 'value': {
       const result = spec.rule(read.value.reveal());
@@ -256,6 +281,7 @@ async function checkSourceSas(source: ConfigSource, secretName: string, now: Dat
     case 'unresolved-reference':
       return { ...base, status: 'invalid', reason: unresolvedReferenceReason() };
     case 'unreadable':
+    case 'unreachable':
       return { ...base, status: 'unreadable', reason: read.reason };
     case 'value': {
       const sas = parseSas(read.value);
@@ -289,7 +315,7 @@ function formatProblems(source: string, problems: ConfigFinding[]): string {
   return `The DR configuration from ${source} has ${count}:\n${lines.join('\n')}`;
 }
 
-function toDrConfig(v: Values, source: ConfigSource): DrConfig {
+function toDrConfig(v: Values, source: ConfigSource, origin: ConfigOrigin): DrConfig {
   return {
     subscriptionId: v.subscriptionId,
     primary: {
@@ -312,6 +338,7 @@ function toDrConfig(v: Values, source: ConfigSource): DrConfig {
     engineWorkDirectory: v.engineWorkDirectory,
     copyPrefix: v.copyPrefix,
     ...(v.sourceSasSecretName ? { sourceSasSecretName: v.sourceSasSecretName } : {}),
+    sourceAuth: v.sourceAuth,
     thresholds: {
       maxStorageRpoSeconds: v.maxStorageRpoSeconds,
       maxReplicaLagSeconds: v.maxReplicaLagSeconds,
@@ -324,5 +351,6 @@ function toDrConfig(v: Values, source: ConfigSource): DrConfig {
     stopOldPrimary: v.stopOldPrimary,
     splitBrainAutoFence: v.splitBrainAutoFence,
     ...(source.keyVault ? { keyVault: { ...source.keyVault } } : {}),
+    origin,
   };
 }

@@ -5,6 +5,8 @@ import {
   type DrStorageSku,
   type PostgresConnection,
   type PromoteMode,
+  SOURCE_AUTHS,
+  type SourceAuth,
 } from './DrConfig.js';
 import { parsePostgresConnectionString } from './postgresConnectionString.js';
 
@@ -163,6 +165,14 @@ export const promoteMode: Rule<PromoteMode> = fromSchema(
     .transform((v) => v.toLowerCase())
     .pipe(z.enum(['standalone', 'switchover'], 'must be Standalone or Switchover'))
     .transform((v): PromoteMode => (v === 'standalone' ? 'Standalone' : 'Switchover')),
+);
+
+/** How the copy reads its source, in any case: `stored-sas` or `user-delegation`. */
+export const sourceAuth: Rule<SourceAuth> = fromSchema(
+  z
+    .string()
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(SOURCE_AUTHS as [SourceAuth, ...SourceAuth[]], `must be ${SOURCE_AUTHS.join(' or ')}`)),
 );
 
 /** A DR storage account SKU, in any case: `standard_zrs` is `Standard_ZRS`. */

@@ -30,6 +30,12 @@ export const CONFIG_SECRETS = {
   primaryConnectionString: 'kyvos-dr-primary-connection-string',
   /** The NAME of the secret that holds the source SAS for the secondary endpoint (optional). */
   sourceSasSecretName: 'kyvos-dr-source-sas-secret-name',
+  /**
+   * `stored-sas` (default): the copy reads the secondary with the SAS in the secret named above, which
+   * must then be set. `user-delegation`: with a user-delegation SAS, only once an operator has proven
+   * that the secondary accepts one.
+   */
+  sourceAuth: 'kyvos-dr-source-auth',
   maxStorageRpoSeconds: 'kyvos-dr-max-storage-rpo-seconds',
   maxReplicaLagSeconds: 'kyvos-dr-max-replica-lag-seconds',
   maxReplicaLagBytes: 'kyvos-dr-max-replica-lag-bytes',

@@ -5,11 +5,11 @@ import {
   appSettingsSource,
   type ConfigSource,
   keyVaultSource,
-  readSecret,
+  readSecretWithFallback,
   unresolvedReferenceReason,
 } from './ConfigSource.js';
 import type { DrConfig, Sensitive } from './DrConfig.js';
-import { CONFIG_SECRETS } from './secretNames.js';
+import { appSettingName, CONFIG_SECRETS } from './secretNames.js';
 
 /** What can be said about a SAS without showing it: when it expires, or the policy that decides. */
 export interface SasInfo {
@@ -58,8 +58,11 @@ export function describeSasExpiry(info: SasInfo, now: Date): string {
  * Reads the source SAS (the read-only SAS for the RA-GRS secondary endpoint) from the secret named by
  * `kyvos-dr-source-sas-secret-name`, through the same source as the rest of the configuration: the
  * configured Key Vault, or without one the app setting twin of that name (`kyvos-dr-source-sas` →
- * `KYVOS_DR_SOURCE_SAS`). Returns undefined when no SAS is configured; throws `ConfigError` naming
- * the secret when it is missing, unreadable or an unresolved reference.
+ * `KYVOS_DR_SOURCE_SAS`). While the vault cannot be reached, that app setting stands in for it (a
+ * break-glass copy of the SAS; a secret missing from a reachable vault stays an error), and so it
+ * does for a configuration that was itself read from the app settings for that reason. Returns
+ * undefined when no SAS is configured; throws `ConfigError` naming the secret when it is missing,
+ * unreadable or an unresolved reference.
  */
 export async function readSourceSas(
   config: DrConfig,
@@ -68,22 +71,34 @@ export async function readSourceSas(
 ): Promise<Sensitive | undefined> {
   const secretName = config.sourceSasSecretName;
   if (!secretName) return undefined;
-  const source: ConfigSource = config.keyVault
-    ? keyVaultSource(deps.clients.secrets(config.keyVault.url), config.keyVault.url, config.keyVault.name)
-    : appSettingsSource(deps.settings);
-  const read = await readSecret(source, secretName, options);
+  const appSettings = appSettingsSource(deps.settings);
+  // A configuration read from the app settings because the vault was unreachable takes its SAS from
+  // there too, without waiting on the vault again for each copy partition.
+  const source: ConfigSource =
+    config.keyVault && config.origin?.kind !== 'app-settings-fallback'
+      ? keyVaultSource(
+          deps.clients.secrets(config.keyVault.url),
+          config.keyVault.url,
+          config.keyVault.name,
+          appSettings,
+        )
+      : appSettings;
+  const { read, from, unreachable } = await readSecretWithFallback(source, secretName, options);
   const what = `The source SAS secret "${secretName}" (named by ${CONFIG_SECRETS.sourceSasSecretName})`;
   switch (read.kind) {
     case 'value':
       return read.value;
     case 'missing':
       throw new ConfigError(
-        `${what} is not in ${source.description}: store the SAS there, or clear the name`,
+        unreachable
+          ? `${what} could not be read: ${unreachable}, and its break-glass app setting ${appSettingName(secretName)} is not set`
+          : `${what} is not in ${from.description}: store the SAS there, or clear the name`,
         secretName,
       );
     case 'unresolved-reference':
       throw new ConfigError(`${what} ${unresolvedReferenceReason()}`, secretName);
     case 'unreadable':
+    case 'unreachable':
       throw new ConfigError(`${what} could not be read: ${read.reason}`, secretName);
   }
 }

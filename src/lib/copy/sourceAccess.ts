@@ -55,7 +55,7 @@ export function normalizeSourceSas(sas: string | Sensitive, now: Date = new Date
   const expiry = params.get('se');
   if (expiry && !Number.isNaN(Date.parse(expiry)) && Date.parse(expiry) <= now.getTime()) {
     throw new ConfigError(
-      `The source SAS expired at ${new Date(Date.parse(expiry)).toISOString()}: renew it in Key Vault, or use a user-delegation SAS.`,
+      `The source SAS expired at ${new Date(Date.parse(expiry)).toISOString()}: store a renewed read/list SAS in its secret (and in its break-glass app setting, if you keep one).`,
     );
   }
   return trimmed;
@@ -76,12 +76,13 @@ export interface UserDelegationSourceSasOptions {
  * A user-delegation SAS (container scope, read and list, HTTPS only) for the source, signed with a
  * user delegation key that the Function's identity obtains from the primary endpoint
  * (`Get User Delegation Key`). It needs the identity to hold a data role on the source account, and
- * the primary endpoint to answer: in a primary-region outage this path is unavailable, which is why
- * the SAS from Key Vault is the first choice.
+ * the primary endpoint to answer: in a primary-region outage this path is unavailable.
  *
- * Azure accepts such a SAS on the secondary endpoint. Azurite does not (it answers 403 for a
- * user-delegation SAS on `<account>-secondary`), so on the local stack only the shape of the SAS is
- * tested, not a copy with it.
+ * No Microsoft document says that the secondary endpoint accepts a user-delegation SAS, Storage
+ * Explorer reports that it does not (https://github.com/microsoft/AzureStorageExplorer/issues/6076),
+ * and Azurite answers 403 for one on `<account>-secondary`. It is used only when
+ * `kyvos-dr-source-auth` is `user-delegation` (`sourceCredentialFor`), and proven on the secondary
+ * before anything irreversible.
  */
 export async function createUserDelegationSourceSas(
   clients: ClientFactory,

@@ -1,6 +1,5 @@
-import { readSourceSas } from '../config/sourceSas.js';
 import { BlobCheckpointStore } from '../copy/BlobCheckpointStore.js';
-import { createUserDelegationSourceSas } from '../copy/sourceAccess.js';
+import { sourceCredentialFor } from '../copy/sourceCredential.js';
 import type { CopyDeps } from '../copy/types.js';
 import { STATE_CONTAINER } from './RunStore.js';
 import type { StepContext } from './StepContext.js';
@@ -13,25 +12,19 @@ type CopyContextInput = Pick<
 };
 
 /**
- * The copy engine's dependencies for a run: the source through the RA-GRS secondary with the SAS
- * from Key Vault (or, when none is configured, a user-delegation SAS from the primary endpoint), the
- * DR account as destination, and checkpoints in the app's storage.
+ * The copy engine's dependencies for a run: the source through the RA-GRS secondary with the
+ * credential `kyvos-dr-source-auth` selects (`sourceCredentialFor`: the stored SAS, or a proven
+ * user-delegation SAS), the DR account as destination, and checkpoints in the app's storage.
  */
 export async function copyDepsFor(ctx: CopyContextInput): Promise<CopyDeps> {
   const { config, clients } = ctx;
-  const fromVault = await readSourceSas(
+  const { sas } = await sourceCredentialFor({
     config,
-    { settings: ctx.settings, clients },
-    { abortSignal: ctx.abortSignal },
-  );
-  const sas =
-    fromVault ??
-    (await createUserDelegationSourceSas(clients, {
-      account: config.primary.storageAccount,
-      container: config.primary.container,
-      now: ctx.clock(),
-      ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
-    }));
+    clients,
+    settings: ctx.settings,
+    clock: ctx.clock,
+    ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
+  });
   return {
     clients,
     source: {

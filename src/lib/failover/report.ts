@@ -36,6 +36,11 @@ export interface FailoverReport {
   endedAt: string | null;
   /** Combined RPO at decision time (seconds), as measured by the health checks; null when unknown. */
   rpoSeconds: number | null;
+  /**
+   * Where the run's configuration came from, as preflight read it: `Key Vault kv-kyvos`, or the app
+   * settings because the vault could not be reached. Null when preflight did not get that far.
+   */
+  configuration: string | null;
   decision: FailoverDecision | null;
   /** Request to DR ready: from the request until verification ended (seconds), measured. */
   rtoSeconds: number | null;
@@ -107,6 +112,8 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
     requestedAt: run.createdAt,
     endedAt: run.endedAt ?? null,
     rpoSeconds: run.decision?.rpoSeconds ?? null,
+    configuration:
+      (run.steps.preflight.detail as { configuration?: string } | undefined)?.configuration ?? null,
     decision: run.decision ?? null,
     rtoSeconds: readyAt ? secondsBetween(run.createdAt, readyAt) : null,
     irreversible: irreversibleSteps(run),

@@ -1,5 +1,6 @@
 import { ACTIVE_SECRETS } from '../config/secretNames.js';
 import { proveSourceAccess, type SourceAccessProof } from '../copy/sourceAccess.js';
+import { describeSourceAccess } from '../copy/sourceCredential.js';
 import { PreconditionFailed, statusOf } from '../errors.js';
 import type { Readiness } from '../health/readiness.js';
 import { writeProofRefusal } from '../promote/writeProof.js';
@@ -38,7 +39,8 @@ export interface RecordedNamesCheck {
 
 /**
  * Proves that the copy can read its source, with exactly the access the copy will use
- * (`copyDepsFor`: the source SAS from Key Vault, or a user-delegation SAS from the primary endpoint),
+ * (`copyDepsFor`: the stored source SAS, or with `kyvos-dr-source-auth` user-delegation a
+ * user-delegation SAS; no stored SAS otherwise is a reason naming the fix),
  * through the `-secondary` endpoint (`proveSourceAccess`), that no secret the record step
  * writes is soft-deleted (`checkRecordedNamesNotDeleted`), and that the promote's write proof has
  * its table and grants (`writeProofRefusal`). A failure is not thrown: it is returned
@@ -51,9 +53,7 @@ export async function proveRunCanFinish(
     'clients' | 'config' | 'logger' | 'clock' | 'appStorageAccount' | 'settings' | 'abortSignal'
   >,
 ): Promise<RunCanFinish> {
-  const access = ctx.config.sourceSasSecretName
-    ? `SAS from secret "${ctx.config.sourceSasSecretName}"`
-    : 'user-delegation SAS';
+  const access = describeSourceAccess(ctx.config);
   const [copy, names, writeProof] = await Promise.all([
     copyDepsFor(ctx)
       .then((deps) => proveSourceAccess(deps, ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}))

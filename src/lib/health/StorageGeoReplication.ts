@@ -9,6 +9,8 @@ import { statusOf } from '../errors.js';
 import { describeError } from '../redact.js';
 import { errorSummary } from './errorSummary.js';
 import { type HealthReport, ReportBuilder, roundSeconds, statusAgainstThreshold } from './HealthReport.js';
+import { checkKeyVault } from './keyVaultHealth.js';
+import { checkSourceAuth } from './sourceAccessHealth.js';
 
 export interface StorageGeoReplicationDeps {
   clients: ClientFactory;
@@ -38,9 +40,10 @@ const READ_ACCESS_SKUS = ['Standard_RAGRS', 'Standard_RAGZRS'];
  * answer: every write before it is readable on the secondary, anything after may be lost. Over
  * `maxStorageRpoSeconds` → Degraded; over twice → Unhealthy.
  *
- * When a source SAS is configured, it must exist, list the container on the secondary (one page of
- * one blob) and not expire within `sasExpiryWarningDays` (else Degraded, with the date); a missing,
- * expired or refused SAS is Unhealthy, since the failover copy reads with it. The SAS is never shown.
+ * The copy's source credential (`kyvos-dr-source-auth`, `checkSourceAuth`) must exist and be proven on
+ * the secondary. A stored SAS must list the container on the secondary (one page of one blob) and not
+ * expire within `sasExpiryWarningDays` (else Degraded, with the date); a missing, expired or refused
+ * SAS is Unhealthy, since the failover copy reads with it. The SAS is never shown.
  *
  * Read-only and idempotent; safe to run at any frequency.
  */
@@ -178,9 +181,11 @@ export async function checkStorageGeoReplication(
     }
   }
 
-  if (config.sourceSasSecretName) {
+  if (config.sourceAuth === 'stored-sas' && config.sourceSasSecretName) {
     await checkSourceSas(config, deps, report, { secondaryReachable, now: measuredAt, abortSignal });
   }
+  await checkSourceAuth(config, report, { ...deps, secondaryReachable, abortSignal });
+  await checkKeyVault(config, report, { ...deps, abortSignal });
 
   return report.build('storage', rpoSeconds, checkedAt);
 }

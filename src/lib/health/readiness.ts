@@ -42,6 +42,17 @@ export interface Readiness extends PromoteEligibility {
    * Null before any failover.
    */
   oldPrimary: OldPrimaryWatch | null;
+  /**
+   * How a failover's copy would read its source, from the latest storage report: the credential
+   * (`kyvos-dr-source-auth`, and the secret or `user-delegation SAS`) and whether that check proved
+   * it on the secondary (null: not checked, the secondary did not answer).
+   */
+  sourceAccess: { auth: string | null; access: string | null; proven: boolean | null };
+  /**
+   * Where the configuration of the latest storage check came from: `Key Vault <name>`, `app
+   * settings`, or the app settings because the vault could not be reached (and why).
+   */
+  configuration: string | null;
   /** ISO time this readiness was put together. */
   evaluatedAt: string;
 }
@@ -143,8 +154,23 @@ export function combineReadiness(
     storage: storage ?? null,
     replica: replica ?? null,
     oldPrimary: replica?.report.oldPrimary ?? null,
+    sourceAccess: {
+      auth: textFact(storage, 'sourceAuth'),
+      access: textFact(storage, 'sourceAccess'),
+      proven:
+        typeof storage?.report.facts.sourceAuthProven === 'boolean'
+          ? storage.report.facts.sourceAuthProven
+          : null,
+    },
+    configuration: textFact(storage, 'configSource'),
     evaluatedAt: options.now.toISOString(),
   };
+}
+
+/** A text fact of the latest report, or null. */
+function textFact(latest: LatestHealth | undefined, key: string): string | null {
+  const value = latest?.report.facts[key];
+  return typeof value === 'string' ? value : null;
 }
 
 /** Readiness from the health history in the app storage account. */

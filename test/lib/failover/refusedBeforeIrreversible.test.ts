@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { seedKyvosDataset } from '../../../local/seed.js';
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import { formatRun } from '../../../src/cli/format.js';
+import { CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
 import type { FailoverRun } from '../../../src/lib/failover/FailoverRun.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
@@ -31,8 +32,11 @@ describe('a forced failover whose storage side cannot proceed', () => {
     stack = undefined;
   });
 
-  function seededStack(secrets: Record<string, string> = {}): Promise<LocalStack> {
-    return startSeededStack({ secrets }, (started) => {
+  function seededStack(
+    secrets: Record<string, string> = {},
+    omitSecrets: string[] = [],
+  ): Promise<LocalStack> {
+    return startSeededStack({ secrets, omitSecrets }, (started) => {
       stack = started;
     });
   }
@@ -101,6 +105,31 @@ describe('a forced failover whose storage side cannot proceed', () => {
       expect(JSON.stringify(run)).not.toContain(signature);
       expect(lines.join('\n')).not.toContain(signature);
     }
+    await expectNothingChanged(stack, run);
+  });
+
+  it('is refused, naming how to store a SAS, when no source SAS is stored, and never tries a user-delegation SAS', async () => {
+    const stack = await seededStack({}, [CONFIG_SECRETS.sourceSasSecretName]);
+    const { run } = await forcedFailover(stack);
+    expect(run.state).toBe('Refused');
+    const errors = run.errors.join('\n');
+    expect(errors).toContain('No source credential is configured');
+    expect(errors).toContain(
+      `az storage container generate-sas --account-name ${stack.names.primaryStorageAccount}`,
+    );
+    expect(errors).toContain(`az keyvault secret set --vault-name ${stack.names.keyVaultName}`);
+    await expectNothingChanged(stack, run);
+  });
+
+  it('is refused when the secondary does not accept the user-delegation SAS it was told to use, and changes nothing', async () => {
+    // Azurite answers 403 to a user-delegation SAS on <account>-secondary; whether Azure accepts one
+    // is documented nowhere, which is why a run proves it first.
+    const stack = await seededStack({ [CONFIG_SECRETS.sourceAuth]: 'user-delegation' });
+    const { run } = await forcedFailover(stack);
+    expect(run.state).toBe('Refused');
+    expect(run.errors.join('\n')).toMatch(
+      /the copy cannot read its source \(user-delegation SAS\).*secondary endpoint.*403/s,
+    );
     await expectNothingChanged(stack, run);
   });
 });

@@ -15,6 +15,7 @@ import {
 import { DEFAULT_FAILOVER_OPTIONS } from '../../../src/lib/failover/StepContext.js';
 import { createLogger } from '../../../src/lib/log.js';
 import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { listingXml } from '../../helpers/listingXml.js';
 
 const T0 = new Date('2026-12-01T10:00:00Z');
 const SIG = 'c2VjcmV0LXNpZ25hdHVyZQ%3D%3D';
@@ -57,13 +58,7 @@ interface SourceBehaviour {
   getProperties?: (name: string) => Promise<unknown>;
 }
 
-const listing = (...names: string[]) =>
-  `<?xml version="1.0" encoding="utf-8"?><EnumerationResults><Blobs>${names
-    .map(
-      (n) =>
-        `<Blob><Name>${n}</Name><Properties><Content-Length>10</Content-Length><BlobType>BlockBlob</BlobType></Properties><Metadata/></Blob>`,
-    )
-    .join('')}</Blobs><NextMarker/></EnumerationResults>`;
+const listing = listingXml;
 
 const restError = (statusCode: number, code: string) =>
   Object.assign(new Error(`${code}: the service refused the request`), { statusCode, code });
@@ -288,7 +283,7 @@ describe('the report of the irreversible steps', () => {
   });
 });
 
-describe('a run whose Key Vault cannot be read', () => {
+describe('a run whose Key Vault refuses to be read', () => {
   it('is refused at preflight with the reason, every other step skipped and the lock released', async () => {
     const store = new RunStore(new InMemoryDocumentStore());
     const runId = 'fo-20261201T100000Z-abcdef';
@@ -297,7 +292,7 @@ describe('a run whose Key Vault cannot be read', () => {
     const clients = {
       secrets: () => ({
         getSecret: async () => {
-          throw restError(503, 'ServiceUnavailable');
+          throw restError(403, 'Forbidden');
         },
       }),
     } as unknown as ClientFactory;
@@ -316,7 +311,7 @@ describe('a run whose Key Vault cannot be read', () => {
     );
     expect(run.state).toBe('Refused');
     expect(run.errors.join('\n')).toContain('Key Vault kv-kyvos could not be read');
-    expect(run.errors.join('\n')).toContain('ServiceUnavailable');
+    expect(run.errors.join('\n')).toContain('Forbidden');
     for (const step of IRREVERSIBLE_STEPS) expect(run.steps[step].status).toBe('Skipped');
     expect(run.steps['storage.ensureAccount'].status).toBe('Skipped');
     expect(await store.lockHolder()).toBeUndefined();

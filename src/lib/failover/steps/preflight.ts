@@ -1,3 +1,4 @@
+import { describeConfigOrigin, isVaultUnreachable } from '../../config/ConfigSource.js';
 import { ACTIVE_SECRETS } from '../../config/secretNames.js';
 import { copyScopeOf, countBlobsOutsideScope } from '../../copy/copyScope.js';
 import { planPartitions } from '../../copy/planPartitions.js';
@@ -6,10 +7,12 @@ import { PreconditionFailed, statusOf } from '../../errors.js';
 import type { ReplicaHealthReport } from '../../health/ReplicaHealth.js';
 import { combineReadiness, type Readiness } from '../../health/readiness.js';
 import { runHealthCheck } from '../../health/runHealthCheck.js';
+import { describeError } from '../../redact.js';
 import type { LatestHealth } from '../../state/HealthHistory.js';
 import { copyDepsFor } from '../copyContext.js';
 import type { FailoverDecision } from '../FailoverRun.js';
 import { keyVaultUnreadable, proveRunCanFinish, refusalOf } from '../runCanFinish.js';
+import { promotedInRunHistory } from '../runHistory.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
 import { NO_FAILOVER_RECORDED, type RecordedFailover, readRecordedFailover } from './record.js';
 
@@ -38,8 +41,15 @@ import { NO_FAILOVER_RECORDED, type RecordedFailover, readRecordedFailover } fro
  */
 export async function preflight(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
-  const earlier = await completedFailover(ctx, run.runId).catch((error: unknown) => {
-    throw keyVaultUnreadable(ctx.config.keyVault?.name ?? 'of the configuration', error);
+  const vaultWarnings: string[] = [];
+  const earlier = await completedFailover(ctx, run.runId).catch(async (error: unknown) => {
+    if (!isVaultUnreachable(error)) {
+      throw keyVaultUnreadable(ctx.config.keyVault?.name ?? 'of the configuration', error);
+    }
+    // The vault cannot be reached at all (a region without Key Vault failover, or one failing over):
+    // the app's own run history stands in for its record of an earlier failover.
+    vaultWarnings.push(keyVaultUnreachableWarning(ctx, error));
+    return promotedInRunHistory(ctx.store, ctx.config, run.runId, abortOf(ctx));
   });
   if (earlier && !run.request.dryRun) {
     throw new PreconditionFailed(
@@ -72,10 +82,12 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
   });
   // Before anything irreversible may run: the copy must be able to read its source (runCanFinish.ts).
   const runCanFinish = await proveRunCanFinish(ctx);
-  for (const warning of runCanFinish.warnings ?? []) {
+  const allWarnings = [...vaultWarnings, ...(runCanFinish.warnings ?? [])];
+  for (const warning of allWarnings) {
     ctx.logger.warn('failover.preflight.warning', { runId: run.runId, warning });
   }
-  const warnings = runCanFinish.warnings ? { warnings: runCanFinish.warnings } : {};
+  const warnings = allWarnings.length > 0 ? { warnings: allWarnings } : {};
+  const configuration = describeConfigOrigin(ctx.config);
   const refusal = refusalOf(run.request, readiness, runCanFinish);
   // A dry run reports an ineligible planned run as its verdict, but cannot plan a copy it cannot list.
   if (refusal && (!run.request.dryRun || !runCanFinish.canFinish)) throw refusal;
@@ -114,12 +126,13 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
       r.progress.listingComplete = true;
       return true;
     });
-    return { detail: { verdict, dryRun: true, sourceAccess, ...warnings, ...plan } };
+    return { detail: { verdict, dryRun: true, configuration, sourceAccess, ...warnings, ...plan } };
   }
 
   return {
     detail: {
       verdict,
+      configuration,
       sourceAccess,
       readiness: readiness.status,
       rpoSeconds: readiness.rpoSeconds,
@@ -127,6 +140,19 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
       ...warnings,
     },
   };
+}
+
+/**
+ * Key Vault could not be reached for the record of an earlier failover: the run goes on, but its
+ * record step cannot write the new names until the vault takes writes again.
+ */
+function keyVaultUnreachableWarning(ctx: Pick<StepContext, 'config' | 'run'>, error: unknown): string {
+  const vault = ctx.config.keyVault?.name ?? 'of the configuration';
+  return `Key Vault ${vault} could not be reached (${describeError(error)}); the configuration came from ${describeConfigOrigin(ctx.config)}, and the record of an earlier failover was looked up in this app's run history instead. The record step will fail until the vault takes writes: then resume this run (kyvos-dr retry ${ctx.run.runId}), or set the names it reports by hand.`;
+}
+
+function abortOf(ctx: Pick<StepContext, 'abortSignal'>): { abortSignal?: AbortSignal } {
+  return ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {};
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ClientFactory } from '../../clients/ClientFactory.js';
+import { isVaultUnreachable } from '../../config/ConfigSource.js';
 import type { DrConfig } from '../../config/DrConfig.js';
 import { ACTIVE_SECRETS } from '../../config/secretNames.js';
 import { statusOf } from '../../errors.js';
@@ -51,8 +52,11 @@ export async function recordActiveNames(ctx: StepContext): Promise<StepOutcome> 
       Object.assign(failure, { detail: { activeNames: values, softDeletedSecret: writing } });
       throw failure;
     }
+    const why = isVaultUnreachable(error)
+      ? `could not be reached (${describeError(error)}): in a region without Key Vault failover it stays down with its region, and elsewhere it takes minutes to fail over and is read-only meanwhile`
+      : `${describeError(error)}. Key Vault is read-only while its region fails over`;
     const failure = new Error(
-      `Cannot record the new names in Key Vault ${config.keyVault.name} ${describeError(error)}. Key Vault is read-only while its region fails over. The data and the database are in the DR region; set ${Object.keys(values).join(', ')} by hand, or resume this run when the vault accepts writes.`,
+      `Cannot record the new names in Key Vault ${config.keyVault.name}: it ${why}. The data and the database are in the DR region; nothing else is left to do but this step. Resume this run when the vault accepts writes (kyvos-dr retry ${run.runId}), which writes the names again, or set ${Object.keys(values).join(', ')} by hand.`,
     );
     Object.assign(failure, { detail: { activeNames: values } });
     throw failure;

@@ -2,12 +2,7 @@ import type http from 'node:http';
 import https from 'node:https';
 import { localAccountSas } from './accountSas.js';
 import type { AzuriteAccount } from './azurite.js';
-import {
-  GeoReplicationLog,
-  type LoggedWrite,
-  type ReplicatedWrite,
-  type ReplicationConditions,
-} from './geoReplicationLog.js';
+import { GeoReplicationLog, type ReplicatedWrite, type ReplicationConditions } from './geoReplicationLog.js';
 import { passThroughHeaders } from './storageFront.js';
 import type { FaultState, LocalStorageAccount } from './types.js';
 
@@ -111,11 +106,6 @@ export class GeoReplication {
   /** `geoReplicationStats.lastSyncTime` and the secondary's Get Blob Service Stats. */
   lastSyncTime(): Date {
     return this.log.lastSyncTime();
-  }
-
-  /** Writes the secondary does not hold yet. */
-  backlog(): readonly LoggedWrite[] {
-    return this.log.backlog();
   }
 
   conditions(): ReplicationConditions {

@@ -30,7 +30,7 @@ export interface FaultsChange {
   /** Ends the outage of a region (or several). */
   regionUp?: RegionRole | RegionRole[];
   secondaryUnavailable?: boolean;
-  /** `true` freezes the replication clock now (kept if already paused); `false` resumes it. */
+  /** `true` stops storage replication now (kept if already paused); `false` resumes it, and the secondary catches up. */
   pauseStorageReplication?: boolean;
   /** Milliseconds the RA-GRS secondary lags its primary (0 to 3,600,000; 0: none). */
   storageReplicationDelayMs?: number;

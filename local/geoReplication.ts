@@ -448,3 +448,23 @@ export function frontWriteOf(
   if (comp === 'block' || comp === 'lease' || comp === 'snapshot') return undefined;
   return { kind: 'blob', container, blob: decodeURIComponent(blobParts.join('/')) };
 }
+
+/**
+ * A Copy Blob (or Copy Blob From URL) whose source names an account's secondary endpoint copies from
+ * that secondary, as on Azure; Azurite would strip `-secondary` and read the primary's data.
+ */
+export function copyFromSecondary(headers: http.IncomingHttpHeaders, replicated: GeoReplication[]): void {
+  const source = headers['x-ms-copy-source'];
+  if (typeof source !== 'string') return;
+  let url: URL;
+  try {
+    url = new URL(source);
+  } catch {
+    return; // Azurite answers an invalid copy source itself.
+  }
+  const first = url.pathname.split('/')[1] ?? '';
+  const geo = replicated.find((g) => `${g.account.name}-secondary` === first);
+  if (!geo) return;
+  url.pathname = `/${geo.hidden.secondary.name}${url.pathname.slice(first.length + 1)}`;
+  headers['x-ms-copy-source'] = url.toString();
+}

@@ -1,8 +1,7 @@
 import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { GeoReplication } from './geoReplication.js';
-import { frontWriteOf } from './geoReplication.js';
+import { copyFromSecondary, frontWriteOf, type GeoReplication } from './geoReplication.js';
 import type { FaultState, LocalStorageAccount, RegionRole } from './types.js';
 
 export interface StorageFrontOptions {
@@ -91,7 +90,7 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
       geo.serveSecondary(req, res, url, restOfPath);
       return;
     }
-    rewriteCopySource(req.headers, options.geoReplication ?? []);
+    copyFromSecondary(req.headers, options.geoReplication ?? []);
     const write = geo && !secondary ? frontWriteOf(req.method, url, restOfPath) : undefined;
     const upstreamRequest = https.request(
       {
@@ -174,26 +173,6 @@ function isReachable(account: LocalStorageAccount, secondary: boolean, faults: F
   if (faults.regionsDown.has(regionOf(account, secondary))) return false;
   if (secondary && faults.secondaryUnavailable) return false;
   return true;
-}
-
-/**
- * A Copy Blob (or Copy Blob From URL) whose source names an account's secondary endpoint copies from
- * that secondary, as on Azure; Azurite would strip `-secondary` and read the primary's data.
- */
-function rewriteCopySource(headers: http.IncomingHttpHeaders, replicated: GeoReplication[]): void {
-  const source = headers['x-ms-copy-source'];
-  if (typeof source !== 'string') return;
-  let url: URL;
-  try {
-    url = new URL(source);
-  } catch {
-    return; // Azurite answers an invalid copy source itself.
-  }
-  const first = url.pathname.split('/')[1] ?? '';
-  const geo = replicated.find((g) => `${g.account.name}${SECONDARY_SUFFIX}` === first);
-  if (!geo) return;
-  url.pathname = `/${geo.hidden.secondary.name}${url.pathname.slice(first.length + 1)}`;
-  headers['x-ms-copy-source'] = url.toString();
 }
 
 function sendServiceStats(res: import('node:http').ServerResponse, lastSync: Date): void {

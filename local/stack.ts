@@ -82,6 +82,11 @@ export interface LocalStackOptions {
    * Key Vault does not fail over. Default: the primary region.
    */
   keyVaultLocation?: string;
+  /**
+   * How far the storage secondary lags its primary, from the start (0 by default: a write is on the
+   * secondary at once). Changed later with `setStorageReplicationDelay`.
+   */
+  storageReplicationDelayMs?: number;
 }
 
 /** A running local stack: Azurite behind the storage front, a PostgreSQL pair, and the emulator. */
@@ -114,6 +119,10 @@ export interface LocalStack {
   setSecondaryUnavailable(unavailable: boolean): void;
   pauseStorageReplication(): void;
   resumeStorageReplication(): void;
+  /** How far the storage secondary lags its primary from now on (`storageReplicationDelayMs`). */
+  setStorageReplicationDelay(delayInMs: number): void;
+  /** The storage secondary's `lastSyncTime`, as ARM and the secondary report it. */
+  storageLastSyncTime(): Date;
   pauseDatabaseReplication(): Promise<void>;
   resumeDatabaseReplication(): Promise<void>;
   throttleArm(count: number, status: 429 | 503, retryAfterSeconds?: number): void;
@@ -139,7 +148,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
   };
   try {
-    const storage = await startStorageStack({ dir, names });
+    const storage = await startStorageStack({
+      dir,
+      names,
+      ...(options.storageReplicationDelayMs !== undefined
+        ? { storageReplicationDelayMs: options.storageReplicationDelayMs }
+        : {}),
+    });
     cleanups.push(() => storage.stop());
     const { certificate, accounts, faults, descriptor } = storage;
     const pair = await startPostgresPair({
@@ -297,6 +312,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       resumeStorageReplication: () => {
         faults.storageReplicationPausedAt = null;
+      },
+      setStorageReplicationDelay: (delayInMs) => {
+        faults.storageReplicationDelayMs = delayInMs;
+      },
+      storageLastSyncTime: () => {
+        const geo = storage.geoReplication.find((g) => g.account.name === names.primaryStorageAccount);
+        if (!geo) throw new Error(`The local stack does not replicate "${names.primaryStorageAccount}"`);
+        return geo.lastSyncTime();
       },
       pauseDatabaseReplication: () => pair.replica.pauseReplay(),
       resumeDatabaseReplication: () => pair.replica.resumeReplay(),

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { copyFromSecondary, frontWriteOf, type GeoReplication } from './geoReplication.js';
 import type { FaultState, LocalStorageAccount, RegionRole } from './types.js';
 
 export interface StorageFrontOptions {
@@ -10,6 +11,8 @@ export interface StorageFrontOptions {
   azuriteBlobPort: number;
   accounts: LocalStorageAccount[];
   faults: FaultState;
+  /** The lagging secondaries of RA-GRS accounts (`local/geoReplication.ts`); without, a secondary reads the primary's data. */
+  geoReplication?: GeoReplication[];
 }
 
 export interface StorageFront {
@@ -29,8 +32,9 @@ const SECONDARY_SUFFIX = '-secondary';
  * - an account's endpoint answers as in an outage (the connection is reset) while its region is down;
  * - the secondary endpoint lives in the DR region, and can be made unavailable on its own;
  * - the secondary endpoint is read-only, as in Azure (Azurite would accept writes);
- * - Get Blob Service Stats on the secondary reports the emulated replication clock
- *   (`lastSyncTime` freezes while replication is paused);
+ * - the secondary endpoint of an RA-GRS account, and a copy whose source names it, read the account's
+ *   lagging secondary (`geoReplication`), and Get Blob Service Stats reports its `lastSyncTime`; every
+ *   write forwarded to the primary is recorded for it before the client gets the answer;
  * - every request can be made to wait (`storageLatencyMs`), as a remote service's would;
  * - a request whose connection to Azurite drops is answered `503 ServerBusy`, which clients retry.
  *
@@ -52,8 +56,13 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
   const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://front');
     const first = url.pathname.split('/')[1] ?? '';
-    const secondary = first.endsWith(SECONDARY_SUFFIX);
-    const accountName = secondary ? first.slice(0, -SECONDARY_SUFFIX.length) : first;
+    // Azurite's check of a copy source that named a secondary comes back for the hidden account.
+    const hiddenOf = options.geoReplication?.find((g) => g.hidden.secondary.name === first);
+    const secondary = first.endsWith(SECONDARY_SUFFIX) || hiddenOf !== undefined;
+    const accountName =
+      hiddenOf?.account.name ?? (secondary ? first.slice(0, -SECONDARY_SUFFIX.length) : first);
+    const geo = options.geoReplication?.find((g) => g.account.name === accountName);
+    const restOfPath = url.pathname.slice(first.length + 1);
     const account = options.accounts.find((a) => a.name === accountName);
     if (account && !isReachable(account, secondary, options.faults)) {
       // An outage: nothing answers. Resetting the connection fails fast instead of hanging.
@@ -74,9 +83,15 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
       url.searchParams.get('restype') === 'service' &&
       url.searchParams.get('comp') === 'stats'
     ) {
-      sendServiceStats(res, options.faults.storageReplicationPausedAt ?? new Date());
+      sendServiceStats(res, geo?.lastSyncTime() ?? options.faults.storageReplicationPausedAt ?? new Date());
       return;
     }
+    if (secondary && geo) {
+      geo.serveSecondary(req, res, url, restOfPath);
+      return;
+    }
+    copyFromSecondary(req.headers, options.geoReplication ?? []);
+    const write = geo && !secondary ? frontWriteOf(req.method, url, restOfPath) : undefined;
     const upstreamRequest = https.request(
       {
         host: '127.0.0.1',
@@ -91,8 +106,22 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
         // Azure's Get Blob Metadata answers without Content-Encoding; Azurite echoes the blob's, and its
         // own copy-source check (axios) then fails to decompress the empty body of a gzip-encoded blob.
         if (url.searchParams.get('comp') === 'metadata') delete headers['content-encoding'];
-        res.writeHead(upstreamResponse.statusCode ?? 502, headers);
-        upstreamResponse.pipe(res);
+        const relay = () => {
+          res.writeHead(upstreamResponse.statusCode ?? 502, headers);
+          upstreamResponse.pipe(res);
+        };
+        const status = upstreamResponse.statusCode ?? 0;
+        if (geo && write && status >= 200 && status < 300) {
+          geo.recordWrite(write).then(relay, (error: Error) => {
+            upstreamResponse.destroy();
+            sendError(
+              res,
+              500,
+              'InternalError',
+              `The write was not recorded for geo-replication: ${error.message}`,
+            );
+          });
+        } else relay();
       },
     );
     upstreamRequest.on('error', (error) => {

@@ -1,18 +1,13 @@
 import {
-  AccountSASPermissions,
-  AccountSASResourceTypes,
-  AccountSASServices,
-  generateAccountSASQueryParameters,
-  StorageSharedKeyCredential,
-} from '@azure/storage-blob';
-import {
   type ClientFactory,
   createClientFactory,
   type LocalStackDescriptor,
   type RetrySettings,
 } from '../src/lib/clients/ClientFactory.js';
+import { localAccountSas } from './accountSas.js';
 import { startAzurite } from './azurite.js';
 import { createStackCertificate, type StackCertificate } from './certificate.js';
+import { GeoReplication, hiddenAccountsOf } from './geoReplication.js';
 import { startStorageFront } from './storageFront.js';
 import { emptyFaults, type FaultState, type LocalStorageAccount } from './types.js';
 
@@ -31,6 +26,8 @@ export interface StorageStackOptions {
   dir: string;
   names: StorageStackNames;
   retry?: Partial<RetrySettings>;
+  /** How far the RA-GRS secondary lags its primary (`FaultState.storageReplicationDelayMs`); 0 by default. */
+  storageReplicationDelayMs?: number;
 }
 
 /** The storage half of the local stack: Azurite behind the storage front, and clients for it. */
@@ -38,6 +35,8 @@ export interface StorageStack {
   certificate: StackCertificate;
   accounts: LocalStorageAccount[];
   faults: FaultState;
+  /** The lagging secondary of each RA-GRS account. */
+  geoReplication: GeoReplication[];
   /** Without the control plane's endpoints; `startLocalStack()` fills them in. */
   descriptor: LocalStackDescriptor;
   clients: ClientFactory;
@@ -76,22 +75,37 @@ export async function startStorageStack(options: StorageStackOptions): Promise<S
     account(names.drStorageAccount, 'dr', 'Standard_LRS', true, false),
     account(names.appStorageAccount, 'dr', 'Standard_LRS', false, true),
   ];
+  // Each read-access geo-redundant account's secondary is a hidden Azurite account of its own.
+  const replicated = accounts.filter((a) => a.sku === 'Standard_RAGRS' || a.sku === 'Standard_RAGZRS');
   const azurite = await startAzurite({
-    accounts,
+    accounts: [...accounts, ...replicated.flatMap((a) => Object.values(hiddenAccountsOf(a)))],
     certPath: certificate.certPath,
     keyPath: certificate.keyPath,
   });
   const faults = emptyFaults();
+  faults.storageReplicationDelayMs = options.storageReplicationDelayMs ?? 0;
+  const geoReplication = replicated.map(
+    (account) =>
+      new GeoReplication({ account, azuriteBlobPort: azurite.blobPort, cert: certificate.cert, faults }),
+  );
+  const stopReplication = () => Promise.all(geoReplication.map((g) => g.stop()));
   let front: Awaited<ReturnType<typeof startStorageFront>>;
   try {
+    for (const geo of geoReplication) {
+      await geo.start();
+      geo.account.lastSyncTime = () => geo.lastSyncTime();
+    }
     front = await startStorageFront({
       cert: certificate.cert,
       key: certificate.key,
       azuriteBlobPort: azurite.blobPort,
       accounts,
       faults,
+      geoReplication,
     });
+    for (const geo of geoReplication) geo.copySourceOrigin = `https://127.0.0.1:${front.port}`;
   } catch (error) {
+    await stopReplication();
     await azurite.stop();
     throw error;
   }
@@ -114,6 +128,7 @@ export async function startStorageStack(options: StorageStackOptions): Promise<S
     certificate,
     accounts,
     faults,
+    geoReplication,
     descriptor,
     clients: createClientFactory({
       kind: 'local',
@@ -127,18 +142,14 @@ export async function startStorageStack(options: StorageStackOptions): Promise<S
     }),
     accountKey,
     sourceSas: (validityInMs = 90 * 24 * 3600_000) =>
-      generateAccountSASQueryParameters(
-        {
-          permissions: AccountSASPermissions.parse('rl'),
-          resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
-          services: AccountSASServices.parse('b').toString(),
-          startsOn: new Date(Date.now() - 5 * 60_000),
-          expiresOn: new Date(Date.now() + validityInMs),
-        },
-        new StorageSharedKeyCredential(names.primaryStorageAccount, accountKey(names.primaryStorageAccount)),
-      ).toString(),
+      localAccountSas(
+        { name: names.primaryStorageAccount, key: accountKey(names.primaryStorageAccount) },
+        'rl',
+        validityInMs,
+      ),
     stop: async () => {
       await front.stop().catch(() => {});
+      await stopReplication();
       await azurite.stop();
     },
   };

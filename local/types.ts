@@ -30,6 +30,8 @@ export interface LocalStorageAccount {
   isHnsEnabled: boolean;
   /** False for an account Azurite serves but ARM has not "created" yet (the DR account before failover). */
   existsInArm: boolean;
+  /** The secondary's `lastSyncTime`, for an RA-GRS account whose secondary the stack replicates. */
+  lastSyncTime?: () => Date;
 }
 
 /** Live state of a local PostgreSQL server, read from the instance itself. */
@@ -116,6 +118,12 @@ export interface FaultState {
    */
   storageReplicationPausedAt: Date | null;
   /**
+   * How far an RA-GRS account's secondary lags its primary while replication runs: writes younger
+   * than this are not on the secondary yet, and `lastSyncTime` is this far behind (to the second).
+   * 0: a write is on the secondary as soon as it is acknowledged (`local/geoReplication.ts`).
+   */
+  storageReplicationDelayMs: number;
+  /**
    * Every request to a blob endpoint waits this long in the storage front before it is forwarded:
    * the network round trip and service time of a remote storage service, which the local stack
    * otherwise lacks. Azurite's own call back to a copy's source waits too, as Azure's server-side
@@ -140,6 +148,7 @@ export function emptyFaults(): FaultState {
     regionsDown: new Set(),
     secondaryUnavailable: false,
     storageReplicationPausedAt: null,
+    storageReplicationDelayMs: 0,
     storageLatencyMs: 0,
     armThrottle: null,
     lroFailures: null,

@@ -7,6 +7,7 @@ export interface FaultsView {
   regionsDown: RegionRole[];
   secondaryUnavailable: boolean;
   storageReplicationPausedAt: string | null;
+  storageReplicationDelayMs: number;
   storageLatencyMs: number;
   armThrottle: FaultState['armThrottle'];
   lroFailures: FaultState['lroFailures'];
@@ -18,7 +19,7 @@ export interface FaultsView {
  * fields keep their value.
  *
  * ```json
- * {"regionDown":"primary","secondaryUnavailable":true,"pauseStorageReplication":true,"storageLatencyMs":20,
+ * {"regionDown":"primary","secondaryUnavailable":true,"pauseStorageReplication":true,"storageReplicationDelayMs":5000,"storageLatencyMs":20,
  *  "armThrottle":{"count":3,"status":429,"retryAfterSeconds":2},
  *  "lroFailures":{"count":1,"code":"InternalServerError","message":"…"},"keyVaultUnavailable":true}
  * ```
@@ -29,8 +30,10 @@ export interface FaultsChange {
   /** Ends the outage of a region (or several). */
   regionUp?: RegionRole | RegionRole[];
   secondaryUnavailable?: boolean;
-  /** `true` freezes the replication clock now (kept if already paused); `false` resumes it. */
+  /** `true` stops storage replication now (kept if already paused); `false` resumes it, and the secondary catches up. */
   pauseStorageReplication?: boolean;
+  /** Milliseconds the RA-GRS secondary lags its primary (0 to 3,600,000; 0: none). */
+  storageReplicationDelayMs?: number;
   /** Milliseconds every blob request waits in the storage front (0 to 60,000; 0: none). */
   storageLatencyMs?: number;
   /** `null` clears it. `status` defaults to 429, `retryAfterSeconds` to 1. */
@@ -81,6 +84,7 @@ export function viewFaults(faults: FaultState): FaultsView {
     regionsDown: [...faults.regionsDown].sort(),
     secondaryUnavailable: faults.secondaryUnavailable,
     storageReplicationPausedAt: faults.storageReplicationPausedAt?.toISOString() ?? null,
+    storageReplicationDelayMs: faults.storageReplicationDelayMs,
     storageLatencyMs: faults.storageLatencyMs,
     armThrottle: faults.armThrottle,
     lroFailures: faults.lroFailures,
@@ -93,6 +97,7 @@ export function clearFaults(faults: FaultState): void {
   faults.regionsDown.clear();
   faults.secondaryUnavailable = false;
   faults.storageReplicationPausedAt = null;
+  faults.storageReplicationDelayMs = 0;
   faults.storageLatencyMs = 0;
   faults.armThrottle = null;
   faults.lroFailures = null;
@@ -106,6 +111,9 @@ export function applyFaultsChange(faults: FaultState, change: FaultsChange, now 
   if (change.secondaryUnavailable !== undefined) faults.secondaryUnavailable = change.secondaryUnavailable;
   if (change.pauseStorageReplication === true) faults.storageReplicationPausedAt ??= now;
   if (change.pauseStorageReplication === false) faults.storageReplicationPausedAt = null;
+  if (change.storageReplicationDelayMs !== undefined) {
+    faults.storageReplicationDelayMs = change.storageReplicationDelayMs;
+  }
   if (change.storageLatencyMs !== undefined) faults.storageLatencyMs = change.storageLatencyMs;
   if (change.keyVaultUnavailable !== undefined) faults.keyVaultUnavailable = change.keyVaultUnavailable;
   if (change.armThrottle === null) faults.armThrottle = null;
@@ -143,6 +151,7 @@ function readChange(body: unknown): FaultsChange {
     'regionUp',
     'secondaryUnavailable',
     'pauseStorageReplication',
+    'storageReplicationDelayMs',
     'storageLatencyMs',
     'armThrottle',
     'lroFailures',
@@ -175,6 +184,14 @@ function readChange(body: unknown): FaultsChange {
       `storageLatencyMs must be a whole number of milliseconds from 0 to ${MAX_STORAGE_LATENCY_MS}.`,
     );
   }
+  if (
+    raw.storageReplicationDelayMs !== undefined &&
+    !(isCount(raw.storageReplicationDelayMs) && raw.storageReplicationDelayMs <= MAX_REPLICATION_DELAY_MS)
+  ) {
+    throw invalidRequestContent(
+      `storageReplicationDelayMs must be a whole number of milliseconds from 0 to ${MAX_REPLICATION_DELAY_MS}.`,
+    );
+  }
   const throttle = raw.armThrottle as Record<string, unknown> | null | undefined;
   if (throttle !== undefined && throttle !== null) {
     if (!isCount(throttle.count))
@@ -200,6 +217,7 @@ function readChange(body: unknown): FaultsChange {
 }
 
 const MAX_STORAGE_LATENCY_MS = 60_000;
+const MAX_REPLICATION_DELAY_MS = 3_600_000;
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0;

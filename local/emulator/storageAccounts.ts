@@ -385,8 +385,10 @@ function accountBody(
       postPlannedFailoverRedundancy: account.sku,
     };
     // Azure leaves lastSyncTime at its default when the secondary is offline; paused replication
-    // keeps the time it stopped at.
-    const lastSync = pausedAt ?? (secondaryAvailable ? new Date() : undefined);
+    // keeps the time it stopped at. A replicated secondary reports how far it really holds the
+    // primary's writes (local/geoReplication.ts).
+    const lastSync =
+      pausedAt || secondaryAvailable ? (account.lastSyncTime?.() ?? pausedAt ?? new Date()) : undefined;
     if (lastSync) stats.lastSyncTime = lastSync.toISOString().replace(/\.\d{3}Z$/, 'Z');
     properties.geoReplicationStats = stats;
   }

@@ -1,10 +1,4 @@
-import {
-  AccountSASPermissions,
-  AccountSASResourceTypes,
-  AccountSASServices,
-  generateAccountSASQueryParameters,
-  StorageSharedKeyCredential,
-} from '@azure/storage-blob';
+import { localAccountSas } from '../../local/accountSas.js';
 import type { LocalStack } from '../../local/stack.js';
 import type { DrConfig } from '../../src/lib/config/DrConfig.js';
 import { createDeps, type Deps } from '../../src/lib/deps.js';
@@ -71,19 +65,19 @@ export function primaryAccountSas(
 ): string {
   const account = stack.accounts.find((a) => a.name === stack.names.primaryStorageAccount);
   if (!account) throw new Error('The stack has no primary storage account');
-  return generateAccountSASQueryParameters(
-    {
-      permissions: AccountSASPermissions.parse(options.permissions),
-      resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
-      services: AccountSASServices.parse('b').toString(),
-      startsOn: new Date(Date.now() - 5 * 60_000),
-      expiresOn: options.expiresOn,
-    },
-    new StorageSharedKeyCredential(account.name, account.key),
-  ).toString();
+  return localAccountSas(account, options.permissions, options.expiresOn.getTime() - Date.now());
 }
 
 /** The `sig` of a SAS, to assert that it appears nowhere. */
 export function signatureOf(sas: string): string {
   return new URLSearchParams(sas).get('sig') ?? '';
+}
+
+/** Waits until the stack's storage secondary holds every write made up to `time` (its `lastSyncTime` is later). */
+export function storageSyncedPast(stack: LocalStack, time: number): Promise<number> {
+  return waitFor(
+    async () => stack.storageLastSyncTime().getTime(),
+    (lastSync) => lastSync > time,
+    { what: `lastSyncTime past ${new Date(time).toISOString()}`, timeoutInMs: 60_000 },
+  );
 }

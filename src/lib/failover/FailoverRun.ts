@@ -46,6 +46,13 @@ export interface FailoverDecision {
   /** Combined RPO at decision time: the larger of storage and database, in seconds; null when unknown. */
   rpoSeconds: number | null;
   storageRpoSeconds: number | null;
+  /**
+   * The storage secondary's `lastSyncTime` the storage RPO was measured from (the older of ARM's and
+   * the secondary's own). The copy reads the secondary: a storage write after this time may be
+   * missing from it, every one before it is there. Null when unknown; absent in runs recorded before
+   * it was kept.
+   */
+  storageLastSyncTime?: string | null;
   databaseLagSeconds: number | null;
   databaseLagBytes: number | null;
   eligibleForPlannedPromote: boolean;

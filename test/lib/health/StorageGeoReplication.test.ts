@@ -9,6 +9,7 @@ import {
   signatureOf,
   sleep,
   stackDeps,
+  waitFor,
   withThresholds,
 } from '../../helpers/healthStack.js';
 
@@ -29,6 +30,7 @@ describe('storage geo-replication check on the local stack', () => {
     await stack.setSecret(stack.names.sourceSasSecret, originalSas);
   });
   afterEach(async () => {
+    stack.setStorageReplicationDelay(0);
     stack.setSecondaryUnavailable(false);
     stack.resumeStorageReplication();
     stack.faults.armThrottle = null;
@@ -91,9 +93,40 @@ describe('storage geo-replication check on the local stack', () => {
     expect(unhealthy.reasons[0]).toContain('over twice the threshold of 2 s');
 
     stack.resumeStorageReplication();
-    const recovered = await checkStorageGeoReplication(small, deps);
-    expect(recovered.status).toBe('Healthy');
+    // Replication catches up on its own once resumed.
+    const recovered = await waitFor(
+      () => checkStorageGeoReplication(small, deps),
+      (report) => report.status === 'Healthy',
+      { what: 'a Healthy storage report after replication resumed' },
+    );
     expect(recovered.rpoSeconds).toBeLessThan(2);
+  });
+
+  it('a secondary that lags its primary gives an RPO of at least the lag, measured from its real lastSyncTime', async () => {
+    const delayMs = 3_000;
+    stack.setStorageReplicationDelay(delayMs);
+    const primary = stack.clients
+      .blobService(stack.names.primaryStorageAccount)
+      .getContainerClient(stack.names.container);
+    await primary.getBlockBlobClient('rpo/lagging.txt').upload('x', 1);
+    // lastSyncTime does not go back when the lag grows: wait until it is the lag behind.
+    await waitFor(
+      async () => Date.now() - stack.storageLastSyncTime().getTime(),
+      (age) => age >= delayMs,
+      { what: 'lastSyncTime the lag behind' },
+    );
+    const before = stack.storageLastSyncTime().getTime();
+    const report = await checkStorageGeoReplication(config, deps);
+    const after = stack.storageLastSyncTime().getTime();
+
+    const lastSync = Date.parse(report.facts.rpoLastSyncTime as string);
+    expect(lastSync).toBeGreaterThanOrEqual(before);
+    expect(lastSync).toBeLessThanOrEqual(after);
+    expect(report.rpoSeconds).toBeGreaterThanOrEqual(delayMs / 1000);
+    expect(
+      Math.abs((report.rpoSeconds as number) - (Date.parse(report.checkedAt) - lastSync) / 1000),
+    ).toBeLessThanOrEqual(1);
+    expect(report.status).toBe('Healthy');
   });
 
   it('an unavailable secondary endpoint is Unhealthy while the primary still answers', async () => {

@@ -96,6 +96,7 @@ describe('faults of the control-plane emulator', () => {
       regionDown: 'primary',
       secondaryUnavailable: true,
       pauseStorageReplication: true,
+      storageReplicationDelayMs: 5_000,
       storageLatencyMs: 20,
       armThrottle: { count: 2, status: 503, retryAfterSeconds: 3 },
       lroFailures: { count: 1, code: 'Conflict', message: 'No.' },
@@ -104,6 +105,7 @@ describe('faults of the control-plane emulator', () => {
     expect(set.json).toMatchObject({
       regionsDown: ['primary'],
       secondaryUnavailable: true,
+      storageReplicationDelayMs: 5_000,
       storageLatencyMs: 20,
       armThrottle: { count: 2, status: 503, retryAfterSeconds: 3 },
       lroFailures: { count: 1, code: 'Conflict', message: 'No.' },
@@ -111,6 +113,7 @@ describe('faults of the control-plane emulator', () => {
     const faults = stack.options.faults;
     expect(faults.regionsDown.has('primary')).toBe(true);
     expect(faults.storageReplicationPausedAt).toBeInstanceOf(Date);
+    expect(faults.storageReplicationDelayMs).toBe(5_000);
     expect(set.json.storageReplicationPausedAt).toBe(faults.storageReplicationPausedAt?.toISOString());
     expect(notified).toHaveLength(1);
 
@@ -122,12 +125,18 @@ describe('faults of the control-plane emulator', () => {
     const slow = await admin('POST', { storageLatencyMs: 61_000 });
     expect(slow.status).toBe(400);
     expect(slow.json.error.message).toMatch(/storageLatencyMs must be a whole number of milliseconds from 0/);
+    const lagging = await admin('POST', { storageReplicationDelayMs: -1 });
+    expect(lagging.status).toBe(400);
+    expect(lagging.json.error.message).toMatch(
+      /storageReplicationDelayMs must be a whole number of milliseconds from 0 to 3600000/,
+    );
 
     const cleared = await admin('DELETE');
     expect(cleared.json).toEqual({
       regionsDown: [],
       secondaryUnavailable: false,
       storageReplicationPausedAt: null,
+      storageReplicationDelayMs: 0,
       storageLatencyMs: 0,
       armThrottle: null,
       lroFailures: null,

@@ -187,6 +187,7 @@ function decisionOf(readiness: Readiness, mode: 'planned' | 'forced', now: Date)
     readiness: readiness.status,
     rpoSeconds: readiness.rpoSeconds,
     storageRpoSeconds: readiness.storageRpoSeconds,
+    storageLastSyncTime: storageLastSyncTimeOf(readiness),
     databaseLagSeconds: readiness.databaseRpoSeconds,
     databaseLagBytes: numberFact('lagBytes'),
     eligibleForPlannedPromote: readiness.eligibleForPlannedPromote,
@@ -196,7 +197,7 @@ function decisionOf(readiness: Readiness, mode: 'planned' | 'forced', now: Date)
     const parts: string[] = [];
     parts.push(
       readiness.storageRpoSeconds !== null
-        ? `storage writes of the last ${readiness.storageRpoSeconds} s (since the secondary's last sync)`
+        ? `storage writes of the last ${readiness.storageRpoSeconds} s (since the secondary's last sync${decision.storageLastSyncTime ? ` at ${decision.storageLastSyncTime}` : ''})`
         : 'storage: unknown (no last sync time could be read)',
     );
     parts.push(
@@ -207,6 +208,12 @@ function decisionOf(readiness: Readiness, mode: 'planned' | 'forced', now: Date)
     decision.estimatedDataLoss = `Up to: ${parts.join('; ')}.`;
   }
   return decision;
+}
+
+/** The `lastSyncTime` the storage check measured its RPO from (`rpoLastSyncTime`), if it could. */
+function storageLastSyncTimeOf(readiness: Readiness): string | null {
+  const time = readiness.storage?.report.facts.rpoLastSyncTime;
+  return typeof time === 'string' ? time : null;
 }
 
 async function dryRunPlan(ctx: StepContext) {

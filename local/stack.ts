@@ -87,6 +87,14 @@ export interface LocalStackOptions {
    * secondary at once). Changed later with `setStorageReplicationDelay`.
    */
   storageReplicationDelayMs?: number;
+  /**
+   * The host name in the endpoints ARM reports for the storage accounts (`primaryEndpoints`,
+   * `secondaryEndpoints`); default `127.0.0.1`, the descriptor's. `localhost` reaches the same
+   * storage front (the certificate names both) at endpoints the descriptor's template does not
+   * build, as an Azure DNS zone account's differ from `<account>.blob.core.windows.net`: a test that
+   * the code takes its endpoints from ARM.
+   */
+  storageEndpointHost?: '127.0.0.1' | 'localhost';
 }
 
 /** A running local stack: Azurite behind the storage front, a PostgreSQL pair, and the emulator. */
@@ -195,7 +203,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       storageAccounts: accounts,
       servers,
       faults,
-      blobEndpoint: (account, secondary) => `${storage.clients.blobEndpoint(account, secondary)}/`,
+      blobEndpoint: (account, secondary) =>
+        `${descriptor.blobEndpointTemplate
+          .replace('//127.0.0.1:', `//${options.storageEndpointHost ?? '127.0.0.1'}:`)
+          .replace('{account}', `${account}${secondary ? '-secondary' : ''}`)}/`,
       containers: {
         create: async (account, container) => {
           const response = await azuriteClients

@@ -2,7 +2,8 @@ import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { copyFromSecondary, frontWriteOf, type GeoReplication } from './geoReplication.js';
-import type { FaultState, LocalStorageAccount, RegionRole } from './types.js';
+import { networkDenial } from './networkRules.js';
+import { type FaultState, type LocalStorageAccount, networkRulesOf, type RegionRole } from './types.js';
 
 export interface StorageFrontOptions {
   cert: string;
@@ -36,7 +37,9 @@ const SECONDARY_SUFFIX = '-secondary';
  *   lagging secondary (`geoReplication`), and Get Blob Service Stats reports its `lastSyncTime`; every
  *   write forwarded to the primary is recorded for it before the client gets the answer;
  * - every request can be made to wait (`storageLatencyMs`), as a remote service's would;
- * - a request whose connection to Azurite drops is answered `503 ServerBusy`, which clients retry.
+ * - a request whose connection to Azurite drops is answered `503 ServerBusy`, which clients retry;
+ * - each account's network rules (`faults.storageNetworkRules`) decide who may reach it, the app or,
+ *   for a copy, the destination's storage service (`local/networkRules.ts`).
  *
  * All accounts share one origin so that Azurite accepts a Copy Blob whose source is another of its
  * accounts (it only verifies sources on the same host). Azurite's own verification request comes
@@ -67,6 +70,16 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
     if (account && !isReachable(account, secondary, options.faults)) {
       // An outage: nothing answers. Resetting the connection fails fast instead of hanging.
       req.socket.destroy();
+      return;
+    }
+    const denial =
+      account &&
+      networkDenial({ account, url, headers: req.headers }, options.accounts, (a) =>
+        networkRulesOf(options.faults, a.name),
+      );
+    if (denial) {
+      const detail = `\nRequestId:${crypto.randomUUID()}\nTime:${new Date().toISOString()}`;
+      sendError(res, denial.status, denial.code, `${denial.message}${detail}`, denial.headers);
       return;
     }
     if (secondary && req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') {
@@ -193,8 +206,9 @@ function sendError(
   status: number,
   code: string,
   message: string,
+  headers: Record<string, string> = {},
 ): void {
-  res.writeHead(status, { 'content-type': 'application/xml', 'x-ms-error-code': code });
+  res.writeHead(status, { 'content-type': 'application/xml', 'x-ms-error-code': code, ...headers });
   res.end(
     `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
   );

@@ -1,3 +1,5 @@
+import { openNetworkRules, type StorageNetworkRuleSet } from './networkRules.js';
+
 /**
  * Shared model of the local stack: what runs where, and the faults that can be injected. The
  * control-plane emulator, the storage front and the PostgreSQL pair all read this one topology.
@@ -141,6 +143,17 @@ export interface FaultState {
    * outages, handled by the SDK's retries).
    */
   keyVaultUnavailable: boolean;
+  /**
+   * Network rules (`networkAcls`) of storage accounts, by account name; an account not listed is open
+   * to all networks, as Azure creates it. ARM reports them and the storage front enforces them
+   * (`local/networkRules.ts`).
+   */
+  storageNetworkRules: Record<string, StorageNetworkRuleSet>;
+}
+
+/** The network rules of `account` now: the configured ones, or Azure's default (open). */
+export function networkRulesOf(faults: FaultState, account: string): StorageNetworkRuleSet {
+  return faults.storageNetworkRules[account.toLowerCase()] ?? openNetworkRules();
 }
 
 export function emptyFaults(): FaultState {
@@ -153,5 +166,6 @@ export function emptyFaults(): FaultState {
     armThrottle: null,
     lroFailures: null,
     keyVaultUnavailable: false,
+    storageNetworkRules: {},
   };
 }

@@ -1,3 +1,4 @@
+import type { StorageNetworkRuleSet } from '../networkRules.js';
 import type { FaultState, RegionRole } from '../types.js';
 import { ArmError, invalidRequestContent } from './armErrors.js';
 import type { JsonResult } from './http.js';
@@ -12,6 +13,7 @@ export interface FaultsView {
   armThrottle: FaultState['armThrottle'];
   lroFailures: FaultState['lroFailures'];
   keyVaultUnavailable: boolean;
+  storageNetworkRules: Record<string, StorageNetworkRuleSet>;
 }
 
 /**
@@ -42,6 +44,12 @@ export interface FaultsChange {
   lroFailures?: { count: number; code?: string; message?: string } | null;
   /** `true`: the vault closes every connection without answering; `false` ends it. */
   keyVaultUnavailable?: boolean;
+  /**
+   * Network rules (`networkAcls`) by storage account name: the whole rule set replaces the account's;
+   * `null` opens the account to all networks again. Absent fields take Azure's defaults
+   * (`defaultAction` Allow, `bypass` AzureServices, empty rule lists).
+   */
+  storageNetworkRules?: Record<string, Partial<StorageNetworkRuleSet> | null>;
 }
 
 export interface FaultsAdminDeps {
@@ -89,6 +97,7 @@ export function viewFaults(faults: FaultState): FaultsView {
     armThrottle: faults.armThrottle,
     lroFailures: faults.lroFailures,
     keyVaultUnavailable: faults.keyVaultUnavailable,
+    storageNetworkRules: faults.storageNetworkRules,
   };
 }
 
@@ -102,6 +111,7 @@ export function clearFaults(faults: FaultState): void {
   faults.armThrottle = null;
   faults.lroFailures = null;
   faults.keyVaultUnavailable = false;
+  faults.storageNetworkRules = {};
 }
 
 /** Applies a validated change, in place. */
@@ -116,6 +126,19 @@ export function applyFaultsChange(faults: FaultState, change: FaultsChange, now 
   }
   if (change.storageLatencyMs !== undefined) faults.storageLatencyMs = change.storageLatencyMs;
   if (change.keyVaultUnavailable !== undefined) faults.keyVaultUnavailable = change.keyVaultUnavailable;
+  for (const [account, rules] of Object.entries(change.storageNetworkRules ?? {})) {
+    const key = account.toLowerCase();
+    if (rules === null) delete faults.storageNetworkRules[key];
+    else {
+      faults.storageNetworkRules[key] = {
+        defaultAction: rules.defaultAction ?? 'Allow',
+        bypass: rules.bypass ?? 'AzureServices',
+        ipRules: rules.ipRules ?? [],
+        virtualNetworkRules: rules.virtualNetworkRules ?? [],
+        resourceAccessRules: rules.resourceAccessRules ?? [],
+      };
+    }
+  }
   if (change.armThrottle === null) faults.armThrottle = null;
   else if (change.armThrottle) {
     faults.armThrottle = {
@@ -156,6 +179,7 @@ function readChange(body: unknown): FaultsChange {
     'armThrottle',
     'lroFailures',
     'keyVaultUnavailable',
+    'storageNetworkRules',
   ];
   const unknown = Object.keys(raw).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
@@ -192,6 +216,7 @@ function readChange(body: unknown): FaultsChange {
       `storageReplicationDelayMs must be a whole number of milliseconds from 0 to ${MAX_REPLICATION_DELAY_MS}.`,
     );
   }
+  readNetworkRules(raw.storageNetworkRules);
   const throttle = raw.armThrottle as Record<string, unknown> | null | undefined;
   if (throttle !== undefined && throttle !== null) {
     if (!isCount(throttle.count))
@@ -218,6 +243,43 @@ function readChange(body: unknown): FaultsChange {
 
 const MAX_STORAGE_LATENCY_MS = 60_000;
 const MAX_REPLICATION_DELAY_MS = 3_600_000;
+
+/** Validates `storageNetworkRules`: the fields of NetworkRuleSet that the storage front evaluates. */
+function readNetworkRules(value: unknown): void {
+  if (value === undefined) return;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidRequestContent('storageNetworkRules must be an object of rule sets by account name.');
+  }
+  for (const [account, rules] of Object.entries(value as Record<string, unknown>)) {
+    if (rules === null) continue;
+    const what = `storageNetworkRules.${account}`;
+    if (typeof rules !== 'object' || Array.isArray(rules)) {
+      throw invalidRequestContent(`${what} must be a NetworkRuleSet object or null.`);
+    }
+    const set = rules as Record<string, unknown>;
+    if (set.defaultAction !== undefined && set.defaultAction !== 'Allow' && set.defaultAction !== 'Deny') {
+      throw invalidRequestContent(`${what}.defaultAction must be "Allow" or "Deny".`);
+    }
+    if (set.bypass !== undefined && typeof set.bypass !== 'string') {
+      throw invalidRequestContent(`${what}.bypass must be a string such as "AzureServices" or "None".`);
+    }
+    const lists: Array<[string, string]> = [
+      ['ipRules', 'value'],
+      ['virtualNetworkRules', 'id'],
+      ['resourceAccessRules', 'resourceId'],
+    ];
+    for (const [list, key] of lists) {
+      const items = set[list];
+      if (items === undefined) continue;
+      if (
+        !Array.isArray(items) ||
+        !items.every((item) => item && typeof (item as Record<string, unknown>)[key] === 'string')
+      ) {
+        throw invalidRequestContent(`${what}.${list} must be a list of objects with a string "${key}".`);
+      }
+    }
+  }
+}
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0;

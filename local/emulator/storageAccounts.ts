@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LocalStorageAccount, RegionRole } from '../types.js';
+import { type LocalStorageAccount, networkRulesOf, type RegionRole } from '../types.js';
 import {
   ArmError,
   conflictingOperation,
@@ -363,7 +363,8 @@ function accountBody(
         file: { enabled: true, keyType: 'Account', lastEnabledTime: created },
       },
     },
-    networkAcls: { bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: [] },
+    // The rules the storage front enforces (local/networkRules.ts), as NetworkRuleSet.
+    networkAcls: networkRulesOf(faults, account.name),
   };
   if (state.busy === 'failover') properties.failoverInProgress = true;
   if (state.lastGeoFailoverTime) properties.lastGeoFailoverTime = state.lastGeoFailoverTime.toISOString();

@@ -58,6 +58,16 @@ export interface BlobServiceOptions {
 }
 
 /**
+ * An account's service endpoints as ARM reports them (`properties.primaryEndpoints.blob`/`dfs`,
+ * `properties.secondaryEndpoints.blob`), without a trailing slash.
+ */
+export interface StorageEndpoints {
+  blob?: string;
+  dfs?: string;
+  secondaryBlob?: string;
+}
+
+/**
  * The one place that builds credentials and SDK clients. In Azure it uses `DefaultAzureCredential`
  * (the Function's managed identity) and the public endpoints; on the local stack it uses the stack's
  * credential and trusts the stack's certificate. Code outside the factory never knows which one it
@@ -69,8 +79,20 @@ export interface ClientFactory {
   storageManagement(subscriptionId: string): StorageManagementClient;
   postgresManagement(subscriptionId: string): PostgreSQLManagementFlexibleServerClient;
   secrets(vaultUrl: string): SecretClient;
-  /** The blob service endpoint of an account (primary or RA-GRS secondary), without a trailing slash. */
+  /**
+   * The blob service endpoint of an account (primary or RA-GRS secondary), without a trailing slash:
+   * the one ARM reported (`useEndpoints`), else the conventional one of the environment
+   * (`https://<account>[-secondary].blob.core.windows.net` on Azure, the descriptor's on the stack).
+   */
   blobEndpoint(accountName: string, secondary?: boolean): string;
+  /**
+   * Records an account's endpoints as ARM reported them, for every later client of the account:
+   * accounts with Azure DNS zone endpoints (`<account>.zNN.blob.storage.azure.net`) and sovereign
+   * clouds have other host names than the conventional ones.
+   */
+  useEndpoints(accountName: string, endpoints: StorageEndpoints): void;
+  /** The endpoints recorded for an account, if any. */
+  knownEndpoints(accountName: string): StorageEndpoints | undefined;
   blobService(accountName: string, options?: BlobServiceOptions): BlobServiceClient;
   queueService(accountName: string): QueueServiceClient;
   /** Raw requests on one container (List Blobs without the SDK's deserialiser), authorised as `blobService`. */
@@ -96,6 +118,20 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
     ...(retry.maxRetryDelayInMs !== undefined ? { maxRetryDelayInMs: retry.maxRetryDelayInMs } : {}),
     ...(retry.tryTimeoutInMs !== undefined ? { tryTimeoutInMs: retry.tryTimeoutInMs } : {}),
   };
+  const known = new Map<string, StorageEndpoints>();
+  const endpointBook = {
+    useEndpoints: (account: string, endpoints: StorageEndpoints) => {
+      known.set(account.toLowerCase(), endpoints);
+    },
+    knownEndpoints: (account: string) => known.get(account.toLowerCase()),
+  };
+  /** ARM's endpoint of an account when recorded, else `conventional`'s. */
+  const preferKnown =
+    (conventional: (account: string, secondary: boolean) => string) =>
+    (account: string, secondary = false): string => {
+      const recorded = known.get(account.toLowerCase());
+      return (secondary ? recorded?.secondaryBlob : recorded?.blob) ?? conventional(account, secondary);
+    };
   /** `ClientFactory.containerRequests` for accounts at `endpointOf`, authorised as `blobService`. */
   const containerRequestsVia =
     (endpointOf: ClientFactory['blobEndpoint'], credential: TokenCredential, httpClient: HttpClient) =>
@@ -111,10 +147,13 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
 
   if (environment.kind === 'azure') {
     const credential = environment.credential ?? new DefaultAzureCredential();
-    const blobEndpoint = (account: string, secondary = false) =>
-      `https://${account}${secondary ? '-secondary' : ''}.blob.${AZURE_STORAGE_SUFFIX}`;
+    const blobEndpoint = preferKnown(
+      (account, secondary) =>
+        `https://${account}${secondary ? '-secondary' : ''}.blob.${AZURE_STORAGE_SUFFIX}`,
+    );
     return {
       kind: 'azure',
+      ...endpointBook,
       credential,
       httpsAgent: undefined,
       storageManagement: (sub) => new StorageManagementClient(credential, sub, { retryOptions: armRetry }),
@@ -167,10 +206,12 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
     return pipeline;
   };
   const endpointFor = (template: string, account: string) => template.replace('{account}', account);
-  const blobEndpoint = (account: string, secondary = false) =>
-    endpointFor(descriptor.blobEndpointTemplate, `${account}${secondary ? '-secondary' : ''}`);
+  const blobEndpoint = preferKnown((account, secondary) =>
+    endpointFor(descriptor.blobEndpointTemplate, `${account}${secondary ? '-secondary' : ''}`),
+  );
   return {
     kind: 'local',
+    ...endpointBook,
     credential,
     httpsAgent: agent,
     storageManagement: (sub) =>

@@ -15,7 +15,7 @@ import {
 import type { BlobOutcome, CopyProgressCallback } from './CopyProgress.js';
 import { RetriesExhausted, withRetries } from './retry.js';
 import { listingFailed, sourceContainerClient, sourceListable } from './sourceAccess.js';
-import { describeStorageError } from './storageErrors.js';
+import { describeStorageError, isCopySourceNetworkRefusal } from './storageErrors.js';
 import { type CopyDeps, type CopyPartition, SYNC_COPY_LIMIT_IN_BYTES } from './types.js';
 
 export interface CopyOptions {
@@ -703,6 +703,8 @@ function toFailure(name: string, error: unknown): BlobFailure {
   let reason = describeStorageError(last);
   if (code === 'CannotVerifyCopySource' && status === 404) {
     reason = `The source blob no longer exists at the secondary (deleted after it was listed?): ${reason}`;
+  } else if (isCopySourceNetworkRefusal(last)) {
+    reason = `The source account's network rules (firewall) refused the destination account's storage service, which fetches the source of a server-side copy; the SAS is not the cause. Let every network reach the source account (az storage account update --default-action Allow) and retry the run: ${reason}`;
   } else if (status === 403) {
     reason = `Access denied (check the source SAS and the destination's role assignment): ${reason}`;
   }

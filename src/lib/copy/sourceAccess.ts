@@ -118,7 +118,7 @@ export function listingFailed(
 ): Error & { statusCode?: number; code?: string } {
   const cause = safeStorageError(error);
   const failed = new Error(
-    `Cannot list ${describeSource(deps.source)} through the RA-GRS secondary endpoint ${sourceEndpoint(deps.clients, deps.source)}: ${cause.message}. Check that read access to the secondary is enabled (RA-GRS) and reachable, and that the source SAS is valid.`,
+    `Cannot list ${describeSource(deps.source)} through the RA-GRS secondary endpoint ${sourceEndpoint(deps.clients, deps.source)}: ${cause.message}.${cause.code === 'AuthorizationFailure' ? " The account's network rules (firewall) refused the Function app's network: admit the app's integration subnet (virtual network rule) or its outbound address (IP rule)." : ' Check that read access to the secondary is enabled (RA-GRS) and reachable, and that the source SAS is valid.'}`,
     { cause },
   ) as Error & { statusCode?: number; code?: string };
   if (cause.statusCode !== undefined) failed.statusCode = cause.statusCode;

@@ -33,6 +33,27 @@ export function copySourceStatusOf(error: unknown): number | undefined {
   return header && /^\d+$/.test(header) ? Number(header) : undefined;
 }
 
+/** Azure's message for a request its firewall refuses (error code `AuthorizationFailure`). */
+const NETWORK_REFUSAL_MESSAGE = 'This request is not authorized to perform this operation.';
+
+/**
+ * Whether a failed Copy Blob (From URL) was refused by the source account's network rules: the
+ * destination's storage service, which fetches the source, answers `403 CannotVerifyCopySource` with
+ * the firewall's `AuthorizationFailure` message ("This request is not authorized to perform this
+ * operation.", Azure/azure-storage-azcopy#755, #504), and, in recent service versions, the source's
+ * code in `x-ms-copy-source-error-code`. A SAS the source refuses reads otherwise ("Server failed
+ * to authenticate the request…", "…using this permission.").
+ */
+export function isCopySourceNetworkRefusal(error: unknown): boolean {
+  if (codeOf(error) !== 'CannotVerifyCopySource' || statusOf(error) !== 403) return false;
+  const sourceCode = (
+    error as { response?: { headers?: { get(name: string): string | undefined } } } | undefined
+  )?.response?.headers?.get?.('x-ms-copy-source-error-code');
+  if (sourceCode) return sourceCode === 'AuthorizationFailure';
+  const message = error instanceof Error ? error.message : String(error);
+  return firstLine(message).trim() === NETWORK_REFUSAL_MESSAGE;
+}
+
 /**
  * Whether another try of the same storage call may succeed: 408/429/5xx, `ServerBusy`,
  * `OperationTimedOut`, `InternalError`, socket errors, a per-try timeout of the SDK, and

@@ -1,3 +1,4 @@
+import { learnStorageEndpoints } from '../clients/storageEndpoints.js';
 import { BlobCheckpointStore } from '../copy/BlobCheckpointStore.js';
 import { sourceCredentialFor } from '../copy/sourceCredential.js';
 import type { CopyDeps } from '../copy/types.js';
@@ -18,6 +19,7 @@ type CopyContextInput = Pick<
  */
 export async function copyDepsFor(ctx: CopyContextInput): Promise<CopyDeps> {
   const { config, clients } = ctx;
+  await useArmEndpoints(ctx);
   const { sas } = await sourceCredentialFor({
     config,
     clients,
@@ -40,4 +42,34 @@ export async function copyDepsFor(ctx: CopyContextInput): Promise<CopyDeps> {
     logger: ctx.logger,
     clock: ctx.clock,
   };
+}
+
+/**
+ * Points the clients at the source's and the DR account's endpoints as ARM reports them
+ * (`learnStorageEndpoints`). An account ARM cannot show (the DR account before the run creates it,
+ * the source during an outage of the Storage resource provider) keeps its conventional endpoints;
+ * the first failed lookup is logged.
+ */
+async function useArmEndpoints(ctx: CopyContextInput): Promise<void> {
+  const { config, clients } = ctx;
+  const accounts = [
+    { resourceGroup: config.primary.resourceGroup, account: config.primary.storageAccount },
+    { resourceGroup: config.dr.resourceGroup, account: config.dr.storageAccount },
+  ];
+  await Promise.all(
+    accounts.map(async (target) => {
+      const result = await learnStorageEndpoints(
+        clients,
+        { subscriptionId: config.subscriptionId, ...target },
+        ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {},
+      );
+      if (result.fresh) {
+        ctx.logger.warn('storage.endpoints_conventional', {
+          account: target.account,
+          endpoint: clients.blobEndpoint(target.account),
+          reason: result.problem ?? 'ARM reported no blob endpoint',
+        });
+      }
+    }),
+  );
 }

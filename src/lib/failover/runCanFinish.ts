@@ -1,4 +1,5 @@
 import { ACTIVE_SECRETS } from '../config/secretNames.js';
+import { readCopyNetworkAccess } from '../copy/copyNetworkAccess.js';
 import { proveSourceAccess, type SourceAccessProof } from '../copy/sourceAccess.js';
 import { describeSourceAccess } from '../copy/sourceCredential.js';
 import { PreconditionFailed, statusOf } from '../errors.js';
@@ -54,7 +55,7 @@ export async function proveRunCanFinish(
   >,
 ): Promise<RunCanFinish> {
   const access = describeSourceAccess(ctx.config);
-  const [copy, names, writeProof] = await Promise.all([
+  const [copy, names, writeProof, network] = await Promise.all([
     copyDepsFor(ctx)
       .then((deps) => proveSourceAccess(deps, ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}))
       .then(
@@ -66,9 +67,16 @@ export async function proveRunCanFinish(
       ),
     checkRecordedNamesNotDeleted(ctx),
     writeProofRefusal(ctx.config.dr.replicaConnection, ctx.config.dr.replicaServer),
+    checkCopyNetworkAccess(ctx),
   ]);
-  const warnings = names.warnings.length > 0 ? { warnings: names.warnings } : {};
-  const reasons = [...(copy.ok ? [] : [copy.reason]), ...names.reasons, ...(writeProof ? [writeProof] : [])];
+  const allWarnings = [...names.warnings, ...network.warnings];
+  const warnings = allWarnings.length > 0 ? { warnings: allWarnings } : {};
+  const reasons = [
+    ...(copy.ok ? [] : [copy.reason]),
+    ...names.reasons,
+    ...(writeProof ? [writeProof] : []),
+    ...network.reasons,
+  ];
   if (!copy.ok || reasons.length > 0) return { canFinish: false, reasons, ...warnings };
   return { canFinish: true, sourceAccess: { access, ...copy.proof }, ...warnings };
 }
@@ -121,6 +129,35 @@ export async function checkRecordedNamesNotDeleted(
     }
   }
   return check;
+}
+
+/**
+ * Proves that the source account's network rules let the DR account's storage service read the
+ * source: a server-side copy is fetched by the destination's service, not by the app, so the app's
+ * own proof (listing and reading through the secondary) says nothing about it. Rules that certainly
+ * refuse it (`denied`: deny by default, no IP rule) refuse the run; rules that may (`uncertain`)
+ * and rules ARM cannot show now (the Storage resource provider out with the primary region) are
+ * warnings: the copy itself will tell, and a run is not refused for what cannot be known.
+ */
+export async function checkCopyNetworkAccess(
+  ctx: Pick<StepContext, 'clients' | 'config' | 'abortSignal'>,
+): Promise<{ reasons: string[]; warnings: string[] }> {
+  const access = await readCopyNetworkAccess(
+    ctx.config,
+    ctx.clients,
+    ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {},
+  );
+  if ('unreadable' in access) {
+    return {
+      reasons: [],
+      warnings: [
+        `cannot read the network rules of the source account "${ctx.config.primary.storageAccount}" through ARM (${access.unreadable}); if they deny the DR account's storage service, every copy fails with 403 CannotVerifyCopySource`,
+      ],
+    };
+  }
+  if (access.verdict === 'denied' && access.problem) return { reasons: [access.problem], warnings: [] };
+  if (access.verdict === 'uncertain' && access.problem) return { reasons: [], warnings: [access.problem] };
+  return { reasons: [], warnings: [] };
 }
 
 /** Every secret name the record step may write (record.ts). */

@@ -1,11 +1,13 @@
 import type { StorageAccount } from '@azure/arm-storage';
 import type { ServiceGetStatisticsResponse } from '@azure/storage-blob';
 import type { ClientFactory } from '../clients/ClientFactory.js';
+import { learnStorageEndpoints } from '../clients/storageEndpoints.js';
 import type { AppSettings } from '../config/ConfigSource.js';
 import type { DrConfig, Sensitive } from '../config/DrConfig.js';
 import { CONFIG_SECRETS } from '../config/secretNames.js';
 import { describeSasExpiry, parseSas, readSourceSas, sasQueryString } from '../config/sourceSas.js';
-import { statusOf } from '../errors.js';
+import { assessCopyNetworkAccess, copyNetworkNamesOf } from '../copy/copyNetworkAccess.js';
+import { codeOf, statusOf } from '../errors.js';
 import { describeError } from '../redact.js';
 import { errorSummary } from './errorSummary.js';
 import { type HealthReport, ReportBuilder, roundSeconds, statusAgainstThreshold } from './HealthReport.js';
@@ -61,7 +63,11 @@ export async function checkStorageGeoReplication(
   report.facts.resourceGroup = config.primary.resourceGroup;
   report.facts.maxRpoSeconds = maxRpoSeconds;
 
+  // The secondary is asked at the endpoint ARM reports (learned once per process).
+  const endpoints = await learnStorageEndpoints(deps.clients, sourceAccountOf(config), { abortSignal });
   const secondaryEndpoint = deps.clients.blobEndpoint(account, true);
+  report.facts.secondaryEndpoint = secondaryEndpoint;
+  report.facts.endpointsFromArm = endpoints.learned;
   // Each answer is timestamped when it arrives: the RPO is the age of a last-sync time when it was
   // observed, not when the slower source (retrying a throttled management plane) gave up.
   const observed = async <T>(call: Promise<T>) => {
@@ -136,7 +142,7 @@ export async function checkStorageGeoReplication(
     } else {
       report.note(
         'Unhealthy',
-        `The secondary endpoint ${secondaryEndpoint} refused Get Blob Service Stats (${errorSummary(error)}): a failover could not read the data; give the Function's identity "Storage Blob Data Reader" on the account and check that the SKU has read access (RA-GRS).`,
+        `The secondary endpoint ${secondaryEndpoint} refused Get Blob Service Stats (${errorSummary(error)}): a failover could not read the data; ${refusalAdvice(error)}`,
       );
     }
   }
@@ -203,6 +209,7 @@ export async function readLastSyncTime(
 ): Promise<{ lastSyncTime: Date | null; problem?: string }> {
   const { abortSignal } = options;
   const account = config.primary.storageAccount;
+  await learnStorageEndpoints(clients, sourceAccountOf(config), { abortSignal });
   const [management, dataPlane] = await Promise.allSettled([
     clients
       .storageManagement(config.subscriptionId)
@@ -226,6 +233,14 @@ export async function readLastSyncTime(
   } else problems.push(`secondary endpoint: ${errorSummary(dataPlane.reason)}`);
   const oldest = times.sort((a, b) => a.getTime() - b.getTime())[0];
   return oldest ? { lastSyncTime: oldest } : { lastSyncTime: null, problem: problems.join('; ') };
+}
+
+function sourceAccountOf(config: DrConfig) {
+  return {
+    subscriptionId: config.subscriptionId,
+    resourceGroup: config.primary.resourceGroup,
+    account: config.primary.storageAccount,
+  };
 }
 
 function fromManagement(
@@ -252,6 +267,7 @@ function fromManagement(
       `Storage account "${config.primary.storageAccount}" has SKU ${sku ?? 'unknown'}, without a readable secondary: the DR procedure copies from the RA-GRS secondary endpoint. Enable read access: az storage account update --name ${config.primary.storageAccount} --resource-group ${config.primary.resourceGroup} --sku ${target}`,
     );
   }
+  noteCopyNetworkAccess(account, config, report);
   const geo = account.geoReplicationStats;
   report.facts.canFailover = geo?.canFailover ?? null;
   report.facts.canPlannedFailover = geo?.canPlannedFailover ?? null;
@@ -264,6 +280,25 @@ function fromManagement(
     );
   }
   return { ...(lastSyncTime ? { lastSyncTime } : {}), ...(geo?.status ? { geoStatus: geo.status } : {}) };
+}
+
+/**
+ * The source account's network rules, judged for the failover copy, which the DR account's storage
+ * service fetches (`assessCopyNetworkAccess`): a copy they certainly refuse is Unhealthy, one they
+ * may refuse is Degraded, each with the fix. The app's own reads of the secondary are proved by the
+ * data-plane calls of this check.
+ */
+function noteCopyNetworkAccess(account: StorageAccount, config: DrConfig, report: ReportBuilder): void {
+  const access = assessCopyNetworkAccess(account, copyNetworkNamesOf(config));
+  report.facts.networkDefaultAction = access.defaultAction;
+  report.facts.publicNetworkAccess = access.publicNetworkAccess;
+  report.facts.copyNetworkAccess = access.verdict;
+  if (access.verdict === 'allowed' || !access.problem) return;
+  const problem = access.problem.charAt(0).toUpperCase() + access.problem.slice(1);
+  report.note(
+    access.verdict === 'denied' ? 'Unhealthy' : 'Degraded',
+    `A failover copy is at risk: ${problem}`,
+  );
 }
 
 async function checkSourceSas(
@@ -320,9 +355,21 @@ async function checkSourceSas(
     report.facts.sasCanListSecondary = false;
     report.note(
       'Unhealthy',
-      `${what} cannot list container "${config.primary.container}" on the secondary endpoint (${errorSummary(error)}): a failover copy could not read the source; issue a SAS with read and list permissions (sp=rl) for the container.`,
+      `${what} cannot list container "${config.primary.container}" on the secondary endpoint (${errorSummary(error)}): a failover copy could not read the source; ${codeOf(error) === 'AuthorizationFailure' ? refusalAdvice(error) : 'issue a SAS with read and list permissions (sp=rl) for the container.'}`,
     );
   }
+}
+
+/**
+ * What to check when the secondary refuses the app: its network rules when the refusal is the
+ * firewall's (`AuthorizationFailure`, "This request is not authorized to perform this operation."),
+ * else the identity's role and the SKU.
+ */
+function refusalAdvice(error: unknown): string {
+  if (codeOf(error) === 'AuthorizationFailure') {
+    return "the account's network rules (firewall) do not admit the Function app's network: add a virtual network rule for the app's integration subnet (az storage account network-rule add --subnet <subnet id>), or an IP rule for its outbound address when the app runs in another region.";
+  }
+  return 'give the Function\'s identity "Storage Blob Data Reader" on the account and check that the SKU has read access (RA-GRS).';
 }
 
 /** A usable time: services may send a default (year 1) when the value is unknown. */

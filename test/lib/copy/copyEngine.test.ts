@@ -1,5 +1,7 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyFaultsChange } from '../../../local/emulator/faultsAdmin.js';
+import { APP_NETWORK } from '../../../local/networkRules.js';
 import { Sensitive } from '../../../src/lib/config/DrConfig.js';
 import { BlobCheckpointStore } from '../../../src/lib/copy/BlobCheckpointStore.js';
 import { listBlobPage } from '../../../src/lib/copy/blobListing.js';
@@ -409,6 +411,43 @@ describe('copy engine on the local storage stack', () => {
     });
     expect(stored).not.toMatch(/sig=/i);
     expect(JSON.stringify(result)).not.toMatch(/sig=/i);
+  });
+
+  it("a copy refused by the source account's network rules blames the rules, not the SAS, and is not retried", async () => {
+    const prefix = 'kyvos/firewalled';
+    const source = fixture.clients
+      .blobService(fixture.names.primaryStorageAccount)
+      .getContainerClient(fixture.names.container);
+    await source.getBlockBlobClient(`${prefix}/small.txt`).upload('data', 4);
+    const large = Buffer.alloc(LARGE_BLOB_THRESHOLD + 1, 7);
+    await source.getBlockBlobClient(`${prefix}/large.bin`).upload(large, large.length);
+    const deps = depsFor('dr-firewalled', prefix);
+    await createDestination('dr-firewalled');
+    const [only] = await plan(deps, 'run-firewalled');
+    // The app's subnet may read the source; the DR account's storage service, which fetches it, may not.
+    applyFaultsChange(fixture.faults, {
+      storageNetworkRules: {
+        [fixture.names.primaryStorageAccount]: {
+          defaultAction: 'Deny',
+          virtualNetworkRules: [{ id: APP_NETWORK.subnetId }],
+        },
+      },
+    });
+    try {
+      const result = await copyPartition(deps, (only as PlannedPartition).partition, FAST);
+      expect(result).toMatchObject({ status: 'done-with-failures', blobsCopied: 0, blobsFailed: 2 });
+      for (const failure of result.failures) {
+        expect(failure).toMatchObject({ statusCode: 403, code: 'CannotVerifyCopySource', attempts: 1 });
+        expect(failure.reason).toContain("The source account's network rules (firewall) refused");
+        expect(failure.reason).toContain('the SAS is not the cause');
+      }
+      expect(result.failures.map((f) => f.name).sort()).toEqual([
+        `${prefix}/large.bin`,
+        `${prefix}/small.txt`,
+      ]);
+    } finally {
+      fixture.faults.storageNetworkRules = {};
+    }
   });
 
   it('with the secondary endpoint unavailable the copy fails, naming the endpoint', async () => {

@@ -6,6 +6,8 @@ import {
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
 import { afterEach, describe, expect, it } from 'vitest';
+import { applyFaultsChange } from '../../../local/emulator/faultsAdmin.js';
+import { APP_NETWORK } from '../../../local/networkRules.js';
 import { seedKyvosDataset } from '../../../local/seed.js';
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import { formatRun } from '../../../src/cli/format.js';
@@ -130,6 +132,32 @@ describe('a forced failover whose storage side cannot proceed', () => {
     expect(run.errors.join('\n')).toMatch(
       /the copy cannot read its source \(user-delegation SAS\).*secondary endpoint.*403/s,
     );
+    await expectNothingChanged(stack, run);
+  });
+
+  it("is refused with the fix when the source account's network rules deny the DR account's storage service, and changes nothing", async () => {
+    const stack = await seededStack();
+    // Kyvos's "Enhanced security": the primary account admits only the app's subnet. The app can
+    // list and read the source; the DR account's storage service, which fetches every copy, cannot.
+    applyFaultsChange(stack.faults, {
+      storageNetworkRules: {
+        [stack.names.primaryStorageAccount]: {
+          defaultAction: 'Deny',
+          bypass: 'AzureServices',
+          virtualNetworkRules: [{ id: APP_NETWORK.subnetId, action: 'Allow' }],
+        },
+      },
+    });
+    const { run } = await forcedFailover(stack);
+    expect(run.state).toBe('Refused');
+    const errors = run.errors.join('\n');
+    expect(errors).toContain(`the DR account "${stack.names.drStorageAccount}"'s storage service`);
+    expect(errors).toContain('403 CannotVerifyCopySource');
+    expect(errors).toContain(
+      `az storage account update --name ${stack.names.primaryStorageAccount} --resource-group ${stack.names.primaryResourceGroup} --public-network-access Enabled --default-action Allow`,
+    );
+    // The app's own proof passed: the refusal is the network rules', not the SAS's.
+    expect(errors).not.toContain('Cannot list container');
     await expectNothingChanged(stack, run);
   });
 });

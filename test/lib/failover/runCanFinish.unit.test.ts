@@ -1,5 +1,6 @@
+import type { StorageAccount } from '@azure/arm-storage';
 import { describe, expect, it } from 'vitest';
-import type { ClientFactory } from '../../../src/lib/clients/ClientFactory.js';
+import type { ClientFactory, StorageEndpoints } from '../../../src/lib/clients/ClientFactory.js';
 import { StorageRequestError } from '../../../src/lib/clients/ContainerRequests.js';
 import type { DrConfig } from '../../../src/lib/config/DrConfig.js';
 import { type FailoverRun, newRun, type StepName } from '../../../src/lib/failover/FailoverRun.js';
@@ -56,6 +57,8 @@ const config = {
 interface SourceBehaviour {
   list: () => Promise<string>;
   getProperties?: (name: string) => Promise<unknown>;
+  /** The source account as ARM answers it (network rules); open to all networks by default. */
+  account?: () => Promise<StorageAccount>;
 }
 
 const listing = listingXml;
@@ -80,8 +83,20 @@ function fakeClients(source: SourceBehaviour, calls: string[] = []): ClientFacto
       }),
     }),
   });
+  const known = new Map<string, StorageEndpoints>();
   return {
     blobService,
+    useEndpoints: (account: string, endpoints: StorageEndpoints) => known.set(account, endpoints),
+    knownEndpoints: (account: string) => known.get(account),
+    storageManagement: () => ({
+      storageAccounts: {
+        getProperties: async (_group: string, name: string) => {
+          calls.push(`arm ${name}`);
+          if (name !== config.primary.storageAccount) throw restError(404, 'ResourceNotFound');
+          return (source.account ?? (async () => ({ name, networkRuleSet: { defaultAction: 'Allow' } })))();
+        },
+      },
+    }),
     blobEndpoint: (account: string, secondary?: boolean) =>
       `https://${account}${secondary ? '-secondary' : ''}.blob.core.windows.net`,
     containerRequests: (
@@ -180,7 +195,76 @@ describe('the proof that the copy can read its source', () => {
     const proof = await proveRunCanFinish(ctxWith({ list: async () => listing('x') }, calls, expired));
     expect(proof.canFinish).toBe(false);
     expect(proof.canFinish ? '' : proof.reasons[0]).toContain('expired');
-    expect(calls).toEqual([]);
+    expect(calls.filter((c) => !c.startsWith('arm '))).toEqual([]);
+  });
+});
+
+describe("the proof that the source's network rules let the DR account's storage service copy", () => {
+  const withRules = (account: StorageAccount) => ({
+    list: async () => listing('kyvos/engine_work/a/part-0.parquet'),
+    account: async () => account,
+  });
+
+  it('refuses when the source denies by default and no rule can admit a storage account, with the fix', async () => {
+    const proof = await proveRunCanFinish(
+      ctxWith(
+        withRules({
+          name: 'kyvosprimdata',
+          location: 'centralus',
+          networkRuleSet: {
+            defaultAction: 'Deny',
+            bypass: 'AzureServices',
+            virtualNetworkRules: [{ virtualNetworkResourceId: '/subscriptions/s/.../subnets/func' }],
+            resourceAccessRules: [
+              { tenantId: 't', resourceId: '/subscriptions/s/.../storageAccounts/kyvosdrdata' },
+            ],
+          },
+        }),
+      ),
+    );
+    expect(proof.canFinish).toBe(false);
+    const reasons = proof.canFinish ? [] : proof.reasons;
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toContain('the DR account "kyvosdrdata"');
+    expect(reasons[0]).toContain('403 CannotVerifyCopySource');
+    expect(reasons[0]).toContain(
+      'az storage account update --name kyvosprimdata --resource-group rg-kyvos --public-network-access Enabled --default-action Allow',
+    );
+    const refusal = refusalOf({ mode: 'forced' }, eligible, proof);
+    expect(refusal?.message).toContain('a forced failover does not skip this check');
+  });
+
+  it('refuses when public network access is disabled', async () => {
+    const proof = await proveRunCanFinish(
+      ctxWith(withRules({ name: 'kyvosprimdata', location: 'centralus', publicNetworkAccess: 'Disabled' })),
+    );
+    expect(proof.canFinish ? '' : proof.reasons[0]).toContain('public network access disabled');
+  });
+
+  it('only warns when IP rules might admit the destination, or when ARM cannot show the rules', async () => {
+    const withIpRules = await proveRunCanFinish(
+      ctxWith(
+        withRules({
+          name: 'kyvosprimdata',
+          location: 'centralus',
+          networkRuleSet: { defaultAction: 'Deny', ipRules: [{ iPAddressOrRange: '198.51.100.7' }] },
+        }),
+      ),
+    );
+    expect(withIpRules.canFinish).toBe(true);
+    expect(withIpRules.warnings?.[0]).toContain('1 IP rule(s)');
+    const unreadable = await proveRunCanFinish(
+      ctxWith({
+        list: async () => listing('a'),
+        account: async () => {
+          throw restError(503, 'ServiceUnavailable');
+        },
+      }),
+    );
+    expect(unreadable.canFinish).toBe(true);
+    expect(unreadable.warnings?.[0]).toContain(
+      'cannot read the network rules of the source account "kyvosprimdata"',
+    );
   });
 });
 

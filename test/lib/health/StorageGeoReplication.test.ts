@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { applyFaultsChange } from '../../../local/emulator/faultsAdmin.js';
+import { APP_NETWORK } from '../../../local/networkRules.js';
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import type { LocalStorageAccount } from '../../../local/types.js';
 import type { DrConfig } from '../../../src/lib/config/DrConfig.js';
@@ -34,6 +36,7 @@ describe('storage geo-replication check on the local stack', () => {
     stack.setSecondaryUnavailable(false);
     stack.resumeStorageReplication();
     stack.faults.armThrottle = null;
+    stack.faults.storageNetworkRules = {};
     await stack.setSecret(stack.names.sourceSasSecret, originalSas);
   });
   afterAll(async () => {
@@ -229,5 +232,56 @@ describe('storage geo-replication check on the local stack', () => {
     expect(report.reasons).toEqual([
       'The Storage management plane did not answer for "kyvosprimdata" after retries (503 ServiceUnavailable): SKU and canFailover are unverified; the figures come from the secondary endpoint (data plane).',
     ]);
+  });
+
+  it("source network rules that deny the DR account's storage service are Unhealthy, with the fix, though the app reads the secondary", async () => {
+    applyFaultsChange(stack.faults, {
+      storageNetworkRules: {
+        [stack.names.primaryStorageAccount]: {
+          defaultAction: 'Deny',
+          virtualNetworkRules: [{ id: APP_NETWORK.subnetId, action: 'Allow' }],
+        },
+      },
+    });
+    const report = await checkStorageGeoReplication(config, deps);
+    expect(report.status).toBe('Unhealthy');
+    expect(report.facts).toMatchObject({
+      source: 'both',
+      sasCanListSecondary: true,
+      networkDefaultAction: 'Deny',
+      copyNetworkAccess: 'denied',
+    });
+    expect(report.reasons).toHaveLength(1);
+    expect(report.reasons[0]).toContain(`the DR account "${stack.names.drStorageAccount}"'s storage service`);
+    expect(report.reasons[0]).toContain(
+      `az storage account update --name ${stack.names.primaryStorageAccount} --resource-group ${stack.names.primaryResourceGroup} --public-network-access Enabled --default-action Allow`,
+    );
+  });
+
+  it("an IP rule is Degraded: it may or may not name the address of the DR account's storage service", async () => {
+    applyFaultsChange(stack.faults, {
+      storageNetworkRules: {
+        [stack.names.primaryStorageAccount]: {
+          defaultAction: 'Deny',
+          virtualNetworkRules: [{ id: APP_NETWORK.subnetId }],
+          ipRules: [{ value: '198.51.100.0/24' }],
+        },
+      },
+    });
+    const report = await checkStorageGeoReplication(config, deps);
+    expect(report.status).toBe('Degraded');
+    expect(report.facts.copyNetworkAccess).toBe('uncertain');
+  });
+
+  it("rules that deny the app's own network make the secondary refuse it, and the reason names the network rules", async () => {
+    applyFaultsChange(stack.faults, {
+      storageNetworkRules: { [stack.names.primaryStorageAccount]: { defaultAction: 'Deny' } },
+    });
+    const report = await checkStorageGeoReplication(config, deps);
+    expect(report.status).toBe('Unhealthy');
+    expect(report.facts.dataPlaneError).toContain('AuthorizationFailure');
+    expect(report.reasons.join(' ')).toContain(
+      "network rules (firewall) do not admit the Function app's network",
+    );
   });
 });

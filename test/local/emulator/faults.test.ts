@@ -131,6 +131,22 @@ describe('faults of the control-plane emulator', () => {
       /storageReplicationDelayMs must be a whole number of milliseconds from 0 to 3600000/,
     );
 
+    const rules = await admin('POST', {
+      storageNetworkRules: { kyvosprimdata: { defaultAction: 'Deny', ipRules: [{ value: '198.51.100.7' }] } },
+    });
+    expect(rules.json.storageNetworkRules.kyvosprimdata).toEqual({
+      defaultAction: 'Deny',
+      bypass: 'AzureServices',
+      ipRules: [{ value: '198.51.100.7' }],
+      virtualNetworkRules: [],
+      resourceAccessRules: [],
+    });
+    const badRules = await admin('POST', {
+      storageNetworkRules: { kyvosprimdata: { defaultAction: 'Block' } },
+    });
+    expect(badRules.status).toBe(400);
+    expect(badRules.json.error.message).toContain('storageNetworkRules.kyvosprimdata.defaultAction must be');
+
     const cleared = await admin('DELETE');
     expect(cleared.json).toEqual({
       regionsDown: [],
@@ -141,9 +157,11 @@ describe('faults of the control-plane emulator', () => {
       armThrottle: null,
       lroFailures: null,
       keyVaultUnavailable: false,
+      storageNetworkRules: {},
     });
     // The same object, changed in place: the storage front and the stack share it.
     expect(stack.options.faults).toBe(faults);
-    expect(notified).toHaveLength(2);
+    // Set, the network rules, clear: the stack is told each time.
+    expect(notified).toHaveLength(3);
   });
 });

@@ -1,5 +1,6 @@
 import { StorageManagementClient } from '@azure/arm-storage';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { applyFaultsChange } from '../../../local/emulator/faultsAdmin.js';
 import {
   armToken,
   createTestCertificate,
@@ -65,6 +66,40 @@ describe('storage accounts through the control-plane emulator', () => {
     expect(account.encryption?.keySource).toBe('Microsoft.Storage');
     // Only on $expand.
     expect(account.geoReplicationStats).toBeUndefined();
+  });
+
+  it('reports the network rules the storage front enforces, as networkAcls (NetworkRuleSet)', async () => {
+    stack = await startTestEmulator(tls);
+    const open = await storageClient().storageAccounts.getProperties(PRIMARY_RG, 'stkyvosprimary');
+    expect(open.networkRuleSet).toEqual({
+      bypass: 'AzureServices',
+      defaultAction: 'Allow',
+      ipRules: [],
+      virtualNetworkRules: [],
+      resourceAccessRules: [],
+    });
+    applyFaultsChange(stack.options.faults, {
+      storageNetworkRules: {
+        stkyvosprimary: {
+          defaultAction: 'Deny',
+          ipRules: [{ value: '198.51.100.0/24', action: 'Allow' }],
+          virtualNetworkRules: [
+            {
+              id: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/f',
+              action: 'Allow',
+            },
+          ],
+        },
+      },
+    });
+    const denying = await storageClient().storageAccounts.getProperties(PRIMARY_RG, 'stkyvosprimary');
+    expect(denying.networkRuleSet).toMatchObject({
+      defaultAction: 'Deny',
+      ipRules: [{ iPAddressOrRange: '198.51.100.0/24', action: 'Allow' }],
+      virtualNetworkRules: [
+        { virtualNetworkResourceId: expect.stringContaining('/subnets/f'), action: 'Allow' },
+      ],
+    });
   });
 
   it('reports geo-replication Live with a current lastSyncTime, frozen while replication is paused', async () => {

@@ -1,4 +1,5 @@
 import type { StorageAccount } from '@azure/arm-storage';
+import { recordArmEndpoints } from '../../clients/storageEndpoints.js';
 import { statusOf } from '../../errors.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
 
@@ -54,6 +55,8 @@ export async function ensureDrStorage(ctx: StepContext): Promise<StepOutcome> {
       `The DR storage account "${storageAccount}" is in ${account.location}, not in the DR region ${region}: a failover must not depend on the primary region.`,
     );
   }
+  // The container, the copy and verification use the endpoints ARM reports for the account.
+  recordArmEndpoints(clients, { ...account, name: account.name ?? storageAccount });
   const sku = account.sku?.name;
   if (!created && sku !== config.dr.storageSku) {
     ctx.logger.warn('failover.dr_storage_sku', {

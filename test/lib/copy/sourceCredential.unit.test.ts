@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClientFactory } from '../../../src/lib/clients/ClientFactory.js';
+import type { ClientFactory, StorageEndpoints } from '../../../src/lib/clients/ClientFactory.js';
 import { sourceAuth } from '../../../src/lib/config/rules.js';
 import { proveRunCanFinish } from '../../../src/lib/failover/runCanFinish.js';
 import { ReportBuilder } from '../../../src/lib/health/HealthReport.js';
@@ -28,7 +28,19 @@ function fakeClients(calls: string[], secondary: (sas: string) => Promise<void> 
     });
   const kindOf = (sas: string | undefined) =>
     sas === undefined ? 'none' : sas.includes('skoid=') ? 'user-delegation' : 'stored';
+  const known = new Map<string, StorageEndpoints>();
   return {
+    useEndpoints: (account: string, endpoints: StorageEndpoints) => known.set(account, endpoints),
+    knownEndpoints: (account: string) => known.get(account),
+    // The source account as ARM shows it: no network rules, so the proof is about the credential.
+    storageManagement: () => ({
+      storageAccounts: {
+        getProperties: async (_group: string, name: string) => ({
+          name,
+          networkRuleSet: { defaultAction: 'Allow' },
+        }),
+      },
+    }),
     blobEndpoint: (account: string, isSecondary?: boolean) =>
       `https://${account}${isSecondary ? '-secondary' : ''}.blob.core.windows.net`,
     blobService: (account: string, options?: { secondary?: boolean; sas?: string }) => ({

@@ -13,11 +13,13 @@ import {
   createClientFactory,
   type LocalStackDescriptor,
 } from '../src/lib/clients/ClientFactory.js';
+import { LocalStackCredential } from '../src/lib/clients/LocalStackCredential.js';
 import { APP_SETTINGS, CONFIG_SECRETS } from '../src/lib/config/secretNames.js';
 import { startAzurite } from './azurite.js';
 import { createStackCertificate } from './certificate.js';
 import { startControlPlaneEmulator } from './emulator/index.js';
 import { startPostgresPair } from './postgres.js';
+import { LOCAL_OPERATOR_OBJECT_ID, type StackRbacOptions, stackRbacPolicy } from './stackAuthorization.js';
 import { startStorageStack } from './storageStack.js';
 import {
   emptyFaults,
@@ -69,6 +71,11 @@ export interface LocalStackOptions {
   secrets?: Record<string, string>;
   /** Secrets to leave out of the seeded configuration (to test a missing secret). */
   omitSecrets?: string[];
+  /**
+   * The emulator enforces the role assignments of `infra/` for the app's identity; this changes
+   * them for a test of a variant (other template parameters, an assignment removed).
+   */
+  rbac?: StackRbacOptions;
 }
 
 /** A running local stack: Azurite behind the storage front, a PostgreSQL pair, and the emulator. */
@@ -79,7 +86,13 @@ export interface LocalStack {
   descriptorPath: string;
   /** App settings that point kyvos-dr at this stack. */
   settings: Record<string, string>;
+  /** Clients as the app: its identity, with the roles `infra/` gives it. */
   clients: ClientFactory;
+  /**
+   * Clients as the stack's operator (Owner on the subscription), for fixtures that seed or inspect
+   * the stack beyond what the app may do. Never for code under test.
+   */
+  operatorClients(): ClientFactory;
   accounts: LocalStorageAccount[];
   servers: LocalFlexibleServer[];
   postgres: { primary: PgInstance; replica: PgInstance };
@@ -169,6 +182,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           azuriteClients.blobService(account).getContainerClient(container).exists(),
       },
       keyVaultName: names.keyVaultName,
+      authorization: {
+        policy: stackRbacPolicy(
+          names,
+          accounts.find((a) => a.name === names.appStorageAccount)?.resourceGroup ?? names.drResourceGroup,
+          options.rbac,
+        ),
+        keyVaultResourceId: `/subscriptions/${names.subscriptionId}/resourceGroups/${names.primaryResourceGroup}/providers/Microsoft.KeyVault/vaults/${names.keyVaultName}`,
+        keyVaultLocation: names.regions.primary,
+      },
       // A region outage set through the admin API (`npm run local` users, the drill) also takes the
       // region's database down, as stack.regionDown() does.
       onFaultsChanged: async () => {
@@ -236,6 +258,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         [APP_SETTINGS.appStorageAccount]: names.appStorageAccount,
       },
       clients,
+      operatorClients: () =>
+        createClientFactory({
+          kind: 'local',
+          descriptor,
+          credential: new LocalStackCredential(names.tenantId, LOCAL_OPERATOR_OBJECT_ID),
+        }),
       accounts,
       servers,
       postgres: { primary: pair.primary, replica: pair.replica },

@@ -65,6 +65,7 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     const operation = ctx.lro.begin({
       provider: PROVIDER,
       location: ctx.locationOf(first.region),
+      resourceGroup: first.resourceGroup,
       apiVersion: request.apiVersion,
       run,
       result,
@@ -79,6 +80,7 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'GET',
       pattern: SERVER_PATH,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/read',
       handler: async (request) => {
         const server = requireServer(ctx, request.params);
         ctx.assertRegionUp(server.region, PROVIDER);
@@ -88,6 +90,8 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'PATCH',
       pattern: SERVER_PATH,
+      // A promote is an update of the replica (Servers_Update), so ARM checks write on it.
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/write',
       handler: async (request) => {
         const server = requireServer(ctx, request.params);
         ctx.assertRegionUp(server.region, PROVIDER);
@@ -128,6 +132,7 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'POST',
       pattern: `${SERVER_PATH}/stop`,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/stop/action',
       handler: async (request) => {
         const server = requireServer(ctx, request.params);
         ctx.assertRegionUp(server.region, PROVIDER);
@@ -145,6 +150,7 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'POST',
       pattern: `${SERVER_PATH}/start`,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/start/action',
       handler: async (request) => {
         const server = requireServer(ctx, request.params);
         ctx.assertRegionUp(server.region, PROVIDER);
@@ -162,6 +168,7 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'GET',
       pattern: `${SERVER_PATH}/replicas`,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/replicas/read',
       handler: async (request) => {
         const server = requireServer(ctx, request.params);
         ctx.assertRegionUp(server.region, PROVIDER);
@@ -174,11 +181,17 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'GET',
       pattern: `${OPERATIONS_PATH}/azureAsyncOperation/{operationId}`,
+      // Microsoft.DBforPostgreSQL operations list (azure-docs permissions/databases.md):
+      // locations/azureAsyncOperation/read "Return PostgreSQL Server Operation Results".
+      action: 'Microsoft.DBforPostgreSQL/locations/azureAsyncOperation/read',
+      operationStatus: true,
       handler: async (request) => ctx.lro.asyncOperationStatus(request.params.operationId ?? ''),
     },
     {
       method: 'GET',
       pattern: `${OPERATIONS_PATH}/operationResults/{operationId}`,
+      action: 'Microsoft.DBforPostgreSQL/locations/operationResults/read',
+      operationStatus: true,
       handler: (request) => ctx.lro.operationResult(request.params.operationId ?? ''),
     },
   ];

@@ -4,6 +4,7 @@
  */
 import { redactAzureSdkLog } from '../src/lib/azureSdkLog.js';
 import { startLocalStack } from './stack.js';
+import { LOCAL_OPERATOR_OBJECT_ID } from './stackAuthorization.js';
 
 redactAzureSdkLog();
 const stack = await startLocalStack();
@@ -20,7 +21,8 @@ const lines = [
   `  PostgreSQL replica       ${names.replicaPostgresServer} (${names.regions.dr})  ${stack.postgres.replica.host}:${stack.postgres.replica.port}`,
   `                           user ${stack.postgres.primary.user}, password ${stack.postgres.primary.password}, database ${stack.postgres.primary.database}`,
   '',
-  'Credentials: any bearer token minted by LocalStackCredential (src/lib/clients); TLS: trust',
+  'Credentials: bearer tokens minted by LocalStackCredential (src/lib/clients); ARM and Key Vault allow',
+  `  what infra/ grants its default object ID (the app); the operator ${LOCAL_OPERATOR_OBJECT_ID} is Owner. TLS: trust`,
   `  ${descriptor.caCertPath}`,
   '',
   'App settings for kyvos-dr (local.settings.json "Values", or the environment):',

@@ -53,7 +53,9 @@ const ARM_TOKEN_ERRORS: Record<TokenProblem, string> = {
  *
  * ARM and Key Vault listen on two ports: a Key Vault client takes a vault URL, and a vault on its
  * own origin needs no path prefix. Every request needs a bearer token (unsigned JWTs are accepted;
- * audience, tenant and expiry are checked). Faults are read from `options.faults` on every request.
+ * audience, tenant and expiry are checked), and is authorized for the token's `oid` against
+ * `options.authorization` (Azure RBAC, `authorization/`). Faults are read from `options.faults` on
+ * every request.
  *
  * The emulator never crashes on a request: an unexpected exception answers `500` in the ARM error
  * format. Nothing is logged unless `onRequest` is given; secret values and tokens never are.

@@ -4,6 +4,7 @@
  */
 import { redactAzureSdkLog } from '../src/lib/azureSdkLog.js';
 import { startLocalStack } from './stack.js';
+import { LOCAL_OPERATOR_OBJECT_ID } from './stackAuthorization.js';
 
 redactAzureSdkLog();
 const stack = await startLocalStack();
@@ -21,7 +22,8 @@ const lines = [
   `                           database ${stack.postgres.primary.database}; superuser ${stack.postgres.primary.user} (password ${stack.postgres.primary.password}),`,
   `                           server admin ${stack.postgres.logins.admin.user} (${stack.postgres.logins.admin.password}), kyvos-dr ${stack.postgres.logins.connectionUser.user} (${stack.postgres.logins.connectionUser.password})`,
   '',
-  'Credentials: any bearer token minted by LocalStackCredential (src/lib/clients); TLS: trust',
+  'Credentials: bearer tokens minted by LocalStackCredential (src/lib/clients); ARM and Key Vault allow',
+  `  what infra/ grants its default object ID (the app); the operator ${LOCAL_OPERATOR_OBJECT_ID} is Owner. TLS: trust`,
   `  ${descriptor.caCertPath}`,
   '',
   'App settings for kyvos-dr (local.settings.json "Values", or the environment):',

@@ -13,6 +13,7 @@ import {
   createClientFactory,
   type LocalStackDescriptor,
 } from '../src/lib/clients/ClientFactory.js';
+import { LocalStackCredential } from '../src/lib/clients/LocalStackCredential.js';
 import { APP_SETTINGS, appSettingName, CONFIG_SECRETS } from '../src/lib/config/secretNames.js';
 import { connectionStringAs } from './azurePostgresRoles.js';
 import { startAzurite } from './azurite.js';
@@ -20,6 +21,7 @@ import { createStackCertificate } from './certificate.js';
 import { startControlPlaneEmulator } from './emulator/index.js';
 import { DEFAULT_SERVER_SIZE } from './emulator/promotePrerequisites.js';
 import { type PostgresPair, startPostgresPair } from './postgres.js';
+import { LOCAL_OPERATOR_OBJECT_ID, type StackRbacOptions, stackRbacPolicy } from './stackAuthorization.js';
 import { startStorageStack } from './storageStack.js';
 import {
   emptyFaults,
@@ -95,6 +97,11 @@ export interface LocalStackOptions {
    * the code takes its endpoints from ARM.
    */
   storageEndpointHost?: '127.0.0.1' | 'localhost';
+  /**
+   * The emulator enforces the role assignments of `infra/` for the app's identity; this changes
+   * them for a test of a variant (other template parameters, an assignment removed).
+   */
+  rbac?: StackRbacOptions;
 }
 
 /** A running local stack: Azurite behind the storage front, a PostgreSQL pair, and the emulator. */
@@ -110,7 +117,13 @@ export interface LocalStack {
    * the fallback used while the vault cannot be reached. Add them to `settings` to populate it.
    */
   fallbackSettings: Record<string, string>;
+  /** Clients as the app: its identity, with the roles `infra/` gives it. */
   clients: ClientFactory;
+  /**
+   * Clients as the stack's operator (Owner on the subscription), for fixtures that seed or inspect
+   * the stack beyond what the app may do. Never for code under test.
+   */
+  operatorClients(): ClientFactory;
   accounts: LocalStorageAccount[];
   servers: LocalFlexibleServer[];
   /**
@@ -224,6 +237,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         resourceGroup: names.primaryResourceGroup,
         ...(options.keyVaultLocation ? { location: options.keyVaultLocation } : {}),
       },
+      authorization: {
+        policy: stackRbacPolicy(
+          names,
+          accounts.find((a) => a.name === names.appStorageAccount)?.resourceGroup ?? names.drResourceGroup,
+          options.rbac,
+        ),
+        keyVaultResourceId: `/subscriptions/${names.subscriptionId}/resourceGroups/${names.primaryResourceGroup}/providers/Microsoft.KeyVault/vaults/${names.keyVaultName}`,
+        keyVaultLocation: options.keyVaultLocation ?? names.regions.primary,
+      },
       // A region outage set through the admin API (`npm run local` users, the drill) also takes the
       // region's database down, as stack.regionDown() does.
       onFaultsChanged: async () => {
@@ -295,6 +317,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         Object.entries(secrets).map(([name, value]) => [appSettingName(name), value]),
       ),
       clients,
+      operatorClients: () =>
+        createClientFactory({
+          kind: 'local',
+          descriptor,
+          credential: new LocalStackCredential(names.tenantId, LOCAL_OPERATOR_OBJECT_ID),
+        }),
       accounts,
       servers,
       postgres: { primary: pair.primary, replica: pair.replica, logins: pair.logins },

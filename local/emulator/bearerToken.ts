@@ -14,6 +14,10 @@ export interface TokenClaims {
   iss?: string;
   exp?: number;
   nbf?: number;
+  /** Object ID of the caller: what role assignments name (the principalId). */
+  oid?: string;
+  /** Client (application) ID of the caller. */
+  appid?: string;
 }
 
 export type TokenProblem = 'missing' | 'malformed' | 'expired' | 'audience' | 'tenant';

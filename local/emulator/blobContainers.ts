@@ -17,6 +17,7 @@ export function blobContainerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'PUT',
       pattern: CONTAINER_PATH,
+      action: 'Microsoft.Storage/storageAccounts/blobServices/containers/write',
       handler: async (request) => {
         const { account, container } = target(ctx, request);
         if (!/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(container)) {
@@ -34,6 +35,7 @@ export function blobContainerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'GET',
       pattern: CONTAINER_PATH,
+      action: 'Microsoft.Storage/storageAccounts/blobServices/containers/read',
       handler: async (request) => {
         const { account, container } = target(ctx, request);
         if (!(await ctx.options.containers.exists(account.name, container))) {

@@ -72,6 +72,7 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     const operation = ctx.lro.begin({
       provider: PROVIDER,
       location: ctx.locationOf(first.region),
+      resourceGroup: first.resourceGroup,
       apiVersion: request.apiVersion,
       run,
       result,
@@ -86,6 +87,7 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'GET',
       pattern: SERVER_PATH,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/read',
       handler: async (request) => {
         const server = requireServer(ctx, request.params);
         ctx.assertRegionUp(server.region, PROVIDER);
@@ -95,6 +97,8 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'PATCH',
       pattern: SERVER_PATH,
+      // A promote is an update of the replica (Servers_Update), so ARM checks write on it.
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/write',
       handler: async (request) => {
         const server = requireServer(ctx, request.params);
         ctx.assertRegionUp(server.region, PROVIDER);
@@ -146,6 +150,7 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'POST',
       pattern: `${SERVER_PATH}/stop`,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/stop/action',
       handler: async (request) => {
         const server = requireServer(ctx, request.params);
         ctx.assertRegionUp(server.region, PROVIDER);
@@ -163,6 +168,7 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'POST',
       pattern: `${SERVER_PATH}/start`,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/start/action',
       handler: async (request) => {
         const server = requireServer(ctx, request.params);
         ctx.assertRegionUp(server.region, PROVIDER);
@@ -180,6 +186,7 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'GET',
       pattern: `${SERVER_PATH}/replicas`,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/replicas/read',
       handler: async (request) => {
         const server = requireServer(ctx, request.params);
         ctx.assertRegionUp(server.region, PROVIDER);
@@ -193,11 +200,17 @@ export function flexibleServerRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'GET',
       pattern: `${OPERATIONS_PATH}/azureAsyncOperation/{operationId}`,
+      // Microsoft.DBforPostgreSQL operations list (azure-docs permissions/databases.md):
+      // locations/azureAsyncOperation/read "Return PostgreSQL Server Operation Results".
+      action: 'Microsoft.DBforPostgreSQL/locations/azureAsyncOperation/read',
+      operationStatus: true,
       handler: async (request) => ctx.lro.asyncOperationStatus(request.params.operationId ?? ''),
     },
     {
       method: 'GET',
       pattern: `${OPERATIONS_PATH}/operationResults/{operationId}`,
+      action: 'Microsoft.DBforPostgreSQL/locations/operationResults/read',
+      operationStatus: true,
       handler: (request) => ctx.lro.operationResult(request.params.operationId ?? ''),
     },
   ];

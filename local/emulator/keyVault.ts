@@ -1,5 +1,6 @@
 import { ArmError } from './armErrors.js';
-import { checkBearerToken } from './bearerToken.js';
+import { keyVaultDataAction } from './authorization/keyVaultActions.js';
+import { checkBearerToken, type TokenClaims } from './bearerToken.js';
 import { type JsonResult, parseJsonBody } from './http.js';
 import { pathSegments } from './router.js';
 import {
@@ -23,6 +24,11 @@ export interface KeyVaultDeps {
   vaultUrl: () => string;
   tenantId: string;
   keyVaultName: string;
+  /**
+   * Throws `ForbiddenByRbac` unless the caller may perform the data action, on the secret when
+   * `secretName` is given, else on the vault.
+   */
+  authorize(claims: TokenClaims, action: string, secretName: string | undefined): void;
 }
 
 export interface KeyVaultRequest {
@@ -46,11 +52,13 @@ export interface KeyVaultRequest {
  * Secret values never leave this module except in the GetSecret/SetSecret answers.
  */
 export function handleKeyVaultRequest(deps: KeyVaultDeps, request: KeyVaultRequest): JsonResult {
-  authenticate(deps, request.authorization);
+  const claims = authenticate(deps, request.authorization);
   if (!request.url.searchParams.get('api-version')) {
     throw badParameter('The api-version query parameter is missing.');
   }
   const segments = pathSegments(request.url.pathname);
+  const operation = keyVaultDataAction(request.method, segments);
+  if (operation) deps.authorize(claims, operation.action, operation.secretName);
   const collection = segments[0]?.toLowerCase();
   if (collection === 'deletedsecrets') return handleDeletedSecret(deps, request, segments);
   if (collection !== 'secrets' || segments.length > 3) {
@@ -86,8 +94,8 @@ export function handleKeyVaultRequest(deps: KeyVaultDeps, request: KeyVaultReque
  * GetDeletedSecret `GET /deletedsecrets/{name}` (200 DeletedSecretBundle, without the value),
  * PurgeDeletedSecret `DELETE /deletedsecrets/{name}` (204), RecoverDeletedSecret
  * `POST /deletedsecrets/{name}/recover` (200 SecretBundle). A name that is not deleted answers
- * 404 SecretNotFound. Reading deleted secrets needs the `secrets/readDeleted` data action, recovering
- * `secrets/recover/action`, purging `secrets/purge/action`; this emulator does not authorize.
+ * 404 SecretNotFound. The data action each needs is checked in `handleKeyVaultRequest`
+ * (`authorization/keyVaultActions.ts`).
  */
 function handleDeletedSecret(deps: KeyVaultDeps, request: KeyVaultRequest, segments: string[]): JsonResult {
   const [, name, action] = segments;
@@ -170,9 +178,9 @@ function deletedBundle(deps: KeyVaultDeps, deleted: DeletedSecret): Record<strin
   };
 }
 
-function authenticate(deps: KeyVaultDeps, authorization: string | undefined): void {
+function authenticate(deps: KeyVaultDeps, authorization: string | undefined): TokenClaims {
   const check = checkBearerToken(authorization, { audiences: [KEY_VAULT_AUDIENCE], tenantId: deps.tenantId });
-  if (check.ok) return;
+  if (check.ok) return check.claims;
   const challenge = `Bearer authorization="https://login.microsoftonline.com/${deps.tenantId}", resource="${KEY_VAULT_AUDIENCE}"`;
   const message =
     check.problem === 'missing'

@@ -20,6 +20,7 @@ export function keyVaultResourceRoutes(ctx: EmulatorContext, vaultUri: () => str
     {
       method: 'GET',
       pattern: VAULT_PATH,
+      action: 'Microsoft.KeyVault/vaults/read',
       handler: async (request) => {
         const vault = ctx.options.keyVault;
         const resourceGroup = request.params.resourceGroupName ?? '';

@@ -26,6 +26,11 @@ export interface OperationSpec {
   provider: OperationProvider;
   /** Azure location name the operation URLs carry. */
   location: string;
+  /**
+   * Resource group of the resource the operation runs on: a role assignment there (not on the
+   * resource) lets the caller track the operation (see `authorization/accessCheck.ts`).
+   */
+  resourceGroup: string;
   /** The api-version of the request that started the operation; echoed into the operation URLs. */
   apiVersion: string;
   /** The work. Throw an `ArmError` to fail the operation with that code, message and status. */
@@ -123,6 +128,11 @@ export class LongRunningOperations {
       return { status: error.status, body: error.toBody(), headers: error.headers };
     }
     return record.spec.result ? await record.spec.result() : { status: 200 };
+  }
+
+  /** The resource group of an operation's resource, or undefined for an unknown operation. */
+  resourceGroupOf(id: string): string | undefined {
+    return this.operations.get(id)?.spec.resourceGroup;
   }
 
   /** Resolves when every operation started so far has finished (used on shutdown). */

@@ -18,6 +18,15 @@ export interface ArmRoute {
   method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE';
   /** `/subscriptions/{subscriptionId}/…`; literal segments match case-insensitively, as in ARM. */
   pattern: string;
+  /**
+   * The operation ARM authorizes the request as (`Microsoft.Storage/storageAccounts/read`), at the
+   * scope of the pattern up to its last `{parameter}` (the resource, or the operation for a status
+   * URL). Names come from the provider's operations list (azure-docs
+   * `articles/role-based-access-control/permissions/*.md`).
+   */
+  action: string;
+  /** The route answers the status of an asynchronous operation (see `authorization/accessCheck.ts`). */
+  operationStatus?: boolean;
   handler: ArmHandler;
 }
 
@@ -60,4 +69,15 @@ function matchPattern(pattern: string, segments: string[]): Record<string, strin
     else if (part.toLowerCase() !== segment.toLowerCase()) return undefined;
   }
   return params;
+}
+
+/**
+ * The scope ARM checks a request at: the path up to the pattern's last `{parameter}` segment
+ * (`…/storageAccounts/{accountName}/listKeys` is checked at the account).
+ */
+export function routeScope(pattern: string, segments: string[]): string {
+  const parts = pattern.split('/').filter((s) => s !== '');
+  let last = parts.length - 1;
+  while (last >= 0 && !(parts[last] as string).startsWith('{')) last -= 1;
+  return `/${segments.slice(0, last + 1).join('/')}`;
 }

@@ -16,7 +16,9 @@ import {
   subscriptionNotFound,
   throttled,
 } from './armErrors.js';
-import { checkBearerToken, type TokenProblem } from './bearerToken.js';
+import { checkAccess } from './authorization/accessCheck.js';
+import { authorizationFailed, ForbiddenByRbac } from './authorization/denials.js';
+import { checkBearerToken, type TokenClaims, type TokenProblem } from './bearerToken.js';
 import { blobContainerRoutes } from './blobContainers.js';
 import { handleFaultsAdmin } from './faultsAdmin.js';
 import { flexibleServerRoutes } from './flexibleServers.js';
@@ -24,7 +26,7 @@ import { BodyTooLarge, isLoopback, type JsonResult, parseJsonBody, readBody, sen
 import { handleKeyVaultRequest } from './keyVault.js';
 import { keyVaultResourceRoutes } from './keyVaultResource.js';
 import { LongRunningOperations } from './lro.js';
-import { type ArmRoute, matchRoute, pathSegments } from './router.js';
+import { type ArmRoute, matchRoute, pathSegments, routeScope } from './router.js';
 import { SecretStore } from './secretStore.js';
 import { storageAccountRoutes } from './storageAccounts.js';
 import type {
@@ -52,7 +54,9 @@ const ARM_TOKEN_ERRORS: Record<TokenProblem, string> = {
  *
  * ARM and Key Vault listen on two ports: a Key Vault client takes a vault URL, and a vault on its
  * own origin needs no path prefix. Every request needs a bearer token (unsigned JWTs are accepted;
- * audience, tenant and expiry are checked). Faults are read from `options.faults` on every request.
+ * audience, tenant and expiry are checked), and is authorized for the token's `oid` against
+ * `options.authorization` (Azure RBAC, `authorization/`). Faults are read from `options.faults` on
+ * every request.
  *
  * The emulator never crashes on a request: an unexpected exception answers `500` in the ARM error
  * format. Nothing is logged unless `onRequest` is given; secret values and tokens never are.
@@ -174,6 +178,7 @@ export async function startControlPlaneEmulator(
     ) {
       throw subscriptionNotFound(subscriptionId);
     }
+    authorizeArm(check.claims, match.route, segments, match.params);
     let body: unknown;
     try {
       body = parseJsonBody(rawBody);
@@ -181,6 +186,47 @@ export async function startControlPlaneEmulator(
       throw invalidRequestContent((error as Error).message);
     }
     return match.route.handler({ method, url, params: match.params, body, apiVersion });
+  };
+
+  const { policy } = options.authorization;
+  /**
+   * ARM authorizes a request before the resource provider sees it, so a denied request answers 403
+   * even for a resource that does not exist ("…or the scope is invalid").
+   */
+  const authorizeArm = (
+    claims: TokenClaims,
+    route: ArmRoute,
+    segments: string[],
+    params: Record<string, string>,
+  ) => {
+    const scope = routeScope(route.pattern, segments);
+    const operationGroup = route.operationStatus ? lro.resourceGroupOf(params.operationId ?? '') : undefined;
+    const decision = checkAccess(policy, {
+      principalId: claims.oid ?? '',
+      action: route.action,
+      scope,
+      ...(operationGroup !== undefined
+        ? {
+            operationResourceGroup: `/subscriptions/${options.subscriptionId}/resourceGroups/${operationGroup}`,
+          }
+        : {}),
+    });
+    if (!decision.allowed) throw authorizationFailed(claims, route.action, scope);
+  };
+
+  const authorizeKeyVault = (claims: TokenClaims, action: string, secretName: string | undefined) => {
+    const { keyVaultResourceId, keyVaultLocation } = options.authorization;
+    const resource =
+      secretName === undefined ? keyVaultResourceId : `${keyVaultResourceId}/secrets/${secretName}`;
+    const decision = checkAccess(policy, {
+      principalId: claims.oid ?? '',
+      action,
+      scope: resource,
+      dataAction: true,
+    });
+    if (!decision.allowed) {
+      throw new ForbiddenByRbac(claims, action, resource, options.keyVaultName, keyVaultLocation);
+    }
   };
 
   const handleAdmin = async (req: IncomingMessage, rawBody: Buffer): Promise<JsonResult> => {
@@ -227,6 +273,7 @@ export async function startControlPlaneEmulator(
           vaultUrl: () => keyVaultUrl,
           tenantId: options.tenantId,
           keyVaultName: options.keyVaultName,
+          authorize: authorizeKeyVault,
         },
         {
           method: (req.method ?? 'GET').toUpperCase(),

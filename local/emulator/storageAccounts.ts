@@ -84,6 +84,7 @@ export function storageAccountRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'GET',
       pattern: STORAGE_ACCOUNT_PATH,
+      action: 'Microsoft.Storage/storageAccounts/read',
       handler: async (request) => {
         const account = requireStorageAccount(ctx, request.params);
         ctx.assertRegionUp(account.region, PROVIDER);
@@ -94,11 +95,13 @@ export function storageAccountRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'PUT',
       pattern: STORAGE_ACCOUNT_PATH,
+      action: 'Microsoft.Storage/storageAccounts/write',
       handler: async (request) => createAccount(ctx, request, stateOf, body),
     },
     {
       method: 'POST',
       pattern: `${STORAGE_ACCOUNT_PATH}/listKeys`,
+      action: 'Microsoft.Storage/storageAccounts/listkeys/action',
       handler: async (request) => {
         const account = requireStorageAccount(ctx, request.params);
         ctx.assertRegionUp(account.region, PROVIDER);
@@ -116,12 +119,17 @@ export function storageAccountRoutes(ctx: EmulatorContext): ArmRoute[] {
     {
       method: 'POST',
       pattern: `${STORAGE_ACCOUNT_PATH}/failover`,
+      action: 'Microsoft.Storage/storageAccounts/failover/action',
       handler: async (request) => failover(ctx, request, stateOf(requireStorageAccount(ctx, request.params))),
     },
     {
       method: 'GET',
       pattern:
         '/subscriptions/{subscriptionId}/providers/Microsoft.Storage/locations/{location}/asyncoperations/{operationId}',
+      // "Polls the status of an asynchronous operation" is Microsoft.Storage/operations/read in the
+      // Microsoft.Storage operations list (azure-docs permissions/storage.md); no locations/* action exists.
+      action: 'Microsoft.Storage/operations/read',
+      operationStatus: true,
       handler: (request) => ctx.lro.operationResult(request.params.operationId ?? ''),
     },
   ];
@@ -199,6 +207,7 @@ async function createAccount(
   const operation = ctx.lro.begin({
     provider: PROVIDER,
     location: ctx.locationOf(input.region),
+    resourceGroup,
     apiVersion: request.apiVersion,
     delayInMs: ctx.options.storageOperationDurationInMs ?? 1000,
     run: async () => {
@@ -316,6 +325,7 @@ async function failover(ctx: EmulatorContext, request: ArmRequest, state: Accoun
   const operation = ctx.lro.begin({
     provider: PROVIDER,
     location: ctx.locationOf(account.region),
+    resourceGroup: account.resourceGroup,
     apiVersion: request.apiVersion,
     delayInMs: ctx.options.storageOperationDurationInMs ?? 1000,
     run: async () => {

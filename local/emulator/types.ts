@@ -5,6 +5,7 @@ import type {
   RegionRole,
   StackRegions,
 } from '../types.js';
+import type { RbacPolicy } from './authorization/accessCheck.js';
 import type { LongRunningOperations } from './lro.js';
 import type { SecretStore, SecretVersion, SetSecretOptions } from './secretStore.js';
 
@@ -56,6 +57,13 @@ export interface ControlPlaneEmulatorOptions {
    * its location (default: the primary region). Without it ARM does not know the vault.
    */
   keyVault?: { resourceGroup: string; location?: string };
+  /**
+   * Azure RBAC: every ARM and Key Vault request is authorized against `policy` for the caller's
+   * token `oid` (`authorization/accessCheck.ts`); the stack builds it from `infra/`
+   * (`authorization/infraAssignments.ts`). The vault is `keyVaultResourceId` in `keyVaultLocation`
+   * (RBAC permission model); role assignments on it or on its secrets apply to the data plane.
+   */
+  authorization: { policy: RbacPolicy; keyVaultResourceId: string; keyVaultLocation: string };
   /** `Retry-After` of `202` answers and in-progress polls. Default 1; 0 lets clients poll at their own interval. */
   lroPollDelaySeconds?: number;
   /** How long the Storage operations (create, failover) stay in progress before they take effect. Default 1000. */

@@ -132,6 +132,7 @@ export function virtualEndpointRoutes(
     const operation = ctx.lro.begin({
       provider: PROVIDER,
       location: ctx.locationOf(server.region),
+      resourceGroup: server.resourceGroup,
       apiVersion: request.apiVersion,
       run: async () => {
         const current = store.ofServer(server.name);
@@ -150,16 +151,19 @@ export function virtualEndpointRoutes(
     {
       method: 'PUT',
       pattern: ENDPOINT_PATH,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/virtualendpoints/write',
       handler: async (request) => write(request, false),
     },
     {
       method: 'PATCH',
       pattern: ENDPOINT_PATH,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/virtualendpoints/write',
       handler: async (request) => write(request, true),
     },
     {
       method: 'GET',
       pattern: ENDPOINT_PATH,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/virtualendpoints/read',
       handler: async (request) => {
         const { server, name, pair, named } = locate(request);
         if (!pair || !named) throw endpointNotFound(name, server);
@@ -169,6 +173,7 @@ export function virtualEndpointRoutes(
     {
       method: 'GET',
       pattern: ENDPOINTS_PATH,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/virtualendpoints/read',
       handler: async (request) => {
         const { server, pair } = locate(request);
         // The Azure CLI's recorded scenario test (see above) expects `virtual-endpoint list` to fail
@@ -180,12 +185,14 @@ export function virtualEndpointRoutes(
     {
       method: 'DELETE',
       pattern: ENDPOINT_PATH,
+      action: 'Microsoft.DBforPostgreSQL/flexibleServers/virtualendpoints/delete',
       handler: async (request) => {
         const { server, pair, named } = locate(request);
         if (!pair || !named) return { status: 204 };
         const operation = ctx.lro.begin({
           provider: PROVIDER,
           location: ctx.locationOf(server.region),
+          resourceGroup: server.resourceGroup,
           apiVersion: request.apiVersion,
           run: async () => {
             const index = store.endpoints.indexOf(pair);

@@ -90,6 +90,7 @@ describe('infra/ files', () => {
   it('defines each custom role once, with a matching role name', () => {
     expect(customRoles.problems).toEqual([]);
     expect(Object.keys(customRoles.roles).sort()).toEqual([
+      'Kyvos DR Operation Status Reader',
       'Kyvos DR PostgreSQL Primary Fencer',
       'Kyvos DR PostgreSQL Replica Promoter',
     ]);

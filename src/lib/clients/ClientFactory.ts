@@ -48,7 +48,13 @@ export interface RetrySettings {
 
 export type ClientEnvironment =
   | { kind: 'azure'; credential?: TokenCredential; retry?: Partial<RetrySettings> }
-  | { kind: 'local'; descriptor: LocalStackDescriptor; retry?: Partial<RetrySettings> };
+  | {
+      kind: 'local';
+      descriptor: LocalStackDescriptor;
+      /** Another identity than the app's (the local stack's operator, for test fixtures). */
+      credential?: TokenCredential;
+      retry?: Partial<RetrySettings>;
+    };
 
 export interface BlobServiceOptions {
   /** Use the RA-GRS read-only endpoint `<account>-secondary`. */
@@ -187,7 +193,7 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
   }
 
   const { descriptor } = environment;
-  const credential = new LocalStackCredential(descriptor.tenantId);
+  const credential = environment.credential ?? new LocalStackCredential(descriptor.tenantId);
   const agent = new UnprintableAgent({ ca: readCa(descriptor.caCertPath), keepAlive: true, maxSockets: 256 });
   const httpClient = trustingHttpClient(agent);
   // The Storage SDKs wrap the client options in a compatibility pipeline that rejects extra

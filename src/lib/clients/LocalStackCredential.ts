@@ -1,6 +1,12 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 
 /**
+ * Object ID of the app's identity on the local stack: the `principalId` the local stack deploys the
+ * `infra/` role assignments for, so the app runs with exactly the roles `infra/` gives it.
+ */
+export const LOCAL_APP_OBJECT_ID = '00000000-0000-0000-0000-0000000d7d70';
+
+/**
  * The credential used against the local stack. It mints unsigned JWTs with the audience of the
  * requested scope: Azurite (`--oauth basic`) and the control-plane emulator check the token's shape,
  * audience and lifetime, not a signature, so identity-based access is exercised end to end as in
@@ -9,7 +15,7 @@ import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-
 export class LocalStackCredential implements TokenCredential {
   constructor(
     private readonly tenantId: string,
-    private readonly objectId = '00000000-0000-0000-0000-0000000d7d70',
+    private readonly objectId = LOCAL_APP_OBJECT_ID,
   ) {}
 
   async getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {

@@ -80,7 +80,8 @@ const MIB = 1024 * 1024;
  * Checks that the read replica in the DR region could be promoted now, and how much a promote would
  * lose (database RPO).
  *
- * Management plane (`GET flexibleServers/{replica}`): the replica exists (404 → Unhealthy "missing"),
+ * Management plane (`GET flexibleServers/{replica}`): the replica exists (404 → Unhealthy "missing";
+ * 403 → Unhealthy, a wrong name or a missing role, which ARM does not tell apart),
  * is in the DR region, has role AsyncReplica or GeoAsyncReplica, `state` Ready and `replicationState`
  * Active. Broken, down states, a wrong role or region → Unhealthy; Catchup, Updating and other
  * transitions → Degraded. When ARM does not answer after the SDK's retries the report is Unhealthy:
@@ -162,6 +163,13 @@ export async function checkReplicaHealth(
       report.note(
         'Unhealthy',
         `Replica server "${server}" is missing: it was not found in resource group "${config.dr.resourceGroup}". Recreate the read replica of "${config.primary.postgresServer}" in ${config.dr.region}, or correct ${CONFIG_SECRETS.replicaPostgresServer}.`,
+      );
+    } else if (statusOf(error) === 403) {
+      // ARM authorizes before it looks the resource up: a name the identity holds no role on answers
+      // 403 AuthorizationFailed ("…or the scope is invalid") whether the server exists or not.
+      report.note(
+        'Unhealthy',
+        `The identity may not read replica server "${server}" in resource group "${config.dr.resourceGroup}" (${errorSummary(error)}): either no server has that name, or the identity lacks the Reader role on it. Check ${CONFIG_SECRETS.replicaPostgresServer} and the role assignments of infra/rbac-dr.json (docs/rbac.md).`,
       );
     } else {
       report.note(

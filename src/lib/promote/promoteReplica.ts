@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { DrConfig, PostgresConnection } from '../config/DrConfig.js';
 import { pgClientConfig } from '../config/postgresConnectionString.js';
-import { PreconditionFailed } from '../errors.js';
+import { PreconditionFailed, statusOf } from '../errors.js';
 import { describeError } from '../redact.js';
 import { MissingWriteProofGrant, WRITE_PROOF_TABLE, writeProofRow } from './writeProof.js';
 
@@ -66,10 +66,14 @@ export async function promoteReplica(
       }
       // A retry keeps the run's mode: a planned run whose primary went down since preflight fails
       // here (Azure refuses a Planned promote unless both servers are available), so say how out.
+      // A 403 is the identity's roles, not the servers: ARM may have started the promote and denied
+      // only its status (docs/rbac.md, "Kyvos DR Operation Status Reader").
       const advice =
-        options.option === 'Planned'
-          ? ` (${describeError(error)}). A planned promote needs the primary server ${config.primary.postgresServer} available; if the primary region is down, start a new failover with mode forced.`
-          : '';
+        statusOf(error) === 403
+          ? ` (${describeError(error)}). The identity lacks a role of infra/ (docs/rbac.md); the promote may have started anyway, so check the replica in the portal before retrying.`
+          : options.option === 'Planned'
+            ? ` (${describeError(error)}). A planned promote needs the primary server ${config.primary.postgresServer} available; if the primary region is down, start a new failover with mode forced.`
+            : '';
       throw new Error(
         `Cannot promote replica "${replicaServer}" (${resourceGroup}) with promoteOption ${options.option}${advice}`,
         { cause: error },

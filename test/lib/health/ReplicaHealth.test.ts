@@ -260,11 +260,21 @@ describe('replica health check on the local stack', () => {
   });
 
   it('a replica that does not exist, or not in the DR region, is Unhealthy with what to do', async () => {
-    const missing = await checkReplicaHealth(
+    // The app holds Reader on the replica only, so ARM answers 403 for any other name, as on Azure.
+    const misnamed = await checkReplicaHealth(
       { ...config, dr: { ...config.dr, replicaServer: 'pg-kyvos-dr2' } },
       deps,
     );
-    expect(missing.status).toBe('Unhealthy');
+    expect(misnamed.status).toBe('Unhealthy');
+    expect(misnamed.facts).toMatchObject({ managementError: '403 AuthorizationFailed' });
+    expect(misnamed.reasons[0]).toBe(
+      'The identity may not read replica server "pg-kyvos-dr2" in resource group "rg-kyvos-dr" (403 AuthorizationFailed): either no server has that name, or the identity lacks the Reader role on it. Check kyvos-dr-replica-pg-server and the role assignments of infra/rbac-dr.json (docs/rbac.md).',
+    );
+    // An identity that may read the resource group (the operator) learns that it does not exist.
+    const missing = await checkReplicaHealth(
+      { ...config, dr: { ...config.dr, replicaServer: 'pg-kyvos-dr2' } },
+      { ...deps, clients: stack.operatorClients() },
+    );
     expect(missing.facts).toMatchObject({ exists: false, managementError: '404 ResourceNotFound' });
     expect(missing.reasons[0]).toBe(
       'Replica server "pg-kyvos-dr2" is missing: it was not found in resource group "rg-kyvos-dr". Recreate the read replica of "pg-kyvos" in eastus2, or correct kyvos-dr-replica-pg-server.',

@@ -12,13 +12,14 @@ const config = {
 } as unknown as DrConfig;
 
 /** ARM that knows the replica and refuses its promote as the emulator does with the primary down. */
-function refusingArm(): ClientFactory {
-  const refusal = Object.assign(
+function refusingArm(
+  refusal: Error = Object.assign(
     new Error(
       'Cannot promote replica "pg-kyvos-dr" (rg-kyvos-dr) with promoteOption Planned: its primary server "pg-kyvos" is unreachable (its region is down).',
     ),
     { statusCode: 409, code: 'ReadReplicaPromotionFailed' },
-  );
+  ),
+): ClientFactory {
   return {
     postgresManagement: () => ({
       servers: {
@@ -52,5 +53,21 @@ describe('the promote step when Azure refuses the promote', () => {
     expect((error as Error).message).toBe(
       'Cannot promote replica "pg-kyvos-dr" (rg-kyvos-dr) with promoteOption Forced',
     );
+  });
+
+  it('a promote whose status the identity may not read names the missing role, not mode forced', async () => {
+    const denied = Object.assign(
+      new Error(
+        "The client 'x' with object id 'x' does not have authorization to perform action 'Microsoft.DBforPostgreSQL/locations/azureAsyncOperation/read' over scope '/subscriptions/sub/providers/Microsoft.DBforPostgreSQL/locations/eastus2/azureAsyncOperation/1' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+      ),
+      { statusCode: 403, code: 'AuthorizationFailed' },
+    );
+    const error = await promoteReplica(refusingArm(denied), config, { ...options, option: 'Planned' }).catch(
+      (e: unknown) => e,
+    );
+    const text = describeError(error);
+    expect(text).toContain("'Microsoft.DBforPostgreSQL/locations/azureAsyncOperation/read'");
+    expect(text).toContain('The identity lacks a role of infra/ (docs/rbac.md)');
+    expect(text).not.toContain('mode forced');
   });
 });

@@ -2,6 +2,7 @@ import https from 'node:https';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import selfsigned from 'selfsigned';
+import { BUILT_IN_ROLE_DEFINITIONS } from '../../../local/emulator/authorization/builtInRoleDefinitions.js';
 import {
   type ControlPlaneEmulator,
   type ControlPlaneEmulatorOptions,
@@ -15,6 +16,12 @@ export const TENANT_ID = '99999999-8888-7777-6666-555555555555';
 export const REGIONS = { primary: 'centralus', dr: 'eastus2' };
 export const PRIMARY_RG = 'rg-kyvos';
 export const DR_RG = 'rg-kyvos-dr';
+/**
+ * The object ID of every token these helpers mint. The test emulator gives it Owner and Key Vault
+ * Secrets Officer on the subscription, so these tests see the API, not authorization (test/local/emulator/authorization.test.ts
+ * covers that).
+ */
+export const TEST_PRINCIPAL_ID = '11111111-2222-3333-4444-555555555555';
 
 /** A certificate for 127.0.0.1 and localhost, made once per test file. */
 export async function createTestCertificate(): Promise<{ cert: string; key: string }> {
@@ -34,10 +41,10 @@ export async function createTestCertificate(): Promise<{ cert: string; key: stri
   return { cert: pems.cert, key: pems.private };
 }
 
-/** An unsigned JWT (`alg: none`) carrying `claims`. */
+/** An unsigned JWT (`alg: none`) carrying `claims` (`oid` is the test principal unless given). */
 export function unsignedJwt(claims: Record<string, unknown>): string {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`;
+  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ oid: TEST_PRINCIPAL_ID, ...claims })}.`;
 }
 
 /**
@@ -58,7 +65,7 @@ export class UnsignedJwtCredential implements TokenCredential {
       aud: scope.replace(/\/\.default$/, ''),
       iss: `https://sts.windows.net/${this.tenantId}/`,
       tid: this.tenantId,
-      oid: '11111111-2222-3333-4444-555555555555',
+      oid: TEST_PRINCIPAL_ID,
       iat: now,
       nbf: now,
       exp,
@@ -209,6 +216,26 @@ export async function startTestEmulator(
       `https://127.0.0.1:40000/${account}${secondary ? '-secondary' : ''}`,
     containers,
     keyVaultName: 'kv-kyvos-dr',
+    authorization: {
+      policy: {
+        roleDefinitions: BUILT_IN_ROLE_DEFINITIONS,
+        assignments: [
+          {
+            principalId: TEST_PRINCIPAL_ID,
+            scope: `/subscriptions/${SUBSCRIPTION_ID}`,
+            roleDefinitionId: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
+          },
+          // Owner grants no data actions; Key Vault Secrets Officer grants every secret operation.
+          {
+            principalId: TEST_PRINCIPAL_ID,
+            scope: `/subscriptions/${SUBSCRIPTION_ID}`,
+            roleDefinitionId: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
+          },
+        ],
+      },
+      keyVaultResourceId: `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${PRIMARY_RG}/providers/Microsoft.KeyVault/vaults/kv-kyvos-dr`,
+      keyVaultLocation: REGIONS.primary,
+    },
     lroPollDelaySeconds: 0,
     storageOperationDurationInMs: 300,
     onRequest: (event) => requests.push(event),

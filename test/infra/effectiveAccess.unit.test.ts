@@ -49,6 +49,15 @@ function roleNameOf(roleDefinitionId: string): string {
 }
 
 describe('the app identity, as infra/ deploys it', () => {
+  it("can read the vault's ARM resource (its region), which reads no secret", () => {
+    expect(may(templates, 'Microsoft.KeyVault/vaults/read', VAULT)).toBe(true);
+    const withoutVaultReader = stackRbacPolicy(n, n.drResourceGroup, {
+      adjustAssignments: (assignments, roleOf) =>
+        assignments.filter((a) => !(roleOf(a) === 'Reader' && a.scope.toLowerCase() === VAULT.toLowerCase())),
+    });
+    expect(may(withoutVaultReader, 'Microsoft.KeyVault/vaults/read', VAULT)).toBe(false);
+  });
+
   it('can promote the replica and track the promote', () => {
     expect(may(templates, 'Microsoft.DBforPostgreSQL/flexibleServers/write', REPLICA)).toBe(true);
     expect(may(templates, STATUS_READ, pgStatus(n.regions.dr), { operationResourceGroup: DR_RG })).toBe(true);

@@ -89,7 +89,9 @@ describe('promote prerequisites checked before a failover starts', () => {
     });
     expect((await stack.postgres.replica.status()).inRecovery).toBe(true);
 
-    await stack.clients
+    // The operator creates it: the app's roles do not include virtualendpoints/write.
+    await stack
+      .operatorClients()
       .postgresManagement(stack.names.subscriptionId)
       .virtualEndpoints.beginCreateAndWait(
         stack.names.primaryResourceGroup,

@@ -56,7 +56,7 @@ export interface SpecOperation {
   path: string;
   method: string;
   operationId: string;
-  responses: Record<string, { schema?: SwaggerNode } | undefined>;
+  responses: Record<string, { schema?: SwaggerNode; headers?: Record<string, unknown> } | undefined>;
   /** Absolute URI of the operation (`<file>#/paths/...`), the base of its inline schemas. */
   base: string;
 }

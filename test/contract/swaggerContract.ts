@@ -31,9 +31,9 @@ const BASE = 'https://specs.invalid/';
  */
 const REF_REMAPS: Array<{ from: string; to: string; why: string }> = [
   {
-    // Storage 2025-08-01 builds its resources on common-types v1; v6's `TrackedResource` and
-    // `Resource` declare the same `id`, `name`, `type`, `location` and `tags`, plus the optional
-    // `systemData` that ARM adds to every resource since.
+    // Storage 2025-08-01 builds its resources on common-types v1; v6's `TrackedResource`,
+    // `AzureEntityResource` and `Resource` declare the same `id`, `name`, `type`, `location`, `tags`
+    // and `etag`, plus the optional `systemData` that ARM adds to every resource since.
     from: `${BASE}common-types/resource-management/v1/types.json`,
     to: `${BASE}common-types/resource-management/v6/types.json`,
     why: 'common-types v1 resource bases are read from v6',

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
 import { LocalStackCredential } from '../../src/lib/clients/LocalStackCredential.js';
 import { statusOf } from '../../src/lib/errors.js';
-import { ARM_OPERATION_STATUS, loadAzureContract, SPEC_FILES } from './armContract.js';
+import { ARM_OPERATION_STATUS, BLOB_SERVICE_STATS, loadAzureContract, SPEC_FILES } from './azureContract.js';
 import type { SpecOperation, Violation } from './swaggerContract.js';
 
 /**
@@ -43,6 +43,8 @@ const polls = new Map<string, SpecOperation>();
 let storage: StorageManagementClient;
 let postgres: PostgreSQLManagementFlexibleServerClient;
 let secrets: SecretClient;
+let credential: LocalStackCredential;
+let agent: https.Agent;
 const checked: Checked[] = [];
 
 function recordingHttpClient(agent: https.Agent, keyVaultOrigin: string): HttpClient {
@@ -67,8 +69,8 @@ function recordingHttpClient(agent: https.Agent, keyVaultOrigin: string): HttpCl
 
 beforeAll(async () => {
   stack = await startLocalStack();
-  const credential = new LocalStackCredential(stack.names.tenantId);
-  const agent = new https.Agent({ ca: readFileSync(stack.descriptor.caCertPath, 'utf8'), keepAlive: true });
+  credential = new LocalStackCredential(stack.names.tenantId);
+  agent = new https.Agent({ ca: readFileSync(stack.descriptor.caCertPath, 'utf8'), keepAlive: true });
   const httpClient = recordingHttpClient(agent, new URL(stack.descriptor.keyVaultUrl).origin);
   const retryOptions = { maxRetries: 0 };
   const endpoint = stack.descriptor.armEndpoint;
@@ -275,6 +277,58 @@ function expectConformant(list: Checked[], operations: string[]): void {
   expect(violationsOf(list)).toEqual([]);
 }
 
+/**
+ * An XML document of elements only, as an object (`<A><B>x</B></A>` is `{ root: 'A', value: { B: 'x' } }`).
+ * Enough for Get Blob Service Stats, which has no attributes and no repeated elements.
+ */
+function readXml(xml: string): { root: string; value: unknown } {
+  const body = xml.replace(/^\uFEFF?<\?xml[^>]*\?>/, '').trim();
+  const [root, value, end] = readElement(body, 0);
+  if (body.slice(end).trim() !== '')
+    throw new Error(`Unexpected content after </${root}>: ${body.slice(end)}`);
+  return { root, value };
+}
+
+function readElement(xml: string, at: number): [string, unknown, number] {
+  const open = /^<([A-Za-z][\w.-]*)>/.exec(xml.slice(at));
+  if (!open?.[1]) throw new Error(`Expected an element without attributes at: ${xml.slice(at, at + 60)}`);
+  const name = open[1];
+  const close = `</${name}>`;
+  let pos = at + open[0].length;
+  if (xml.startsWith('<', pos) && !xml.startsWith('</', pos)) {
+    const children: Record<string, unknown> = {};
+    while (!xml.startsWith(close, pos)) {
+      const [child, value, next] = readElement(xml, pos);
+      children[child] = value;
+      pos = next;
+    }
+    return [name, children, pos + close.length];
+  }
+  const end = xml.indexOf(close, pos);
+  if (end < 0) throw new Error(`<${name}> is not closed`);
+  return [name, xml.slice(pos, end), end + close.length];
+}
+
+function httpsGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { agent, headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? '', body }),
+        );
+      })
+      .on('error', reject);
+  });
+}
+
 async function expectStatus(promise: Promise<unknown>, status: number): Promise<void> {
   let caught: unknown;
   try {
@@ -433,6 +487,32 @@ describe("the emulator's answers against Azure's REST specifications", () => {
       'Servers_Stop 202',
       'Servers_Stop (Azure-AsyncOperation) 200',
     ]);
+  });
+
+  it('Get Blob Service Stats of the secondary endpoint, as the storage health check reads it', async () => {
+    const account = stack.names.primaryStorageAccount;
+    const token = await credential.getToken('https://storage.azure.com/.default');
+    const read = async () => {
+      const response = await httpsGet(
+        `${stack.clients.blobEndpoint(account, true)}/?restype=service&comp=stats`,
+        {
+          authorization: `Bearer ${token?.token}`,
+          'x-ms-version': '2026-10-06',
+        },
+      );
+      expect(response.status).toBe(200);
+      expect(response.type).toContain('xml');
+      const { root, value } = readXml(response.body);
+      expect(root).toBe('StorageServiceStats');
+      return contract.checkAgainst(BLOB_SERVICE_STATS, JSON.stringify(value));
+    };
+    expect(await read()).toEqual([]);
+    stack.pauseStorageReplication();
+    try {
+      expect(await read()).toEqual([]);
+    } finally {
+      stack.resumeStorageReplication();
+    }
   });
 
   it('Key Vault secrets: set, get, delete, get deleted, recover, purge, and their errors', async () => {

@@ -468,6 +468,14 @@ function addSwaggerFormats(ajv: Ajv): void {
   ajv.addFormat('password', { type: 'string', validate: () => true });
   ajv.addFormat('base64url', { type: 'string', validate: (s: string) => /^[A-Za-z0-9_-]*$/.test(s) });
   ajv.addFormat('byte', { type: 'string', validate: (s: string) => /^[A-Za-z0-9+/]*={0,2}$/.test(s) });
+  // RFC 1123 dates, as the Storage data plane writes them: `Wed, 02 Dec 2026 10:00:00 GMT`.
+  ajv.addFormat('date-time-rfc1123', {
+    type: 'string',
+    validate: (s: string) =>
+      /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(
+        s,
+      ) && !Number.isNaN(Date.parse(s)),
+  });
   ajv.addFormat('duration', { type: 'string', validate: (s: string) => /^P/.test(s) });
 }
 

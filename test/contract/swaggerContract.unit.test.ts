@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ARM_OPERATION_STATUS, loadAzureContract, SPEC_FILES } from './armContract.js';
+import { ARM_OPERATION_STATUS, BLOB_SERVICE_STATS, loadAzureContract, SPEC_FILES } from './azureContract.js';
 import { SwaggerContract } from './swaggerContract.js';
 
 const contract = loadAzureContract();
@@ -148,6 +148,17 @@ describe('the Swagger contract of the vendored Azure specifications', () => {
     expect(
       contract.checkAgainst(ARM_OPERATION_STATUS, '{"name":"x","startTime":"yesterday"}').map((v) => v.where),
     ).toEqual(['$', '$.startTime']);
+  });
+
+  it('checks the service stats of the Blob data plane, RFC 1123 dates included', () => {
+    const stats = (status: string, lastSyncTime: string) =>
+      JSON.stringify({ GeoReplication: { Status: status, LastSyncTime: lastSyncTime } });
+    expect(contract.checkAgainst(BLOB_SERVICE_STATS, stats('live', 'Wed, 02 Dec 2026 10:00:00 GMT'))).toEqual(
+      [],
+    );
+    expect(
+      contract.checkAgainst(BLOB_SERVICE_STATS, stats('Live', '2026-12-02T10:00:00Z')).map((v) => v.where),
+    ).toEqual(['$.GeoReplication.Status', '$.GeoReplication.LastSyncTime']);
   });
 
   it('checks a discriminated subtype by its discriminator value, and its own properties', () => {

@@ -5,7 +5,15 @@ export const SPEC_FILES = {
   storage: 'storage/resource-manager/Microsoft.Storage/stable/2025-08-01/',
   postgresql: 'postgresql/resource-manager/Microsoft.DBforPostgreSQL/stable/2025-08-01/',
   keyVault: 'keyvault/data-plane/Secrets/stable/2025-07-01/',
+  /** The Blob data plane of the `x-ms-version` @azure/storage-blob 12.34 sends. */
+  blob: 'storage/data-plane/Microsoft.BlobStorage/stable/2026-10-06/',
 } as const;
+
+/** Get Blob Service Stats (`GET /?restype=service&comp=stats`, XML): its `200` body. */
+export const BLOB_SERVICE_STATS: SchemaRef = {
+  file: `${SPEC_FILES.blob}blob.json`,
+  definition: 'StorageServiceStats',
+};
 
 /** ARM's shapes that no service spec carries: the error envelope and the async-operation status. */
 export const ARM_ERROR: SchemaRef = {

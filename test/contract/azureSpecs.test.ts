@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
 import { LocalStackCredential } from '../../src/lib/clients/LocalStackCredential.js';
 import { statusOf } from '../../src/lib/errors.js';
+import { waitFor } from '../helpers/healthStack.js';
 import { ARM_OPERATION_STATUS, BLOB_SERVICE_STATS, loadAzureContract, SPEC_FILES } from './azureContract.js';
 import type { SpecOperation, Violation } from './swaggerContract.js';
 
@@ -432,6 +433,12 @@ describe("the emulator's answers against Azure's REST specifications", () => {
     await postgres.servers.beginStartAndWait(primaryResourceGroup, primaryPostgresServer, {
       updateIntervalInMs: 50,
     });
+    // A planned promote needs a connected replica; its WAL receiver reconnects once the primary is back.
+    await waitFor(
+      () => postgres.servers.get(drResourceGroup, replicaPostgresServer),
+      (server) => server.replica?.replicationState === 'Active',
+      { timeoutInMs: 60_000, what: 'the replica to stream again from the restarted primary' },
+    );
     await postgres.servers.beginUpdateAndWait(
       drResourceGroup,
       replicaPostgresServer,

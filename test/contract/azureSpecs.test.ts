@@ -46,13 +46,12 @@ let postgres: PostgreSQLManagementFlexibleServerClient;
 let secrets: SecretClient;
 let credential: LocalStackCredential;
 let agent: https.Agent;
-const checked: Checked[] = [];
 
-function recordingHttpClient(agent: https.Agent, keyVaultOrigin: string): HttpClient {
+function recordingHttpClient(tls: https.Agent, keyVaultOrigin: string): HttpClient {
   const inner = createDefaultHttpClient();
   return {
     async sendRequest(request) {
-      request.agent ??= agent;
+      request.agent ??= tls;
       const response = await inner.sendRequest(request);
       const url = new URL(request.url);
       exchanges.push({
@@ -98,9 +97,7 @@ afterAll(async () => {
 
 /** Checks every exchange recorded since the last call, and returns them. */
 function checkNewExchanges(): Checked[] {
-  const fresh = exchanges.splice(0).map(checkExchange);
-  checked.push(...fresh);
-  return fresh;
+  return exchanges.splice(0).map(checkExchange);
 }
 
 function checkExchange(exchange: Exchange): Checked {

@@ -6,6 +6,7 @@ import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipel
 import { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
+import { LOCAL_OPERATOR_OBJECT_ID } from '../../local/stackAuthorization.js';
 import { LocalStackCredential } from '../../src/lib/clients/LocalStackCredential.js';
 import { statusOf } from '../../src/lib/errors.js';
 import { waitFor } from '../helpers/healthStack.js';
@@ -69,7 +70,9 @@ function recordingHttpClient(tls: https.Agent, keyVaultOrigin: string): HttpClie
 
 beforeAll(async () => {
   stack = await startLocalStack();
-  credential = new LocalStackCredential(stack.names.tenantId);
+  // The operator's identity (Owner and Key Vault Secrets Officer): the contract is the shape of every
+  // answer, including calls the app's roles do not allow (list keys, stop the replica, purge).
+  credential = new LocalStackCredential(stack.names.tenantId, LOCAL_OPERATOR_OBJECT_ID);
   agent = new https.Agent({ ca: readFileSync(stack.descriptor.caCertPath, 'utf8'), keepAlive: true });
   const httpClient = recordingHttpClient(agent, new URL(stack.descriptor.keyVaultUrl).origin);
   const retryOptions = { maxRetries: 0 };

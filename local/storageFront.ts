@@ -1,6 +1,12 @@
 import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { endpointOf } from './hns/endpoints.js';
+import {
+  createHierarchicalNamespace,
+  type HierarchicalNamespace,
+  type HnsDecision,
+} from './hns/hierarchicalNamespace.js';
 import type { FaultState, LocalStorageAccount, RegionRole } from './types.js';
 
 export interface StorageFrontOptions {
@@ -16,6 +22,8 @@ export interface StorageFront {
   port: number;
   /** `https://127.0.0.1:<port>/<account>[-secondary]` */
   blobEndpoint(account: string, secondary: boolean): string;
+  /** Access control of the paths of the HNS accounts (what the Data Lake endpoint serves). */
+  accessControl: HierarchicalNamespace['accessControl'];
   stop(): Promise<void>;
 }
 
@@ -32,7 +40,9 @@ const SECONDARY_SUFFIX = '-secondary';
  * - Get Blob Service Stats on the secondary reports the emulated replication clock
  *   (`lastSyncTime` freezes while replication is paused);
  * - every request can be made to wait (`storageLatencyMs`), as a remote service's would;
- * - a request whose connection to Azurite drops is answered `503 ServerBusy`, which clients retry.
+ * - a request whose connection to Azurite drops is answered `503 ServerBusy`, which clients retry;
+ * - accounts with a hierarchical namespace get its semantics, and a Data Lake endpoint
+ *   (`<account>[-secondary]-dfs`) for their access control (`local/hns`).
  *
  * All accounts share one origin so that Azurite accepts a Copy Blob whose source is another of its
  * accounts (it only verifies sources on the same host). Azurite's own verification request comes
@@ -44,16 +54,16 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
     const latency = options.faults.storageLatencyMs;
     if (latency > 0) {
       // The request body waits in the socket until it is piped on.
-      setTimeout(() => forward(req, res), latency);
+      setTimeout(() => void forward(req, res), latency);
       return;
     }
-    forward(req, res);
+    void forward(req, res);
   });
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const hns = createHierarchicalNamespace({ cert: options.cert, azuriteBlobPort: options.azuriteBlobPort });
+  const forward = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://front');
-    const first = url.pathname.split('/')[1] ?? '';
-    const secondary = first.endsWith(SECONDARY_SUFFIX);
-    const accountName = secondary ? first.slice(0, -SECONDARY_SUFFIX.length) : first;
+    const endpoint = endpointOf(url.pathname);
+    const { secondary, accountName } = endpoint;
     const account = options.accounts.find((a) => a.name === accountName);
     if (account && !isReachable(account, secondary, options.faults)) {
       // An outage: nothing answers. Resetting the connection fails fast instead of hanging.
@@ -77,21 +87,45 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
       sendServiceStats(res, options.faults.storageReplicationPausedAt ?? new Date());
       return;
     }
+    // Hierarchical namespace and the Data Lake endpoint (local/hns).
+    let decision: HnsDecision;
+    try {
+      decision = await hns.intercept(req, res, url, endpoint, account);
+    } catch (error) {
+      sendError(res, 503, 'ServerBusy', `The storage emulator did not answer: ${(error as Error).message}`);
+      return;
+    }
+    if (decision.kind === 'answered') return;
     const upstreamRequest = https.request(
       {
         host: '127.0.0.1',
         port: options.azuriteBlobPort,
         method: req.method,
-        path: req.url,
+        path: `${endpoint.blobPath}${url.search}`,
         headers: req.headers,
         agent: upstream,
       },
-      (upstreamResponse) => {
+      async (upstreamResponse) => {
+        const status = upstreamResponse.statusCode ?? 502;
+        if (decision.afterSuccess && status >= 200 && status < 300) {
+          try {
+            await decision.afterSuccess();
+          } catch (error) {
+            upstreamResponse.resume();
+            sendError(
+              res,
+              503,
+              'ServerBusy',
+              `The storage emulator did not answer: ${(error as Error).message}`,
+            );
+            return;
+          }
+        }
         const headers = passThroughHeaders(upstreamResponse.headers);
         // Azure's Get Blob Metadata answers without Content-Encoding; Azurite echoes the blob's, and its
         // own copy-source check (axios) then fails to decompress the empty body of a gzip-encoded blob.
         if (url.searchParams.get('comp') === 'metadata') delete headers['content-encoding'];
-        res.writeHead(upstreamResponse.statusCode ?? 502, headers);
+        res.writeHead(status, headers);
         upstreamResponse.pipe(res);
       },
     );
@@ -113,6 +147,7 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
     port,
     blobEndpoint: (account, secondary) =>
       `https://127.0.0.1:${port}/${account}${secondary ? SECONDARY_SUFFIX : ''}`,
+    accessControl: hns.accessControl,
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

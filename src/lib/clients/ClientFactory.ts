@@ -13,6 +13,7 @@ import {
   newPipeline as newBlobPipeline,
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
+import { DataLakeServiceClient, newPipeline as newDataLakePipeline } from '@azure/storage-file-datalake';
 import { newPipeline as newQueuePipeline, QueueServiceClient } from '@azure/storage-queue';
 import { ConfigError } from '../errors.js';
 import { type ContainerRequests, createContainerRequests } from './ContainerRequests.js';
@@ -71,6 +72,11 @@ export interface ClientFactory {
   /** The blob service endpoint of an account (primary or RA-GRS secondary), without a trailing slash. */
   blobEndpoint(accountName: string, secondary?: boolean): string;
   blobService(accountName: string, options?: BlobServiceOptions): BlobServiceClient;
+  /**
+   * The Data Lake (`dfs`) endpoint of an account with a hierarchical namespace, for what the Blob API
+   * does not carry (access control), authorised as `blobService`.
+   */
+  dataLakeService(accountName: string, options?: BlobServiceOptions): DataLakeServiceClient;
   queueService(accountName: string): QueueServiceClient;
   /** Raw requests on one container (List Blobs without the SDK's deserialiser), authorised as `blobService`. */
   containerRequests(accountName: string, container: string, options?: BlobServiceOptions): ContainerRequests;
@@ -127,6 +133,18 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
               newBlobPipeline(new AnonymousCredential(), { retryOptions: storageRetry }),
             )
           : new BlobServiceClient(endpoint, newBlobPipeline(credential, { retryOptions: storageRetry }));
+      },
+      dataLakeService(account, options = {}) {
+        const endpoint = `https://${account}${options.secondary ? '-secondary' : ''}.dfs.${AZURE_STORAGE_SUFFIX}`;
+        return options.sas
+          ? new DataLakeServiceClient(
+              `${endpoint}?${options.sas}`,
+              newDataLakePipeline(new AnonymousCredential(), { retryOptions: storageRetry }),
+            )
+          : new DataLakeServiceClient(
+              endpoint,
+              newDataLakePipeline(credential, { retryOptions: storageRetry }),
+            );
       },
       queueService: (account) =>
         new QueueServiceClient(
@@ -188,6 +206,15 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
       return options.sas
         ? new BlobServiceClient(`${endpoint}?${options.sas}`, blobPipeline(new AnonymousCredential()))
         : new BlobServiceClient(endpoint, blobPipeline(credential));
+    },
+    dataLakeService(account, options = {}) {
+      // The storage front's Data Lake endpoint beside the blob one (local/hns/endpoints.ts).
+      const endpoint = `${this.blobEndpoint(account, options.secondary)}-dfs`;
+      const pipeline = newDataLakePipeline(options.sas ? new AnonymousCredential() : credential, {
+        retryOptions: storageRetry,
+      });
+      pipeline.factories.unshift(storageTls as never);
+      return new DataLakeServiceClient(options.sas ? `${endpoint}?${options.sas}` : endpoint, pipeline);
     },
     queueService: (account) => {
       const pipeline = newQueuePipeline(credential, { retryOptions: storageRetry });

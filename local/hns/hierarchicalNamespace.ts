@@ -197,12 +197,31 @@ export function createHierarchicalNamespace(options: HierarchicalNamespaceOption
       return;
     }
     if (!account?.isHnsEnabled) {
-      // Access control needs a hierarchical namespace (Path - Update, `action`).
+      // Access control needs a hierarchical namespace (Path - Update, `action`). The error code is the
+      // emulator's: Azure documents none for this case.
       sendError(
         res,
         409,
         'HierarchicalNamespaceNotEnabled',
         'This operation is only supported on a hierarchical namespace account.',
+      );
+      return;
+    }
+    // A service or user-delegation SAS reads a path's ACL only with execute (e) ("Create a service
+    // SAS", permissions: https://learn.microsoft.com/rest/api/storageservices/create-service-sas#permissions-for-a-directory-container-or-blob).
+    // An account SAS has no such permission; the stack accepts its read (r), which Azure does not document.
+    const sas = url.searchParams;
+    if (
+      action === 'getAccessControl' &&
+      sas.get('sig') &&
+      sas.get('sr') &&
+      !(sas.get('sp') ?? '').includes('e')
+    ) {
+      sendError(
+        res,
+        403,
+        'AuthorizationPermissionMismatch',
+        'This request is not authorized to perform this operation using this permission.',
       );
       return;
     }

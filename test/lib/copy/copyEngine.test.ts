@@ -274,6 +274,7 @@ describe('copy engine on the local storage stack', () => {
         directoryStub: 0,
         streamCopy: 0,
         destinationHead: 0,
+        accessControl: 0,
         retries: 0,
       });
     }

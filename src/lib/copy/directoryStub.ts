@@ -103,6 +103,8 @@ function headersOf(blob: ListedBlob): BlobHTTPHeaders {
     ...(blob.contentLanguage ? { blobContentLanguage: blob.contentLanguage } : {}),
     ...(blob.cacheControl ? { blobCacheControl: blob.cacheControl } : {}),
     ...(blob.contentDisposition ? { blobContentDisposition: blob.contentDisposition } : {}),
+    // Set Blob Properties clears what it is not given, Content-MD5 included: the source's is kept.
+    ...(blob.contentMD5 ? { blobContentMD5: Buffer.from(blob.contentMD5, 'base64') } : {}),
   };
 }
 

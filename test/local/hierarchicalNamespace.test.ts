@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAcl } from '../../src/lib/copy/accessControl.js';
 import { statusOf } from '../../src/lib/errors.js';
 import { type StorageFixture, startStorageFixture } from '../helpers/storageFixture.js';
 
@@ -119,41 +120,10 @@ describe('a hierarchical namespace on the storage front', () => {
     expect(initial.group).toBe('$superuser');
     expect(initial.permissions?.owner).toEqual({ read: true, write: true, execute: false });
 
-    await path.setAccessControl(
-      [
-        {
-          accessControlType: 'user',
-          entityId: '',
-          defaultScope: false,
-          permissions: { read: true, write: true, execute: false },
-        },
-        {
-          accessControlType: 'user',
-          entityId: 'a1b2',
-          defaultScope: false,
-          permissions: { read: true, write: false, execute: false },
-        },
-        {
-          accessControlType: 'group',
-          entityId: '',
-          defaultScope: false,
-          permissions: { read: true, write: false, execute: false },
-        },
-        {
-          accessControlType: 'mask',
-          entityId: '',
-          defaultScope: false,
-          permissions: { read: true, write: false, execute: false },
-        },
-        {
-          accessControlType: 'other',
-          entityId: '',
-          defaultScope: false,
-          permissions: { read: false, write: false, execute: false },
-        },
-      ],
-      { owner: 'owner-oid', group: 'group-oid' },
-    );
+    await path.setAccessControl(parseAcl('user::rw-,user:a1b2:r--,group::r--,mask::r--,other::---'), {
+      owner: 'owner-oid',
+      group: 'group-oid',
+    });
 
     // Read back through the RA-GRS secondary's Data Lake endpoint with the source SAS.
     const secondary = fixture.clients

@@ -49,6 +49,8 @@ export interface CopyVerification {
   mismatchedCount: number;
   /** Destination blobs with no source blob. */
   extraCount: number;
+  /** Whether owner, group and ACL were compared too (`CopyDeps.accessControl`). */
+  accessControlChecked: boolean;
   listingOrder: ListingOrder;
   durationInMs: number;
 }
@@ -135,6 +137,7 @@ async function verifyInOrder(
     mismatched: [],
     mismatchedCount: 0,
     extraCount: 0,
+    accessControlChecked: deps.accessControl === true,
     listingOrder: order,
     durationInMs: 0,
   };

@@ -45,7 +45,7 @@ export async function copyDepsFor(ctx: CopyContextInput): Promise<CopyDeps> {
         ])
       : [undefined, undefined];
   const access = resolveCopyAccessControl(setting, sourceHns, destinationHns);
-  if (!access.enabled) ctx.logger.info('copy.acls.off', { reason: access.reason });
+  ctx.logger.info(access.enabled ? 'copy.acls.on' : 'copy.acls.off', { reason: access.reason });
   return {
     accessControl: access.enabled,
     clients,

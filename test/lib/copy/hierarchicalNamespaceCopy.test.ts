@@ -140,7 +140,12 @@ describe('a copy between hierarchical-namespace accounts', () => {
     });
     expect((await readDestinationAccessControl(deps, 'cube/part-0.parquet')).owner).toBe('kyvos-service-oid');
     const verification = await verifyCopy(deps);
-    expect(verification).toMatchObject({ ok: true, matched: 2, mismatchedCount: 0 });
+    expect(verification).toMatchObject({
+      ok: true,
+      matched: 2,
+      mismatchedCount: 0,
+      accessControlChecked: true,
+    });
   });
 
   it('fails verification, naming the path and what differs, when the ACLs did not arrive', async () => {

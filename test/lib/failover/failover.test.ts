@@ -187,6 +187,8 @@ describe('a planned failover on a healthy stack', () => {
     expect(report.blobs.failed).toBe(0);
     expect(report.bytes.copied).toBe(dataset.bytes);
     expect(report.verification?.ok).toBe(true);
+    // Both accounts have a hierarchical namespace: owner, group and ACLs were carried and compared.
+    expect(report.verification?.details).toMatchObject({ accessControlChecked: true });
     expect(report.promotedServer).toBe(stack.names.replicaPostgresServer);
     expect(report.quiesce).toMatchObject({ required: true, confirmedBy: 'test operator' });
     expect(report.rtoSeconds).toBeGreaterThan(0);

@@ -55,14 +55,14 @@ export async function seedKyvosDataset(
     random = (random * 1103515245 + 12345) % 2 ** 31;
     return random;
   };
-  const uploads: Array<Promise<unknown>> = [];
+  // Files are written once every directory stub is: in a hierarchical namespace a file's write
+  // makes its missing parent directories, and a stub cannot then be put over one.
+  const uploads: Array<() => Promise<unknown>> = [];
   let bytes = 0;
   let blobs = 0;
   let parentStubs = 0;
   const stub = (path: string) =>
-    limit(() =>
-      containerClient.getBlockBlobClient(path).upload('', 0, { metadata: { hdi_isfolder: 'true' } }),
-    );
+    containerClient.getBlockBlobClient(path).upload('', 0, { metadata: { hdi_isfolder: 'true' } });
   const directories = new Set<string>();
   const ensureDirectory = (dir: string) => {
     const parts = dir.split('/');
@@ -70,7 +70,6 @@ export async function seedKyvosDataset(
       const d = parts.slice(0, i).join('/');
       if (!directories.has(d)) {
         directories.add(d);
-        uploads.push(stub(d));
         blobs += 1;
         // Stubs of the parents of the prefix exist in an ADLS Gen2 account, outside a prefixed copy.
         if (prefix && d !== prefix && !d.startsWith(`${prefix}/`)) parentStubs += 1;
@@ -86,17 +85,15 @@ export async function seedKyvosDataset(
     if (size >= 4) body.writeUInt32LE(i, 0);
     const md5 = createHash('md5').update(body).digest();
     const json = i % 10 === 0;
-    uploads.push(
-      limit(() =>
-        containerClient.getBlockBlobClient(`${dir}/file_${i}${json ? '.json' : '.seg'}`).upload(body, size, {
-          blobHTTPHeaders: {
-            blobContentType: json ? 'application/json' : 'application/octet-stream',
-            ...(i % 7 === 0 ? { blobContentEncoding: 'gzip' } : {}),
-            blobContentMD5: md5,
-          },
-          metadata: { kyvoscube: `cube_${Math.floor(i / (perDir * 4))}`, segment: String(i) },
-        }),
-      ),
+    uploads.push(() =>
+      containerClient.getBlockBlobClient(`${dir}/file_${i}${json ? '.json' : '.seg'}`).upload(body, size, {
+        blobHTTPHeaders: {
+          blobContentType: json ? 'application/json' : 'application/octet-stream',
+          ...(i % 7 === 0 ? { blobContentEncoding: 'gzip' } : {}),
+          blobContentMD5: md5,
+        },
+        metadata: { kyvoscube: `cube_${Math.floor(i / (perDir * 4))}`, segment: String(i) },
+      }),
     );
     bytes += size;
     blobs += 1;
@@ -107,21 +104,28 @@ export async function seedKyvosDataset(
     const size = options.largeBlobBytes ?? 1024 * 1024;
     const body = Buffer.alloc(size, 7 + i);
     ensureDirectory(at('cubes/large'));
-    uploads.push(
-      limit(() =>
-        containerClient.getBlockBlobClient(at(`cubes/large/big_${i}.dat`)).uploadData(body, {
-          blobHTTPHeaders: {
-            blobContentType: 'application/octet-stream',
-            blobContentMD5: createHash('md5').update(body).digest(),
-          },
-          metadata: { kyvoslarge: 'true' },
-        }),
-      ),
+    uploads.push(() =>
+      containerClient.getBlockBlobClient(at(`cubes/large/big_${i}.dat`)).uploadData(body, {
+        blobHTTPHeaders: {
+          blobContentType: 'application/octet-stream',
+          blobContentMD5: createHash('md5').update(body).digest(),
+        },
+        metadata: { kyvoslarge: 'true' },
+      }),
     );
     bytes += size;
     blobs += 1;
   }
-  await Promise.all(uploads);
+  // Parents before children: a stub of `a/b` makes `a` in a hierarchical namespace.
+  const byDepth = new Map<number, string[]>();
+  for (const d of directories) {
+    const depth = d.split('/').length;
+    byDepth.set(depth, [...(byDepth.get(depth) ?? []), d]);
+  }
+  for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
+    await Promise.all((byDepth.get(depth) ?? []).map((d) => limit(() => stub(d))));
+  }
+  await Promise.all(uploads.map((upload) => limit(upload)));
   return {
     blobs,
     blobsUnderPrefix: blobs - parentStubs,

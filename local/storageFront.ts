@@ -2,6 +2,12 @@ import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { copyFromSecondary, frontWriteOf, type GeoReplication } from './geoReplication.js';
+import { endpointOf } from './hns/endpoints.js';
+import {
+  createHierarchicalNamespace,
+  type HierarchicalNamespace,
+  type HnsDecision,
+} from './hns/hierarchicalNamespace.js';
 import { networkDenial } from './networkRules.js';
 import { type FaultState, type LocalStorageAccount, networkRulesOf, type RegionRole } from './types.js';
 
@@ -20,6 +26,8 @@ export interface StorageFront {
   port: number;
   /** `https://127.0.0.1:<port>/<account>[-secondary]` */
   blobEndpoint(account: string, secondary: boolean): string;
+  /** Access control of the paths of the HNS accounts (what the Data Lake endpoint serves). */
+  accessControl: HierarchicalNamespace['accessControl'];
   stop(): Promise<void>;
 }
 
@@ -39,7 +47,9 @@ const SECONDARY_SUFFIX = '-secondary';
  * - every request can be made to wait (`storageLatencyMs`), as a remote service's would;
  * - a request whose connection to Azurite drops is answered `503 ServerBusy`, which clients retry;
  * - each account's network rules (`faults.storageNetworkRules`) decide who may reach it, the app or,
- *   for a copy, the destination's storage service (`local/networkRules.ts`).
+ *   for a copy, the destination's storage service (`local/networkRules.ts`);
+ * - accounts with a hierarchical namespace get its semantics, and a Data Lake endpoint
+ *   (`<account>[-secondary]-dfs`) for their access control (`local/hns`).
  *
  * All accounts share one origin so that Azurite accepts a Copy Blob whose source is another of its
  * accounts (it only verifies sources on the same host). Azurite's own verification request comes
@@ -51,19 +61,28 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
     const latency = options.faults.storageLatencyMs;
     if (latency > 0) {
       // The request body waits in the socket until it is piped on.
-      setTimeout(() => forward(req, res), latency);
+      setTimeout(() => void forward(req, res), latency);
       return;
     }
-    forward(req, res);
+    void forward(req, res);
   });
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const hns = createHierarchicalNamespace({
+    cert: options.cert,
+    azuriteBlobPort: options.azuriteBlobPort,
+    // A directory the namespace makes is a write to the primary like any other: the secondary gets it.
+    onDirectoryCreated: async (accountName, container, directory) =>
+      options.geoReplication
+        ?.find((g) => g.account.name === accountName)
+        ?.recordWrite({ kind: 'blob', container, blob: directory }),
+  });
+  const forward = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://front');
+    const endpoint = endpointOf(url.pathname);
     const first = url.pathname.split('/')[1] ?? '';
     // Azurite's check of a copy source that named a secondary comes back for the hidden account.
     const hiddenOf = options.geoReplication?.find((g) => g.hidden.secondary.name === first);
-    const secondary = first.endsWith(SECONDARY_SUFFIX) || hiddenOf !== undefined;
-    const accountName =
-      hiddenOf?.account.name ?? (secondary ? first.slice(0, -SECONDARY_SUFFIX.length) : first);
+    const secondary = endpoint.secondary || hiddenOf !== undefined;
+    const accountName = hiddenOf?.account.name ?? endpoint.accountName;
     const geo = options.geoReplication?.find((g) => g.account.name === accountName);
     const restOfPath = url.pathname.slice(first.length + 1);
     const account = options.accounts.find((a) => a.name === accountName);
@@ -99,7 +118,16 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
       sendServiceStats(res, geo?.lastSyncTime() ?? options.faults.storageReplicationPausedAt ?? new Date());
       return;
     }
-    if (secondary && geo) {
+    // Hierarchical namespace and the Data Lake endpoint (local/hns).
+    let decision: HnsDecision;
+    try {
+      decision = await hns.intercept(req, res, url, endpoint, account);
+    } catch (error) {
+      sendError(res, 503, 'ServerBusy', `The storage emulator did not answer: ${(error as Error).message}`);
+      return;
+    }
+    if (decision.kind === 'answered') return;
+    if (secondary && geo && !endpoint.dfs) {
       geo.serveSecondary(req, res, url, restOfPath);
       return;
     }
@@ -110,31 +138,46 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
         host: '127.0.0.1',
         port: options.azuriteBlobPort,
         method: req.method,
-        path: req.url,
+        path: `${endpoint.blobPath}${url.search}`,
         headers: req.headers,
         agent: upstream,
       },
-      (upstreamResponse) => {
+      async (upstreamResponse) => {
+        const status = upstreamResponse.statusCode ?? 502;
+        if (decision.afterSuccess && status >= 200 && status < 300) {
+          try {
+            await decision.afterSuccess();
+          } catch (error) {
+            upstreamResponse.resume();
+            sendError(
+              res,
+              503,
+              'ServerBusy',
+              `The storage emulator did not answer: ${(error as Error).message}`,
+            );
+            return;
+          }
+        }
         const headers = passThroughHeaders(upstreamResponse.headers);
         // Azure's Get Blob Metadata answers without Content-Encoding; Azurite echoes the blob's, and its
         // own copy-source check (axios) then fails to decompress the empty body of a gzip-encoded blob.
         if (url.searchParams.get('comp') === 'metadata') delete headers['content-encoding'];
-        const relay = () => {
-          res.writeHead(upstreamResponse.statusCode ?? 502, headers);
-          upstreamResponse.pipe(res);
-        };
-        const status = upstreamResponse.statusCode ?? 0;
         if (geo && write && status >= 200 && status < 300) {
-          geo.recordWrite(write).then(relay, (error: Error) => {
+          try {
+            await geo.recordWrite(write);
+          } catch (error) {
             upstreamResponse.destroy();
             sendError(
               res,
               500,
               'InternalError',
-              `The write was not recorded for geo-replication: ${error.message}`,
+              `The write was not recorded for geo-replication: ${(error as Error).message}`,
             );
-          });
-        } else relay();
+            return;
+          }
+        }
+        res.writeHead(status, headers);
+        upstreamResponse.pipe(res);
       },
     );
     upstreamRequest.on('error', (error) => {
@@ -155,6 +198,7 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
     port,
     blobEndpoint: (account, secondary) =>
       `https://127.0.0.1:${port}/${account}${secondary ? SECONDARY_SUFFIX : ''}`,
+    accessControl: hns.accessControl,
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { dfsEndpointOf } from '../hns/endpoints.js';
 import { type LocalStorageAccount, networkRulesOf, type RegionRole } from '../types.js';
 import {
   ArmError,
@@ -43,8 +44,7 @@ interface AccountArmState {
  * Microsoft.Storage storage accounts, backed by the stack's Azurite accounts.
  *
  * - `GET` answers the full resource (StorageAccountGetProperties shape). Endpoints are the storage
- *   front's URLs. `dfs` is the blob URL: Azurite has no Data Lake endpoint, and the blob endpoint
- *   serves an HNS account's data through the Blob API, which is what the local stack supports.
+ *   front's URLs; `dfs`, for an HNS account, is the front's Data Lake endpoint of the account.
  *   `queue`/`table`/`web` are omitted: the front serves blob only.
  * - `$expand=geoReplicationStats` adds the replication state from the faults: `Unavailable` while
  *   the secondary or the DR region is out (`lastSyncTime` then omitted, as Azure may), otherwise
@@ -356,7 +356,7 @@ function accountBody(
   const properties: Record<string, unknown> = {
     provisioningState: 'Succeeded',
     creationTime: created,
-    primaryEndpoints: { blob: primaryBlob, dfs: primaryBlob },
+    primaryEndpoints: { blob: primaryBlob, ...dfsEndpoint(account, primaryBlob) },
     primaryLocation: location,
     statusOfPrimary: 'available',
     isHnsEnabled: account.isHnsEnabled,
@@ -384,7 +384,7 @@ function accountBody(
   }
   if (isReadAccess(account.sku)) {
     const secondaryBlob = withTrailingSlash(ctx.options.blobEndpoint(account.name, true));
-    properties.secondaryEndpoints = { blob: secondaryBlob, dfs: secondaryBlob };
+    properties.secondaryEndpoints = { blob: secondaryBlob, ...dfsEndpoint(account, secondaryBlob) };
   }
   if (expandGeoStats && geo) {
     const pausedAt = faults.storageReplicationPausedAt;
@@ -413,6 +413,16 @@ function accountBody(
     tags: state.tags,
     properties,
   };
+}
+
+/**
+ * The `dfs` endpoint of an account with a hierarchical namespace: the storage front's Data Lake
+ * endpoint beside the blob one (`local/hns/endpoints.ts`). Azure lists `dfs` for every StorageV2
+ * account; an account without a hierarchical namespace gets none here, since the front serves the
+ * Data Lake API for HNS accounts only.
+ */
+function dfsEndpoint(account: LocalStorageAccount, blobEndpoint: string): { dfs?: string } {
+  return account.isHnsEnabled ? { dfs: dfsEndpointOf(blobEndpoint) } : {};
 }
 
 function findAccount(ctx: EmulatorContext, name: string): LocalStorageAccount | undefined {

@@ -107,12 +107,15 @@ export async function seedKyvosData(
   const names: string[] = [];
   const stubs: string[] = [];
   const writes: Array<() => Promise<unknown>> = [];
+  // Stubs go first, parents before children: in a hierarchical namespace a write makes its missing
+  // parent directories, and a stub cannot be put over a directory that exists.
+  const stubWrites: Array<() => Promise<unknown>> = [];
   const stub = (name: string, track = true) => {
     if (track) {
       names.push(name);
       stubs.push(name);
     }
-    writes.push(() =>
+    stubWrites.push(() =>
       container.getBlockBlobClient(name).upload('', 0, { metadata: { hdi_isfolder: 'true' } }),
     );
   };
@@ -174,6 +177,7 @@ export async function seedKyvosData(
   file(outside[1] as string, Buffer.from('sibling'), {}, undefined, false);
   file(outside[2] as string, Buffer.from('other'), {}, undefined, false);
 
+  for (const write of stubWrites) await write();
   const limit = pLimit(32);
   await Promise.all(writes.map((write) => limit(write)));
 

@@ -13,6 +13,7 @@ import {
   newPipeline as newBlobPipeline,
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
+import { DataLakeServiceClient, newPipeline as newDataLakePipeline } from '@azure/storage-file-datalake';
 import { newPipeline as newQueuePipeline, QueueServiceClient } from '@azure/storage-queue';
 import { ConfigError } from '../errors.js';
 import { type ArmResources, createArmResources } from './ArmResources.js';
@@ -100,6 +101,11 @@ export interface ClientFactory {
   /** The endpoints recorded for an account, if any. */
   knownEndpoints(accountName: string): StorageEndpoints | undefined;
   blobService(accountName: string, options?: BlobServiceOptions): BlobServiceClient;
+  /**
+   * The Data Lake (`dfs`) endpoint of an account with a hierarchical namespace, for what the Blob API
+   * does not carry (access control), authorised as `blobService`.
+   */
+  dataLakeService(accountName: string, options?: BlobServiceOptions): DataLakeServiceClient;
   queueService(accountName: string): QueueServiceClient;
   /** Raw requests on one container (List Blobs without the SDK's deserialiser), authorised as `blobService`. */
   containerRequests(accountName: string, container: string, options?: BlobServiceOptions): ContainerRequests;
@@ -176,6 +182,18 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
             )
           : new BlobServiceClient(endpoint, newBlobPipeline(credential, { retryOptions: storageRetry }));
       },
+      dataLakeService(account, options = {}) {
+        const endpoint = `https://${account}${options.secondary ? '-secondary' : ''}.dfs.${AZURE_STORAGE_SUFFIX}`;
+        return options.sas
+          ? new DataLakeServiceClient(
+              `${endpoint}?${options.sas}`,
+              newDataLakePipeline(new AnonymousCredential(), { retryOptions: storageRetry }),
+            )
+          : new DataLakeServiceClient(
+              endpoint,
+              newDataLakePipeline(credential, { retryOptions: storageRetry }),
+            );
+      },
       queueService: (account) =>
         new QueueServiceClient(
           `https://${account}.queue.${AZURE_STORAGE_SUFFIX}`,
@@ -245,6 +263,15 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
       return options.sas
         ? new BlobServiceClient(`${endpoint}?${options.sas}`, blobPipeline(new AnonymousCredential()))
         : new BlobServiceClient(endpoint, blobPipeline(credential));
+    },
+    dataLakeService(account, options = {}) {
+      // The storage front's Data Lake endpoint beside the blob one (local/hns/endpoints.ts).
+      const endpoint = `${this.blobEndpoint(account, options.secondary)}-dfs`;
+      const pipeline = newDataLakePipeline(options.sas ? new AnonymousCredential() : credential, {
+        retryOptions: storageRetry,
+      });
+      pipeline.factories.unshift(storageTls as never);
+      return new DataLakeServiceClient(options.sas ? `${endpoint}?${options.sas}` : endpoint, pipeline);
     },
     queueService: (account) => {
       const pipeline = newQueuePipeline(credential, { retryOptions: storageRetry });

@@ -22,6 +22,9 @@ export class Sensitive {
   }
 }
 
+/** `kyvos-dr-copy-acls`. */
+export type CopyAccessControl = 'auto' | 'on' | 'off';
+
 export type AlertFailoverPolicy = 'off' | 'planned' | 'forced';
 export type PromoteMode = 'Standalone' | 'Switchover';
 /**
@@ -102,6 +105,12 @@ export interface DrConfig {
    * by whole path segments (`a/b` is the blob `a/b` and everything under `a/b/`, never `a/bc`).
    */
   copyPrefix: string;
+  /**
+   * Whether the copy carries owner, group and ACL of every path through the Data Lake endpoint, and
+   * verification checks them (`kyvos-dr-copy-acls`). `auto` (the default when absent): when both
+   * accounts have a hierarchical namespace.
+   */
+  copyAccessControl?: CopyAccessControl;
   /** Name of the Key Vault secret that holds a SAS for reading the source through the secondary endpoint. */
   sourceSasSecretName?: string;
   /** How the copy reads its source: a stored SAS (default), or a user-delegation SAS once proven. */

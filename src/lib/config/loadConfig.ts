@@ -53,6 +53,7 @@ const MIB = 1024 * 1024;
  * | kyvos-dr-primary-container              | primary.container                       | container name |
  * | kyvos-dr-engine-work-dir                | engineWorkDirectory                     | path prefix (the Kyvos EngineWorkDirectory parameter) |
  * | kyvos-dr-copy-prefix                    | copyPrefix                              | path prefix; unset or `/` = whole container (default) |
+ * | kyvos-dr-copy-acls                      | copyAccessControl                       | auto (default) / on / off |
  * | kyvos-dr-dr-storage-account             | dr.storageAccount                       | storage account name, differs from the primary |
  * | kyvos-dr-dr-container                   | dr.container                            | container name |
  * | kyvos-dr-dr-storage-sku                 | dr.storageSku                           | Standard_LRS (default), _ZRS, _GRS, _RAGRS, _GZRS, _RAGZRS |
@@ -82,6 +83,7 @@ const FIELDS = {
   primaryContainer: required(rules.containerName),
   engineWorkDirectory: required(rules.pathPrefix),
   copyPrefix: withDefault(rules.pathPrefix, '', '/ (the whole container)'),
+  copyAccessControl: withDefault(rules.copyAccessControl, 'auto'),
   drStorageAccount: required(rules.storageAccountName),
   drContainer: required(rules.containerName),
   drStorageSku: withDefault(rules.drStorageSku, 'Standard_LRS'),
@@ -337,6 +339,7 @@ function toDrConfig(v: Values, source: ConfigSource, origin: ConfigOrigin): DrCo
     },
     engineWorkDirectory: v.engineWorkDirectory,
     copyPrefix: v.copyPrefix,
+    copyAccessControl: v.copyAccessControl,
     ...(v.sourceSasSecretName ? { sourceSasSecretName: v.sourceSasSecretName } : {}),
     sourceAuth: v.sourceAuth,
     thresholds: {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   type AlertFailoverPolicy,
+  type CopyAccessControl,
   DR_STORAGE_SKUS,
   type DrStorageSku,
   type PostgresConnection,
@@ -124,6 +125,13 @@ function positiveNumber(unit: string, integer = false): Rule<number> {
 export const seconds = positiveNumber('seconds');
 export const bytes = positiveNumber('bytes', true);
 export const days = positiveNumber('days');
+
+export const copyAccessControl: Rule<CopyAccessControl> = fromSchema(
+  z
+    .string()
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(['auto', 'on', 'off'], 'must be one of auto, on, off')),
+);
 
 export const alertFailoverPolicy: Rule<AlertFailoverPolicy> = fromSchema(
   z

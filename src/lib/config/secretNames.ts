@@ -18,6 +18,11 @@ export const CONFIG_SECRETS = {
    * whole container, as the Kyvos procedure's `azcopy copy <container> <container> --recursive`.
    */
   copyPrefix: 'kyvos-dr-copy-prefix',
+  /**
+   * `auto` (default) | `on` | `off`: carry owner, group and ACLs of every path through the Data Lake
+   * endpoint, and verify them. `auto`: when both accounts have a hierarchical namespace.
+   */
+  copyAccessControl: 'kyvos-dr-copy-acls',
   drStorageAccount: 'kyvos-dr-dr-storage-account',
   drContainer: 'kyvos-dr-dr-container',
   /** The SKU of a DR storage account the failover creates (default `Standard_LRS`). */

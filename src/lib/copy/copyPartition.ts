@@ -5,7 +5,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { pMapSettled } from 'p-map';
 import { ConfigError, codeOf, statusOf } from '../errors.js';
-import { fromProperties, getListedBlob, type ListedBlob, listBlobPage } from './blobListing.js';
+import { applyAccessControl, readSourceAccessControl } from './accessControl.js';
+import { fromProperties, type ListedBlob, listBlobPage } from './blobListing.js';
 import {
   type BlobFailure,
   CheckpointConflict,
@@ -13,6 +14,7 @@ import {
   type PartitionStatus,
 } from './CheckpointStore.js';
 import type { BlobOutcome, CopyProgressCallback } from './CopyProgress.js';
+import { directoryStubTarget, writeDirectoryStub } from './directoryStub.js';
 import { RetriesExhausted, withRetries } from './retry.js';
 import { listingFailed, sourceContainerClient, sourceListable } from './sourceAccess.js';
 import { describeStorageError, isCopySourceNetworkRefusal } from './storageErrors.js';
@@ -75,13 +77,23 @@ export interface CopyCallCounts {
   streamCopy: number;
   /** Get Blob Properties calls on the destination (only when resuming a partition). */
   destinationHead: number;
+  /** Paths whose owner, group and ACL were read at the source and set at the destination. */
+  accessControl: number;
   /** Backoffs taken after transient errors. */
   retries: number;
 }
 
 /** Call counts of zero: the start of a partition's counts, or of a sum. */
 export function noCalls(): CopyCallCounts {
-  return { syncCopy: 0, asyncCopy: 0, directoryStub: 0, streamCopy: 0, destinationHead: 0, retries: 0 };
+  return {
+    syncCopy: 0,
+    asyncCopy: 0,
+    directoryStub: 0,
+    streamCopy: 0,
+    destinationHead: 0,
+    accessControl: 0,
+    retries: 0,
+  };
 }
 
 /**
@@ -126,7 +138,11 @@ export interface CopyPartitionResult {
  *   blobs) the asynchronous Copy Blob, polled to completion. Both keep Content-Type,
  *   Content-Encoding, Content-Language, Cache-Control, Content-Disposition, Content-MD5 and metadata
  *   (the service copies them when the request names no metadata). Directory stubs
- *   (`hdi_isfolder=true`) are recreated as zero-length blobs with the same metadata and headers.
+ *   (`hdi_isfolder=true`) are recreated as directories with the same metadata and headers, never
+ *   put over a path that exists (`writeDirectoryStub`, as AzCopy).
+ * - With `deps.accessControl`, each path's owner, group and ACL are read at the source (secondary
+ *   Data Lake endpoint) and set at the destination once its data is written; a blob found at the
+ *   destination on resume is then written again, since its access control may be missing.
  * - Transient failures are retried with backoff; a blob that still fails, or fails for good (403, a
  *   404 because it was deleted after listing…), is recorded by name and the partition ends
  *   `done-with-failures`: never silently dropped.
@@ -300,8 +316,20 @@ export async function copyPartition(
 
     // Counted when the write succeeded: a failed attempt is a retry (calls.retries), not a copy.
     const writeBlob = async (blob: ListedBlob): Promise<void> => {
+      await writeData(blob);
+      if (deps.accessControl) {
+        const access = await readSourceAccessControl(deps, blob.name, signal);
+        await applyAccessControl(deps, blob.name, access, signal);
+        calls.accessControl += 1;
+      }
+    };
+    const writeData = async (blob: ListedBlob): Promise<void> => {
       if (blob.isDirectoryStub) {
-        await writeDirectoryStub(destination, blob, signal);
+        await writeDirectoryStub(
+          directoryStubTarget(destination.getBlockBlobClient(blob.name)),
+          blob,
+          signal,
+        );
         calls.directoryStub += 1;
         return;
       }
@@ -415,7 +443,11 @@ export async function copyPartition(
       if (position >= settledBefore) await reserve(position);
       signal.throwIfAborted();
       const lookUp = resuming && position >= settledBefore && position < lookUpBefore;
-      if (position < settledBefore || (lookUp && (await isAtDestination(blob)))) {
+      // A blob found at the destination may lack its access control (a crash between the two
+      // writes): with access control carried, it is written again rather than skipped.
+      const skip =
+        position < settledBefore || (lookUp && !deps.accessControl && (await isAtDestination(blob)));
+      if (skip) {
         record.blobsSkipped += 1;
         record.bytesSkipped += blob.contentLength;
         settle(position);
@@ -625,38 +657,6 @@ async function streamCopy(
       ...(download.contentMD5 ? { blobContentMD5: download.contentMD5 } : {}),
     },
   });
-}
-
-/**
- * Recreates a directory stub: a zero-length blob with the source's metadata (`hdi_isfolder=true`)
- * and headers. In a hierarchical namespace the directory may already exist, made implicitly when a
- * blob under it was copied first; the service then refuses with 409, which is success here.
- */
-async function writeDirectoryStub(
-  destination: ContainerClient,
-  blob: ListedBlob,
-  abortSignal: AbortSignal,
-): Promise<void> {
-  const target: BlockBlobClient = destination.getBlockBlobClient(blob.name);
-  try {
-    await target.upload('', 0, {
-      metadata: blob.metadata,
-      blobHTTPHeaders: {
-        ...(blob.contentType ? { blobContentType: blob.contentType } : {}),
-        ...(blob.contentEncoding ? { blobContentEncoding: blob.contentEncoding } : {}),
-        ...(blob.contentLanguage ? { blobContentLanguage: blob.contentLanguage } : {}),
-        ...(blob.cacheControl ? { blobCacheControl: blob.cacheControl } : {}),
-        ...(blob.contentDisposition ? { blobContentDisposition: blob.contentDisposition } : {}),
-      },
-      abortSignal,
-    });
-  } catch (error) {
-    if (statusOf(error) === 409) {
-      const existing = await getListedBlob(destination, blob.name, abortSignal);
-      if (existing?.isDirectoryStub) return;
-    }
-    throw error;
-  }
 }
 
 /**

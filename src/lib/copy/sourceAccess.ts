@@ -8,6 +8,7 @@ import type { ClientFactory } from '../clients/ClientFactory.js';
 import { Sensitive } from '../config/DrConfig.js';
 import { sasQueryString } from '../config/sourceSas.js';
 import { ConfigError, statusOf } from '../errors.js';
+import { readSourceAccessControl } from './accessControl.js';
 import { type ListableContainer, listBlobPage, normalizePrefix } from './blobListing.js';
 import { safeStorageError } from './storageErrors.js';
 import type { CopyListingDeps, CopySource } from './types.js';
@@ -101,7 +102,10 @@ export async function createUserDelegationSourceSas(
   return generateBlobSASQueryParameters(
     {
       containerName: options.container,
-      permissions: ContainerSASPermissions.parse('rl'),
+      // Execute (e) also reads the POSIX ACL of a path in a hierarchical namespace, which the copy of
+      // access control needs ("Create a user delegation SAS", permissions:
+      // https://learn.microsoft.com/rest/api/storageservices/create-user-delegation-sas#specify-permissions).
+      permissions: ContainerSASPermissions.parse('rle'),
       protocol: SASProtocol.Https,
       startsOn,
       expiresOn,
@@ -152,6 +156,9 @@ export interface ProveSourceAccessOptions {
  * A 404 on that blob (deleted since it was listed) still proves access: the service authorises a
  * request before it looks the blob up.
  *
+ * When the copy carries access control, the blob's ACL is read too, through the secondary's Data
+ * Lake endpoint, as the copy will read every path's.
+ *
  * Throws what the copy would: `ConfigError` for a SAS without a signature or past its expiry, the
  * `listingFailed` error (endpoint, container, prefix, status; never the SAS) for a listing that
  * fails, and an error naming the blob for a read that fails.
@@ -180,6 +187,13 @@ export async function proveSourceAccess(
   } catch (error) {
     if (statusOf(error) !== 404) throw readFailed(deps, blob.name, error);
   }
+  if (deps.accessControl) {
+    try {
+      await readSourceAccessControl(deps, blob.name, options.abortSignal);
+    } catch (error) {
+      if (statusOf(error) !== 404) throw accessControlReadFailed(deps, blob.name, error);
+    }
+  }
   return { endpoint, blobsListed: blobs.length, blobRead: blob.name };
 }
 
@@ -188,6 +202,15 @@ function readFailed(deps: CopyListingDeps, name: string, error: unknown): Error 
   const cause = safeStorageError(error);
   return new Error(
     `Cannot read the source blob "${name}" through the RA-GRS secondary endpoint ${sourceEndpoint(deps.clients, deps.source)}: ${cause.message}. The copy reads every blob this way: check that the source SAS has read (r) as well as list (l) permission.`,
+    { cause },
+  );
+}
+
+/** The ACL of a listed source path cannot be read through the secondary's Data Lake endpoint. */
+function accessControlReadFailed(deps: CopyListingDeps, name: string, error: unknown): Error {
+  const cause = safeStorageError(error);
+  return new Error(
+    `Cannot read the access control of the source path "${name}" through the RA-GRS secondary's Data Lake endpoint: ${cause.message}. The copy carries owner, group and ACLs (kyvos-dr-copy-acls): give the source SAS execute (e) permission (a service or user-delegation SAS), or set kyvos-dr-copy-acls to off to copy without them.`,
     { cause },
   );
 }

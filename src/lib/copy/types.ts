@@ -68,10 +68,15 @@ export interface CopyDeps {
   logger: Logger;
   /** Wall clock, for checkpoint times. Defaults to `new Date()`. */
   clock?: () => Date;
+  /**
+   * Carry the owner, group and ACL of every path to the destination through the Data Lake endpoint
+   * after its data, and check them in verification (`accessControl.ts`). Off when absent.
+   */
+  accessControl?: boolean;
 }
 
 /** What listing and verification need: no checkpoints. */
-export type CopyListingDeps = Pick<CopyDeps, 'clients' | 'source'>;
+export type CopyListingDeps = Pick<CopyDeps, 'clients' | 'source'> & Pick<Partial<CopyDeps>, 'accessControl'>;
 
 /** Default Copy Blob From URL limit: larger blobs use the asynchronous Copy Blob. */
 export const SYNC_COPY_LIMIT_IN_BYTES = 256 * 1024 * 1024;

@@ -1,4 +1,9 @@
 import type { Logger } from '../log.js';
+import {
+  accessControlMismatch,
+  readDestinationAccessControl,
+  readSourceAccessControl,
+} from './accessControl.js';
 import { type ListedBlob, type ListingPage, listableContainer, listBlobPages } from './blobListing.js';
 import { compareBlobNames, type ListingOrder } from './listingOrder.js';
 import { listingFailed, sourceListable } from './sourceAccess.js';
@@ -18,6 +23,8 @@ export interface VerifyCopyOptions {
   abortSignal?: AbortSignal;
 }
 
+type VerifyDeps = Pick<CopyDeps, 'clients' | 'source' | 'destination' | 'accessControl'>;
+
 export interface BlobMismatch {
   name: string;
   reason: string;
@@ -26,8 +33,9 @@ export interface BlobMismatch {
 /**
  * The proof that a copy is complete: every source blob (under the prefix, through the secondary)
  * exists at the destination with the same size, the same Content-MD5 where the source has one, and
- * still a directory if it was a directory stub. Extra blobs at the destination are counted but do
- * not fail it.
+ * still a directory if it was a directory stub, and, when access control is carried
+ * (`CopyDeps.accessControl`), the same owner, group and ACL. Extra blobs at the destination are
+ * counted but do not fail it.
  */
 export interface CopyVerification {
   ok: boolean;
@@ -41,6 +49,8 @@ export interface CopyVerification {
   mismatchedCount: number;
   /** Destination blobs with no source blob. */
   extraCount: number;
+  /** Whether owner, group and ACL were compared too (`CopyDeps.accessControl`). */
+  accessControlChecked: boolean;
   listingOrder: ListingOrder;
   durationInMs: number;
 }
@@ -67,7 +77,7 @@ export class ListingOutOfOrder extends Error {
  * order fails loudly (`ListingOutOfOrder`) rather than reporting false gaps. Reads only.
  */
 export async function verifyCopy(
-  deps: Pick<CopyDeps, 'clients' | 'source' | 'destination'> & { logger?: Logger },
+  deps: VerifyDeps & { logger?: Logger },
   options: VerifyCopyOptions = {},
 ): Promise<CopyVerification> {
   const requested = options.listingOrder ?? 'auto';
@@ -86,7 +96,7 @@ export async function verifyCopy(
 }
 
 async function verifyInOrder(
-  deps: Pick<CopyDeps, 'clients' | 'source' | 'destination'>,
+  deps: VerifyDeps,
   order: ListingOrder,
   options: VerifyCopyOptions,
 ): Promise<CopyVerification> {
@@ -127,8 +137,25 @@ async function verifyInOrder(
     mismatched: [],
     mismatchedCount: 0,
     extraCount: 0,
+    accessControlChecked: deps.accessControl === true,
     listingOrder: order,
     durationInMs: 0,
+  };
+  const mismatch = (name: string, reason: string) => {
+    result.mismatchedCount += 1;
+    if (result.mismatched.length < maxReported) result.mismatched.push({ name, reason });
+  };
+  // Paths that match by listing wait here for their access control to be compared, a batch at a time.
+  const accessPending: string[] = [];
+  const compareAccess = async () => {
+    const names = accessPending.splice(0);
+    const reasons = await Promise.all(
+      names.map((name) => accessControlMismatchOf(deps, name, options.abortSignal)),
+    );
+    reasons.forEach((reason, i) => {
+      if (reason) mismatch(names[i] as string, reason);
+      else result.matched += 1;
+    });
   };
   let s = await source.next();
   let d = await destination.next();
@@ -147,19 +174,44 @@ async function verifyInOrder(
       result.sourceCount += 1;
       result.destinationCount += 1;
       const reason = mismatchOf(s, d);
-      if (reason) {
-        result.mismatchedCount += 1;
-        if (result.mismatched.length < maxReported) result.mismatched.push({ name: s.name, reason });
-      } else {
-        result.matched += 1;
-      }
+      if (reason) mismatch(s.name, reason);
+      else if (deps.accessControl) {
+        accessPending.push(s.name);
+        if (accessPending.length >= ACCESS_CONTROL_BATCH) await compareAccess();
+      } else result.matched += 1;
       s = await source.next();
       d = await destination.next();
     }
   }
+  await compareAccess();
   result.ok = result.missingCount === 0 && result.mismatchedCount === 0;
   result.durationInMs = Math.round(performance.now() - started);
   return result;
+}
+
+/** Paths whose access control is compared at once. */
+const ACCESS_CONTROL_BATCH = 32;
+
+/**
+ * Whether a path's owner, group and ACL at the destination are the source's (read through the
+ * secondary's Data Lake endpoint). A read that fails is a mismatch that names the failure: the copy
+ * cannot be proven.
+ */
+async function accessControlMismatchOf(
+  deps: VerifyDeps,
+  name: string,
+  abortSignal?: AbortSignal,
+): Promise<string | undefined> {
+  try {
+    const [source, destination] = await Promise.all([
+      readSourceAccessControl(deps, name, abortSignal),
+      readDestinationAccessControl(deps, name, abortSignal),
+    ]);
+    return accessControlMismatch(source, destination);
+  } catch (error) {
+    if (abortSignal?.aborted) throw abortSignal.reason ?? error;
+    return `access control could not be read: ${safeStorageError(error).message}`;
+  }
 }
 
 /** Why a destination blob does not match its source, or undefined when it does. */

@@ -1,4 +1,5 @@
 import { learnStorageEndpoints } from '../clients/storageEndpoints.js';
+import { hierarchicalNamespaceOf, resolveCopyAccessControl } from '../copy/accessControl.js';
 import { BlobCheckpointStore } from '../copy/BlobCheckpointStore.js';
 import { sourceCredentialFor } from '../copy/sourceCredential.js';
 import type { CopyDeps } from '../copy/types.js';
@@ -15,7 +16,8 @@ type CopyContextInput = Pick<
 /**
  * The copy engine's dependencies for a run: the source through the RA-GRS secondary with the
  * credential `kyvos-dr-source-auth` selects (`sourceCredentialFor`: the stored SAS, or a proven
- * user-delegation SAS), the DR account as destination, and checkpoints in the app's storage.
+ * user-delegation SAS), the DR account as destination, checkpoints in the app's storage, and whether
+ * access control is carried (`kyvos-dr-copy-acls`; `auto` reads both accounts' `isHnsEnabled` from ARM).
  */
 export async function copyDepsFor(ctx: CopyContextInput): Promise<CopyDeps> {
   const { config, clients } = ctx;
@@ -27,7 +29,20 @@ export async function copyDepsFor(ctx: CopyContextInput): Promise<CopyDeps> {
     clock: ctx.clock,
     ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
   });
+  const setting = config.copyAccessControl ?? 'auto';
+  const namespaceOf = (resourceGroup: string, account: string) =>
+    hierarchicalNamespaceOf(ctx, config.subscriptionId, resourceGroup, account, ctx.abortSignal);
+  const [sourceHns, destinationHns] =
+    setting === 'auto'
+      ? await Promise.all([
+          namespaceOf(config.primary.resourceGroup, config.primary.storageAccount),
+          namespaceOf(config.dr.resourceGroup, config.dr.storageAccount),
+        ])
+      : [undefined, undefined];
+  const access = resolveCopyAccessControl(setting, sourceHns, destinationHns);
+  ctx.logger.info(access.enabled ? 'copy.acls.on' : 'copy.acls.off', { reason: access.reason });
   return {
+    accessControl: access.enabled,
     clients,
     source: {
       account: config.primary.storageAccount,

@@ -62,14 +62,32 @@ describe('listing through the secondary endpoint', () => {
     const pages: ListedBlob[][] = [];
     for await (const page of listBlobPages(listable, PREFIX, { pageSize: 2 })) pages.push(page.blobs);
     const listed = pages.flat();
-    // The work directory's stub, then the blobs under it, in pages of 2 that follow the markers.
-    expect(listed.map((b) => b.name).sort()).toEqual([PREFIX, ...NAMES.map((n) => `${PREFIX}/${n}`)].sort());
-    expect(pages.map((page) => page.length)).toEqual([3, 2, 2]);
+    // The work directory's stub, then the blobs under it and the directories their names make (a
+    // hierarchical namespace lists them), in pages of 2 that follow the markers.
+    const directories = [
+      ...new Set(
+        NAMES.flatMap((n) =>
+          n
+            .split('/')
+            .slice(0, -1)
+            .map((_, i, parts) => parts.slice(0, i + 1).join('/')),
+        ),
+      ),
+    ];
+    const expected = [PREFIX, ...[...NAMES, ...directories].map((n) => `${PREFIX}/${n}`)].sort();
+    expect(listed.map((b) => b.name).sort()).toEqual(expected);
+    expect(pages[0]?.length).toBe(3);
+    expect(pages.slice(1).every((page) => page.length <= 2)).toBe(true);
     for (const blob of listed) {
       const described = await getListedBlob(listable.client, blob.name);
       expect(blob).toEqual(described);
     }
-    expect(listed.filter((b) => b.isDirectoryStub).map((b) => b.name)).toEqual([PREFIX]);
+    expect(
+      listed
+        .filter((b) => b.isDirectoryStub)
+        .map((b) => b.name)
+        .sort(),
+    ).toEqual([PREFIX, ...directories.map((d) => `${PREFIX}/${d}`)].sort());
   });
 
   it('a SAS the service refuses fails with its status and code, and without the signature', async () => {

@@ -276,6 +276,7 @@ describe('copy engine on the local storage stack', () => {
         directoryStub: 0,
         streamCopy: 0,
         destinationHead: 0,
+        accessControl: 0,
         retries: 0,
       });
     }
@@ -394,7 +395,8 @@ describe('copy engine on the local storage stack', () => {
       },
     });
 
-    expect(result).toMatchObject({ status: 'done-with-failures', blobsCopied: 4, blobsFailed: 1 });
+    // Four files and the directory the files made (a hierarchical namespace lists it).
+    expect(result).toMatchObject({ status: 'done-with-failures', blobsCopied: 5, blobsFailed: 1 });
     expect(result.failures).toEqual([
       expect.objectContaining({
         name: `${prefix}/f3.txt`,
@@ -635,7 +637,7 @@ describe('copy engine on the local storage stack', () => {
     expect(await verifyCopy(deps)).toMatchObject({ ok: true, sourceCount: 51 });
   });
 
-  it('a user-delegation SAS for the source is container-scoped, read and list, HTTPS only', async () => {
+  it('a user-delegation SAS for the source is container-scoped, read, list and execute (ACLs), HTTPS only', async () => {
     // Azurite refuses a user-delegation SAS on the secondary endpoint (403), so only its shape is
     // checked here; Azure accepts it there.
     const sas = await createUserDelegationSourceSas(fixture.clients, {
@@ -645,7 +647,7 @@ describe('copy engine on the local storage stack', () => {
     });
     const params = new URLSearchParams(sas);
     expect(params.get('sr')).toBe('c');
-    expect(params.get('sp')).toBe('rl');
+    expect(params.get('sp')).toBe('rle');
     expect(params.get('spr')).toBe('https');
     expect(params.get('skoid')).toBeTruthy();
     expect(params.get('sktid')).toBeTruthy();

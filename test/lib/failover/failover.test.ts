@@ -124,6 +124,9 @@ describe('a planned failover on a healthy stack', () => {
       [...source].filter(([name]) => name === 'kyvos/engine_work' || name.startsWith('kyvos/engine_work/')),
     );
     expect(expected.size).toBe(dataset.blobsUnderPrefix);
+    // The DR account's hierarchical namespace made the parent of the copied prefix, as ADLS Gen2 does.
+    expect(copied.get('kyvos')?.metadata).toContain('hdi_isfolder');
+    copied.delete('kyvos');
     expect(copied).toEqual(expected);
     expect(copied.get('kyvos/engine_work/cubes/empty_cube/segments')?.metadata).toContain('hdi_isfolder');
 
@@ -173,17 +176,19 @@ describe('a planned failover on a healthy stack', () => {
     expect(report.blobs.listed).toBe(dataset.blobsUnderPrefix);
     expect(report.blobs.copied + report.blobs.skipped).toBe(dataset.blobsUnderPrefix);
     // The scope is stated, and the checklist warns first of the blobs it left out: the parent stub
-    // `kyvos` and the two string siblings.
+    // `kyvos`, the two string siblings and their directories (made by the hierarchical namespace).
     expect(report.scope).toMatchObject({
       prefix: stack.names.engineWorkDirectory,
-      blobsOutsideScope: { count: 3 },
+      blobsOutsideScope: { count: 5 },
     });
     expect(report.scope.description).toContain('only the prefix "kyvos/engine_work/"');
     expect(report.checklist[0]?.id).toBe('copy-scope-partial');
-    expect(report.checklist[0]?.text).toContain('3 blob(s)');
+    expect(report.checklist[0]?.text).toContain('5 blob(s)');
     expect(report.blobs.failed).toBe(0);
     expect(report.bytes.copied).toBe(dataset.bytes);
     expect(report.verification?.ok).toBe(true);
+    // Both accounts have a hierarchical namespace: owner, group and ACLs were carried and compared.
+    expect(report.verification?.details).toMatchObject({ accessControlChecked: true });
     expect(report.promotedServer).toBe(stack.names.replicaPostgresServer);
     expect(report.quiesce).toMatchObject({ required: true, confirmedBy: 'test operator' });
     expect(report.rtoSeconds).toBeGreaterThan(0);

@@ -53,8 +53,10 @@ describe('storage accounts through the control-plane emulator', () => {
     expect(account.provisioningState).toBe('Succeeded');
     expect(account.isHnsEnabled).toBe(true);
     expect(account.primaryEndpoints?.blob).toBe('https://127.0.0.1:40000/stkyvosprimary/');
-    expect(account.primaryEndpoints?.dfs).toBe('https://127.0.0.1:40000/stkyvosprimary/');
+    // The storage front's Data Lake endpoints (local/hns/endpoints.ts).
+    expect(account.primaryEndpoints?.dfs).toBe('https://127.0.0.1:40000/stkyvosprimary-dfs/');
     expect(account.secondaryEndpoints?.blob).toBe('https://127.0.0.1:40000/stkyvosprimary-secondary/');
+    expect(account.secondaryEndpoints?.dfs).toBe('https://127.0.0.1:40000/stkyvosprimary-secondary-dfs/');
     expect(account.primaryLocation).toBe('centralus');
     expect(account.secondaryLocation).toBe('eastus2');
     expect(account.statusOfPrimary).toBe('available');

@@ -8,14 +8,21 @@ import type { StepContext, StepOutcome } from '../StepContext.js';
 
 /**
  * Proves the DR side is ready: every source blob in the copy scope is at the destination with equal
- * size (and MD5 where the source has one), the promoted server takes writes, and Key Vault holds the
+ * size (and MD5 where the source has one) and, when the copy carries access control, the same owner,
+ * group and ACL; the promoted server takes writes, and Key Vault holds the
  * new names. With a prefix as scope it also counts the source blobs outside it, for the report.
  * Fails, with every mismatch in the detail, when any of them does not hold.
  */
 export async function verifyFailover(ctx: StepContext): Promise<StepOutcome> {
   const deps = await copyDepsFor(ctx);
   const storage = await verifyCopy(
-    { clients: deps.clients, source: deps.source, destination: deps.destination, logger: ctx.logger },
+    {
+      clients: deps.clients,
+      source: deps.source,
+      destination: deps.destination,
+      logger: ctx.logger,
+      ...(deps.accessControl ? { accessControl: true } : {}),
+    },
     ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {},
   );
   // A prefix leaves the rest of the container behind on purpose; the report's checklist warns with

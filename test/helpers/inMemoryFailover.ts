@@ -52,6 +52,7 @@ export function testConfig(overrides: Partial<DrConfig> = {}): DrConfig {
     splitBrainAutoFence: false,
     copyPrefix: '',
     sourceAuth: 'stored-sas',
+    copyAccessControl: 'auto',
     ...overrides,
   };
 }

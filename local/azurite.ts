@@ -39,6 +39,10 @@ export const AZURITE_PRELOAD = fileURLToPath(new URL('./azuritePreload.cjs', imp
 export async function startAzurite(options: AzuriteOptions): Promise<AzuriteProcess> {
   const entry = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/azurite.js');
   const args = [
+    // The geo-replication of the stack copies a blob to the hidden secondary with Copy Blob: a blob
+    // name of 1,024 characters (Azure's limit), percent-encoded in both the path and
+    // `x-ms-copy-source`, passes Node's default 16 KiB header limit, which Azure's front ends do not have.
+    '--max-http-header-size=65536',
     '--require',
     AZURITE_PRELOAD,
     entry,

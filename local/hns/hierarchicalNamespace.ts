@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import https from 'node:https';
 import { BlobServiceClient, newPipeline, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { UnprintableAgent } from '../../src/lib/clients/ClientFactory.js';
 import type { LocalStorageAccount } from '../types.js';
 import {
   AccessControlStore,
@@ -60,7 +61,8 @@ export type HnsDecision =
  *   sends them to its blob endpoint, which for a path-style (IP) URL is the same URL.
  */
 export function createHierarchicalNamespace(options: HierarchicalNamespaceOptions) {
-  const agent = new https.Agent({ ca: options.cert, keepAlive: true, maxSockets: 64 });
+  // Unprintable: the SDK's request log of this process would dump a plain agent's sockets.
+  const agent = new UnprintableAgent({ ca: options.cert, keepAlive: true, maxSockets: 64 });
   const services = new Map<string, BlobServiceClient>();
   const serviceOf = (account: LocalStorageAccount): BlobServiceClient => {
     let service = services.get(account.name);

@@ -291,7 +291,7 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
  * `src/util/sanitizer.ts`): a plain agent is dumped with its keep-alive sockets, whose last requests
  * hold SAS query strings and `Authorization: Bearer` headers in clear, on every logged request.
  */
-class UnprintableAgent extends https.Agent {
+export class UnprintableAgent extends https.Agent {
   toJSON(): string {
     return 'https.Agent';
   }

@@ -5,6 +5,8 @@ export const SPEC_FILES = {
   storage: 'storage/resource-manager/Microsoft.Storage/stable/2025-08-01/',
   postgresql: 'postgresql/resource-manager/Microsoft.DBforPostgreSQL/stable/2025-08-01/',
   keyVault: 'keyvault/data-plane/Secrets/stable/2025-07-01/',
+  /** The Key Vault resource provider (Vaults_Get), of the API version `keyVaultHealth.ts` sends. */
+  keyVaultResource: 'keyvault/resource-manager/Microsoft.KeyVault/stable/2023-07-01/',
   /** The Blob data plane of the `x-ms-version` @azure/storage-blob 12.34 sends. */
   blob: 'storage/data-plane/Microsoft.BlobStorage/stable/2026-10-06/',
 } as const;

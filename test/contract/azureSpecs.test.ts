@@ -5,10 +5,13 @@ import { StorageManagementClient } from '@azure/arm-storage';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyFaultsChange } from '../../local/emulator/faultsAdmin.js';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
 import { LOCAL_OPERATOR_OBJECT_ID } from '../../local/stackAuthorization.js';
+import { type ArmResources, createArmResources } from '../../src/lib/clients/ArmResources.js';
 import { LocalStackCredential } from '../../src/lib/clients/LocalStackCredential.js';
 import { statusOf } from '../../src/lib/errors.js';
+import { KEY_VAULT_ARM_API_VERSION } from '../../src/lib/health/keyVaultHealth.js';
 import { waitFor } from '../helpers/healthStack.js';
 import { ARM_OPERATION_STATUS, BLOB_SERVICE_STATS, loadAzureContract, SPEC_FILES } from './azureContract.js';
 import type { SpecOperation, Violation } from './swaggerContract.js';
@@ -45,6 +48,10 @@ const polls = new Map<string, SpecOperation>();
 let storage: StorageManagementClient;
 let postgres: PostgreSQLManagementFlexibleServerClient;
 let secrets: SecretClient;
+let armResources: ArmResources;
+/** The same services, called as the app's identity, for the answers to what its roles deny. */
+let appStorage: StorageManagementClient;
+let appSecrets: SecretClient;
 let credential: LocalStackCredential;
 let agent: https.Agent;
 
@@ -69,7 +76,11 @@ function recordingHttpClient(tls: https.Agent, keyVaultOrigin: string): HttpClie
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack();
+  // The app may write only the kyvos-dr-active-* secrets (infra/rbac-primary.json vaultWriteScope
+  // 'activeSecrets'), so that a secret write it makes is denied as Key Vault denies it.
+  stack = await startLocalStack({
+    rbac: { parameters: { 'rbac-primary.json': { vaultWriteScope: 'activeSecrets' } } },
+  });
   // The operator's identity (Owner and Key Vault Secrets Officer): the contract is the shape of every
   // answer, including calls the app's roles do not allow (list keys, stop the replica, purge).
   credential = new LocalStackCredential(stack.names.tenantId, LOCAL_OPERATOR_OBJECT_ID);
@@ -77,21 +88,15 @@ beforeAll(async () => {
   const httpClient = recordingHttpClient(agent, new URL(stack.descriptor.keyVaultUrl).origin);
   const retryOptions = { maxRetries: 0 };
   const endpoint = stack.descriptor.armEndpoint;
-  storage = new StorageManagementClient(credential, stack.names.subscriptionId, {
-    endpoint,
-    httpClient,
-    retryOptions,
-  });
-  postgres = new PostgreSQLManagementFlexibleServerClient(credential, stack.names.subscriptionId, {
-    endpoint,
-    httpClient,
-    retryOptions,
-  });
-  secrets = new SecretClient(stack.descriptor.keyVaultUrl, credential, {
-    httpClient,
-    retryOptions,
-    disableChallengeResourceVerification: true,
-  });
+  const armOptions = { endpoint, httpClient, retryOptions };
+  const vaultOptions = { httpClient, retryOptions, disableChallengeResourceVerification: true };
+  storage = new StorageManagementClient(credential, stack.names.subscriptionId, armOptions);
+  postgres = new PostgreSQLManagementFlexibleServerClient(credential, stack.names.subscriptionId, armOptions);
+  secrets = new SecretClient(stack.descriptor.keyVaultUrl, credential, vaultOptions);
+  armResources = createArmResources({ endpoint, credential, httpClient, retry: retryOptions });
+  const appCredential = new LocalStackCredential(stack.names.tenantId);
+  appStorage = new StorageManagementClient(appCredential, stack.names.subscriptionId, armOptions);
+  appSecrets = new SecretClient(stack.descriptor.keyVaultUrl, appCredential, vaultOptions);
 });
 
 afterAll(async () => {
@@ -137,7 +142,8 @@ function checkOperation(exchange: Exchange): Checked {
   if (origin) return checkPoll(exchange, origin);
   const operation =
     contract.findOperation(SPEC_FILES.storage, method, url.pathname) ??
-    contract.findOperation(SPEC_FILES.postgresql, method, url.pathname);
+    contract.findOperation(SPEC_FILES.postgresql, method, url.pathname) ??
+    contract.findOperation(SPEC_FILES.keyVaultResource, method, url.pathname);
   if (!operation) return unknownOperation(exchange);
   for (const header of ['location', 'azure-asyncoperation']) {
     const target = exchange.headers[header];
@@ -270,6 +276,13 @@ function covered(list: Checked[]): string[] {
   for (const c of list)
     console.log(c.exchange.method, c.exchange.url.pathname, c.exchange.status, c.operation);
   return [...new Set(list.map((c) => `${c.operation} ${c.exchange.status}`))];
+}
+
+/** The JSON bodies of the exchanges that were `operation status` (as `covered` names them). */
+function bodiesOf(list: Checked[], operationStatus: string): unknown[] {
+  return list
+    .filter((c) => `${c.operation} ${c.exchange.status}` === operationStatus)
+    .map((c) => JSON.parse(c.exchange.body) as unknown);
 }
 
 /** The exchanges covered at least `operations` (as `operation status`) and broke no rule of the spec. */
@@ -417,6 +430,72 @@ describe("the emulator's answers against Azure's REST specifications", () => {
     ]);
   });
 
+  it('PostgreSQL flexible servers: virtual endpoints create, update, get, list, delete, with their polls and errors; sku and storage of a server', async () => {
+    const { primaryResourceGroup, primaryPostgresServer, replicaPostgresServer } = stack.names;
+    const name = 'kyvos-contract-ve';
+    const poll = { updateIntervalInMs: 50 };
+    const pair = [primaryResourceGroup, primaryPostgresServer, name] as const;
+    await postgres.servers.get(primaryResourceGroup, primaryPostgresServer);
+    const writer = { endpointType: 'ReadWrite', members: [primaryPostgresServer] };
+    await postgres.virtualEndpoints.beginCreateAndWait(...pair, writer, poll);
+    const reader = { endpointType: 'ReadWrite', members: [replicaPostgresServer] };
+    await postgres.virtualEndpoints.beginUpdateAndWait(...pair, reader, poll);
+    await postgres.virtualEndpoints.get(...pair);
+    for await (const _ of postgres.virtualEndpoints.listByServer(
+      primaryResourceGroup,
+      primaryPostgresServer,
+    )) {
+      // every page is checked
+    }
+    await expectStatus(
+      postgres.virtualEndpoints.get(primaryResourceGroup, primaryPostgresServer, 'kyvos-no-such-ve'),
+      404,
+    );
+    // The second delete finds no pair: 204.
+    for (const _ of [1, 2]) await postgres.virtualEndpoints.beginDeleteAndWait(...pair, poll);
+    // A server without a pair answers the list with an error (virtualEndpoints.ts), as kyvos-dr reads it.
+    await expectStatus(
+      (async () => {
+        for await (const _ of postgres.virtualEndpoints.listByServer(
+          primaryResourceGroup,
+          primaryPostgresServer,
+        )) {
+          // no page is expected
+        }
+      })(),
+      404,
+    );
+    const list = checkNewExchanges();
+    expectConformant(list, [
+      'Servers_Get 200',
+      'VirtualEndpoints_Create 202',
+      'VirtualEndpoints_Create (Azure-AsyncOperation) 200',
+      'VirtualEndpoints_Update 202',
+      'VirtualEndpoints_Update (Azure-AsyncOperation) 200',
+      'VirtualEndpoints_Get 200',
+      'VirtualEndpoints_ListByServer 200',
+      'VirtualEndpoints_Get 404',
+      'VirtualEndpoints_Delete 202',
+      'VirtualEndpoints_Delete (Azure-AsyncOperation) 200',
+      'VirtualEndpoints_Delete 204',
+      'VirtualEndpoints_ListByServer 404',
+    ]);
+    // What was checked is what kyvos-dr reads: the pair's members, and the server's size.
+    expect(bodiesOf(list, 'VirtualEndpoints_Get 200').at(-1)).toEqual(
+      expect.objectContaining({
+        properties: expect.objectContaining({ members: [primaryPostgresServer, replicaPostgresServer] }),
+      }),
+    );
+    expect(bodiesOf(list, 'Servers_Get 200')).toEqual([
+      expect.objectContaining({
+        sku: expect.objectContaining({ name: expect.any(String), tier: expect.any(String) }),
+        properties: expect.objectContaining({
+          storage: expect.objectContaining({ storageSizeGB: expect.any(Number), tier: expect.any(String) }),
+        }),
+      }),
+    ]);
+  });
+
   it('PostgreSQL flexible servers: get, list replicas, stop, start, promote, with their polls and errors', async () => {
     const { primaryResourceGroup, drResourceGroup, primaryPostgresServer, replicaPostgresServer } =
       stack.names;
@@ -544,6 +623,72 @@ describe("the emulator's answers against Azure's REST specifications", () => {
       'SetSecret 409',
       'RecoverDeletedSecret 200',
       'PurgeDeletedSecret 204',
+    ]);
+  });
+
+  it('Storage accounts: get with network rules set (deny by default, IP, virtual network and resource access rules)', async () => {
+    const { primaryResourceGroup, primaryStorageAccount, subscriptionId, drResourceGroup, tenantId } =
+      stack.names;
+    applyFaultsChange(stack.faults, {
+      storageNetworkRules: {
+        [primaryStorageAccount]: {
+          defaultAction: 'Deny',
+          bypass: 'AzureServices',
+          ipRules: [{ value: '203.0.113.0/24', action: 'Allow' }],
+          virtualNetworkRules: [
+            {
+              id: `/subscriptions/${subscriptionId}/resourceGroups/${drResourceGroup}/providers/Microsoft.Network/virtualNetworks/vnet-kyvos-dr/subnets/snet-functions`,
+              action: 'Allow',
+              state: 'Succeeded',
+            },
+          ],
+          resourceAccessRules: [
+            {
+              tenantId,
+              resourceId: `/subscriptions/${subscriptionId}/resourceGroups/${drResourceGroup}/providers/Microsoft.Synapse/workspaces/kyvos-ws`,
+            },
+          ],
+        },
+      },
+    });
+    try {
+      await storage.storageAccounts.getProperties(primaryResourceGroup, primaryStorageAccount);
+    } finally {
+      applyFaultsChange(stack.faults, { storageNetworkRules: { [primaryStorageAccount]: null } });
+    }
+    const list = checkNewExchanges();
+    expectConformant(list, ['StorageAccounts_GetProperties 200']);
+    const [account] = bodiesOf(list, 'StorageAccounts_GetProperties 200') as Array<{
+      properties: { networkAcls: Record<string, unknown[] | string> };
+    }>;
+    const acls = account?.properties.networkAcls;
+    expect(acls?.defaultAction).toBe('Deny');
+    expect(
+      [acls?.ipRules, acls?.virtualNetworkRules, acls?.resourceAccessRules].map((r) => r?.length),
+    ).toEqual([1, 1, 1]);
+  });
+
+  it('Key Vault resource: get the vault, as the storage health check reads its region, and its 404', async () => {
+    const { subscriptionId, primaryResourceGroup, keyVaultName } = stack.names;
+    const vaults = `/subscriptions/${subscriptionId}/resourceGroups/${primaryResourceGroup}/providers/Microsoft.KeyVault/vaults`;
+    await armResources.get(`${vaults}/${keyVaultName}`, KEY_VAULT_ARM_API_VERSION);
+    await expectStatus(armResources.get(`${vaults}/kv-no-such-vault`, KEY_VAULT_ARM_API_VERSION), 404);
+    const list = checkNewExchanges();
+    expect(covered(list)).toEqual(['Vaults_Get 200', 'Vaults_Get 404']);
+    expect(violationsOf(list)).toEqual([]);
+  });
+
+  it("denials of the app's roles: ARM's 403 AuthorizationFailed and Key Vault's 403 ForbiddenByRbac", async () => {
+    const { primaryResourceGroup, primaryStorageAccount } = stack.names;
+    await expectStatus(appStorage.storageAccounts.listKeys(primaryResourceGroup, primaryStorageAccount), 403);
+    await expectStatus(appSecrets.setSecret('kyvos-dr-contract-denied', 'value'), 403);
+    const list = checkNewExchanges();
+    expectConformant(list, ['StorageAccounts_ListKeys 403', 'SetSecret 403']);
+    expect(bodiesOf(list, 'StorageAccounts_ListKeys 403')).toEqual([
+      { error: expect.objectContaining({ code: 'AuthorizationFailed' }) },
+    ]);
+    expect(bodiesOf(list, 'SetSecret 403')).toEqual([
+      { error: expect.objectContaining({ code: 'Forbidden', innererror: { code: 'ForbiddenByRbac' } }) },
     ]);
   });
 });

@@ -38,6 +38,14 @@ const REF_REMAPS: Array<{ from: string; to: string; why: string }> = [
     to: `${BASE}common-types/resource-management/v6/types.json`,
     why: 'common-types v1 resource bases are read from v6',
   },
+  {
+    // PostgreSQL's VirtualEndpoints.json 2025-08-01 builds on common-types v5; v6's `Resource`
+    // (`id`, `name`, `type`, `systemData`) and `ErrorResponse` (`error`: `ErrorDetail`) declare the
+    // same properties as v5's.
+    from: `${BASE}common-types/resource-management/v5/types.json`,
+    to: `${BASE}common-types/resource-management/v6/types.json`,
+    why: 'common-types v5 resource bases and errors are read from v6',
+  },
 ];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -89,13 +89,24 @@ export function invocation(functionName: string): InvocationContext {
 
 /** Blobs in the DR account's container (0 while it does not exist). */
 export async function drBlobCount(stack: LocalStack): Promise<number> {
-  let n = 0;
+  return (await drPathCounts(stack)).paths;
+}
+
+/**
+ * The paths in the DR container, and how many of them are directories (`hdi_isfolder`): on a
+ * hierarchical namespace a directory is there as soon as a child is, before its own stub is copied.
+ */
+export async function drPathCounts(stack: LocalStack): Promise<{ paths: number; directories: number }> {
+  const counts = { paths: 0, directories: 0 };
   const container = stack.clients
     .blobService(stack.names.drStorageAccount)
     .getContainerClient(stack.names.container);
-  if (!(await container.exists())) return 0;
-  for await (const _ of container.listBlobsFlat()) n += 1;
-  return n;
+  if (!(await container.exists())) return counts;
+  for await (const blob of container.listBlobsFlat({ includeMetadata: true })) {
+    counts.paths += 1;
+    if (blob.metadata?.hdi_isfolder === 'true') counts.directories += 1;
+  }
+  return counts;
 }
 
 /** Starts a failover through the HTTP handler, as a caller would; returns the accepted run's id. */

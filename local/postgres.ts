@@ -797,8 +797,11 @@ class LocalPgServer implements PgInstance {
 
   async #acceptsConnections(): Promise<boolean> {
     try {
-      await this.adminQuery('SELECT 1');
-      return true;
+      // Another process's server may answer on this port, taken between findFreePort and our bind:
+      // only this server's data directory means this server is up. Ours then exits on the bind, and
+      // the start fails with PortInUse, which moves it to another port.
+      const [row] = await this.adminQuery<{ dir: string }>("SELECT current_setting('data_directory') AS dir");
+      return path.resolve(row?.dir ?? '') === path.resolve(this.dataDir);
     } catch (error) {
       if (isNotAcceptingConnections(error)) return false;
       throw error;

@@ -72,8 +72,6 @@ export interface StorageEndpoints {
   blob?: string;
   dfs?: string;
   secondaryBlob?: string;
-  /** `isHnsEnabled`, from the same ARM read: whether the copy can carry access control. */
-  isHnsEnabled?: boolean;
 }
 
 /**

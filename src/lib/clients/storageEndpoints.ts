@@ -18,7 +18,6 @@ export function endpointsFromArm(account: StorageAccount): StorageEndpoints {
     ...(blob ? { blob } : {}),
     ...(dfs ? { dfs } : {}),
     ...(secondaryBlob ? { secondaryBlob } : {}),
-    ...(account.isHnsEnabled !== undefined ? { isHnsEnabled: account.isHnsEnabled } : {}),
   };
 }
 

@@ -1,5 +1,4 @@
 import type { PathAccessControlItem, RolePermissions } from '@azure/storage-file-datalake';
-import { recordArmEndpoints } from '../clients/storageEndpoints.js';
 import type { CopyAccessControl } from '../config/DrConfig.js';
 import type { Logger } from '../log.js';
 import { normalizeSourceSas } from './sourceAccess.js';
@@ -56,14 +55,10 @@ export async function hierarchicalNamespaceOf(
   account: string,
   abortSignal?: AbortSignal,
 ): Promise<boolean | undefined> {
-  // Usually known: the endpoints' lookup (`learnStorageEndpoints`) read the same ARM resource.
-  const known = deps.clients.knownEndpoints(account)?.isHnsEnabled;
-  if (known !== undefined) return known;
   try {
     const properties = await deps.clients
       .storageManagement(subscriptionId)
       .storageAccounts.getProperties(resourceGroup, account, abortSignal ? { abortSignal } : {});
-    recordArmEndpoints(deps.clients, { ...properties, name: properties.name ?? account });
     return properties.isHnsEnabled === true;
   } catch (error) {
     deps.logger.warn('copy.acls.namespace_unknown', {

@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ClientFactory, StorageEndpoints } from '../../../src/lib/clients/ClientFactory.js';
 import {
   accessControlMismatch,
   formatAcl,
-  hierarchicalNamespaceOf,
   parseAcl,
   resolveCopyAccessControl,
 } from '../../../src/lib/copy/accessControl.js';
-import { createLogger } from '../../../src/lib/log.js';
 
 const base = { owner: 'owner-oid', group: 'group-oid', acl: 'user::rwx,group::r-x,other::---' };
 
@@ -82,47 +79,5 @@ describe('ACL text', () => {
   it('refuses an entry that is not one, naming it', () => {
     expect(() => parseAcl('user::rwx,owner::rw-')).toThrow('"owner::rw-" is not an ACL entry');
     expect(() => parseAcl('user::rwz')).toThrow('"user::rwz" is not an ACL entry');
-  });
-});
-
-describe('whether an account has a hierarchical namespace', () => {
-  function clientsReading(isHnsEnabled: boolean) {
-    const known = new Map<string, StorageEndpoints>();
-    const reads: string[] = [];
-    const clients = {
-      useEndpoints: (account: string, endpoints: StorageEndpoints) => known.set(account, endpoints),
-      knownEndpoints: (account: string) => known.get(account),
-      storageManagement: () => ({
-        storageAccounts: {
-          getProperties: async (_group: string, name: string) => {
-            reads.push(name);
-            return {
-              name,
-              isHnsEnabled,
-              primaryEndpoints: { blob: `https://${name}.blob.core.windows.net/` },
-            };
-          },
-        },
-      }),
-    } as unknown as ClientFactory;
-    return { clients, reads };
-  }
-  const deps = (clients: ClientFactory) => ({ clients, logger: createLogger(() => {}) });
-
-  it('reads ARM once per account, then answers from what that read recorded', async () => {
-    const { clients, reads } = clientsReading(true);
-    expect(await hierarchicalNamespaceOf(deps(clients), 'sub', 'rg', 'kyvosdrdata')).toBe(true);
-    expect(await hierarchicalNamespaceOf(deps(clients), 'sub', 'rg', 'kyvosdrdata')).toBe(true);
-    expect(reads).toEqual(['kyvosdrdata']);
-  });
-
-  it("answers from the endpoints' own ARM read without reading again", async () => {
-    const { clients, reads } = clientsReading(true);
-    clients.useEndpoints('kyvosprimdata', {
-      blob: 'https://kyvosprimdata.blob.core.windows.net',
-      isHnsEnabled: false,
-    });
-    expect(await hierarchicalNamespaceOf(deps(clients), 'sub', 'rg', 'kyvosprimdata')).toBe(false);
-    expect(reads).toEqual([]);
   });
 });

@@ -80,7 +80,8 @@ class MemorySampler {
     const usage = process.memoryUsage();
     this.peakRss = Math.max(this.peakRss, usage.rss);
     this.peakHeap = Math.max(this.peakHeap, usage.heapUsed);
-    const current = (this.phases[this.phase] ??= { peakRssBytes: 0, peakHeapUsedBytes: 0 });
+    const current = this.phases[this.phase] ?? { peakRssBytes: 0, peakHeapUsedBytes: 0 };
+    this.phases[this.phase] = current;
     current.peakRssBytes = Math.max(current.peakRssBytes, usage.rss);
     current.peakHeapUsedBytes = Math.max(current.peakHeapUsedBytes, usage.heapUsed);
   }

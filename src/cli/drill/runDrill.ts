@@ -18,7 +18,7 @@ import { failoverRuntime } from '../../lib/failover/runtime.js';
 import { combineReadiness, type Readiness } from '../../lib/health/readiness.js';
 import { runHealthCheck } from '../../lib/health/runHealthCheck.js';
 import { describeError } from '../../lib/redact.js';
-import { type CliLog, cliLog } from '../cliDeps.js';
+import { cliLog } from '../cliDeps.js';
 import { EXIT, type ExitCode } from '../exitCodes.js';
 import { followRun } from '../followRun.js';
 import {
@@ -563,7 +563,7 @@ async function confirmWhenAsked<T>(
 ): Promise<(T & { askedAt: string }) | undefined> {
   while (!following.aborted) {
     const current = await runtime.store.get(runId);
-    if (!current || current.state !== 'Running') return undefined;
+    if (current?.state !== 'Running') return undefined;
     if (awaitsOperator(current, 'quiesce')) {
       const askedAt = new Date().toISOString();
       return { ...(await act()), askedAt };

@@ -105,7 +105,10 @@ export const pathPrefix: Rule<string> = fromSchema(
       (v) => !v.split('/').some((segment) => segment === '..' || segment === '.'),
       'a path prefix cannot contain "." or ".." segments',
     )
-    .refine((v) => !/[\u0000-\u001f]/.test(v), 'a path prefix cannot contain control characters')
+    .refine(
+      (v) => !Array.from(v).some((c) => (c.codePointAt(0) ?? 0) < 0x20),
+      'a path prefix cannot contain control characters',
+    )
     .transform((v) => v.replace(/^\/+|\/+$/g, '')),
 );
 

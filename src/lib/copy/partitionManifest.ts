@@ -37,8 +37,7 @@ export function decodeManifest(text: string, where: string): PartitionManifest {
 export function manifestOf(value: unknown, where: string): PartitionManifest {
   const manifest = value as Partial<PartitionManifest> | null;
   if (
-    !manifest ||
-    manifest.version !== 1 ||
+    manifest?.version !== 1 ||
     typeof manifest.runId !== 'string' ||
     !Number.isInteger(manifest.partitionIndex) ||
     !Array.isArray(manifest.blobs)

@@ -191,7 +191,7 @@ export async function proveSourceAccess(
     try {
       await readSourceAccessControl(deps, blob.name, options.abortSignal);
     } catch (error) {
-      if (statusOf(error) !== 404) throw accessControlReadFailed(deps, blob.name, error);
+      if (statusOf(error) !== 404) throw accessControlReadFailed(blob.name, error);
     }
   }
   return { endpoint, blobsListed: blobs.length, blobRead: blob.name };
@@ -207,7 +207,7 @@ function readFailed(deps: CopyListingDeps, name: string, error: unknown): Error 
 }
 
 /** The ACL of a listed source path cannot be read through the secondary's Data Lake endpoint. */
-function accessControlReadFailed(deps: CopyListingDeps, name: string, error: unknown): Error {
+function accessControlReadFailed(name: string, error: unknown): Error {
   const cause = safeStorageError(error);
   return new Error(
     `Cannot read the access control of the source path "${name}" through the RA-GRS secondary's Data Lake endpoint: ${cause.message}. The copy carries owner, group and ACLs (kyvos-dr-copy-acls): give the source SAS execute (e) permission (a service or user-delegation SAS), or set kyvos-dr-copy-acls to off to copy without them.`,

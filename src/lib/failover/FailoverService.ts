@@ -16,7 +16,7 @@ import { type AdvanceMessage, COPY_QUEUE, encodeMessage, FAILOVER_QUEUE } from '
 import { RunStore } from './RunStore.js';
 import type { AlertNotification } from './requests.js';
 import { advanceRun } from './runbook.js';
-import { DEFAULT_FAILOVER_OPTIONS, type FailoverOptions, type StepContext } from './StepContext.js';
+import { DEFAULT_FAILOVER_OPTIONS, type FailoverOptions } from './StepContext.js';
 import { completedFailover } from './steps/preflight.js';
 
 /** What the failover needs from the composition root. */

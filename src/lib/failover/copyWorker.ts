@@ -11,7 +11,7 @@ import { type FailoverRuntime, scheduleAdvance } from './FailoverService.js';
 export async function handleCopyPartition(runtime: FailoverRuntime, partition: CopyPartition): Promise<void> {
   const { deps, options, store } = runtime;
   const run = await store.get(partition.runId);
-  if (!run || run.state !== 'Running') {
+  if (run?.state !== 'Running') {
     deps.logger.warn('copy.partition.ignored', {
       runId: partition.runId,
       partition: partition.index,

@@ -3,10 +3,9 @@ import type {
   Server,
   VirtualEndpoint,
 } from '@azure/arm-postgresql-flexible';
-import pg from 'pg';
+import type pg from 'pg';
 import type { ClientFactory } from '../clients/ClientFactory.js';
-import type { DrConfig, PostgresConnection } from '../config/DrConfig.js';
-import { pgClientConfig } from '../config/postgresConnectionString.js';
+import type { DrConfig } from '../config/DrConfig.js';
 import { CONFIG_SECRETS } from '../config/secretNames.js';
 import { statusOf } from '../errors.js';
 import { readWriteProofGrants, type WriteProofGrants, writeProofProblem } from '../promote/writeProof.js';

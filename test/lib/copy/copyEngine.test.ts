@@ -15,11 +15,7 @@ import {
 import { drainQueue } from '../../../src/lib/copy/drainQueue.js';
 import { encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
 import { type PlannedPartition, planPartitions } from '../../../src/lib/copy/planPartitions.js';
-import {
-  createUserDelegationSourceSas,
-  sourceContainerClient,
-  sourceListable,
-} from '../../../src/lib/copy/sourceAccess.js';
+import { createUserDelegationSourceSas, sourceListable } from '../../../src/lib/copy/sourceAccess.js';
 import type { CopyDeps } from '../../../src/lib/copy/types.js';
 import { ListingOutOfOrder, verifyCopy } from '../../../src/lib/copy/verifyCopy.js';
 import { createLogger } from '../../../src/lib/log.js';

@@ -1,7 +1,6 @@
 import { RestError } from '@azure/core-rest-pipeline';
 import { describe, expect, it } from 'vitest';
 import { Sensitive } from '../../../src/lib/config/DrConfig.js';
-import { BlobCheckpointStore } from '../../../src/lib/copy/BlobCheckpointStore.js';
 import { type ListedBlob, normalizePrefix } from '../../../src/lib/copy/blobListing.js';
 import { isAlreadyCopied } from '../../../src/lib/copy/copyPartition.js';
 import { compareBlobNames } from '../../../src/lib/copy/listingOrder.js';
@@ -16,7 +15,6 @@ import {
 } from '../../../src/lib/copy/storageErrors.js';
 import { mismatchOf } from '../../../src/lib/copy/verifyCopy.js';
 import { ConfigError, InputError } from '../../../src/lib/errors.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
 
 const restError = (statusCode: number | undefined, code?: string, details?: unknown) => {
   const error = new RestError('The service said no.', {

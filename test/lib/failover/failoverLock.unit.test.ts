@@ -55,7 +55,7 @@ async function runs(documents: InMemoryDocumentStore): Promise<FailoverRun[]> {
 }
 
 /** Runs `other` once, just before the first write of `key` is decided. */
-function before(documents: InMemoryDocumentStore, key: string, other: () => Promise<unknown>) {
+function justBeforeWriteOf(documents: InMemoryDocumentStore, key: string, other: () => Promise<unknown>) {
   let outcome: Promise<unknown> | undefined;
   documents.beforeWrite = async (written) => {
     if (written !== key || outcome) return;
@@ -69,7 +69,9 @@ describe('two failover starts racing for the lock', () => {
   it('give exactly one Running run when one arrives between the other’s lock and its run record', async () => {
     const documents = new InMemoryDocumentStore();
     const { runtime, sent } = runtimeWith(documents, () => T0);
-    const outcomeOfB = before(documents, `runs/${A}/run.json`, () => startFailover(runtime, request, B));
+    const outcomeOfB = justBeforeWriteOf(documents, `runs/${A}/run.json`, () =>
+      startFailover(runtime, request, B),
+    );
 
     const a = await startFailover(runtime, request, A);
 
@@ -96,7 +98,9 @@ describe('a retry racing a start for the lock', () => {
     await runtime.store.create(failed);
     now = new Date(T0.getTime() + 10 * 60_000);
     // The start arrives once the retry holds the lock and before its run record is Running again.
-    const outcomeOfB = before(documents, `runs/${A}/run.json`, () => startFailover(runtime, request, B));
+    const outcomeOfB = justBeforeWriteOf(documents, `runs/${A}/run.json`, () =>
+      startFailover(runtime, request, B),
+    );
 
     const retried = await retryFailover(runtime, A, { reason: 'fixed', requestedBy: 'op' });
 
@@ -120,7 +124,9 @@ describe('a retry racing a start for the lock', () => {
     failed.steps.preflight.status = 'Failed';
     await runtime.store.create(failed);
     now = new Date(T0.getTime() + 10 * 60_000);
-    const outcomeOfB = before(documents, `runs/${A}/run.json`, () => startFailover(runtime, request, B));
+    const outcomeOfB = justBeforeWriteOf(documents, `runs/${A}/run.json`, () =>
+      startFailover(runtime, request, B),
+    );
 
     await retryFailover(runtime, A, { reason: 'fixed', requestedBy: 'op' });
 
@@ -135,7 +141,7 @@ describe('a start that stalls between its lock and its run record', () => {
     let now = T0;
     const { runtime, sent } = runtimeWith(documents, () => now);
     // A stalls past the setup grace right before writing its record; B then judges A's lock stale.
-    const outcomeOfB = before(documents, `runs/${A}/run.json`, async () => {
+    const outcomeOfB = justBeforeWriteOf(documents, `runs/${A}/run.json`, async () => {
       now = new Date(T0.getTime() + LOCK_SETUP_GRACE_IN_MS + 1);
       return startFailover(runtime, request, B);
     });

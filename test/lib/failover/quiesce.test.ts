@@ -78,7 +78,13 @@ describe('a planned failover while Kyvos keeps writing', () => {
 
     // The run and its report record the quiesce: when, by whom, the WAL positions, the storage sync.
     expect(run.quiesce).toEqual({ confirmedAt: confirmed?.body.quiescedAt, confirmedBy: 'test operator' });
-    const report = run.report as { quiesce: Record<string, any> };
+    const report = run.report as {
+      quiesce: {
+        quiescedAt: string;
+        database: { replicaReplayLsn: string; finalLsn: string };
+        storage: { lastSyncTime: string };
+      };
+    };
     expect(report.quiesce).toMatchObject({
       required: true,
       quiescedAt: confirmed?.body.quiescedAt,

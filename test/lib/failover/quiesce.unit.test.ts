@@ -171,7 +171,8 @@ describe('the WAL check after the confirmation', () => {
     const reader: WalReader = {
       basis: 'primary',
       position: async () => {
-        const lsn = `0/${(n += 0x100).toString(16).toUpperCase()}`;
+        n += 0x100;
+        const lsn = `0/${n.toString(16).toUpperCase()}`;
         return { position: lsn, lsn };
       },
       replayed: async () => ({ replayLsn: null, reached: true }),

@@ -8,8 +8,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyFaultsChange } from '../../../local/emulator/faultsAdmin.js';
 import { APP_NETWORK } from '../../../local/networkRules.js';
-import { seedKyvosDataset } from '../../../local/seed.js';
-import { type LocalStack, startLocalStack } from '../../../local/stack.js';
+import type { LocalStack } from '../../../local/stack.js';
 import { formatRun } from '../../../src/cli/format.js';
 import { CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
 import type { FailoverRun } from '../../../src/lib/failover/FailoverRun.js';

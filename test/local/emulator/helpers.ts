@@ -92,6 +92,7 @@ export interface RawResponse {
   headers: Record<string, string | string[] | undefined>;
   text: string;
   /** The parsed JSON body, or undefined. */
+  // biome-ignore lint/suspicious/noExplicitAny: wire-format tests read arbitrary JSON bodies
   json: any;
 }
 

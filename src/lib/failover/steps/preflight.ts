@@ -3,7 +3,7 @@ import { ACTIVE_SECRETS } from '../../config/secretNames.js';
 import { copyScopeOf, countBlobsOutsideScope } from '../../copy/copyScope.js';
 import { planPartitions } from '../../copy/planPartitions.js';
 import { sourceListable } from '../../copy/sourceAccess.js';
-import { PreconditionFailed, statusOf } from '../../errors.js';
+import { PreconditionFailed } from '../../errors.js';
 import type { ReplicaHealthReport } from '../../health/ReplicaHealth.js';
 import { combineReadiness, type Readiness } from '../../health/readiness.js';
 import { runHealthCheck } from '../../health/runHealthCheck.js';

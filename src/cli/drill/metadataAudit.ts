@@ -1,3 +1,4 @@
+import { delay } from '@azure/core-util';
 import type { PgInstance } from '../../../local/types.js';
 
 /**
@@ -39,7 +40,7 @@ export function sampleCommittedRows(
   const loop = (async () => {
     while (running) {
       if (primary.isRunning()) await sampleNow();
-      await new Promise((resolve) => setTimeout(resolve, intervalInMs));
+      await delay(intervalInMs);
     }
   })();
   return {

@@ -7,6 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { delay } from '@azure/core-util';
 import { seedKyvosDataset, seedMetadataRepository, startMetadataWriter } from '../../../local/seed.js';
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import { createDeps } from '../../lib/deps.js';
@@ -568,7 +569,7 @@ async function confirmWhenAsked<T>(
       const askedAt = new Date().toISOString();
       return { ...(await act()), askedAt };
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await delay(200);
   }
   return undefined;
 }

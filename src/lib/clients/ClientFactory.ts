@@ -4,7 +4,11 @@ import { inspect } from 'node:util';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
 import { StorageManagementClient } from '@azure/arm-storage';
 import type { TokenCredential } from '@azure/core-auth';
-import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
+import {
+  createDefaultHttpClient,
+  type HttpClient,
+  type PipelineRetryOptions,
+} from '@azure/core-rest-pipeline';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import {
@@ -19,6 +23,7 @@ import { ConfigError } from '../errors.js';
 import { type ArmResources, createArmResources } from './ArmResources.js';
 import { type ContainerRequests, createContainerRequests } from './ContainerRequests.js';
 import { LocalStackCredential } from './LocalStackCredential.js';
+import { useCoreRetries } from './storageRetry.js';
 
 /**
  * What a process needs to reach the local stack. `npm run local` and `startLocalStack()` write it
@@ -38,14 +43,31 @@ export interface LocalStackDescriptor {
   queueEndpointTemplate: string;
 }
 
-/** Retry behaviour of the SDK clients. Azure defaults are used when not given. */
+/**
+ * Retries of every client the factory builds (storage blob, Data Lake and queue, ARM, Key Vault, the
+ * raw ARM and List Blobs requests), set here once: @azure/core-rest-pipeline's `defaultRetryPolicy`
+ * (`useCoreRetries` for the Storage SDKs, whose own policy ignores `Retry-After`). A failed request
+ * is sent again at most `maxRetries` times, so an operation makes at most `maxRetries + 1` requests
+ * (4 with the defaults), whether the service throttles or fails: a 429 or 503 with `Retry-After`
+ * waits what the service asks (uncapped: ARM's throttling asks for about 17 s), any other retriable
+ * failure (408, 5xx but 501 and 505, a network error) waits a jittered `retryDelayInMs · 2^retry`,
+ * capped at `maxRetryDelayInMs` (with the defaults at most 1 + 2 + 4 s before the last try).
+ * Code that waits by itself (polling, ETag conflicts) uses @azure/core-util's `delay`.
+ */
 export interface RetrySettings {
   maxRetries: number;
   retryDelayInMs: number;
   maxRetryDelayInMs: number;
-  /** Per-try timeout for data-plane (storage) requests. */
+  /** Per-try server timeout of data-plane (storage) requests; none: the service's default. */
   tryTimeoutInMs?: number;
 }
+
+/** The retries of the app in Azure, and of any environment that does not set its own. */
+export const DEFAULT_RETRY_SETTINGS: RetrySettings = {
+  maxRetries: 3,
+  retryDelayInMs: 1_000,
+  maxRetryDelayInMs: 30_000,
+};
 
 export type ClientEnvironment =
   | { kind: 'azure'; credential?: TokenCredential; retry?: Partial<RetrySettings> }
@@ -118,18 +140,18 @@ export interface ClientFactory {
 const AZURE_STORAGE_SUFFIX = 'core.windows.net';
 
 export function createClientFactory(environment: ClientEnvironment): ClientFactory {
-  const retry = environment.retry ?? {};
-  const armRetry = {
-    ...(retry.maxRetries !== undefined ? { maxRetries: retry.maxRetries } : {}),
-    ...(retry.retryDelayInMs !== undefined ? { retryDelayInMs: retry.retryDelayInMs } : {}),
-    ...(retry.maxRetryDelayInMs !== undefined ? { maxRetryDelayInMs: retry.maxRetryDelayInMs } : {}),
+  const retry: RetrySettings = { ...DEFAULT_RETRY_SETTINGS, ...definedOnly(environment.retry ?? {}) };
+  const armRetry: PipelineRetryOptions = {
+    maxRetries: retry.maxRetries,
+    retryDelayInMs: retry.retryDelayInMs,
+    maxRetryDelayInMs: retry.maxRetryDelayInMs,
   };
+  // One try of the Storage SDKs' own policy (it sets the server timeout); `useCoreRetries` retries.
   const storageRetry: StoragePipelineOptions['retryOptions'] = {
-    ...(retry.maxRetries !== undefined ? { maxTries: retry.maxRetries + 1 } : {}),
-    ...(retry.retryDelayInMs !== undefined ? { retryDelayInMs: retry.retryDelayInMs } : {}),
-    ...(retry.maxRetryDelayInMs !== undefined ? { maxRetryDelayInMs: retry.maxRetryDelayInMs } : {}),
+    maxTries: 1,
     ...(retry.tryTimeoutInMs !== undefined ? { tryTimeoutInMs: retry.tryTimeoutInMs } : {}),
   };
+  const retrying = <P extends { factories: unknown[] }>(pipeline: P): P => useCoreRetries(pipeline, armRetry);
   const known = new Map<string, StorageEndpoints>();
   const endpointBook = {
     useEndpoints: (account: string, endpoints: StorageEndpoints) => {
@@ -178,26 +200,29 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
         return options.sas
           ? new BlobServiceClient(
               `${endpoint}?${options.sas}`,
-              newBlobPipeline(new AnonymousCredential(), { retryOptions: storageRetry }),
+              retrying(newBlobPipeline(new AnonymousCredential(), { retryOptions: storageRetry })),
             )
-          : new BlobServiceClient(endpoint, newBlobPipeline(credential, { retryOptions: storageRetry }));
+          : new BlobServiceClient(
+              endpoint,
+              retrying(newBlobPipeline(credential, { retryOptions: storageRetry })),
+            );
       },
       dataLakeService(account, options = {}) {
         const endpoint = `https://${account}${options.secondary ? '-secondary' : ''}.dfs.${AZURE_STORAGE_SUFFIX}`;
         return options.sas
           ? new DataLakeServiceClient(
               `${endpoint}?${options.sas}`,
-              newDataLakePipeline(new AnonymousCredential(), { retryOptions: storageRetry }),
+              retrying(newDataLakePipeline(new AnonymousCredential(), { retryOptions: storageRetry })),
             )
           : new DataLakeServiceClient(
               endpoint,
-              newDataLakePipeline(credential, { retryOptions: storageRetry }),
+              retrying(newDataLakePipeline(credential, { retryOptions: storageRetry })),
             );
       },
       queueService: (account) =>
         new QueueServiceClient(
           `https://${account}.queue.${AZURE_STORAGE_SUFFIX}`,
-          newQueuePipeline(credential, { retryOptions: storageRetry }),
+          retrying(newQueuePipeline(credential, { retryOptions: storageRetry })),
         ),
       containerRequests: containerRequestsVia(blobEndpoint, credential, createDefaultHttpClient()),
       armResources: () =>
@@ -225,7 +250,7 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
     }),
   };
   const blobPipeline = (credentialOrAnonymous: TokenCredential | AnonymousCredential) => {
-    const pipeline = newBlobPipeline(credentialOrAnonymous, { retryOptions: storageRetry });
+    const pipeline = retrying(newBlobPipeline(credentialOrAnonymous, { retryOptions: storageRetry }));
     pipeline.factories.unshift(storageTls as never);
     return pipeline;
   };
@@ -267,14 +292,16 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
     dataLakeService(account, options = {}) {
       // The storage front's Data Lake endpoint beside the blob one (local/hns/endpoints.ts).
       const endpoint = `${this.blobEndpoint(account, options.secondary)}-dfs`;
-      const pipeline = newDataLakePipeline(options.sas ? new AnonymousCredential() : credential, {
-        retryOptions: storageRetry,
-      });
+      const pipeline = retrying(
+        newDataLakePipeline(options.sas ? new AnonymousCredential() : credential, {
+          retryOptions: storageRetry,
+        }),
+      );
       pipeline.factories.unshift(storageTls as never);
       return new DataLakeServiceClient(options.sas ? `${endpoint}?${options.sas}` : endpoint, pipeline);
     },
     queueService: (account) => {
-      const pipeline = newQueuePipeline(credential, { retryOptions: storageRetry });
+      const pipeline = retrying(newQueuePipeline(credential, { retryOptions: storageRetry }));
       pipeline.factories.unshift(storageTls as never);
       return new QueueServiceClient(endpointFor(descriptor.queueEndpointTemplate, account), pipeline);
     },
@@ -309,6 +336,11 @@ function trustingHttpClient(agent: https.Agent): HttpClient {
       return inner.sendRequest(request);
     },
   };
+}
+
+/** The settings given, without keys whose value is undefined (which would unset a default). */
+function definedOnly(settings: Partial<RetrySettings>): Partial<RetrySettings> {
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
 }
 
 function readCa(caCertPath: string): string {

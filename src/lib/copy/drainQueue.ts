@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { delay } from '@azure/core-util';
 import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
 import { type Logger, silentLogger } from '../log.js';
 import { decodePartitionMessage } from './partitionMessage.js';
@@ -170,7 +170,8 @@ export async function drainQueue(
     else if (Date.now() - idleSince >= idleTimeoutInMs) break;
     if (received > 0 && inFlight.size < concurrency) continue;
     await Promise.race([
-      delay(pollIntervalInMs, undefined, signal ? { signal } : {}).catch(() => {}),
+      // Aborted: the loop ends below and throws the reason.
+      delay(pollIntervalInMs, signal ? { abortSignal: signal } : {}).catch(() => {}),
       ...inFlight,
     ]);
   }

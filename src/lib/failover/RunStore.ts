@@ -90,22 +90,13 @@ export class RunStore {
    */
   async acquireLock(runId: string, now: Date, graceInMs = LOCK_SETUP_GRACE_IN_MS): Promise<LockOutcome> {
     const mine: LockRecord = { runId, acquiredAt: now.toISOString() };
-    for (let attempt = 0; attempt < 10; attempt++) {
-      if (await this.documents.write(LOCK_KEY, mine, { ifAbsent: true })) return { acquired: true };
-      const lock = await this.documents.read<LockRecord>(LOCK_KEY);
-      if (!lock) continue; // released in between: try to create it again
-      if (lock.value.runId === runId) {
-        if (lock.value.acquiredAt === mine.acquiredAt) return { acquired: true };
-        if (await this.documents.write(LOCK_KEY, mine, { ifMatch: lock.etag })) return { acquired: true };
-        continue;
-      }
-      if (!(await this.#isStale(lock.value, now, graceInMs)))
-        return { acquired: false, holder: lock.value.runId };
-      if (await this.documents.write(LOCK_KEY, mine, { ifMatch: lock.etag })) return { acquired: true };
-      // Someone else changed the lock in between (took it over, or released it): judge again.
-    }
-    const holder = await this.lockHolder();
-    return holder === runId ? { acquired: true } : { acquired: false, holder: holder ?? 'unknown' };
+    // Someone else changing the lock in between (taking it, taking it over, releasing it) is an
+    // ETag conflict: the lock is judged again as it is then.
+    const { value: lock } = await updateDocument<LockRecord>(this.documents, LOCK_KEY, async (lock) => {
+      if (!lock || lock.runId === runId) return lock?.acquiredAt === mine.acquiredAt ? undefined : mine;
+      return (await this.#isStale(lock, now, graceInMs)) ? mine : undefined;
+    });
+    return lock?.runId === runId ? { acquired: true } : { acquired: false, holder: lock?.runId ?? 'unknown' };
   }
 
   async #isStale(lock: LockRecord, now: Date, graceInMs: number): Promise<boolean> {

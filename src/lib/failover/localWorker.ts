@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { delay } from '@azure/core-util';
 import type { QueueClient } from '@azure/storage-queue';
 import { decodePartitionMessage } from '../copy/partitionMessage.js';
 import { PARTITIONS_PER_INSTANCE } from '../copy/types.js';
@@ -136,8 +137,8 @@ export async function runUntilDone(
       return run;
     }
     if (!worked) {
-      if (inFlight.size > 0) await Promise.race([...inFlight, sleep(pollInterval)]);
-      else await sleep(pollInterval);
+      if (inFlight.size > 0) await Promise.race([...inFlight, delay(pollInterval)]);
+      else await delay(pollInterval);
     }
   }
 }
@@ -156,8 +157,4 @@ async function moveToPoison(
   await poison.createIfNotExists();
   await poison.sendMessage(messageText);
   await queue.deleteMessage(messageId, popReceipt);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

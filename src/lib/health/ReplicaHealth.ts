@@ -3,6 +3,7 @@ import type {
   Server,
   VirtualEndpoint,
 } from '@azure/arm-postgresql-flexible';
+import { delay } from '@azure/core-util';
 import type pg from 'pg';
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { DrConfig } from '../config/DrConfig.js';
@@ -464,7 +465,7 @@ async function waitForReplay(
     const elapsed = performance.now() - readAt;
     if (result.rows[0]?.reached) return elapsed / 1000;
     if (elapsed >= windowInMs) return null;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(100, windowInMs - elapsed)));
+    await delay(Math.min(100, windowInMs - elapsed));
   }
 }
 

@@ -1,3 +1,4 @@
+import { delay } from '@azure/core-util';
 import pg from 'pg';
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { DrConfig, PostgresConnection } from '../config/DrConfig.js';
@@ -134,7 +135,7 @@ export async function proveWritable(
     } finally {
       await client.end().catch(() => {});
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await delay(500);
   }
   throw new Error(
     `The promoted server ${connection.host}:${connection.port} does not accept writes after ${Math.round(timeoutInMs / 1000)} s: ${lastProblem}.`,

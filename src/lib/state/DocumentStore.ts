@@ -7,7 +7,7 @@
  * `If-None-Match: *` on Put Blob, as Azure Storage defines them) and `InMemoryDocumentStore` (the
  * same rules in memory, with a hook before every write so that fast tests can inject interleavings).
  */
-import { delay } from '@azure/core-util';
+import { calculateRetryDelay, delay } from '@azure/core-util';
 import type { ContainerClient } from '@azure/storage-blob';
 import { statusOf } from '../errors.js';
 
@@ -72,14 +72,17 @@ export interface UpdateDocumentOptions {
 
 /**
  * Applies `mutate` to the latest version of a document and writes it back if nobody wrote in
- * between; on a conflict, reads again and re-applies. `mutate` gets undefined when there is no
- * document (the write then creates it) and returns the next value, or `undefined` to write nothing.
- * Returns what was written, or what was read when nothing was.
+ * between (`If-Match` the version read, `If-None-Match: *` when there was none); on a conflict,
+ * waits a jittered 20 ms doubling to at most 1 s (@azure/core-util's `calculateRetryDelay`), reads
+ * again and re-applies. `mutate` gets undefined when there is no document (the write then creates
+ * it) and returns the next value, or `undefined` to write nothing; it may be async (a judgement that
+ * reads other documents), and runs again on each conflict. Returns what was written, or what was
+ * read when nothing was. After `maxAttempts` conflicts in a row it throws, naming the document.
  */
 export async function updateDocument<T>(
   store: DocumentStore,
   key: string,
-  mutate: (current: T | undefined) => T | undefined,
+  mutate: (current: T | undefined) => T | undefined | Promise<T | undefined>,
   options: UpdateDocumentOptions = {},
 ): Promise<{ value: T | undefined; written: boolean }> {
   const maxAttempts = options.maxAttempts ?? 50;
@@ -87,16 +90,20 @@ export async function updateDocument<T>(
   for (let attempt = 1; ; attempt++) {
     const current = await readForUpdate<T>(store, key, io, options.replaceDamaged === true);
     // mutate works on a copy, so a conflict re-applies it to fresh state, never to its own leftovers.
-    const next = mutate(current?.value !== undefined ? structuredClone(current.value) : undefined);
+    const next = await mutate(current?.value !== undefined ? structuredClone(current.value) : undefined);
     if (next === undefined) return { value: current?.value, written: false };
     const condition: WriteCondition = current ? { ifMatch: current.etag } : { ifAbsent: true };
     if ((await store.write(key, next, condition, io)) !== undefined) return { value: next, written: true };
     if (attempt >= maxAttempts) {
       throw new Error(`${key} is being updated by too many writers at once; gave up after ${attempt} tries.`);
     }
-    await delay(Math.min(1_000, 10 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2), io);
+    const { retryAfterInMs } = calculateRetryDelay(attempt, CONFLICT_BACKOFF);
+    await delay(retryAfterInMs, io);
   }
 }
+
+/** Between two tries of an ETag read-modify-write: writers of one document are few, and brief. */
+const CONFLICT_BACKOFF = { retryDelayInMs: 10, maxRetryDelayInMs: 1_000 };
 
 async function readForUpdate<T>(
   store: DocumentStore,

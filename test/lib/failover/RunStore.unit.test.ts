@@ -86,6 +86,25 @@ describe('the failover lock', () => {
     expect(await store.lockHolder()).toBe('fo-c');
   });
 
+  it('is created afresh when its stale holder releases it between the judgement and the takeover', async () => {
+    const { documents, store } = storeWith();
+    await store.acquireLock('fo-a', T0);
+    const ended = newRun('fo-a', request, T0);
+    ended.state = 'Failed';
+    await store.create(ended);
+    // fo-a releases the lock exactly between fo-b's judgement (stale) and fo-b's takeover.
+    let released = false;
+    documents.beforeWrite = async (key) => {
+      if (key !== 'locks/failover.json' || released) return;
+      released = true;
+      documents.beforeWrite = undefined;
+      await store.releaseLock('fo-a');
+    };
+    expect(await store.acquireLock('fo-b', T0)).toEqual({ acquired: true });
+    expect(released).toBe(true);
+    expect(await store.lockHolder()).toBe('fo-b');
+  });
+
   it('is released only by its holder, and never after another run took it over', async () => {
     const { documents, store } = storeWith();
     await store.acquireLock('fo-a', T0);

@@ -59,6 +59,25 @@ describe('updateDocument', () => {
     expect((await documents.read('d'))?.value).toEqual({ n: 2 });
   });
 
+  it('runs an async change again on a conflict, on the document as the other writer left it', async () => {
+    const documents = new InMemoryDocumentStore();
+    await documents.write('d', { n: 0 }, { ifAbsent: true });
+    let once = true;
+    documents.beforeWrite = async (key) => {
+      if (!once) return;
+      once = false;
+      await documents.write(key, { n: 10 }, { always: true });
+    };
+    const seen: number[] = [];
+    await updateDocument<{ n: number }>(documents, 'd', async (d) => {
+      seen.push(d?.n ?? -1);
+      await Promise.resolve();
+      return { n: (d?.n ?? 0) + 1 };
+    });
+    expect(seen).toEqual([0, 10]);
+    expect((await documents.read('d'))?.value).toEqual({ n: 11 });
+  });
+
   it('writes nothing when the change returns undefined', async () => {
     const documents = new InMemoryDocumentStore();
     await documents.write('d', { n: 1 }, { ifAbsent: true });

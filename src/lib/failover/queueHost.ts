@@ -27,7 +27,7 @@ import { describeError } from '../redact.js';
 import { FAILED_MESSAGE_DELAY_IN_SECONDS, MAX_DEQUEUE_COUNT } from './queues.js';
 
 /** How long the host keeps a received message invisible while its handler runs (`QueueListener`). */
-export const HOST_VISIBILITY_TIMEOUT_IN_SECONDS = 600;
+const HOST_VISIBILITY_TIMEOUT_IN_SECONDS = 600;
 
 /** Get Messages returns at most 32 messages a call (Queue service REST API, `numofmessages`). */
 const MAX_MESSAGES_PER_RECEIVE = 32;

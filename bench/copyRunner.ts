@@ -12,6 +12,7 @@ import { type ListableContainer, listableContainer, listBlobPages } from '../src
 import type { CopyProgressEvent } from '../src/lib/copy/CopyProgress.js';
 import { sourceContainerClient, sourceListable } from '../src/lib/copy/sourceAccess.js';
 import type { CopyDeps, CopySource } from '../src/lib/copy/types.js';
+import { poisonQueueOf } from '../src/lib/failover/queues.js';
 import { STATE_CONTAINER } from '../src/lib/failover/RunStore.js';
 import { DEFAULT_FAILOVER_OPTIONS } from '../src/lib/failover/StepContext.js';
 import { createLogger } from '../src/lib/log.js';
@@ -150,13 +151,16 @@ async function runJob(
       .getContainerClient(job.destination.container)
       .createIfNotExists();
     await clients.blobService(job.appStorageAccount).getContainerClient(STATE_CONTAINER).createIfNotExists();
-    const queue = clients.queueService(job.appStorageAccount).getQueueClient(
+    const queues = clients.queueService(job.appStorageAccount);
+    // 56 characters, so that its poison queue's name fits in a queue name's 63.
+    const queue = queues.getQueueClient(
       `bench-${job.runId}`
         .toLowerCase()
         .replace(/[^a-z0-9]+/g, '-')
-        .slice(0, 63)
+        .slice(0, 56)
         .replace(/-$/, ''),
     );
+    const poisonQueue = queues.getQueueClient(poisonQueueOf(queue.name));
     await queue.createIfNotExists();
     await queue.clearMessages();
     const copiedNames: string[] = [];
@@ -187,6 +191,7 @@ async function runJob(
         runId: job.runId,
         settings: job.settings,
         queue,
+        poisonQueue,
         onProgress,
         onVerify: () => sampler.enter('verify'),
       });
@@ -204,6 +209,7 @@ async function runJob(
       };
     } finally {
       await queue.deleteIfExists();
+      await poisonQueue.deleteIfExists();
     }
   }
 

@@ -6,11 +6,11 @@ import {
   copyPartition,
   noCalls,
 } from '../src/lib/copy/copyPartition.js';
-import { drainQueue } from '../src/lib/copy/drainQueue.js';
-import { encodePartitionMessage } from '../src/lib/copy/partitionMessage.js';
+import { decodePartitionMessage, encodePartitionMessage } from '../src/lib/copy/partitionMessage.js';
 import { planPartitions } from '../src/lib/copy/planPartitions.js';
 import type { CopyDeps } from '../src/lib/copy/types.js';
 import { verifyCopy } from '../src/lib/copy/verifyCopy.js';
+import { type PoisonQueue, runQueueHost } from '../src/lib/failover/queueHost.js';
 import { DEFAULT_FAILOVER_OPTIONS } from '../src/lib/failover/StepContext.js';
 
 /** The settings of the copy that a failover uses, and which the benchmark can vary. */
@@ -19,7 +19,7 @@ export interface EngineSettings {
   partitionSize: number;
   /** Copy calls in flight per partition. */
   copyConcurrency: number;
-  /** Partitions copied at once; undefined: the queue worker's default (`drainQueue`). */
+  /** Partitions copied at once; undefined: the queue host's default (`runQueueHost`). */
   partitionConcurrency?: number;
   largeBlobThresholdInBytes: number;
 }
@@ -70,6 +70,8 @@ export interface EngineCopyOptions {
   settings: EngineSettings;
   /** An empty queue of its own for this copy's partitions (created and deleted by the caller). */
   queue: QueueClient;
+  /** Where a partition that failed on every delivery goes (`<queue>-poison`). */
+  poisonQueue: PoisonQueue;
   onProgress?: CopyProgressCallback;
   /** Called when verification starts, so that memory can be told apart by phase. */
   onVerify?: () => void;
@@ -80,7 +82,7 @@ export interface EngineCopyOptions {
 /**
  * The copy engine end to end, as a failover runs it: `planPartitions` lists the source through the
  * secondary, stores each page as the partition's manifest and sends one queue message per partition
- * (the copy step); `drainQueue`, with its default partition concurrency, hands each message to
+ * (the copy step); `runQueueHost`, with its default partition concurrency, hands each message to
  * `copyPartition`, which checkpoints to blob storage (the copy queue's worker); when every partition is done, `verifyCopy` merges both
  * listings (the verify step). Planning and copying overlap, as they do when the queue workers start
  * on the first partitions while the listing continues.
@@ -110,21 +112,27 @@ export async function copyWithEngine(deps: CopyDeps, options: EngineCopyOptions)
     if (planningDone && results.length >= planned) allCopied();
   };
 
-  const draining = drainQueue(
-    queue,
-    async (partition) => {
-      const result = await copyPartition(deps, partition, {
-        concurrency: settings.copyConcurrency,
-        largeBlobThresholdInBytes: settings.largeBlobThresholdInBytes,
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      });
-      results.push(result);
-      checkDone();
-    },
+  const draining = runQueueHost(
+    [
+      {
+        queue,
+        poisonQueue: options.poisonQueue,
+        ...(settings.partitionConcurrency !== undefined
+          ? { concurrency: settings.partitionConcurrency }
+          : {}),
+        handler: async (text) => {
+          const result = await copyPartition(deps, decodePartitionMessage(text), {
+            concurrency: settings.copyConcurrency,
+            largeBlobThresholdInBytes: settings.largeBlobThresholdInBytes,
+            ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          });
+          results.push(result);
+          checkDone();
+        },
+      },
+    ],
     {
-      ...(settings.partitionConcurrency !== undefined ? { concurrency: settings.partitionConcurrency } : {}),
-      // The drain ends when the last partition is done (below), not after an idle wait.
-      idleTimeoutInMs: timeoutInMs,
+      stopWhen: () => planningDone && results.length >= planned,
       abortSignal: stopDraining.signal,
     },
   ).catch((error: unknown) => {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DrillRecord } from '../../src/cli/drill/runDrill.js';
+import type { DrillRecord } from '../../local/drill/runDrill.js';
 import { STEP_NAMES } from '../../src/lib/failover/FailoverRun.js';
 import type { FailoverReport } from '../../src/lib/failover/report.js';
 import { runMain, STACK_TRACE, spawnCli } from './cliHarness.js';
@@ -127,7 +127,7 @@ describe('the drill', () => {
   it('exits 1 saying why when the run does not end in time, and still writes the report', async () => {
     const reportFile = path.join(dir, 'timeout.json');
     // In its own process: the run is abandoned mid-way, as an operator's Ctrl-C or a crash would.
-    const result = await spawnCli('src/cli/drill.ts', [
+    const result = await spawnCli('local/drill/main.ts', [
       '--files',
       '50',
       '--large-blobs',

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { getLogLevel, setLogLevel } from '@azure/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DrillRecord } from '../../local/drill/runDrill.js';
 import { seedKyvosDataset } from '../../local/seed.js';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
-import type { DrillRecord } from '../../src/cli/drill/runDrill.js';
 import { runUntilDone } from '../../src/lib/failover/localWorker.js';
 import { failoverRuntime } from '../../src/lib/failover/runtime.js';
 import { spawnCli } from '../cli/cliHarness.js';
@@ -119,7 +119,7 @@ describe('verbose Azure SDK logging (AZURE_LOG_LEVEL=verbose) on the local stack
     await stack.stop();
     const reportFile = path.join(dir, 'drill.json');
     const result = await spawnCli(
-      'src/cli/drill.ts',
+      'local/drill/main.ts',
       ['--verbose', '--files', '20', '--large-blobs', '0', '--metadata-rows', '20', '--report', reportFile],
       { AZURE_LOG_LEVEL: 'verbose' },
     );

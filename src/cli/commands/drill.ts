@@ -1,27 +1,64 @@
 import { type Command, Option } from 'commander';
 import type { GlobalOptions } from '../cliDeps.js';
 import { atLeast, type CliRun, wholeNumber } from '../command.js';
-import type { DrillScenario } from '../drill/runDrill.js';
+import type { ExitCode } from '../exitCodes.js';
+import type { CliIo } from '../io.js';
 
-interface DrillCommandOptions {
+export type DrillScenario = 'planned' | 'region-outage';
+
+/** What `kyvos-dr drill` passes to the drill (local/drill/runDrill.ts). */
+export interface DrillOptions {
   scenario: DrillScenario;
+  /** Small segment files (1–4 KiB) in the engine work directory. */
   files: number;
+  /** Blobs over the lowered large-blob threshold, copied with async Copy Blob. */
   largeBlobs: number;
   largeBlobMib: number;
+  /** Rows seeded in the metadata repository before the live writer starts. */
   metadataRows: number;
+  /** Where the JSON report goes; default `reports/drill-<runId>.json` under the working directory. */
   report?: string;
   timeoutSeconds: number;
-  json?: boolean;
+  json: boolean;
+  verbose: boolean;
+}
+
+/** The command's options, as commander parses them. */
+type DrillCommandOptions = Omit<DrillOptions, 'json' | 'verbose'> & { json?: boolean };
+
+/** The drill module's entry: 0 when every check passed, 1 when one failed, 130 when interrupted. */
+interface DrillModule {
+  runDrill(options: DrillOptions, io: CliIo): Promise<ExitCode>;
 }
 
 /**
- * Sized so that the whole drill takes about a minute on two cores. The drill module (and the local
- * stack it needs, from the dev dependencies) is loaded only when the drill runs, so that the other
- * commands work from a production install.
+ * Where the drill is, from this file: local/drill/runDrill.ts in a development checkout (tsx runs it),
+ * dist/local/drill/runDrill.js next to a build of everything. The drill starts the local stack, from
+ * the dev dependencies, so it lives in local/, which src/ never imports: src/ is compiled alone. The
+ * specifier is a variable so that TypeScript does not follow it.
  */
+const DRILL_MODULE = '../../../local/drill/runDrill.js';
+
+/**
+ * Loads the drill. An installed app has no local/ (nor the dev dependencies the drill needs): that
+ * is said in a sentence, not with a module resolution error.
+ */
+export async function loadDrill(specifier = DRILL_MODULE): Promise<DrillModule> {
+  try {
+    return (await import(specifier)) as DrillModule;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new Error(
+      '"kyvos-dr drill" runs from a development checkout of kyvos-dr only: it needs local/ and the dev dependencies, which this installation lacks. Clone the repository, run "npm ci", then "npm run drill"',
+      { cause: error },
+    );
+  }
+}
+
 /** Small files are at most 4 KiB; large blobs must stay well above the threshold set between them. */
 const MIN_LARGE_BLOB_MIB = 1 / 16;
 
+/** Sized so that the whole drill takes about a minute on two cores. */
 const DEFAULTS = { files: 2000, largeBlobs: 2, largeBlobMib: 8, metadataRows: 1000, timeoutSeconds: 600 };
 
 export function registerDrill(program: Command, cli: CliRun): void {
@@ -77,7 +114,7 @@ Exit codes: 0 every check passed; 1 a check failed (the reasons are printed); 2 
 130 interrupted (the stack is stopped either way).`,
     )
     .action(async (options: DrillCommandOptions, command: Command) => {
-      const { runDrill } = await import('../drill/runDrill.js');
+      const { runDrill } = await loadDrill();
       const globals = command.optsWithGlobals<GlobalOptions>();
       cli.exitCode = await runDrill(
         {

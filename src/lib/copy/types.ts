@@ -86,7 +86,7 @@ export const DEFAULT_PAGE_SIZE = 1_000;
 
 /**
  * Copy partitions one instance works on at once. The Functions host's limit in `host.json`
- * (`batchSize` plus `newBatchThreshold`) and the default of the in-process workers (`runUntilDone`,
- * `drainQueue`), so that the local stack and the benchmarks run what an instance runs.
+ * (`batchSize` plus `newBatchThreshold`) and the default of its in-process stand-in (`runQueueHost`),
+ * so that the local stack and the benchmarks run what an instance runs.
  */
 export const PARTITIONS_PER_INSTANCE = 4;

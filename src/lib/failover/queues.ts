@@ -1,7 +1,8 @@
 /**
  * Messages between the HTTP API and the queue workers. On Azure the queue-triggered functions consume
- * them and the copy spreads across Function instances; on the local stack the same handlers drain
- * the same queues in-process. Bodies are base64-encoded JSON, the Functions host's default encoding.
+ * them and the copy spreads across Function instances; in-process (the CLI's break-glass path, the
+ * drill, the tests) the same handlers drain the same queues through `runQueueHost`. Bodies are
+ * base64-encoded JSON, the Functions host's default encoding.
  */
 
 /** Advances a run: runs whatever steps are ready. Re-sent with a delay while the copy is in flight. */
@@ -11,9 +12,15 @@ export const COPY_QUEUE = 'kyvos-dr-copy';
 
 /**
  * Deliveries of a message before the Functions host gives up on it (`maxDequeueCount` in
- * `host.json`) and moves it to `<queue>-poison`; the local workers do the same.
+ * `host.json`) and moves it to `<queue>-poison`; the in-process host (`runQueueHost`) does the same.
  */
 export const MAX_DEQUEUE_COUNT = 5;
+
+/**
+ * How long a message whose handler failed stays invisible before its next delivery
+ * (`visibilityTimeout` in `host.json`, which the Functions host applies to failed messages only).
+ */
+export const FAILED_MESSAGE_DELAY_IN_SECONDS = 30;
 
 /** Where the Functions host moves a message that failed `MAX_DEQUEUE_COUNT` times. */
 export function poisonQueueOf(queue: string): string {

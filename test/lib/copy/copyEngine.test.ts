@@ -12,12 +12,13 @@ import {
   type CopyPartitionResult,
   copyPartition,
 } from '../../../src/lib/copy/copyPartition.js';
-import { drainQueue } from '../../../src/lib/copy/drainQueue.js';
-import { encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
+import { decodePartitionMessage, encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
 import { type PlannedPartition, planPartitions } from '../../../src/lib/copy/planPartitions.js';
 import { createUserDelegationSourceSas, sourceListable } from '../../../src/lib/copy/sourceAccess.js';
 import type { CopyDeps } from '../../../src/lib/copy/types.js';
 import { ListingOutOfOrder, verifyCopy } from '../../../src/lib/copy/verifyCopy.js';
+import { runQueueHost } from '../../../src/lib/failover/queueHost.js';
+import { MAX_DEQUEUE_COUNT } from '../../../src/lib/failover/queues.js';
 import { createLogger } from '../../../src/lib/log.js';
 import {
   type KyvosSeed,
@@ -606,7 +607,7 @@ describe('copy engine on the local storage stack', () => {
     expect(manifests.length).toBe(planned.length);
   });
 
-  it('the in-process queue consumer drains partitions with the copy handler', async () => {
+  it('the in-process queue host drains partitions with the copy handler, and poisons a message that fails on every delivery', async () => {
     const prefix = `${fixture.names.engineWorkDirectory}/cubes/cube3`;
     const deps = depsFor('dr-queue', prefix);
     await createDestination('dr-queue');
@@ -621,15 +622,24 @@ describe('copy engine on the local storage stack', () => {
     }
     await queue.sendMessage('not a partition');
 
-    const outcome = await drainQueue(queue, (partition) => copyPartition(deps, partition, FAST), {
-      concurrency: 3,
-      idleTimeoutInMs: 500,
-      pollIntervalInMs: 50,
-      poisonQueue,
-      logger,
-    });
+    const outcome = await runQueueHost(
+      [
+        {
+          queue,
+          poisonQueue,
+          concurrency: 3,
+          handler: (text) => copyPartition(deps, decodePartitionMessage(text), FAST),
+        },
+      ],
+      {
+        retryDelayInSeconds: 0,
+        pollIntervalInMs: 50,
+        logger,
+        stopWhen: ({ idleForInMs }) => idleForInMs >= 500,
+      },
+    );
 
-    expect(outcome).toEqual({ handled: partitions, failed: 0, poisoned: 1 });
+    expect(outcome).toEqual({ handled: partitions, failed: MAX_DEQUEUE_COUNT, poisoned: 1 });
     expect((await queue.getProperties()).approximateMessagesCount).toBe(0);
     expect((await poisonQueue.peekMessages()).peekedMessageItems[0]?.messageText).toBe('not a partition');
     expect(await verifyCopy(deps)).toMatchObject({ ok: true, sourceCount: 51 });

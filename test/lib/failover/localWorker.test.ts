@@ -41,6 +41,8 @@ describe('the local queue workers', () => {
     const working = runUntilDone(runtime, run.runId, {
       abortSignal: controller.signal,
       pollIntervalInMs: 50,
+      // The Functions host waits host.json's visibilityTimeout (30 s) between deliveries.
+      retryDelayInSeconds: 1,
     });
     working.catch(() => {});
     let moved: string[] = [];
@@ -56,7 +58,7 @@ describe('the local queue workers', () => {
     expect(moved).toEqual(['not a copy partition']);
     expect((await runtime.copyQueue.peekMessages()).peekedMessageItems).toEqual([]);
     // One failure logged per delivery, no more.
-    const failures = log.lines.filter((line) => line.includes('local_worker.copy_failed'));
+    const failures = log.lines.filter((line) => line.includes('queue_host.handler_failed'));
     expect(failures).toHaveLength(MAX_DEQUEUE_COUNT);
   });
 });

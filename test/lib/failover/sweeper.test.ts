@@ -87,6 +87,8 @@ describe('a run whose advance messages all fail while Key Vault is unreachable',
     const working = runUntilDone(failoverRuntime(deps), runId, {
       abortSignal: controller.signal,
       pollIntervalInMs: 50,
+      // Every advance fails until the vault is back: 1 s between deliveries, not host.json's 30 s.
+      retryDelayInSeconds: 1,
       timeoutInMs: 600_000,
     });
     working.catch(() => {});

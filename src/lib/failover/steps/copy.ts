@@ -271,6 +271,6 @@ async function failIfOnlyPoisonedRemain(
     return error ? [`partition ${index}: ${error}`] : [];
   });
   throw new Error(
-    `The copy cannot finish: the message of partition${unfinished.length > 1 ? 's' : ''} ${unfinished.join(', ')} failed ${MAX_DEQUEUE_COUNT} times and went to the poison queue ${poisonQueue}${reasons.length ? ` (${reasons.slice(0, 5).join('; ')})` : ''}. Fix the cause (the copy worker's error is logged as copy.partition.failed or local_worker.copy_failed), then retry the run: partitions already copied are kept.`,
+    `The copy cannot finish: the message of partition${unfinished.length > 1 ? 's' : ''} ${unfinished.join(', ')} failed ${MAX_DEQUEUE_COUNT} times and went to the poison queue ${poisonQueue}${reasons.length ? ` (${reasons.slice(0, 5).join('; ')})` : ''}. Fix the cause (the copy worker's error is logged as copy.partition.failed, or queue_host.handler_failed when the CLI works the run), then retry the run: partitions already copied are kept.`,
   );
 }

@@ -1,6 +1,12 @@
+/**
+ * The drill's two HTTP requests (start a failover, confirm the quiesce), served by the Function app's
+ * own HTTP-triggered handlers called in this process. Not a Functions host: it builds the request and
+ * invocation context the host would pass and loads the handler's module, nothing more. The run's
+ * queue-triggered work is `runQueueHost`'s (src/lib/failover/queueHost.ts).
+ */
 import { randomUUID } from 'node:crypto';
 import functions from '@azure/functions';
-import type { Deps } from '../../lib/deps.js';
+import type { Deps } from '../../src/lib/deps.js';
 
 // The package is CommonJS whose exports Node's ESM loader cannot list (only `app` is found), so its
 // classes are read from the default export.
@@ -23,19 +29,12 @@ export async function postFailover(
   body: { mode: 'planned' | 'forced'; reason: string; requestedBy: string },
   logLine: (line: string) => void,
 ): Promise<StartResponse> {
-  const { failoverStart } = await importFunctionModule(() => import('../../functions/failoverStart.js'));
-  const request = new HttpRequest({
-    method: 'POST',
-    url: `${FUNCTIONS_BASE}/failover`,
-    body: { string: JSON.stringify(body) },
-    headers: { 'content-type': 'application/json' },
-  });
-  const context = new InvocationContext({
-    invocationId: randomUUID(),
-    functionName: 'failoverStart',
-    logHandler: (_level, ...args) => logLine(args.map(String).join(' ')),
-  });
-  const response = await failoverStart(request, context, deps);
+  const { failoverStart } = await importFunctionModule(() => import('../../src/functions/failoverStart.js'));
+  const response = await failoverStart(
+    postRequest(`${FUNCTIONS_BASE}/failover`, body),
+    invocation('failoverStart', logLine),
+    deps,
+  );
   return { status: response.status ?? 200, body: (response.jsonBody ?? {}) as StartResponse['body'] };
 }
 
@@ -54,21 +53,35 @@ export async function postConfirm(
   body: { kyvosStopped: true; requestedBy: string },
   logLine: (line: string) => void,
 ): Promise<ConfirmResponse> {
-  const { failoverConfirm } = await importFunctionModule(() => import('../../functions/failoverConfirm.js'));
-  const request = new HttpRequest({
+  const { failoverConfirm } = await importFunctionModule(
+    () => import('../../src/functions/failoverConfirm.js'),
+  );
+  const response = await failoverConfirm(
+    postRequest(`${FUNCTIONS_BASE}/failover/${runId}/confirm`, body, { runId }),
+    invocation('failoverConfirm', logLine),
+    deps,
+  );
+  return { status: response.status ?? 200, body: (response.jsonBody ?? {}) as ConfirmResponse['body'] };
+}
+
+/** A JSON `POST` as the Functions host passes it to an HTTP-triggered handler. */
+function postRequest(url: string, body: object, params: Record<string, string> = {}) {
+  return new HttpRequest({
     method: 'POST',
-    url: `${FUNCTIONS_BASE}/failover/${runId}/confirm`,
+    url,
     body: { string: JSON.stringify(body) },
     headers: { 'content-type': 'application/json' },
-    params: { runId },
+    params,
   });
-  const context = new InvocationContext({
+}
+
+/** An invocation context whose log lines go to `logLine`. */
+function invocation(functionName: string, logLine: (line: string) => void) {
+  return new InvocationContext({
     invocationId: randomUUID(),
-    functionName: 'failoverConfirm',
+    functionName,
     logHandler: (_level, ...args) => logLine(args.map(String).join(' ')),
   });
-  const response = await failoverConfirm(request, context, deps);
-  return { status: response.status ?? 200, body: (response.jsonBody ?? {}) as ConfirmResponse['body'] };
 }
 
 /**

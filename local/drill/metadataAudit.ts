@@ -1,5 +1,5 @@
 import { delay } from '@azure/core-util';
-import type { PgInstance } from '../../../local/types.js';
+import type { PgInstance } from '../types.js';
 
 /**
  * A reading of the primary's metadata table: `rows` rows with ids up to `maxId` were committed when

@@ -3,25 +3,16 @@
  * figures measured on the way. It starts the stack, seeds a Kyvos-like engine work directory and
  * metadata repository, keeps writing to the primary database, runs the health checks, starts the
  * failover through the Function app's HTTP handler, works it with the Function app's queue handlers in
- * this process, checks the result against what was seeded, and writes the report.
+ * this process (`followRun`, the CLI's break-glass path, on `runQueueHost`), checks the result against
+ * what was seeded, and writes the report. `kyvos-dr drill` loads it from a development checkout.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { delay } from '@azure/core-util';
-import { seedKyvosDataset, seedMetadataRepository, startMetadataWriter } from '../../../local/seed.js';
-import { type LocalStack, startLocalStack } from '../../../local/stack.js';
-import { createDeps } from '../../lib/deps.js';
-import type { FailoverRun } from '../../lib/failover/FailoverRun.js';
-import type { FailoverDeps } from '../../lib/failover/FailoverService.js';
-import { buildReport, type FailoverReport } from '../../lib/failover/report.js';
-import { awaitsOperator } from '../../lib/failover/runbook.js';
-import { failoverRuntime } from '../../lib/failover/runtime.js';
-import { combineReadiness, type Readiness } from '../../lib/health/readiness.js';
-import { runHealthCheck } from '../../lib/health/runHealthCheck.js';
-import { describeError } from '../../lib/redact.js';
-import { cliLog } from '../cliDeps.js';
-import { EXIT, type ExitCode } from '../exitCodes.js';
-import { followRun } from '../followRun.js';
+import { cliLog } from '../../src/cli/cliDeps.js';
+import type { DrillOptions, DrillScenario } from '../../src/cli/commands/drill.js';
+import { EXIT, type ExitCode } from '../../src/cli/exitCodes.js';
+import { followRun } from '../../src/cli/followRun.js';
 import {
   type CopyThroughput,
   copyThroughputOf,
@@ -34,9 +25,20 @@ import {
   formatReadiness,
   formatRunSummary,
   formatSeconds,
-} from '../format.js';
-import type { CliIo, OutputStream } from '../io.js';
-import { postConfirm, postFailover } from './functionHost.js';
+} from '../../src/cli/format.js';
+import type { CliIo, OutputStream } from '../../src/cli/io.js';
+import { createDeps } from '../../src/lib/deps.js';
+import type { FailoverRun } from '../../src/lib/failover/FailoverRun.js';
+import type { FailoverDeps } from '../../src/lib/failover/FailoverService.js';
+import { buildReport, type FailoverReport } from '../../src/lib/failover/report.js';
+import { awaitsOperator } from '../../src/lib/failover/runbook.js';
+import { failoverRuntime } from '../../src/lib/failover/runtime.js';
+import { combineReadiness, type Readiness } from '../../src/lib/health/readiness.js';
+import { runHealthCheck } from '../../src/lib/health/runHealthCheck.js';
+import { describeError } from '../../src/lib/redact.js';
+import { seedKyvosDataset, seedMetadataRepository, startMetadataWriter } from '../seed.js';
+import { type LocalStack, startLocalStack } from '../stack.js';
+import { postConfirm, postFailover } from './httpTriggers.js';
 import {
   type AcknowledgedWritesAudit,
   auditAcknowledgedWrites,
@@ -44,24 +46,6 @@ import {
   type MetadataAudit,
   sampleCommittedRows,
 } from './metadataAudit.js';
-
-export type DrillScenario = 'planned' | 'region-outage';
-
-export interface DrillOptions {
-  scenario: DrillScenario;
-  /** Small segment files (1–4 KiB) in the engine work directory. */
-  files: number;
-  /** Blobs over the lowered large-blob threshold, copied with async Copy Blob. */
-  largeBlobs: number;
-  largeBlobMib: number;
-  /** Rows seeded in the metadata repository before the live writer starts. */
-  metadataRows: number;
-  /** Where the JSON report goes; default `reports/drill-<runId>.json` under the working directory. */
-  report?: string;
-  timeoutSeconds: number;
-  json: boolean;
-  verbose: boolean;
-}
 
 /** Interval of the live metadata writer (`startMetadataWriter`'s default). */
 const WRITER_INTERVAL_MS = 100;

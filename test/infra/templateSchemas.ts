@@ -46,7 +46,7 @@ import {
 type Json = TemplateValue;
 type JsonObject = { [key: string]: Json };
 
-export const SCHEMAS_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'schemas');
+const SCHEMAS_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'schemas');
 const SCHEMA_BASE = 'https://schema.management.azure.com/schemas/';
 const TEMPLATE_SCHEMAS = {
   resourceGroup: `${SCHEMA_BASE}2019-04-01/deploymentTemplate.json`,

@@ -425,7 +425,10 @@ describe('the deployment docs', () => {
       .map((match) => match[1])
       .sort();
     const text = readRepoFile('docs/deployment.md');
-    const listed = /Expect ((?:`\w+`(?:, | and )?)+)/.exec(text)?.[1]?.match(/\w+/g)?.sort();
+    const listed = /Expect ((?:`\w+`(?:, | and )?)+)/
+      .exec(text)?.[1]
+      ?.match(/(?<=`)\w+(?=`)/g)
+      ?.sort();
     expect(listed).toEqual(registered);
     expect(text).toContain(`the ${numberWords[registered.length]} functions`);
   });

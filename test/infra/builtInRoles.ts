@@ -10,12 +10,10 @@
  */
 export const BUILT_IN_ROLES: Readonly<Record<string, string>> = {
   Reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
-  'Storage Account Contributor': '17d1049b-9a84-46fb-8f53-869881c3d3ab',
   'Storage Blob Data Owner': 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
   'Storage Blob Data Contributor': 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
   'Storage Blob Data Reader': '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
   'Storage Queue Data Contributor': '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
-  'Storage Table Data Contributor': '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
   'Key Vault Secrets Officer': 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
   'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6',
   'Monitoring Metrics Publisher': '3913510d-42f4-4e42-8a64-420c390055eb',

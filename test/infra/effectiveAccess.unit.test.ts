@@ -90,6 +90,28 @@ describe('the app identity, as infra/ deploys it', () => {
     ).toBe(true);
   });
 
+  it('may create and read a DR storage account but not delete it, read or regenerate its keys', () => {
+    const account = `${DR_RG}/providers/Microsoft.Storage/storageAccounts/${n.drStorageAccount}`;
+    expect(may(templates, 'Microsoft.Storage/storageAccounts/read', account)).toBe(true);
+    for (const action of [
+      'Microsoft.Storage/storageAccounts/delete',
+      'Microsoft.Storage/storageAccounts/listkeys/action',
+      'Microsoft.Storage/storageAccounts/regeneratekey/action',
+      'Microsoft.Storage/storageAccounts/failover/action',
+    ]) {
+      expect(may(templates, action, account), action).toBe(false);
+    }
+  });
+
+  it('holds no table role on its own storage account', () => {
+    const table = `${SUB}/resourceGroups/${n.drResourceGroup}/providers/Microsoft.Storage/storageAccounts/${n.appStorageAccount}/tableServices/default/tables/runs`;
+    expect(
+      may(templates, 'Microsoft.Storage/storageAccounts/tableServices/tables/entities/read', table, {
+        dataAction: true,
+      }),
+    ).toBe(false);
+  });
+
   it('with the operation-status reads granted on the servers only, starts a promote or a stop it cannot track', () => {
     expect(may(serverScopeOnly, 'Microsoft.DBforPostgreSQL/flexibleServers/write', REPLICA)).toBe(true);
     expect(may(serverScopeOnly, STATUS_READ, REPLICA)).toBe(true);

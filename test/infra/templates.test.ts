@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { deployedWorkerHeap } from '../../bench/workerHeap.js';
+import { TemplateScope } from '../../local/emulator/authorization/templateExpressions.js';
 import { ACTIVE_SECRETS, APP_SETTINGS } from '../../src/lib/config/secretNames.js';
 import { BUILT_IN_ROLES, PRIVILEGED_ROLES } from './builtInRoles.js';
 import {
@@ -66,6 +67,31 @@ function objectAt(value: Json | undefined): JsonObject {
   return isObject(value) ? value : {};
 }
 
+const numberWords = [
+  'zero',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+];
+const repoFile = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+const readRepoFile = (path: string) => readFileSync(repoFile(path), 'utf8');
+
+/** Files under src/ whose text matches `pattern`. */
+function sourcesMatching(pattern: RegExp): string[] {
+  return readdirSync(repoFile('src'), { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts'))
+    .filter((file) => pattern.test(readRepoFile(`src/${file}`)));
+}
+
 describe('infra/ files', () => {
   it('every JSON file parses', () => {
     const unparsable = jsonFiles.filter((file) => parsed[file] === undefined);
@@ -93,6 +119,7 @@ describe('infra/ files', () => {
       'Kyvos DR Operation Status Reader',
       'Kyvos DR PostgreSQL Primary Fencer',
       'Kyvos DR PostgreSQL Replica Promoter',
+      'Kyvos DR Storage Account Creator',
     ]);
   });
 
@@ -261,18 +288,49 @@ describe('infra/function-app.json', () => {
     expect(objectAt(parameters.healthReplicaSchedule).defaultValue).toBe('0 */5 * * * *');
   });
 
-  it('grants the identity the host storage data roles and outputs its principalId', () => {
+  it('grants the identity the host storage data roles it uses, no table role, and outputs its principalId', () => {
     const claimed = listResources(template('function-app.json'))
       .filter(({ resource }) => resource.type === 'Microsoft.Authorization/roleAssignments')
       .map(({ resource }) => String(objectAt(resource.properties).roleDefinitionId));
-    for (const role of [
+    expect(claimed.map((id) => /\['([^']+)'\]\)\]$/.exec(id)?.[1]).sort()).toEqual([
+      'Monitoring Metrics Publisher',
       'Storage Blob Data Owner',
       'Storage Queue Data Contributor',
-      'Storage Table Data Contributor',
-    ]) {
-      expect(claimed.some((id) => id.includes(`['${role}']`))).toBe(true);
-    }
+    ]);
+    // No kyvos-dr code reads or writes tables, so no table role.
+    expect(sourcesMatching(/@azure\/data-tables|TableClient|TableServiceClient/)).toEqual([]);
     expect(objectAt(template('function-app.json').outputs).principalId).toBeDefined();
+  });
+
+  it('runs Node.js 22 by default; Node.js 20 is out of support', () => {
+    const nodeVersion = objectAt(objectAt(template('function-app.json').parameters).nodeVersion);
+    expect(nodeVersion.defaultValue).toBe('22');
+    expect(nodeVersion.allowedValues).not.toContain('20');
+  });
+
+  it('joins the subnet it is given and routes all outbound traffic through it', () => {
+    expect(properties.virtualNetworkSubnetId).toBe("[parameters('virtualNetworkSubnetId')]");
+    expect(properties.vnetRouteAllEnabled).toBe(true);
+    const subnet = objectAt(objectAt(template('function-app.json').parameters).virtualNetworkSubnetId);
+    expect(subnet.defaultValue).toBeUndefined();
+    expect(String(objectAt(subnet.metadata).description)).toContain('Microsoft.App/environments');
+  });
+
+  it('names the Flex deployment container validly whatever the app name', () => {
+    // Blob container names: 3-63 lowercase letters, digits and hyphens, starting and ending with a
+    // letter or digit, no two hyphens in a row (Naming and referencing containers, blobs, and metadata).
+    const containerName = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
+    const appNames = ['func-kyvos-dr', `${'a'.repeat(39)}-tail`, `F${'-x'.repeat(29)}`];
+    for (const functionAppName of appNames) {
+      const scope = new TemplateScope(template('function-app.json'), {
+        subscriptionId: '00000000-0000-0000-0000-000000000000',
+        tenantId: '00000000-0000-0000-0000-000000000000',
+        resourceGroup: 'rg-kyvos-dr-ops',
+        location: 'eastus2',
+        parameters: { functionAppName },
+      });
+      expect(scope.variable('deploymentContainerName'), functionAppName).toMatch(containerName);
+    }
   });
 });
 
@@ -307,6 +365,83 @@ describe('infra/rbac-primary.json', () => {
   it("lets the identity write exactly the secrets the failover's record step writes", () => {
     const parameters = objectAt(template('rbac-primary.json').parameters);
     expect(objectAt(parameters.activeSecretNames).defaultValue).toEqual(Object.values(ACTIVE_SECRETS));
+  });
+});
+
+describe('infra/rbac-dr.json', () => {
+  const alert = resourceOfType('rbac-dr.json', 'Microsoft.Insights/activityLogAlerts');
+  const alertProperties = objectAt(alert.properties);
+
+  it("alerts on every write to the replica and the primary server, the Promoter role's breadth", () => {
+    expect(objectAt(alertProperties.condition).allOf).toEqual(
+      expect.arrayContaining([
+        { field: 'category', equals: 'Administrative' },
+        { field: 'operationName', equals: 'Microsoft.DBforPostgreSQL/flexibleServers/write' },
+      ]),
+    );
+    expect(alertProperties.scopes).toEqual([
+      "[resourceId('Microsoft.DBforPostgreSQL/flexibleServers', parameters('replicaPostgresServerName'))]",
+      "[resourceId(parameters('primaryResourceGroupName'), 'Microsoft.DBforPostgreSQL/flexibleServers', parameters('primaryPostgresServerName'))]",
+    ]);
+    const promoter = listResources(template('role-pg-failover-operator.json')).find(
+      ({ resource }) =>
+        resource.name === "[variables('customRoles')['Kyvos DR PostgreSQL Replica Promoter']]",
+    );
+    const actions = (objectAt(promoter?.resource.properties).permissions as JsonObject[]).flatMap(
+      (p) => p.actions as string[],
+    );
+    expect(actions).toContain('Microsoft.DBforPostgreSQL/flexibleServers/write');
+  });
+
+  it("notifies operators, never the failover webhook's action group", () => {
+    expect(objectAt(alertProperties.actions).actionGroups).toEqual([
+      { actionGroupId: "[parameters('serverWriteAlertActionGroupId')]" },
+    ]);
+    const example = String(
+      objectAt(
+        objectAt(parameterFiles['rbac-dr.parameters.example.json']?.parameters).serverWriteAlertActionGroupId,
+      ).value,
+    );
+    const failoverGroup = String(
+      objectAt(objectAt(parameterFiles['alert-webhook.parameters.example.json']?.parameters).actionGroupName)
+        .value,
+    );
+    expect(example.split('/').at(-1)).not.toBe(failoverGroup);
+  });
+});
+
+describe('the deployment docs', () => {
+  it('name the rights a deployer needs: User Access Administrator alone cannot write deployments', () => {
+    for (const doc of ['docs/deployment.md', 'infra/README.md']) {
+      const text = readRepoFile(doc);
+      expect(text, doc).not.toMatch(/Owner or User Access\s+Administrator/);
+      expect(text, doc).toMatch(/Contributor\s+\+\s+User Access\s+Administrator/);
+    }
+  });
+
+  it('list the functions the app registers', () => {
+    const registered = readdirSync(repoFile('src/functions'))
+      .flatMap((file) => [...readRepoFile(`src/functions/${file}`).matchAll(/app\.\w+\('(\w+)',/g)])
+      .map((match) => match[1])
+      .sort();
+    const text = readRepoFile('docs/deployment.md');
+    const listed = /Expect ((?:`\w+`(?:, | and )?)+)/
+      .exec(text)?.[1]
+      ?.match(/(?<=`)\w+(?=`)/g)
+      ?.sort();
+    expect(listed).toEqual(registered);
+    expect(text).toContain(`the ${numberWords[registered.length]} functions`);
+  });
+
+  it('say how to revoke the broader grant when a parameter narrows it', () => {
+    for (const doc of ['docs/rbac.md', 'infra/README.md']) {
+      expect(readRepoFile(doc), doc).toMatch(/az role assignment delete/);
+    }
+  });
+
+  it('describe the .funcignore the repository has', () => {
+    expect(readRepoFile('.funcignore')).toMatch(/^\*\.ts$/m);
+    expect(readRepoFile('docs/deployment.md')).not.toMatch(/\.funcignore[^.]*the repository has none/);
   });
 });
 

@@ -21,28 +21,6 @@ export const BUILT_IN_ROLE_DEFINITIONS: readonly RoleDefinition[] = [
     permissions: [{ actions: ['*/read'], notActions: [], dataActions: [], notDataActions: [] }],
   },
   {
-    id: '17d1049b-9a84-46fb-8f53-869881c3d3ab',
-    roleName: 'Storage Account Contributor',
-    permissions: [
-      {
-        actions: [
-          'Microsoft.Authorization/*/read',
-          'Microsoft.Insights/alertRules/*',
-          'Microsoft.Insights/diagnosticSettings/*',
-          'Microsoft.Network/virtualNetworks/subnets/joinViaServiceEndpoint/action',
-          'Microsoft.ResourceHealth/availabilityStatuses/read',
-          'Microsoft.Resources/deployments/*',
-          'Microsoft.Resources/subscriptions/resourceGroups/read',
-          'Microsoft.Storage/storageAccounts/*',
-          'Microsoft.Support/*',
-        ],
-        notActions: [],
-        dataActions: [],
-        notDataActions: [],
-      },
-    ],
-  },
-  {
     id: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
     roleName: 'Storage Blob Data Contributor',
     permissions: [
@@ -111,28 +89,6 @@ export const BUILT_IN_ROLE_DEFINITIONS: readonly RoleDefinition[] = [
           'Microsoft.Storage/storageAccounts/queueServices/queues/messages/read',
           'Microsoft.Storage/storageAccounts/queueServices/queues/messages/write',
           'Microsoft.Storage/storageAccounts/queueServices/queues/messages/process/action',
-        ],
-        notDataActions: [],
-      },
-    ],
-  },
-  {
-    id: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
-    roleName: 'Storage Table Data Contributor',
-    permissions: [
-      {
-        actions: [
-          'Microsoft.Storage/storageAccounts/tableServices/tables/read',
-          'Microsoft.Storage/storageAccounts/tableServices/tables/write',
-          'Microsoft.Storage/storageAccounts/tableServices/tables/delete',
-        ],
-        notActions: [],
-        dataActions: [
-          'Microsoft.Storage/storageAccounts/tableServices/tables/entities/read',
-          'Microsoft.Storage/storageAccounts/tableServices/tables/entities/write',
-          'Microsoft.Storage/storageAccounts/tableServices/tables/entities/delete',
-          'Microsoft.Storage/storageAccounts/tableServices/tables/entities/add/action',
-          'Microsoft.Storage/storageAccounts/tableServices/tables/entities/update/action',
         ],
         notDataActions: [],
       },

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 /**
  * A small evaluator of ARM template expressions (`[func(arg, …).prop['key']]`), enough to read the
@@ -27,6 +27,10 @@ export interface DeploymentContext {
   parameters: Record<string, TemplateValue>;
   /** What `reference(resourceId, …)` answers, by resource ID (case-insensitive). */
   references?: Record<string, { [key: string]: TemplateValue }>;
+  /** What `reference()` answers for a resource ID that `references` does not hold. */
+  resolveReference?(resourceId: string): { [key: string]: TemplateValue } | undefined;
+  /** `deployment().name`; ARM names a deployment after its template file unless told otherwise. */
+  deploymentName?: string;
 }
 
 export class TemplateExpressionError extends Error {
@@ -189,18 +193,48 @@ const FUNCTIONS: Record<string, TemplateFunction> = {
   }),
   subscriptionresourceid: ([type, ...names], scope) =>
     `/subscriptions/${scope.context.subscriptionId}/${resourcePath(asString(type ?? null, 'resource type'), names.map(String))}`,
-  resourceid: ([type, ...names], scope) =>
-    `${RESOURCE_GROUP_SCOPE(scope.context)}/${resourcePath(asString(type ?? null, 'resource type'), names.map(String))}`,
+  // resourceId([subscriptionId], [resourceGroupName], resourceType, names…): the resource type is the
+  // first argument with a '/', since neither a subscription ID nor a resource group name holds one.
+  resourceid: (args, scope) => {
+    const typeAt = args.findIndex((a) => typeof a === 'string' && a.includes('/'));
+    if (typeAt < 0 || typeAt > 2)
+      throw new TemplateExpressionError(`resourceId() needs a resource type, got ${JSON.stringify(args)}`);
+    const [subscriptionId, resourceGroup] =
+      typeAt === 2 ? args.map(String) : [scope.context.subscriptionId, String(args[0])];
+    const group =
+      typeAt === 0
+        ? RESOURCE_GROUP_SCOPE(scope.context)
+        : `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`;
+    const [type, ...names] = args.slice(typeAt);
+    return `${group}/${resourcePath(asString(type ?? null, 'resource type'), names.map(String))}`;
+  },
   extensionresourceid: ([base, type, ...names]) =>
     `${asString(base ?? null, 'resource ID')}/${resourcePath(asString(type ?? null, 'resource type'), names.map(String))}`,
   reference: ([id], scope) => {
-    const wanted = asString(id ?? null, 'reference()').toLowerCase();
-    const found = Object.entries(scope.context.references ?? {}).find(
-      ([key]) => key.toLowerCase() === wanted,
-    );
+    const resourceId = asString(id ?? null, 'reference()');
+    const wanted = resourceId.toLowerCase();
+    const found =
+      Object.entries(scope.context.references ?? {}).find(([key]) => key.toLowerCase() === wanted)?.[1] ??
+      scope.context.resolveReference?.(resourceId);
     if (!found) throw new TemplateExpressionError(`reference('${wanted}') is not known to this evaluation`);
-    return found[1];
+    return found;
   },
+  deployment: (_args, scope) => ({ name: scope.context.deploymentName ?? 'deployment' }),
+  // newGuid() is allowed only in a parameter's defaultValue and differs at each deployment.
+  newguid: () => randomUUID(),
+  empty: ([a]) =>
+    a === null ||
+    a === undefined ||
+    (typeof a === 'object' ? Object.keys(a).length === 0 : String(a).length === 0),
+  div: ([a, b]) => Math.trunc(Number(a) / Number(b)),
+  json: ([text]) => JSON.parse(asString(text ?? null, 'json()')) as TemplateValue,
+  // union of objects: later objects' properties win (template-functions-object, union).
+  union: (args) =>
+    args.every(Array.isArray)
+      ? [...new Set((args as TemplateValue[][]).flat().map((v) => JSON.stringify(v)))].map(
+          (v) => JSON.parse(v) as TemplateValue,
+        )
+      : Object.assign({}, ...args.map((a) => (a !== null && typeof a === 'object' ? a : {}))),
 };
 
 /** Recursive-descent parser of one expression (the text between the outer brackets). */

@@ -6,7 +6,7 @@ import type { BlobClient, BlockBlobClient, ContainerClient } from '@azure/storag
 import { pMapSettled } from 'p-map';
 import { ConfigError, codeOf, statusOf } from '../errors.js';
 import { applyAccessControl, readSourceAccessControl } from './accessControl.js';
-import { fromProperties, type ListedBlob, listBlobPage } from './blobListing.js';
+import { listBlobPage } from './blobListing.js';
 import {
   type BlobFailure,
   CheckpointConflict,
@@ -15,6 +15,7 @@ import {
 } from './CheckpointStore.js';
 import type { BlobOutcome, CopyProgressCallback } from './CopyProgress.js';
 import { directoryStubTarget, writeDirectoryStub } from './directoryStub.js';
+import { fromProperties, type ListedBlob } from './ListedBlob.js';
 import { RetriesExhausted, withRetries } from './retry.js';
 import { listingFailed, sourceContainerClient, sourceListable } from './sourceAccess.js';
 import { describeStorageError, isCopySourceNetworkRefusal } from './storageErrors.js';

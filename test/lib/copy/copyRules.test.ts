@@ -1,8 +1,9 @@
 import { RestError } from '@azure/core-rest-pipeline';
 import { describe, expect, it } from 'vitest';
 import { Sensitive } from '../../../src/lib/config/DrConfig.js';
-import { type ListedBlob, normalizePrefix } from '../../../src/lib/copy/blobListing.js';
+import { normalizePrefix } from '../../../src/lib/copy/blobListing.js';
 import { isAlreadyCopied } from '../../../src/lib/copy/copyPartition.js';
+import type { ListedBlob } from '../../../src/lib/copy/ListedBlob.js';
 import { compareBlobNames } from '../../../src/lib/copy/listingOrder.js';
 import { decodeManifest, encodeManifest } from '../../../src/lib/copy/partitionManifest.js';
 import { decodePartitionMessage, encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';

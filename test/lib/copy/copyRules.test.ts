@@ -1,4 +1,3 @@
-import { RestError } from '@azure/core-rest-pipeline';
 import { describe, expect, it } from 'vitest';
 import { Sensitive } from '../../../src/lib/config/DrConfig.js';
 import { normalizePrefix } from '../../../src/lib/copy/blobListing.js';
@@ -7,25 +6,11 @@ import type { ListedBlob } from '../../../src/lib/copy/ListedBlob.js';
 import { compareBlobNames } from '../../../src/lib/copy/listingOrder.js';
 import { decodeManifest, encodeManifest } from '../../../src/lib/copy/partitionManifest.js';
 import { decodePartitionMessage, encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
-import {
-  CopyEnded,
-  isRetriableCopyFailure,
-  RetriesExhausted,
-  withRetries,
-} from '../../../src/lib/copy/retry.js';
 import { normalizeSourceSas } from '../../../src/lib/copy/sourceAccess.js';
 import { describeStorageError, safeStorageError } from '../../../src/lib/copy/storageErrors.js';
 import { mismatchOf } from '../../../src/lib/copy/verifyCopy.js';
 import { ConfigError, InputError } from '../../../src/lib/errors.js';
-
-const restError = (statusCode: number | undefined, code?: string, details?: unknown) => {
-  const error = new RestError('The service said no.', {
-    ...(statusCode ? { statusCode } : {}),
-    ...(code ? { code } : {}),
-  });
-  if (details) error.details = details;
-  return error;
-};
+import { restError } from '../../helpers/restError.js';
 
 const blob = (overrides: Partial<ListedBlob> = {}): ListedBlob => ({
   name: 'kyvos/engine_work/a.parquet',
@@ -95,70 +80,6 @@ describe('storage errors', () => {
     const safe = safeStorageError(error);
     expect(safe).toMatchObject({ statusCode: 403, code: 'AuthenticationFailed' });
     expect(JSON.stringify({ ...safe, message: safe.message })).not.toContain('SECRET');
-  });
-});
-
-describe('per-blob retries', () => {
-  // Failed requests (sockets, 5xx, throttling) are the SDK pipeline's: retried once, there.
-  it.each([
-    [new CopyEnded('failed', 'The asynchronous Copy Blob'), true],
-    [new CopyEnded('aborted', 'The asynchronous Copy Blob'), true],
-    [restError(503, 'CannotVerifyCopySource', { copySourceStatusCode: 503 }), true],
-    [restError(500, 'CannotVerifyCopySource', { copySourceStatusCode: 429 }), true],
-    [restError(404, 'CannotVerifyCopySource', { copySourceStatusCode: 404 }), false],
-    [restError(404, 'CannotVerifyCopySource'), false],
-    [restError(429), false],
-    [restError(503, 'ServerBusy'), false],
-    [restError(undefined, 'ECONNRESET'), false],
-    [restError(403, 'AuthorizationPermissionMismatch'), false],
-    [restError(409, 'PendingCopyOperation'), false],
-    [new Error('plain'), false],
-  ])('%s → %s', (error, retriable) => {
-    expect(isRetriableCopyFailure(error)).toBe(retriable);
-  });
-
-  it('never retries once the caller aborted', () => {
-    const controller = new AbortController();
-    controller.abort();
-    expect(isRetriableCopyFailure(new CopyEnded('failed', 'Copy'), controller.signal)).toBe(false);
-  });
-
-  it('copies again after a copy that ended failed, with a growing backoff, then succeeds', async () => {
-    const delays: number[] = [];
-    let calls = 0;
-    const { value, attempts } = await withRetries(
-      async () => {
-        calls += 1;
-        if (calls < 3) throw new CopyEnded('failed', 'The asynchronous Copy Blob');
-        return 'copied';
-      },
-      { baseDelayInMs: 4, maxDelayInMs: 100, onRetry: (_e, _a, d) => delays.push(d) },
-    );
-    expect({ value, attempts }).toEqual({ value: 'copied', attempts: 3 });
-    // calculateRetryDelay of @azure/core-util: between half and all of base·2^(retry−1).
-    expect(delays[0]).toBeGreaterThanOrEqual(2);
-    expect(delays[0]).toBeLessThanOrEqual(4);
-    expect(delays[1]).toBeGreaterThanOrEqual(4);
-    expect(delays[1]).toBeLessThanOrEqual(8);
-  });
-
-  it('gives up at once on an error that is not retriable', async () => {
-    const failure = withRetries(() => Promise.reject(restError(403)), { maxAttempts: 5 });
-    await expect(failure).rejects.toBeInstanceOf(RetriesExhausted);
-    await expect(failure).rejects.toMatchObject({ attempts: 1, lastError: { statusCode: 403 } });
-  });
-
-  it('gives up after maxAttempts tries of a retriable failure', async () => {
-    let calls = 0;
-    const failure = withRetries(
-      () => {
-        calls += 1;
-        return Promise.reject(new CopyEnded('aborted', 'The asynchronous Copy Blob'));
-      },
-      { maxAttempts: 3, baseDelayInMs: 1 },
-    );
-    await expect(failure).rejects.toMatchObject({ attempts: 3 });
-    expect(calls).toBe(3);
   });
 });
 

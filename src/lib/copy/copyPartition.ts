@@ -29,9 +29,13 @@ export interface CopyOptions {
   concurrency?: number;
   /** Up to this size Copy Blob From URL (synchronous); above, asynchronous Copy Blob. Default 256 MiB, the service's limit. */
   largeBlobThresholdInBytes?: number;
-  /** Tries per blob on transient errors, the first included (on top of the SDK's transport retries). Default 5. */
+  /**
+   * Tries per blob, the first included, of a copy that failed although its requests succeeded (an
+   * asynchronous copy that ended `failed`, a source that failed the destination's fetch: `retry.ts`).
+   * Failed requests are retried by the SDK pipeline, not here. Default 5.
+   */
   maxAttempts?: number;
-  /** First backoff between tries of one blob; doubles, with full jitter. Default 250 ms. */
+  /** First backoff between tries of one blob; doubles, jittered (`calculateRetryDelay`). Default 250 ms. */
   retryBaseDelayInMs?: number;
   /** Longest backoff between tries of one blob. Default 15,000 ms. */
   retryMaxDelayInMs?: number;
@@ -80,7 +84,7 @@ export interface CopyCallCounts {
   destinationHead: number;
   /** Paths whose owner, group and ACL were read at the source and set at the destination. */
   accessControl: number;
-  /** Backoffs taken after transient errors. */
+  /** Blobs copied again after a copy failure that `retry.ts` owns (failed requests are the SDK's). */
   retries: number;
 }
 

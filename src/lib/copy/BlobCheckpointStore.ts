@@ -1,7 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { redact } from '../redact.js';
 import { BlobDocumentStore, DamagedDocument, type DocumentStore } from '../state/DocumentStore.js';
-import type { ListedBlob } from './blobListing.js';
 import {
   CheckpointConflict,
   type CheckpointStore,
@@ -9,6 +8,7 @@ import {
   type PartitionCheckpoint,
   type VersionedCheckpoint,
 } from './CheckpointStore.js';
+import type { ListedBlob } from './ListedBlob.js';
 import { manifestFor, manifestOf, type PartitionManifest } from './partitionManifest.js';
 import { safeStorageError } from './storageErrors.js';
 

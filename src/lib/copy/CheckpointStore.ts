@@ -11,7 +11,7 @@
  * manifest: the page of blobs the planner listed. The one implementation is `BlobCheckpointStore`
  * (over an `InMemoryDocumentStore` in fast tests).
  */
-import type { ListedBlob } from './blobListing.js';
+import type { ListedBlob } from './ListedBlob.js';
 
 export type PartitionStatus = 'started' | 'done' | 'done-with-failures' | 'failed';
 

@@ -1,23 +1,24 @@
-import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
-import type { BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import { pMapSettled } from 'p-map';
-import { ConfigError, codeOf, statusOf } from '../errors.js';
+import { ConfigError, codeOf } from '../errors.js';
 import { applyAccessControl, readSourceAccessControl } from './accessControl.js';
-import { fromProperties, type ListedBlob, listBlobPage } from './blobListing.js';
+import { listBlobPage } from './blobListing.js';
 import {
-  type BlobFailure,
-  CheckpointConflict,
-  type PartitionCheckpoint,
-  type PartitionStatus,
-} from './CheckpointStore.js';
+  type BlobCopyTarget,
+  blobCopyTarget,
+  blobFailureOf,
+  type CopyMethod,
+  isAtDestination,
+  writeBlob,
+} from './blobWriter.js';
+import type { BlobFailure, PartitionCheckpoint, PartitionStatus } from './CheckpointStore.js';
 import type { BlobOutcome, CopyProgressCallback } from './CopyProgress.js';
-import { directoryStubTarget, writeDirectoryStub } from './directoryStub.js';
+import type { ListedBlob } from './ListedBlob.js';
+import { noBlobsCounted, PartitionProgress, type ResumePoint } from './PartitionProgress.js';
 import { RetriesExhausted, withRetries } from './retry.js';
 import { listingFailed, sourceContainerClient, sourceListable } from './sourceAccess.js';
-import { describeStorageError, isCopySourceNetworkRefusal } from './storageErrors.js';
+import { describeStorageError } from './storageErrors.js';
 import { type CopyDeps, type CopyPartition, SYNC_COPY_LIMIT_IN_BYTES } from './types.js';
 
 export interface CopyOptions {
@@ -28,9 +29,13 @@ export interface CopyOptions {
   concurrency?: number;
   /** Up to this size Copy Blob From URL (synchronous); above, asynchronous Copy Blob. Default 256 MiB, the service's limit. */
   largeBlobThresholdInBytes?: number;
-  /** Tries per blob on transient errors, the first included (on top of the SDK's transport retries). Default 5. */
+  /**
+   * Tries per blob, the first included, of a copy that failed although its requests succeeded (an
+   * asynchronous copy that ended `failed`, a source that failed the destination's fetch: `retry.ts`).
+   * Failed requests are retried by the SDK pipeline, not here. Default 5.
+   */
   maxAttempts?: number;
-  /** First backoff between tries of one blob; doubles, with full jitter. Default 250 ms. */
+  /** First backoff between tries of one blob; doubles, jittered (`calculateRetryDelay`). Default 250 ms. */
   retryBaseDelayInMs?: number;
   /** Longest backoff between tries of one blob. Default 15,000 ms. */
   retryMaxDelayInMs?: number;
@@ -79,7 +84,7 @@ export interface CopyCallCounts {
   destinationHead: number;
   /** Paths whose owner, group and ACL were read at the source and set at the destination. */
   accessControl: number;
-  /** Backoffs taken after transient errors. */
+  /** Blobs copied again after a copy failure that `retry.ts` owns (failed requests are the SDK's). */
   retries: number;
 }
 
@@ -133,18 +138,18 @@ export interface CopyPartitionResult {
  * - With any other checkpoint (a previous attempt crashed, was aborted, or left failures), each blob
  *   is first looked up at the destination and skipped when it is already identical
  *   (see `isAlreadyCopied`); but with a manifest, the prefix of it that the checkpoint records as
- *   settled (`settledThrough`, saved every few seconds while copying) is skipped without a call.
- * - Blobs up to `largeBlobThresholdInBytes` use Copy Blob From URL; larger ones (and page or append
- *   blobs) the asynchronous Copy Blob, polled to completion. Both keep Content-Type,
- *   Content-Encoding, Content-Language, Cache-Control, Content-Disposition, Content-MD5 and metadata
- *   (the service copies them when the request names no metadata). Directory stubs
- *   (`hdi_isfolder=true`) are recreated as directories with the same metadata and headers, never
- *   put over a path that exists (`writeDirectoryStub`, as AzCopy).
+ *   settled (`settledThrough`, saved every few seconds while copying) is skipped without a call
+ *   (`PartitionProgress`).
+ * - Each blob is written by `writeBlob`: Copy Blob From URL up to `largeBlobThresholdInBytes`, the
+ *   asynchronous Copy Blob above it (and for page or append blobs), a copy through the engine for a
+ *   source URL too long for the service, and directory stubs (`hdi_isfolder=true`) recreated as
+ *   directories with the same metadata and headers, never put over a path that exists.
  * - With `deps.accessControl`, each path's owner, group and ACL are read at the source (secondary
  *   Data Lake endpoint) and set at the destination once its data is written; a blob found at the
  *   destination on resume is then written again, since its access control may be missing.
- * - Transient failures are retried with backoff; a blob that still fails, or fails for good (403, a
- *   404 because it was deleted after listing…), is recorded by name and the partition ends
+ * - Failed requests are retried by the SDK pipeline; a copy that failed although its requests
+ *   succeeded is copied again (`retry.ts`). A blob that still fails, or fails for good (403, a 404
+ *   because it was deleted after listing…), is recorded by name and the partition ends
  *   `done-with-failures`: never silently dropped.
  * - If the listing fails (an error naming the secondary endpoint), or the destination container
  *   does not exist, the partition is recorded `failed` and the call rejects, so that a queue message
@@ -160,560 +165,298 @@ export async function copyPartition(
   options: CopyOptions = {},
 ): Promise<CopyPartitionResult> {
   const settings = resolveOptions(options);
-  const clock = deps.clock ?? (() => new Date());
   const startedAtMs = performance.now();
   const { runId, index } = partition;
   const callerSignal = options.abortSignal;
   callerSignal?.throwIfAborted();
-  const withSignal = callerSignal ? { abortSignal: callerSignal } : {};
   const calls = noCalls();
-
-  const existing = await deps.checkpoints.get(runId, index, withSignal);
+  const existing = await deps.checkpoints.get(
+    runId,
+    index,
+    callerSignal ? { abortSignal: callerSignal } : {},
+  );
   if (existing?.record.status === 'done') {
     deps.logger.info('copy.partition.skip', { runId, partition: index, reason: 'done' });
-    return {
-      runId,
-      partitionIndex: index,
-      mode: 'already-done',
-      status: 'done',
-      attempt: existing.record.attempts,
-      blobsListed: 0,
-      blobsCopied: 0,
-      blobsSkipped: 0,
-      blobsFailed: 0,
-      bytesCopied: 0,
-      bytesSkipped: 0,
-      failures: [],
-      calls,
-      durationInMs: Math.round(performance.now() - startedAtMs),
-    };
+    return resultOf('already-done', { ...existing.record, ...noBlobsCounted() }, calls, startedAtMs);
   }
-  const resuming = existing !== undefined;
-  const now = clock().toISOString();
-  const record: PartitionCheckpoint = {
-    runId,
-    partitionIndex: index,
-    status: 'started',
-    ...(partition.marker !== undefined ? { marker: partition.marker } : {}),
-    attempts: (existing?.record.attempts ?? 0) + 1,
-    startedAt: existing?.record.startedAt ?? now,
-    attemptStartedAt: now,
-    blobsListed: 0,
-    blobsCopied: 0,
-    blobsSkipped: 0,
-    blobsFailed: 0,
-    bytesCopied: 0,
-    bytesSkipped: 0,
-    failures: [],
-  };
-  let etag = await deps.checkpoints.put(runId, index, record, {
-    ...(existing ? { etag: existing.etag } : {}),
-    ...withSignal,
-  });
-  const saveRecord = async () => {
-    try {
-      etag = await deps.checkpoints.put(runId, index, record, { etag, ...withSignal });
-    } catch (error) {
-      if (!(error instanceof CheckpointConflict)) throw error;
-      // Another worker ran the same partition (a redelivered message). Both copies are complete
-      // overwrites, so this attempt's record is as true as the other's: write it over.
-      const latest = await deps.checkpoints.get(runId, index, withSignal);
-      etag = await deps.checkpoints.put(runId, index, record, {
-        ...(latest ? { etag: latest.etag } : {}),
-        ...withSignal,
+  // One signal for the partition: the caller's abort, a progress callback that threw, or a
+  // destination that cannot take any blob. Every request in flight listens to it: far more than
+  // Node's default of 10 listeners.
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const signal = controller.signal;
+  const progress = await PartitionProgress.claim(deps.checkpoints, partition, existing, {
+    ...(callerSignal ? { abortSignal: callerSignal } : {}),
+    clock: deps.clock ?? (() => new Date()),
+    progressCheckpointIntervalInMs: settings.progressCheckpointIntervalInMs,
+    reservationInBlobs: settings.reservationInBlobs,
+    onProgressNotSaved: (error) => {
+      if (signal.aborted) return;
+      deps.logger.warn('copy.partition.progress_not_saved', {
+        runId,
+        partition: index,
+        reason: error instanceof Error ? error.message : String(error),
       });
-    }
-  };
+    },
+  });
+  const mode = existing ? 'resumed' : 'copied';
   deps.logger.info('copy.partition.start', {
     runId,
     partition: index,
-    attempt: record.attempts,
-    mode: resuming ? 'resumed' : 'copied',
+    attempt: progress.record.attempts,
+    mode,
   });
-
-  // One signal for the partition: the caller's abort, or a progress callback that threw.
-  const controller = new AbortController();
-  // Every request in flight listens to this signal: far more than Node's default of 10.
-  setMaxListeners(0, controller.signal);
   const onCallerAbort = () => controller.abort(callerSignal?.reason);
   callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-  const signal = controller.signal;
-  /** Records the whole partition as `failed` and returns the error to throw. */
-  const failPartition = async (failed: Error): Promise<Error> => {
-    record.status = 'failed';
-    record.error = failed.message;
-    record.endedAt = clock().toISOString();
-    await saveRecord();
-    deps.logger.error('copy.partition.failed', { runId, partition: index, reason: failed.message });
-    return failed;
-  };
-  // Set when the destination cannot take any blob: the partition stops instead of failing each one.
-  let fatal: Error | undefined;
   try {
-    let source: ContainerClient;
-    let blobs: ListedBlob[];
-    // Read from the app's own storage: an error here is not the source's, and the message comes back.
-    const manifest = partition.manifest
-      ? await deps.checkpoints.getManifest(runId, index, { abortSignal: signal })
-      : undefined;
-    if (partition.manifest && !manifest) {
-      deps.logger.warn('copy.partition.no_manifest', { runId, partition: index, fallback: 'listing' });
-    }
-    try {
-      source = sourceContainerClient(deps.clients, deps.source);
-      blobs =
-        manifest ??
-        (
-          await listBlobPage(sourceListable(deps.clients, deps.source), deps.source.prefix, {
-            ...(partition.marker !== undefined ? { marker: partition.marker } : {}),
-            pageSize: partition.pageSize,
-            abortSignal: signal,
-          })
-        ).blobs;
-    } catch (error) {
-      if (signal.aborted) throw signal.reason ?? error;
-      // An unusable SAS (expired, unsigned) is a configuration error, as it is.
-      throw await failPartition(error instanceof ConfigError ? error : listingFailed(deps, error));
-    }
-    record.blobsListed = blobs.length;
-    // A previous attempt's settled prefix of the same manifest is skipped without any call.
-    const digest = manifest ? manifestDigest(manifest) : undefined;
-    const sameManifest = digest !== undefined && existing?.record.manifestDigest === digest;
-    const settledBefore = sameManifest ? Math.min(existing.record.settledThrough ?? 0, blobs.length) : 0;
-    // Past the previous attempts' reservation nothing was started: copied without a lookup.
-    const lookUpBefore = sameManifest ? (existing.record.reservedThrough ?? blobs.length) : blobs.length;
-    if (digest !== undefined) {
-      record.manifestDigest = digest;
-      record.settledThrough = settledBefore;
-      record.reservedThrough = Math.max(existing?.record.reservedThrough ?? 0, settledBefore);
-    }
-
-    const destination = deps.clients
-      .blobService(deps.destination.account)
-      .getContainerClient(deps.destination.container);
-    const resumeSince = new Date(record.startedAt);
-    const report = (blob: ListedBlob, outcome: BlobOutcome) => {
-      if (!options.onProgress) return;
-      try {
-        options.onProgress({
-          runId,
-          partitionIndex: index,
-          blobName: blob.name,
-          outcome,
-          bytes: blob.contentLength,
-        });
-      } catch (error) {
-        controller.abort(error);
-        throw error;
-      }
+    const { source, blobs, manifest } = await openPartition(deps, partition, progress, signal);
+    const run: PartitionRun = {
+      deps,
+      settings,
+      progress,
+      calls,
+      controller,
+      source,
+      destination: deps.clients
+        .blobService(deps.destination.account)
+        .getContainerClient(deps.destination.container),
+      resuming: existing !== undefined,
+      resume: progress.track(blobs, manifest, existing?.record),
+      since: new Date(progress.record.startedAt),
+      onProgress: options.onProgress,
     };
-    const retryOptions = {
-      maxAttempts: settings.maxAttempts,
-      baseDelayInMs: settings.retryBaseDelayInMs,
-      maxDelayInMs: settings.retryMaxDelayInMs,
-      abortSignal: signal,
-    };
-
-    // Counted when the write succeeded: a failed attempt is a retry (calls.retries), not a copy.
-    const writeBlob = async (blob: ListedBlob): Promise<void> => {
-      await writeData(blob);
-      if (deps.accessControl) {
-        const access = await readSourceAccessControl(deps, blob.name, signal);
-        await applyAccessControl(deps, blob.name, access, signal);
-        calls.accessControl += 1;
-      }
-    };
-    const writeData = async (blob: ListedBlob): Promise<void> => {
-      if (blob.isDirectoryStub) {
-        await writeDirectoryStub(
-          directoryStubTarget(destination.getBlockBlobClient(blob.name)),
-          blob,
-          signal,
-        );
-        calls.directoryStub += 1;
-        return;
-      }
-      const sourceBlob = source.getBlobClient(blob.name);
-      const sourceUrl = sourceBlob.url;
-      const method = copyMethodOf(blob, sourceUrl, settings.largeBlobThresholdInBytes);
-      if (method === 'stream') {
-        await streamCopy(sourceBlob, destination.getBlockBlobClient(blob.name), signal);
-        calls.streamCopy += 1;
-        return;
-      }
-      if (method === 'sync') {
-        const response = await destination
-          .getBlockBlobClient(blob.name)
-          .syncCopyFromURL(sourceUrl, { abortSignal: signal });
-        if (response.copyStatus && response.copyStatus !== 'success') {
-          throw new Error(`Copy Blob From URL answered copy status "${response.copyStatus}"`);
-        }
-        calls.syncCopy += 1;
-        return;
-      }
-      await asyncCopy(destination.getBlobClient(blob.name), sourceUrl, settings.copyPollIntervalInMs, signal);
-      calls.asyncCopy += 1;
-    };
-
-    const isAtDestination = async (blob: ListedBlob): Promise<boolean> => {
-      try {
-        const { value } = await withRetries(
-          () => {
-            calls.destinationHead += 1;
-            return destination.getBlobClient(blob.name).getProperties({ abortSignal: signal });
-          },
-          { ...retryOptions, onRetry: () => calls.retries++ },
-        );
-        return isAlreadyCopied(
-          blob,
-          { ...fromProperties(blob.name, value), copyStatus: value.copyStatus },
-          resumeSince,
-        );
-      } catch (error) {
-        if (signal.aborted) throw signal.reason ?? error;
-        // Absent (404) or unknown: copy it; an overwrite is always safe.
-        return false;
-      }
-    };
-
-    // Progress: which blobs are settled (written or found identical), how far without a gap, and
-    // a checkpoint write now and then. Checkpoint writes run one after the other.
-    const settledFlags = new Uint8Array(blobs.length);
-    let saving: Promise<void> = Promise.resolve();
-    let saves = 0;
-    let lastProgressSaveAt = performance.now();
-    const enqueueSave = (): Promise<void> => {
-      saves += 1;
-      const next = saving.then(saveRecord).finally(() => {
-        saves -= 1;
-      });
-      saving = next.catch(() => {});
-      return next;
-    };
-    const settle = (position: number) => {
-      settledFlags[position] = 1;
-      if (record.settledThrough === undefined) return;
-      while (record.settledThrough < blobs.length && settledFlags[record.settledThrough] === 1) {
-        record.settledThrough += 1;
-      }
-    };
-    const saveProgress = () => {
-      if (saves > 0 || performance.now() - lastProgressSaveAt < settings.progressCheckpointIntervalInMs) {
-        return;
-      }
-      lastProgressSaveAt = performance.now();
-      enqueueSave().catch((error: unknown) => {
-        if (signal.aborted) return;
-        deps.logger.warn('copy.partition.progress_not_saved', {
-          runId,
-          partition: index,
-          reason: error instanceof Error ? error.message : String(error),
-        });
-      });
-    };
-    // With a manifest, a blob is started only below a reservation that a checkpoint already holds;
-    // the next reservation is written when half of the current one is used.
-    let durablyReserved = record.reservedThrough ?? blobs.length;
-    let reserving: Promise<void> | undefined;
-    const reserveNext = (): Promise<void> => {
-      if (reserving) return reserving;
-      const through = Math.min(blobs.length, durablyReserved + settings.reservationInBlobs);
-      record.reservedThrough = Math.max(record.reservedThrough ?? 0, through);
-      reserving = enqueueSave()
-        .then(() => {
-          durablyReserved = Math.max(durablyReserved, through);
-        })
-        .finally(() => {
-          reserving = undefined;
-        });
-      return reserving;
-    };
-    const reserve = async (position: number) => {
-      if (record.reservedThrough === undefined) return;
-      if (position >= durablyReserved - settings.reservationInBlobs / 2 && durablyReserved < blobs.length) {
-        const next = reserveNext();
-        next.catch(() => {});
-        // The blocking case; a failed reservation fails this blob's start, as a failed write would.
-        while (position >= durablyReserved) await reserveNext();
-      }
-    };
-
-    const copyOne = async (blob: ListedBlob, position: number): Promise<void> => {
-      signal.throwIfAborted();
-      if (position >= settledBefore) await reserve(position);
-      signal.throwIfAborted();
-      const lookUp = resuming && position >= settledBefore && position < lookUpBefore;
-      // A blob found at the destination may lack its access control (a crash between the two
-      // writes): with access control carried, it is written again rather than skipped.
-      const skip =
-        position < settledBefore || (lookUp && !deps.accessControl && (await isAtDestination(blob)));
-      if (skip) {
-        record.blobsSkipped += 1;
-        record.bytesSkipped += blob.contentLength;
-        settle(position);
-        saveProgress();
-        report(blob, 'skipped');
-        return;
-      }
-      let outcome: BlobOutcome = 'copied';
-      try {
-        await withRetries(() => writeBlob(blob), {
-          ...retryOptions,
-          onRetry: (error, attempt, delayInMs) => {
-            calls.retries += 1;
-            deps.logger.warn('copy.blob.retry', {
-              runId,
-              partition: index,
-              blob: blob.name,
-              attempt,
-              delayInMs,
-              reason: describeStorageError(error),
-            });
-          },
-        });
-        record.blobsCopied += 1;
-        record.bytesCopied += blob.contentLength;
-        settle(position);
-        saveProgress();
-      } catch (error) {
-        if (signal.aborted) throw signal.reason ?? error;
-        const last = error instanceof RetriesExhausted ? error.lastError : error;
-        if (codeOf(last) === 'ContainerNotFound') {
-          fatal ??= new Error(
-            `The destination container "${deps.destination.container}" does not exist in ${deps.destination.account}: create it (the storage step does) before copying.`,
-          );
-          controller.abort(fatal);
-          throw fatal;
-        }
-        outcome = 'failed';
-        const failure = toFailure(blob.name, error);
-        record.blobsFailed += 1;
-        if (record.failures.length < settings.maxRecordedFailures) record.failures.push(failure);
-        deps.logger.warn('copy.blob.failed', {
-          runId,
-          partition: index,
-          blob: blob.name,
-          attempts: failure.attempts,
-          reason: failure.reason,
-        });
-      }
-      report(blob, outcome);
-    };
-
     // Positions are handed out as copy slots free up, so the partition holds `concurrency` calls
     // and their closures, not one pending task per blob. An abort stops handing out new ones.
     function* positions(): Generator<number> {
       for (let position = 0; position < blobs.length && !signal.aborted; position++) yield position;
     }
-    let settled: PromiseSettledResult<void>[];
-    try {
-      settled = await pMapSettled(
-        positions(),
-        (position) => copyOne(blobs[position] as ListedBlob, position),
-        {
-          concurrency: settings.concurrency,
-        },
-      );
-    } finally {
-      await saving;
-    }
-    if (fatal) throw await failPartition(fatal);
+    const settled = await pMapSettled(
+      positions(),
+      (position) => copyOne(run, blobs[position] as ListedBlob, position),
+      { concurrency: settings.concurrency },
+    ).finally(() => progress.idle());
+    if (run.fatal) throw await failPartition(deps, progress, run.fatal);
     if (signal.aborted) throw signal.reason;
     const unexpected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (unexpected) throw unexpected.reason;
 
-    record.status = record.blobsFailed > 0 ? 'done-with-failures' : 'done';
-    record.endedAt = clock().toISOString();
-    await saveRecord();
-    const durationInMs = Math.round(performance.now() - startedAtMs);
+    await progress.finish();
+    const result = resultOf(mode, progress.record, calls, startedAtMs);
+    const { status, attempt, blobsListed, blobsCopied, blobsSkipped, blobsFailed, bytesCopied } = result;
     deps.logger.info('copy.partition.end', {
       runId,
       partition: index,
-      status: record.status,
-      attempt: record.attempts,
-      blobsListed: record.blobsListed,
-      blobsCopied: record.blobsCopied,
-      blobsSkipped: record.blobsSkipped,
-      blobsFailed: record.blobsFailed,
-      bytesCopied: record.bytesCopied,
-      durationInMs,
+      status,
+      attempt,
+      blobsListed,
+      blobsCopied,
+      blobsSkipped,
+      blobsFailed,
+      bytesCopied,
+      durationInMs: result.durationInMs,
     });
-    return {
-      runId,
-      partitionIndex: index,
-      mode: resuming ? 'resumed' : 'copied',
-      status: record.status,
-      attempt: record.attempts,
-      blobsListed: record.blobsListed,
-      blobsCopied: record.blobsCopied,
-      blobsSkipped: record.blobsSkipped,
-      blobsFailed: record.blobsFailed,
-      bytesCopied: record.bytesCopied,
-      bytesSkipped: record.bytesSkipped,
-      failures: record.failures.map((f) => ({ ...f })),
-      calls: { ...calls },
-      durationInMs,
-    };
+    return result;
   } finally {
     callerSignal?.removeEventListener('abort', onCallerAbort);
   }
 }
 
-/** SHA-256 of a manifest's blob names, in order. */
-function manifestDigest(blobs: ListedBlob[]): string {
-  const hash = createHash('sha256');
-  for (const blob of blobs) hash.update(blob.name).update('\n');
-  return hash.digest('hex');
+/** One attempt at a partition, as each of its blobs needs it. */
+interface PartitionRun {
+  deps: CopyDeps;
+  settings: ReturnType<typeof resolveOptions>;
+  progress: PartitionProgress;
+  calls: CopyCallCounts;
+  controller: AbortController;
+  source: ContainerClient;
+  destination: ContainerClient;
+  /** A previous attempt left a checkpoint: blobs are looked up before they are copied. */
+  resuming: boolean;
+  resume: ResumePoint;
+  /** Destination blobs written since then count as this run's (`isAlreadyCopied`). */
+  since: Date;
+  onProgress: CopyProgressCallback | undefined;
+  /** Set when the destination cannot take any blob: the partition stops instead of failing each one. */
+  fatal?: Error;
 }
 
-/** What the destination holds for a blob, as Get Blob Properties reports it. */
-export type DestinationBlob = ListedBlob & { copyStatus?: string | undefined };
-
 /**
- * Whether a blob found at the destination while resuming can be skipped. It must not be in the
- * middle (or the failed end) of a copy, and must have the source's size and kind (directory stub or
- * not); then:
- * - when either side has a Content-MD5, the two must be equal (equal content, whoever wrote it);
- * - when neither has one, size alone proves little, so it must also have been written since the
- *   partition's first attempt started (`since`): by this run. The comparison is against the
- *   service's Last-Modified, so a destination clock behind ours only makes the engine copy again.
+ * The blobs of the partition (its manifest, or its page listed again) and the source container.
+ * A listing that fails, or a source SAS that cannot be used, fails the whole partition.
  */
-export function isAlreadyCopied(source: ListedBlob, destination: DestinationBlob, since: Date): boolean {
-  if (destination.copyStatus !== undefined && destination.copyStatus !== 'success') return false;
-  if (source.contentLength !== destination.contentLength) return false;
-  if (source.isDirectoryStub !== destination.isDirectoryStub) return false;
-  if (source.contentMD5 !== undefined || destination.contentMD5 !== undefined) {
-    return source.contentMD5 === destination.contentMD5;
+async function openPartition(
+  deps: CopyDeps,
+  partition: CopyPartition,
+  progress: PartitionProgress,
+  signal: AbortSignal,
+): Promise<{ source: ContainerClient; blobs: ListedBlob[]; manifest: boolean }> {
+  const { runId, index } = partition;
+  // Read from the app's own storage: an error here is not the source's, and the message comes back.
+  const manifest = partition.manifest
+    ? await deps.checkpoints.getManifest(runId, index, { abortSignal: signal })
+    : undefined;
+  if (partition.manifest && !manifest) {
+    deps.logger.warn('copy.partition.no_manifest', { runId, partition: index, fallback: 'listing' });
   }
-  return destination.lastModified !== undefined && destination.lastModified.getTime() >= since.getTime();
-}
-
-/**
- * The longest copy source URL the service takes: `x-ms-copy-source` of Copy Blob and Copy Blob From
- * URL is "a URL of up to 2 KiB in length"
- * (https://learn.microsoft.com/rest/api/storageservices/copy-blob-from-url, request headers; the
- * same limit is documented for `x-ms-copy-source` in Get Blob Properties). A blob name may be 1,024
- * characters, which URL-encode to up to about 9 KB when they are multi-byte, so some valid blobs
- * cannot be named as a copy source at all.
- */
-export const MAX_COPY_SOURCE_URL_LENGTH = 2 * 1024;
-
-/**
- * How one blob is written at the destination:
- * - `directory-stub`: a zero-length Put Blob with the source's metadata and headers;
- * - `stream`: the engine reads the source and writes the destination (Get Blob into Put Block /
- *   Put Block List), when the source URL (with its SAS) is longer than `MAX_COPY_SOURCE_URL_LENGTH`
- *   and the service would refuse to copy it; only block blobs;
- * - `sync`: Copy Blob From URL, for block blobs up to the threshold (256 MiB at most);
- * - `async`: Copy Blob, for larger blobs, page and append blobs.
- */
-export type CopyMethod = 'directory-stub' | 'stream' | 'sync' | 'async';
-
-export function copyMethodOf(
-  blob: ListedBlob,
-  sourceUrl: string,
-  largeBlobThresholdInBytes: number,
-): CopyMethod {
-  if (blob.isDirectoryStub) return 'directory-stub';
-  const isBlockBlob = blob.blobType === undefined || blob.blobType === 'BlockBlob';
-  if (sourceUrl.length > MAX_COPY_SOURCE_URL_LENGTH) {
-    if (!isBlockBlob) {
-      throw new Error(
-        `The ${blob.blobType} "${blob.name}" cannot be copied: its source URL is ${sourceUrl.length} characters, more than the ${MAX_COPY_SOURCE_URL_LENGTH} a service-side copy takes, and only block blobs are copied through the engine.`,
-      );
-    }
-    return 'stream';
-  }
-  return isBlockBlob && blob.contentLength <= largeBlobThresholdInBytes ? 'sync' : 'async';
-}
-
-/** Block size of a copy through the engine, and blocks in flight per blob. */
-const STREAM_BLOCK_BYTES = 8 * 1024 * 1024;
-const STREAM_BLOCKS_IN_FLIGHT = 4;
-
-/**
- * Copies a block blob through the engine: one Get Blob, its body staged as blocks and committed
- * with the source's HTTP properties (Content-MD5 included, as the source has it) and metadata, read
- * from the same Get Blob answer, so bytes and properties belong together. Idempotent: the commit
- * replaces the whole destination blob.
- */
-async function streamCopy(
-  source: BlobClient,
-  target: BlockBlobClient,
-  abortSignal: AbortSignal,
-): Promise<void> {
-  const download = await source.download(0, undefined, { abortSignal });
-  const body = download.readableStreamBody;
-  if (!body) throw new Error('Get Blob answered without a body');
-  await target.uploadStream(body as Readable, STREAM_BLOCK_BYTES, STREAM_BLOCKS_IN_FLIGHT, {
-    abortSignal,
-    metadata: download.metadata ?? {},
-    blobHTTPHeaders: {
-      ...(download.contentType ? { blobContentType: download.contentType } : {}),
-      ...(download.contentEncoding ? { blobContentEncoding: download.contentEncoding } : {}),
-      ...(download.contentLanguage ? { blobContentLanguage: download.contentLanguage } : {}),
-      ...(download.cacheControl ? { blobCacheControl: download.cacheControl } : {}),
-      ...(download.contentDisposition ? { blobContentDisposition: download.contentDisposition } : {}),
-      ...(download.contentMD5 ? { blobContentMD5: download.contentMD5 } : {}),
-    },
-  });
-}
-
-/**
- * Asynchronous Copy Blob, polled until it ends. A copy still pending at the destination from a
- * crashed attempt makes the service refuse a new one (409 PendingCopyOperation): that copy is
- * aborted and a new one started.
- */
-async function asyncCopy(
-  target: BlobClient,
-  sourceUrl: string,
-  intervalInMs: number,
-  abortSignal: AbortSignal,
-): Promise<void> {
-  const begin = () => target.beginCopyFromURL(sourceUrl, { abortSignal, intervalInMs });
-  let poller: Awaited<ReturnType<typeof begin>>;
   try {
-    poller = await begin();
+    const source = sourceContainerClient(deps.clients, deps.source);
+    if (manifest) return { source, blobs: manifest, manifest: true };
+    const page = await listBlobPage(sourceListable(deps.clients, deps.source), deps.source.prefix, {
+      ...(partition.marker !== undefined ? { marker: partition.marker } : {}),
+      pageSize: partition.pageSize,
+      abortSignal: signal,
+    });
+    return { source, blobs: page.blobs, manifest: false };
   } catch (error) {
-    if (codeOf(error) !== 'PendingCopyOperation') throw error;
-    const properties = await target.getProperties({ abortSignal });
-    if (properties.copyId && properties.copyStatus === 'pending') {
-      await target.abortCopyFromURL(properties.copyId, { abortSignal });
-    }
-    poller = await begin();
-  }
-  // Polled by hand: the poller's own pollUntilDone takes no abort signal.
-  while (!poller.isDone()) {
-    await delay(intervalInMs, undefined, { signal: abortSignal });
-    await poller.poll({ abortSignal });
-  }
-  const state = poller.getOperationState();
-  if (state.error) throw state.error;
-  const status = poller.getResult()?.copyStatus;
-  if (status !== undefined && status !== 'success') {
-    throw new Error(`The asynchronous Copy Blob ended "${status}"`);
+    if (signal.aborted) throw signal.reason ?? error;
+    // An unusable SAS (expired, unsigned) is a configuration error, as it is.
+    throw await failPartition(
+      deps,
+      progress,
+      error instanceof ConfigError ? error : listingFailed(deps, error),
+    );
   }
 }
 
-function toFailure(name: string, error: unknown): BlobFailure {
-  const last = error instanceof RetriesExhausted ? error.lastError : error;
-  const attempts = error instanceof RetriesExhausted ? error.attempts : 1;
-  const status = statusOf(last);
-  const code = codeOf(last);
-  let reason = describeStorageError(last);
-  if (code === 'CannotVerifyCopySource' && status === 404) {
-    reason = `The source blob no longer exists at the secondary (deleted after it was listed?): ${reason}`;
-  } else if (isCopySourceNetworkRefusal(last)) {
-    reason = `The source account's network rules (firewall) refused the destination account's storage service, which fetches the source of a server-side copy; the SAS is not the cause. Let every network reach the source account (az storage account update --default-action Allow) and retry the run: ${reason}`;
-  } else if (status === 403) {
-    reason = `Access denied (check the source SAS and the destination's role assignment): ${reason}`;
+/** Skips, writes or records as failed the blob at `position`, and tells `onProgress`. */
+async function copyOne(run: PartitionRun, blob: ListedBlob, position: number): Promise<void> {
+  const { deps, progress, controller, resume } = run;
+  const signal = controller.signal;
+  signal.throwIfAborted();
+  if (position >= resume.settledBefore) await progress.reserve(position);
+  signal.throwIfAborted();
+  const target = blobCopyTarget(run.source, run.destination, blob.name);
+  // A blob found at the destination may lack its access control (a crash between the two writes):
+  // with access control carried, it is written again rather than skipped.
+  const lookUp = run.resuming && position >= resume.settledBefore && position < resume.lookUpBefore;
+  const skip =
+    position < resume.settledBefore ||
+    (lookUp && !deps.accessControl && (await foundAtDestination(run, target, blob)));
+  let outcome: BlobOutcome = 'skipped';
+  if (skip) progress.skipped(blob, position);
+  else {
+    try {
+      await withRetries(() => writeOne(run, target, blob), {
+        maxAttempts: run.settings.maxAttempts,
+        baseDelayInMs: run.settings.retryBaseDelayInMs,
+        maxDelayInMs: run.settings.retryMaxDelayInMs,
+        abortSignal: signal,
+        onRetry: (error, attempt, delayInMs) => {
+          run.calls.retries += 1;
+          deps.logger.warn('copy.blob.retry', {
+            runId: progress.record.runId,
+            partition: progress.record.partitionIndex,
+            blob: blob.name,
+            attempt,
+            delayInMs,
+            reason: describeStorageError(error),
+          });
+        },
+      });
+      progress.copied(blob, position);
+      outcome = 'copied';
+    } catch (error) {
+      if (signal.aborted) throw signal.reason ?? error;
+      const last = error instanceof RetriesExhausted ? error.lastError : error;
+      if (codeOf(last) === 'ContainerNotFound') {
+        run.fatal ??= new Error(
+          `The destination container "${deps.destination.container}" does not exist in ${deps.destination.account}: create it (the storage step does) before copying.`,
+        );
+        controller.abort(run.fatal);
+        throw run.fatal;
+      }
+      const failure = blobFailureOf(blob.name, error);
+      progress.failed(failure, run.settings.maxRecordedFailures);
+      deps.logger.warn('copy.blob.failed', {
+        runId: progress.record.runId,
+        partition: progress.record.partitionIndex,
+        blob: blob.name,
+        attempts: failure.attempts,
+        reason: failure.reason,
+      });
+      outcome = 'failed';
+    }
   }
+  report(run, blob, outcome);
+}
+
+/** Whether the blob is already at the destination (one Get Blob Properties, counted). */
+function foundAtDestination(run: PartitionRun, target: BlobCopyTarget, blob: ListedBlob): Promise<boolean> {
+  run.calls.destinationHead += 1;
+  return isAtDestination(target, blob, run.since, run.controller.signal);
+}
+
+/** Which count a write by each method adds to. */
+const CALL_OF_METHOD = {
+  'directory-stub': 'directoryStub',
+  stream: 'streamCopy',
+  sync: 'syncCopy',
+  async: 'asyncCopy',
+} as const satisfies Record<CopyMethod, keyof CopyCallCounts>;
+
+/** One try at a blob: its data, then its access control. Counted when it succeeded. */
+async function writeOne(run: PartitionRun, target: BlobCopyTarget, blob: ListedBlob): Promise<void> {
+  const { deps, controller, settings } = run;
+  const signal = controller.signal;
+  const method = await writeBlob(target, blob, {
+    largeBlobThresholdInBytes: settings.largeBlobThresholdInBytes,
+    copyPollIntervalInMs: settings.copyPollIntervalInMs,
+    abortSignal: signal,
+  });
+  run.calls[CALL_OF_METHOD[method]] += 1;
+  if (deps.accessControl) {
+    const access = await readSourceAccessControl(deps, blob.name, signal);
+    await applyAccessControl(deps, blob.name, access, signal);
+    run.calls.accessControl += 1;
+  }
+}
+
+/** Tells `onProgress`; a callback that throws stops the partition as a crash would. */
+function report(run: PartitionRun, blob: ListedBlob, outcome: BlobOutcome): void {
+  if (!run.onProgress) return;
+  try {
+    run.onProgress({
+      runId: run.progress.record.runId,
+      partitionIndex: run.progress.record.partitionIndex,
+      blobName: blob.name,
+      outcome,
+      bytes: blob.contentLength,
+    });
+  } catch (error) {
+    run.controller.abort(error);
+    throw error;
+  }
+}
+
+/** Records the whole partition as `failed` and returns the error to throw. */
+async function failPartition(deps: CopyDeps, progress: PartitionProgress, failed: Error): Promise<Error> {
+  await progress.fail(failed);
+  const { runId, partitionIndex } = progress.record;
+  deps.logger.error('copy.partition.failed', { runId, partition: partitionIndex, reason: failed.message });
+  return failed;
+}
+
+function resultOf(
+  mode: CopyPartitionResult['mode'],
+  record: PartitionCheckpoint,
+  calls: CopyCallCounts,
+  startedAtMs: number,
+): CopyPartitionResult {
   return {
-    name,
-    reason,
-    ...(status !== undefined ? { statusCode: status } : {}),
-    ...(code !== undefined ? { code } : {}),
-    attempts,
+    runId: record.runId,
+    partitionIndex: record.partitionIndex,
+    mode,
+    status: record.status,
+    attempt: record.attempts,
+    blobsListed: record.blobsListed,
+    blobsCopied: record.blobsCopied,
+    blobsSkipped: record.blobsSkipped,
+    blobsFailed: record.blobsFailed,
+    bytesCopied: record.bytesCopied,
+    bytesSkipped: record.bytesSkipped,
+    failures: record.failures.map((f) => ({ ...f })),
+    calls: { ...calls },
+    durationInMs: Math.round(performance.now() - startedAtMs),
   };
 }
 

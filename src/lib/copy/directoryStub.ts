@@ -1,6 +1,6 @@
 import type { BlobHTTPHeaders, BlockBlobClient } from '@azure/storage-blob';
 import { codeOf, statusOf } from '../errors.js';
-import { DIRECTORY_STUB_METADATA, fromProperties, type ListedBlob } from './blobListing.js';
+import { DIRECTORY_STUB_METADATA, fromProperties, type ListedBlob } from './ListedBlob.js';
 
 /**
  * The destination path of a directory stub, as the calls that write one need it: the Blob API of a

@@ -1,5 +1,5 @@
 import { SaxesParser } from 'saxes';
-import { isDirectoryStub, type ListedBlob } from './blobListing.js';
+import { isDirectoryStub, type ListedBlob } from './ListedBlob.js';
 
 /** What a List Blobs answer holds, reduced to what copying and verifying need. */
 export interface ParsedBlobList {

@@ -1,4 +1,4 @@
-import type { ListedBlob } from './blobListing.js';
+import type { ListedBlob } from './ListedBlob.js';
 
 /**
  * A partition's manifest: the blobs of its page exactly as the planner listed them, stored next to

@@ -1,4 +1,5 @@
-import { type ListedBlob, type ListingPage, listBlobPages } from './blobListing.js';
+import { type ListingPage, listBlobPages } from './blobListing.js';
+import type { ListedBlob } from './ListedBlob.js';
 import { listingFailed, sourceListable } from './sourceAccess.js';
 import {
   type CopyListingDeps,

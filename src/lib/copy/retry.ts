@@ -1,21 +1,63 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { isTransientStorageError } from './storageErrors.js';
+/**
+ * The copy engine's own retries of one blob, for the failures that the SDK pipeline cannot retry.
+ *
+ * Every storage request already goes through the SDK's retry policy (set once in `ClientFactory`):
+ * it retries socket errors, per-try timeouts, throttling and the service's 5xx, request by request.
+ * Retrying those again here would multiply the requests per blob. What the pipeline cannot see is a
+ * copy that failed although every request succeeded, so this layer owns only:
+ * - an asynchronous Copy Blob that ended `failed` or `aborted` (Get Blob Properties answered 200
+ *   with that copy status; a new copy may succeed), and a Copy Blob From URL that answered a copy
+ *   status other than `success` (`CopyEnded`);
+ * - a copy the destination refused because its fetch of the source failed transiently
+ *   (`CannotVerifyCopySource` with the source's status 408, 429 or 5xx, from
+ *   `x-ms-copy-source-status-code`): the source was busy or not answering, the destination is not.
+ *
+ * A copy still pending from a crashed attempt (409 `PendingCopyOperation`) is handled where the copy
+ * starts, by aborting it (`blobWriter.ts`). Everything else (403 of a bad SAS or of network rules,
+ * 404 of a source deleted after it was listed, 409, 412…) fails the same way again and is not retried.
+ */
+import { calculateRetryDelay, delay } from '@azure/core-util';
+import { codeOf, statusOf } from '../errors.js';
+import { copySourceStatusOf } from './storageErrors.js';
 
-/** Bounded retries with exponential backoff and full jitter, above the SDK's own transport retries. */
+/** Statuses of the source, seen through a copy, that are worth another copy. */
+const TRANSIENT_SOURCE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+/** A copy whose requests succeeded but whose copy status is not `success`. */
+export class CopyEnded extends Error {
+  override readonly name = 'CopyEnded';
+  constructor(
+    readonly copyStatus: string,
+    what: string,
+  ) {
+    super(`${what} ended with copy status "${copyStatus}"`);
+  }
+}
+
+/**
+ * Whether another copy of the blob may succeed where this one failed (see the module comment).
+ * `callerSignal` is the caller's abort signal: an abort the caller asked for is never retried.
+ */
+export function isRetriableCopyFailure(error: unknown, callerSignal?: AbortSignal): boolean {
+  if (callerSignal?.aborted) return false;
+  if (error instanceof CopyEnded) return error.copyStatus === 'failed' || error.copyStatus === 'aborted';
+  if (codeOf(error) !== 'CannotVerifyCopySource') return false;
+  const sourceStatus = copySourceStatusOf(error) ?? statusOf(error);
+  return sourceStatus !== undefined && TRANSIENT_SOURCE_STATUSES.has(sourceStatus);
+}
+
 export interface RetryOptions {
   /** Tries in all, the first included. Default 5. */
   maxAttempts?: number;
-  /** Backoff before the second try (before jitter); doubles each time. Default 250 ms. */
+  /** Backoff before the second try (`calculateRetryDelay` of `@azure/core-util`: doubles, jittered). Default 250 ms. */
   baseDelayInMs?: number;
   /** Cap of one backoff. Default 15 s. */
   maxDelayInMs?: number;
   abortSignal?: AbortSignal;
-  /** Which errors are worth another try. Default `isTransientStorageError`. */
-  isTransient?: (error: unknown, abortSignal?: AbortSignal) => boolean;
+  /** Which errors are worth another try. Default `isRetriableCopyFailure`. */
+  isRetriable?: (error: unknown, abortSignal?: AbortSignal) => boolean;
   /** Called before each backoff, with the failed attempt (1-based) and the delay chosen. */
   onRetry?: (error: unknown, attempt: number, delayInMs: number) => void;
-  /** Source of jitter in [0, 1). Default `Math.random`. */
-  random?: () => number;
 }
 
 /** A call that failed for good: the error of its last try, and how many tries were made. */
@@ -29,19 +71,8 @@ export class RetriesExhausted extends Error {
   }
 }
 
-/** Full-jitter backoff: a uniform delay in [0, min(max, base·2^(attempt−1))]. */
-export function backoffDelayInMs(
-  attempt: number,
-  baseDelayInMs: number,
-  maxDelayInMs: number,
-  random: () => number = Math.random,
-): number {
-  const ceiling = Math.min(maxDelayInMs, baseDelayInMs * 2 ** Math.max(0, attempt - 1));
-  return Math.floor(random() * ceiling);
-}
-
 /**
- * Runs `operation` until it succeeds, fails with an error that is not transient, or has been tried
+ * Runs `operation` until it succeeds, fails with an error that is not retriable, or has been tried
  * `maxAttempts` times. Either failure throws `RetriesExhausted` with the last error and the number
  * of tries. An abort of `abortSignal` stops at once and throws the abort reason.
  */
@@ -50,20 +81,26 @@ export async function withRetries<T>(
   options: RetryOptions = {},
 ): Promise<{ value: T; attempts: number }> {
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
-  const baseDelayInMs = options.baseDelayInMs ?? 250;
-  const maxDelayInMs = options.maxDelayInMs ?? 15_000;
-  const isTransient = options.isTransient ?? isTransientStorageError;
+  const backoff = {
+    retryDelayInMs: options.baseDelayInMs ?? 250,
+    maxRetryDelayInMs: options.maxDelayInMs ?? 15_000,
+  };
+  const isRetriable = options.isRetriable ?? isRetriableCopyFailure;
   for (let attempt = 1; ; attempt++) {
     try {
       return { value: await operation(attempt), attempts: attempt };
     } catch (error) {
       if (options.abortSignal?.aborted) throw options.abortSignal.reason ?? error;
-      if (attempt >= maxAttempts || !isTransient(error, options.abortSignal)) {
+      if (attempt >= maxAttempts || !isRetriable(error, options.abortSignal)) {
         throw new RetriesExhausted(attempt, error);
       }
-      const wait = backoffDelayInMs(attempt, baseDelayInMs, maxDelayInMs, options.random);
+      const wait = Math.round(calculateRetryDelay(attempt - 1, backoff).retryAfterInMs);
       options.onRetry?.(error, attempt, wait);
-      await delay(wait, undefined, options.abortSignal ? { signal: options.abortSignal } : {});
+      try {
+        await delay(wait, options.abortSignal ? { abortSignal: options.abortSignal } : {});
+      } catch (aborted) {
+        throw options.abortSignal?.reason ?? aborted;
+      }
     }
   }
 }

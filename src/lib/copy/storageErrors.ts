@@ -1,24 +1,6 @@
 import { codeOf, statusOf } from '../errors.js';
 import { redact } from '../redact.js';
 
-/** HTTP statuses worth another try: throttling and the service's own transient failures. */
-const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
-
-/** Service error codes that mean "try again later" whatever the status. */
-const TRANSIENT_CODES = new Set(['ServerBusy', 'OperationTimedOut', 'InternalError']);
-
-/** Socket-level failures: the request may not have reached the service, or its answer was lost. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ECONNREFUSED',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ESOCKETTIMEDOUT',
-  'ECONNABORTED',
-  'REQUEST_SEND_ERROR',
-]);
-
 /**
  * The status the copy source answered the destination service with, for a failed Copy Blob (From
  * URL). Azure reports it in `x-ms-copy-source-status-code` (the SDK puts it in `details`).
@@ -52,32 +34,6 @@ export function isCopySourceNetworkRefusal(error: unknown): boolean {
   if (sourceCode) return sourceCode === 'AuthorizationFailure';
   const message = error instanceof Error ? error.message : String(error);
   return firstLine(message).trim() === NETWORK_REFUSAL_MESSAGE;
-}
-
-/**
- * Whether another try of the same storage call may succeed: 408/429/5xx, `ServerBusy`,
- * `OperationTimedOut`, `InternalError`, socket errors, a per-try timeout of the SDK, and
- * `CannotVerifyCopySource` when the source itself answered 408/429/5xx. Everything else (403 of a
- * bad SAS, 404 of a source deleted after it was listed, 409, 412…) fails the same way again.
- *
- * `callerSignal` is the caller's abort signal: an abort the caller asked for is never transient.
- */
-export function isTransientStorageError(error: unknown, callerSignal?: AbortSignal): boolean {
-  if (callerSignal?.aborted) return false;
-  const code = codeOf(error);
-  if (code === 'CannotVerifyCopySource') {
-    const inner = copySourceStatusOf(error) ?? statusOf(error);
-    return inner !== undefined && TRANSIENT_STATUSES.has(inner);
-  }
-  if (code && (TRANSIENT_CODES.has(code) || NETWORK_CODES.has(code))) return true;
-  const status = statusOf(error);
-  if (status !== undefined) return TRANSIENT_STATUSES.has(status);
-  // No status: the request did not complete. An AbortError the caller did not ask for is the SDK's
-  // per-try timeout.
-  const name = (error as { name?: unknown } | undefined)?.name;
-  if (name === 'AbortError' || name === 'TimeoutError') return true;
-  const cause = (error as { cause?: unknown } | undefined)?.cause;
-  return cause !== undefined && cause !== error && isTransientStorageError(cause, callerSignal);
 }
 
 /**

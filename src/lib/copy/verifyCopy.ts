@@ -4,7 +4,8 @@ import {
   readDestinationAccessControl,
   readSourceAccessControl,
 } from './accessControl.js';
-import { type ListedBlob, type ListingPage, listableContainer, listBlobPages } from './blobListing.js';
+import { type ListingPage, listableContainer, listBlobPages } from './blobListing.js';
+import type { ListedBlob } from './ListedBlob.js';
 import { compareBlobNames, type ListingOrder } from './listingOrder.js';
 import { listingFailed, sourceListable } from './sourceAccess.js';
 import { safeStorageError } from './storageErrors.js';

@@ -44,7 +44,11 @@ const logLines: string[] = [];
 const logger = createLogger((_level, line) => logLines.push(line));
 
 beforeAll(async () => {
-  fixture = await startStorageFixture();
+  // Failed requests are retried by the SDK pipeline, as in production: enough tries to outlast the
+  // secondary's short outage below (0 + 100 + 300 + 700 ms of backoff).
+  fixture = await startStorageFixture({
+    retry: { maxRetries: 4, retryDelayInMs: 100, maxRetryDelayInMs: 800 },
+  });
   seed = await seedKyvosData(fixture);
   checkpointContainer = fixture.clients
     .blobService(fixture.names.appStorageAccount)
@@ -481,7 +485,7 @@ describe('copy engine on the local storage stack', () => {
     }
   });
 
-  it('a secondary that drops out for a moment costs retries, not blobs', async () => {
+  it('a secondary that drops out for a moment costs no blob: the SDK pipeline retries the copies', async () => {
     const deps = depsFor('dr-flaky', `${fixture.names.engineWorkDirectory}/cubes/cube5`);
     await createDestination('dr-flaky');
     const [first] = await plan(deps, 'run-flaky');
@@ -489,9 +493,6 @@ describe('copy engine on the local storage stack', () => {
     const result = await copyPartition(deps, (first as PlannedPartition).partition, {
       ...FAST,
       concurrency: 2,
-      maxAttempts: 8,
-      retryBaseDelayInMs: 100,
-      retryMaxDelayInMs: 400,
       onProgress: () => {
         if (dropped) return;
         dropped = true;
@@ -506,8 +507,6 @@ describe('copy engine on the local storage stack', () => {
       blobsCopied: (first as PlannedPartition).blobCount,
       blobsFailed: 0,
     });
-    expect(result.calls.retries).toBeGreaterThan(0);
-    expect(logLines.some((line) => line.includes('"copy.blob.retry"'))).toBe(true);
     expect((await verifyCopy(deps)).ok).toBe(true);
   });
 

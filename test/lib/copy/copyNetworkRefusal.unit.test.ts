@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isCopySourceNetworkRefusal, isTransientStorageError } from '../../../src/lib/copy/storageErrors.js';
+import { isRetriableCopyFailure } from '../../../src/lib/copy/retry.js';
+import { isCopySourceNetworkRefusal } from '../../../src/lib/copy/storageErrors.js';
 
 const copyError = (statusCode: number, message: string, sourceCode?: string) =>
   Object.assign(new Error(`${message}\nRequestId:1\nTime:2026-12-01T10:00:00Z`), {
@@ -37,6 +38,6 @@ describe("a copy refused by the source's network rules", () => {
 
   it('is not retried: the rules refuse it again', () => {
     const refusal = copyError(403, 'This request is not authorized to perform this operation.');
-    expect(isTransientStorageError(refusal)).toBe(false);
+    expect(isRetriableCopyFailure(refusal)).toBe(false);
   });
 });

@@ -1,29 +1,16 @@
-import { RestError } from '@azure/core-rest-pipeline';
 import { describe, expect, it } from 'vitest';
 import { Sensitive } from '../../../src/lib/config/DrConfig.js';
-import { type ListedBlob, normalizePrefix } from '../../../src/lib/copy/blobListing.js';
-import { isAlreadyCopied } from '../../../src/lib/copy/copyPartition.js';
+import { normalizePrefix } from '../../../src/lib/copy/blobListing.js';
+import { isAlreadyCopied } from '../../../src/lib/copy/blobWriter.js';
+import type { ListedBlob } from '../../../src/lib/copy/ListedBlob.js';
 import { compareBlobNames } from '../../../src/lib/copy/listingOrder.js';
 import { decodeManifest, encodeManifest } from '../../../src/lib/copy/partitionManifest.js';
 import { decodePartitionMessage, encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
-import { backoffDelayInMs, RetriesExhausted, withRetries } from '../../../src/lib/copy/retry.js';
 import { normalizeSourceSas } from '../../../src/lib/copy/sourceAccess.js';
-import {
-  describeStorageError,
-  isTransientStorageError,
-  safeStorageError,
-} from '../../../src/lib/copy/storageErrors.js';
+import { describeStorageError, safeStorageError } from '../../../src/lib/copy/storageErrors.js';
 import { mismatchOf } from '../../../src/lib/copy/verifyCopy.js';
 import { ConfigError, InputError } from '../../../src/lib/errors.js';
-
-const restError = (statusCode: number | undefined, code?: string, details?: unknown) => {
-  const error = new RestError('The service said no.', {
-    ...(statusCode ? { statusCode } : {}),
-    ...(code ? { code } : {}),
-  });
-  if (details) error.details = details;
-  return error;
-};
+import { restError } from '../../helpers/restError.js';
 
 const blob = (overrides: Partial<ListedBlob> = {}): ListedBlob => ({
   name: 'kyvos/engine_work/a.parquet',
@@ -82,33 +69,7 @@ describe('listing order', () => {
   });
 });
 
-describe('transient errors', () => {
-  it.each([
-    [restError(429), true],
-    [restError(500, 'InternalError'), true],
-    [restError(503, 'ServerBusy'), true],
-    [restError(500, 'OperationTimedOut'), true],
-    [restError(undefined, 'ECONNRESET'), true],
-    [restError(undefined, 'ETIMEDOUT'), true],
-    [restError(undefined, 'REQUEST_SEND_ERROR'), true],
-    [restError(503, 'CannotVerifyCopySource', { copySourceStatusCode: 503 }), true],
-    [restError(500, 'CannotVerifyCopySource', { copySourceStatusCode: 429 }), true],
-    [restError(404, 'CannotVerifyCopySource', { copySourceStatusCode: 404 }), false],
-    [restError(404, 'CannotVerifyCopySource'), false],
-    [restError(403, 'AuthorizationPermissionMismatch'), false],
-    [restError(409, 'PendingCopyOperation'), false],
-    [new Error('plain'), false],
-  ])('%s → %s', (error, transient) => {
-    expect(isTransientStorageError(error)).toBe(transient);
-  });
-
-  it('never treats an abort the caller asked for as transient', () => {
-    const controller = new AbortController();
-    controller.abort();
-    expect(isTransientStorageError(restError(503), controller.signal)).toBe(false);
-    expect(isTransientStorageError(Object.assign(new Error('aborted'), { name: 'AbortError' }))).toBe(true);
-  });
-
+describe('storage errors', () => {
   it('describes an error on one redacted line, without the request', () => {
     const error = restError(403, 'AuthenticationFailed');
     error.message =
@@ -119,46 +80,6 @@ describe('transient errors', () => {
     const safe = safeStorageError(error);
     expect(safe).toMatchObject({ statusCode: 403, code: 'AuthenticationFailed' });
     expect(JSON.stringify({ ...safe, message: safe.message })).not.toContain('SECRET');
-  });
-});
-
-describe('retries', () => {
-  it('retries transient errors with growing, jittered backoff, then succeeds', async () => {
-    const delays: number[] = [];
-    let calls = 0;
-    const { value, attempts } = await withRetries(
-      async () => {
-        calls += 1;
-        if (calls < 3) throw restError(503, 'ServerBusy');
-        return 'copied';
-      },
-      { baseDelayInMs: 4, maxDelayInMs: 100, random: () => 0.999, onRetry: (_e, _a, d) => delays.push(d) },
-    );
-    expect({ value, attempts, delays }).toEqual({ value: 'copied', attempts: 3, delays: [3, 7] });
-  });
-
-  it('gives up at once on an error that is not transient', async () => {
-    const failure = withRetries(() => Promise.reject(restError(403)), { maxAttempts: 5 });
-    await expect(failure).rejects.toBeInstanceOf(RetriesExhausted);
-    await expect(failure).rejects.toMatchObject({ attempts: 1, lastError: { statusCode: 403 } });
-  });
-
-  it('gives up after maxAttempts tries of a transient error', async () => {
-    let calls = 0;
-    const failure = withRetries(
-      () => {
-        calls += 1;
-        return Promise.reject(restError(503));
-      },
-      { maxAttempts: 3, baseDelayInMs: 1 },
-    );
-    await expect(failure).rejects.toMatchObject({ attempts: 3 });
-    expect(calls).toBe(3);
-  });
-
-  it('caps the backoff', () => {
-    expect(backoffDelayInMs(30, 250, 15_000, () => 0.5)).toBe(7_500);
-    expect(backoffDelayInMs(1, 250, 15_000, () => 0)).toBe(0);
   });
 });
 

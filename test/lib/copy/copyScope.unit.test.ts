@@ -3,13 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { passThroughHeaders } from '../../../local/storageFront.js';
 import type { ClientFactory } from '../../../src/lib/clients/ClientFactory.js';
-import {
-  isDirectoryStub,
-  type ListableContainer,
-  type ListedBlob,
-} from '../../../src/lib/copy/blobListing.js';
-import { copyMethodOf, MAX_COPY_SOURCE_URL_LENGTH } from '../../../src/lib/copy/copyPartition.js';
+import type { ListableContainer } from '../../../src/lib/copy/blobListing.js';
+import { copyMethodOf, MAX_COPY_SOURCE_URL_LENGTH } from '../../../src/lib/copy/blobWriter.js';
 import { copyScopeOf, countBlobsOutsideScope, isInCopyScope } from '../../../src/lib/copy/copyScope.js';
+import { isDirectoryStub, type ListedBlob } from '../../../src/lib/copy/ListedBlob.js';
 import { compareBlobNames } from '../../../src/lib/copy/listingOrder.js';
 import { ListingOutOfOrder, verifyCopy } from '../../../src/lib/copy/verifyCopy.js';
 import {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { ListedBlob } from '../../../src/lib/copy/blobListing.js';
 import {
   type DirectoryStubTarget,
   nextDirectoryStubStep,
   withoutFolderFlag,
   writeDirectoryStub,
 } from '../../../src/lib/copy/directoryStub.js';
+import type { ListedBlob } from '../../../src/lib/copy/ListedBlob.js';
 
 const serviceError = (statusCode: number, code: string) =>
   Object.assign(new Error(code), { statusCode, code });

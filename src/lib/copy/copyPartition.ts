@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { pMapSettled } from 'p-map';
 import { ConfigError, codeOf, statusOf } from '../errors.js';
-import { applyAccessControl, readSourceAccessControl } from './accessControl.js';
+import { applyAccessControl } from './accessControl.js';
 import { fromProperties, type ListedBlob, listBlobPage } from './blobListing.js';
 import {
   type BlobFailure,
@@ -16,7 +16,6 @@ import {
 import type { BlobOutcome, CopyProgressCallback } from './CopyProgress.js';
 import { directoryStubTarget, writeDirectoryStub } from './directoryStub.js';
 import { RetriesExhausted, withRetries } from './retry.js';
-import { listingFailed, sourceContainerClient, sourceListable } from './sourceAccess.js';
 import { describeStorageError, isCopySourceNetworkRefusal } from './storageErrors.js';
 import { type CopyDeps, type CopyPartition, SYNC_COPY_LIMIT_IN_BYTES } from './types.js';
 
@@ -260,11 +259,11 @@ export async function copyPartition(
       deps.logger.warn('copy.partition.no_manifest', { runId, partition: index, fallback: 'listing' });
     }
     try {
-      source = sourceContainerClient(deps.clients, deps.source);
+      source = deps.source.containerClient();
       blobs =
         manifest ??
         (
-          await listBlobPage(sourceListable(deps.clients, deps.source), deps.source.prefix, {
+          await listBlobPage(deps.source.listable(), deps.source.prefix, {
             ...(partition.marker !== undefined ? { marker: partition.marker } : {}),
             pageSize: partition.pageSize,
             abortSignal: signal,
@@ -273,7 +272,7 @@ export async function copyPartition(
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;
       // An unusable SAS (expired, unsigned) is a configuration error, as it is.
-      throw await failPartition(error instanceof ConfigError ? error : listingFailed(deps, error));
+      throw await failPartition(error instanceof ConfigError ? error : deps.source.listingFailed(error));
     }
     record.blobsListed = blobs.length;
     // A previous attempt's settled prefix of the same manifest is skipped without any call.
@@ -318,7 +317,7 @@ export async function copyPartition(
     const writeBlob = async (blob: ListedBlob): Promise<void> => {
       await writeData(blob);
       if (deps.accessControl) {
-        const access = await readSourceAccessControl(deps, blob.name, signal);
+        const access = await deps.source.readAccessControl(blob.name, signal);
         await applyAccessControl(deps, blob.name, access, signal);
         calls.accessControl += 1;
       }

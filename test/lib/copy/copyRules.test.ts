@@ -7,7 +7,6 @@ import { compareBlobNames } from '../../../src/lib/copy/listingOrder.js';
 import { decodeManifest, encodeManifest } from '../../../src/lib/copy/partitionManifest.js';
 import { decodePartitionMessage, encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
 import { backoffDelayInMs, RetriesExhausted, withRetries } from '../../../src/lib/copy/retry.js';
-import { normalizeSourceSas } from '../../../src/lib/copy/sourceAccess.js';
 import {
   describeStorageError,
   isTransientStorageError,
@@ -15,6 +14,7 @@ import {
 } from '../../../src/lib/copy/storageErrors.js';
 import { mismatchOf } from '../../../src/lib/copy/verifyCopy.js';
 import { ConfigError, InputError } from '../../../src/lib/errors.js';
+import { normalizeSourceSas } from '../../../src/lib/source/sourceCredential.js';
 
 const restError = (statusCode: number | undefined, code?: string, details?: unknown) => {
   const error = new RestError('The service said no.', {

@@ -2,7 +2,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import type { DataLakeFileSystemClient } from '@azure/storage-file-datalake';
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { AppSettings } from '../config/ConfigSource.js';
-import type { DrConfig, Sensitive } from '../config/DrConfig.js';
+import { type DrConfig, Sensitive } from '../config/DrConfig.js';
 import { accessControlOf, type PathAccessControl } from '../copy/accessControl.js';
 import { type ListableContainer, listBlobPage, normalizePrefix } from '../copy/blobListing.js';
 import { safeStorageError } from '../copy/storageErrors.js';
@@ -120,7 +120,7 @@ export class SourceAccess implements SourceLocation {
         now: options.clock(),
         ...abort,
       });
-      return new SourceAccess(clients, location, sas);
+      return new SourceAccess(clients, location, new Sensitive(sas));
     }
     const stored = await readSourceSas(config, { settings: options.settings, clients }, abort);
     if (!stored) throw missingSourceCredential(config);

@@ -5,18 +5,22 @@
  */
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
-import { clientEnvironmentFromSettings, createClientFactory } from '../src/lib/clients/ClientFactory.js';
+import {
+  type ClientFactory,
+  clientEnvironmentFromSettings,
+  createClientFactory,
+} from '../src/lib/clients/ClientFactory.js';
 import { Sensitive } from '../src/lib/config/DrConfig.js';
 import { BlobCheckpointStore } from '../src/lib/copy/BlobCheckpointStore.js';
 import { type ListableContainer, listableContainer, listBlobPages } from '../src/lib/copy/blobListing.js';
 import type { CopyProgressEvent } from '../src/lib/copy/CopyProgress.js';
-import { sourceContainerClient, sourceListable } from '../src/lib/copy/sourceAccess.js';
-import type { CopyDeps, CopySource } from '../src/lib/copy/types.js';
+import type { CopyDeps } from '../src/lib/copy/types.js';
 import { poisonQueueOf } from '../src/lib/failover/queues.js';
 import { STATE_CONTAINER } from '../src/lib/failover/RunStore.js';
 import { DEFAULT_FAILOVER_OPTIONS } from '../src/lib/failover/StepContext.js';
 import { createLogger } from '../src/lib/log.js';
 import { describeError } from '../src/lib/redact.js';
+import { SourceAccess } from '../src/lib/source/SourceAccess.js';
 import { copyInBareLoops, copyOneAtATime, listCopyItems } from './baselines.js';
 import { copyWithEngine } from './engineCopy.js';
 import type {
@@ -30,14 +34,10 @@ import type {
   TimedListing,
 } from './jobs.js';
 
-/** The job's source as the engine takes it, the SAS wrapped so that it is never printed. */
-function sourceOf(job: CopyJob): CopySource {
-  return {
-    account: job.source.account,
-    container: job.source.container,
-    prefix: job.source.prefix,
-    sas: new Sensitive(job.source.sas),
-  };
+/** The job's source as the engine reads it, the SAS wrapped so that it is never printed. */
+function sourceOf(clients: ClientFactory, job: CopyJob): SourceAccess {
+  const { account, container, prefix, sas } = job.source;
+  return new SourceAccess(clients, { account, container, prefix }, new Sensitive(sas));
 }
 
 function send(message: ChildMessage): Promise<void> {
@@ -129,7 +129,8 @@ async function runJob(
   const clients = createClientFactory(
     clientEnvironmentFromSettings({ KYVOS_DR_LOCAL_STACK: job.descriptorPath }),
   );
-  const source = sourceContainerClient(clients, sourceOf(job));
+  const sourceAccess = sourceOf(clients, job);
+  const source = sourceAccess.containerClient();
 
   if (job.kind === 'engine') {
     const logger = createLogger((level, line) => {
@@ -139,7 +140,7 @@ async function runJob(
     });
     const deps: CopyDeps = {
       clients,
-      source: sourceOf(job),
+      source: sourceAccess,
       destination: job.destination,
       checkpoints: new BlobCheckpointStore(
         clients.blobService(job.appStorageAccount).getContainerClient(STATE_CONTAINER),
@@ -237,7 +238,7 @@ async function runJob(
     const copy = await copyInBareLoops(subset, destination, run.concurrency);
     const listings = run.timeListings
       ? {
-          source: await timeListing(sourceListable(clients, sourceOf(job)), job.source.prefix),
+          source: await timeListing(sourceAccess.listable(), job.source.prefix),
           destination: await timeListing(
             listableContainer(clients, run.destination.account, run.destination.container),
             job.source.prefix,

@@ -43,7 +43,7 @@ export function describeError(error: unknown): string {
   let current: unknown = error;
   for (let depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
     const message = current instanceof Error ? current.message : String(current);
-    // A wrapper often quotes its cause already (listingFailed does): do not repeat it.
+    // A wrapper often quotes its cause already (`SourceAccess.listingFailed` does): do not repeat it.
     if (message && !parts.some((part) => part.includes(message))) parts.push(message);
     current = current instanceof Error ? current.cause : undefined;
   }

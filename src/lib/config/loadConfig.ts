@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import { ConfigError } from '../errors.js';
+import { describeSasExpiry, parseSas } from '../source/sourceCredential.js';
 import {
   type ConfigSource,
   readSecret,
@@ -11,7 +12,6 @@ import type { ConfigOrigin, DrConfig } from './DrConfig.js';
 import type { Rule } from './rules.js';
 import * as rules from './rules.js';
 import { appSettingName, CONFIG_SECRETS, type ConfigKey } from './secretNames.js';
-import { describeSasExpiry, parseSas } from './sourceSas.js';
 
 /** One secret's row in the configuration table. */
 interface FieldSpec<T> {

@@ -1,7 +1,6 @@
 import type { PathAccessControlItem, RolePermissions } from '@azure/storage-file-datalake';
 import type { CopyAccessControl } from '../config/DrConfig.js';
 import type { Logger } from '../log.js';
-import { normalizeSourceSas } from './sourceAccess.js';
 import type { CopyDeps } from './types.js';
 
 /**
@@ -67,19 +66,6 @@ export async function hierarchicalNamespaceOf(
     });
     return undefined;
   }
-}
-
-/** The source path's access control, through the secondary's Data Lake endpoint, with the source SAS. */
-export async function readSourceAccessControl(
-  deps: Pick<CopyDeps, 'clients' | 'source'>,
-  name: string,
-  abortSignal?: AbortSignal,
-): Promise<PathAccessControl> {
-  const path = deps.clients
-    .dataLakeService(deps.source.account, { secondary: true, sas: normalizeSourceSas(deps.source.sas) })
-    .getFileSystemClient(deps.source.container)
-    .getFileClient(name);
-  return accessControlOf(await path.getAccessControl(abortSignal ? { abortSignal } : {}));
 }
 
 /** The destination path's access control, through the Data Lake endpoint, with the identity. */
@@ -166,7 +152,8 @@ function destinationPath(deps: Pick<CopyDeps, 'clients' | 'destination'>, name: 
     .getFileClient(name);
 }
 
-function accessControlOf(response: {
+/** A Data Lake Get Access Control answer as owner, group and the ACL in the service's text form. */
+export function accessControlOf(response: {
   owner?: string;
   group?: string;
   acl: PathAccessControlItem[];

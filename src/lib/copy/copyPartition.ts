@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { ContainerClient } from '@azure/storage-blob';
 import { pMapSettled } from 'p-map';
 import { ConfigError, codeOf } from '../errors.js';
-import { applyAccessControl, readSourceAccessControl } from './accessControl.js';
+import { applyAccessControl } from './accessControl.js';
 import { listBlobPage } from './blobListing.js';
 import {
   type BlobCopyTarget,
@@ -17,7 +17,6 @@ import type { BlobOutcome, CopyProgressCallback } from './CopyProgress.js';
 import type { ListedBlob } from './ListedBlob.js';
 import { noBlobsCounted, PartitionProgress, type ResumePoint } from './PartitionProgress.js';
 import { RetriesExhausted, withRetries } from './retry.js';
-import { listingFailed, sourceContainerClient, sourceListable } from './sourceAccess.js';
 import { describeStorageError } from './storageErrors.js';
 import { type CopyDeps, type CopyPartition, SYNC_COPY_LIMIT_IN_BYTES } from './types.js';
 
@@ -299,9 +298,9 @@ async function openPartition(
     deps.logger.warn('copy.partition.no_manifest', { runId, partition: index, fallback: 'listing' });
   }
   try {
-    const source = sourceContainerClient(deps.clients, deps.source);
+    const source = deps.source.containerClient();
     if (manifest) return { source, blobs: manifest, manifest: true };
-    const page = await listBlobPage(sourceListable(deps.clients, deps.source), deps.source.prefix, {
+    const page = await listBlobPage(deps.source.listable(), deps.source.prefix, {
       ...(partition.marker !== undefined ? { marker: partition.marker } : {}),
       pageSize: partition.pageSize,
       abortSignal: signal,
@@ -313,7 +312,7 @@ async function openPartition(
     throw await failPartition(
       deps,
       progress,
-      error instanceof ConfigError ? error : listingFailed(deps, error),
+      error instanceof ConfigError ? error : deps.source.listingFailed(error),
     );
   }
 }
@@ -405,7 +404,7 @@ async function writeOne(run: PartitionRun, target: BlobCopyTarget, blob: ListedB
   });
   run.calls[CALL_OF_METHOD[method]] += 1;
   if (deps.accessControl) {
-    const access = await readSourceAccessControl(deps, blob.name, signal);
+    const access = await deps.source.readAccessControl(blob.name, signal);
     await applyAccessControl(deps, blob.name, access, signal);
     run.calls.accessControl += 1;
   }

@@ -1,12 +1,6 @@
 import { type ListingPage, listBlobPages } from './blobListing.js';
 import type { ListedBlob } from './ListedBlob.js';
-import { listingFailed, sourceListable } from './sourceAccess.js';
-import {
-  type CopyListingDeps,
-  type CopyPartition,
-  DEFAULT_PAGE_SIZE,
-  SYNC_COPY_LIMIT_IN_BYTES,
-} from './types.js';
+import { type CopyDeps, type CopyPartition, DEFAULT_PAGE_SIZE, SYNC_COPY_LIMIT_IN_BYTES } from './types.js';
 
 export interface PlanPartitionsOptions {
   /** Blobs per partition (List Blobs `maxresults`, at most 5,000). Default 1,000. */
@@ -45,13 +39,13 @@ export interface PlannedPartition {
  * and their checkpoints make re-enqueued duplicates harmless.
  */
 export async function* planPartitions(
-  deps: CopyListingDeps,
+  deps: Pick<CopyDeps, 'source'>,
   runId: string,
   options: PlanPartitionsOptions = {},
 ): AsyncGenerator<PlannedPartition> {
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const threshold = options.largeBlobThresholdInBytes ?? SYNC_COPY_LIMIT_IN_BYTES;
-  const container = sourceListable(deps.clients, deps.source);
+  const container = deps.source.listable();
   let index = options.resumeFrom?.index ?? 0;
   const pages = listBlobPages(container, deps.source.prefix, {
     pageSize,
@@ -66,7 +60,7 @@ export async function* planPartitions(
       page = next.value;
     } catch (error) {
       if (options.abortSignal?.aborted) throw options.abortSignal.reason ?? error;
-      throw listingFailed(deps, error);
+      throw deps.source.listingFailed(error);
     }
     if (page.blobs.length === 0) continue;
     let bytes = 0;

@@ -1,29 +1,7 @@
 import type { ClientFactory } from '../clients/ClientFactory.js';
-import type { Sensitive } from '../config/DrConfig.js';
 import type { Logger } from '../log.js';
+import type { SourceAccess } from '../source/SourceAccess.js';
 import type { CheckpointStore } from './CheckpointStore.js';
-
-/**
- * Where a failover copy reads: the primary's container, through the account's RA-GRS secondary
- * endpoint (`<account>-secondary`), which keeps answering while the primary region is down.
- */
-export interface CopySource {
-  /** The primary storage account. The engine only ever talks to its secondary endpoint. */
-  account: string;
-  container: string;
-  /**
-   * The subtree to copy: the Kyvos engine work directory, e.g. `kyvos/engine_work`. `''` copies the
-   * whole container. `a/b` means the blob `a/b` itself (the directory stub) and everything under
-   * `a/b/`, never `a/bc`. Leading and trailing slashes are ignored.
-   */
-  prefix: string;
-  /**
-   * A SAS (read and list) for the source, from Key Vault (as the config's `Sensitive`) or from
-   * `createUserDelegationSourceSas`: a query string with or without `?`, or a whole URL. It only
-   * ever travels inside request URLs: it is never logged, written to a checkpoint, or returned.
-   */
-  sas: string | Sensitive;
-}
 
 /** Where a failover copy writes: the DR account, with the Function's identity. */
 export interface CopyDestination {
@@ -59,10 +37,12 @@ export interface CopyPartition {
   retry?: number;
 }
 
-/** What the copy engine works with. The SAS in `source` is configuration, read once from Key Vault. */
+/** What the copy engine works with. */
 export interface CopyDeps {
+  /** For the destination and the checkpoints: the source is read through `source` only. */
   clients: ClientFactory;
-  source: CopySource;
+  /** The source, through the secondary, with the SAS read or signed once for this step. */
+  source: SourceAccess;
   destination: CopyDestination;
   checkpoints: CheckpointStore;
   logger: Logger;
@@ -74,9 +54,6 @@ export interface CopyDeps {
    */
   accessControl?: boolean;
 }
-
-/** What listing and verification need: no checkpoints. */
-export type CopyListingDeps = Pick<CopyDeps, 'clients' | 'source'> & Pick<Partial<CopyDeps>, 'accessControl'>;
 
 /** Default Copy Blob From URL limit: larger blobs use the asynchronous Copy Blob. */
 export const SYNC_COPY_LIMIT_IN_BYTES = 256 * 1024 * 1024;

@@ -1,13 +1,8 @@
 import type { Logger } from '../log.js';
-import {
-  accessControlMismatch,
-  readDestinationAccessControl,
-  readSourceAccessControl,
-} from './accessControl.js';
+import { accessControlMismatch, readDestinationAccessControl } from './accessControl.js';
 import { type ListingPage, listableContainer, listBlobPages } from './blobListing.js';
 import type { ListedBlob } from './ListedBlob.js';
 import { compareBlobNames, type ListingOrder } from './listingOrder.js';
-import { listingFailed, sourceListable } from './sourceAccess.js';
 import { safeStorageError } from './storageErrors.js';
 import type { CopyDeps } from './types.js';
 
@@ -111,10 +106,10 @@ async function verifyInOrder(
     deps.destination.container,
   );
   const source = new SortedCursor(
-    listBlobPages(sourceListable(deps.clients, deps.source), deps.source.prefix, listOptions),
+    listBlobPages(deps.source.listable(), deps.source.prefix, listOptions),
     order,
     'source',
-    (error) => listingFailed(deps, error),
+    (error) => deps.source.listingFailed(error),
     options.abortSignal,
   );
   const destination = new SortedCursor(
@@ -205,7 +200,7 @@ async function accessControlMismatchOf(
 ): Promise<string | undefined> {
   try {
     const [source, destination] = await Promise.all([
-      readSourceAccessControl(deps, name, abortSignal),
+      deps.source.readAccessControl(name, abortSignal),
       readDestinationAccessControl(deps, name, abortSignal),
     ]);
     return accessControlMismatch(source, destination);

@@ -1,8 +1,8 @@
 import { learnStorageEndpoints } from '../clients/storageEndpoints.js';
 import { hierarchicalNamespaceOf, resolveCopyAccessControl } from '../copy/accessControl.js';
 import { BlobCheckpointStore } from '../copy/BlobCheckpointStore.js';
-import { sourceCredentialFor } from '../copy/sourceCredential.js';
 import type { CopyDeps } from '../copy/types.js';
+import { SourceAccess } from '../source/SourceAccess.js';
 import { STATE_CONTAINER } from './RunStore.js';
 import type { StepContext } from './StepContext.js';
 
@@ -15,14 +15,14 @@ type CopyContextInput = Pick<
 
 /**
  * The copy engine's dependencies for a run: the source through the RA-GRS secondary with the
- * credential `kyvos-dr-source-auth` selects (`sourceCredentialFor`: the stored SAS, or a proven
- * user-delegation SAS), the DR account as destination, checkpoints in the app's storage, and whether
+ * credential `kyvos-dr-source-auth` selects (`SourceAccess.open`: the stored SAS, or a proven
+ * user-delegation SAS), opened once here and shared by everything the step reads the source for, the DR account as destination, checkpoints in the app's storage, and whether
  * access control is carried (`kyvos-dr-copy-acls`; `auto` reads both accounts' `isHnsEnabled` from ARM).
  */
 export async function copyDepsFor(ctx: CopyContextInput): Promise<CopyDeps> {
   const { config, clients } = ctx;
   await useArmEndpoints(ctx);
-  const { sas } = await sourceCredentialFor({
+  const source = await SourceAccess.open({
     config,
     clients,
     settings: ctx.settings,
@@ -44,12 +44,7 @@ export async function copyDepsFor(ctx: CopyContextInput): Promise<CopyDeps> {
   return {
     accessControl: access.enabled,
     clients,
-    source: {
-      account: config.primary.storageAccount,
-      container: config.primary.container,
-      prefix: config.copyPrefix,
-      sas,
-    },
+    source,
     destination: { account: config.dr.storageAccount, container: config.dr.container },
     checkpoints: new BlobCheckpointStore(
       clients.blobService(ctx.appStorageAccount).getContainerClient(STATE_CONTAINER),

@@ -1,11 +1,11 @@
 import { ACTIVE_SECRETS } from '../config/secretNames.js';
 import { readCopyNetworkAccess } from '../copy/copyNetworkAccess.js';
-import { proveSourceAccess, type SourceAccessProof } from '../copy/sourceAccess.js';
-import { describeSourceAccess } from '../copy/sourceCredential.js';
 import { PreconditionFailed, statusOf } from '../errors.js';
 import type { Readiness } from '../health/readiness.js';
 import { writeProofRefusal } from '../promote/writeProof.js';
 import { describeError } from '../redact.js';
+import type { SourceAccessProof } from '../source/SourceAccess.js';
+import { describeSourceAccess } from '../source/sourceCredential.js';
 import { copyDepsFor } from './copyContext.js';
 import type { FailoverRequest } from './FailoverRun.js';
 import type { StepContext } from './StepContext.js';
@@ -42,7 +42,7 @@ export interface RecordedNamesCheck {
  * Proves that the copy can read its source, with exactly the access the copy will use
  * (`copyDepsFor`: the stored source SAS, or with `kyvos-dr-source-auth` user-delegation a
  * user-delegation SAS; no stored SAS otherwise is a reason naming the fix),
- * through the `-secondary` endpoint (`proveSourceAccess`), that no secret the record step
+ * through the `-secondary` endpoint (`SourceAccess.prove`), that no secret the record step
  * writes is soft-deleted (`checkRecordedNamesNotDeleted`), and that the promote's write proof has
  * its table and grants (`writeProofRefusal`). A failure is not thrown: it is returned
  * as a reason an operator can act on, so that preflight refuses the run with every reason at once.
@@ -57,7 +57,12 @@ export async function proveRunCanFinish(
   const access = describeSourceAccess(ctx.config);
   const [copy, names, writeProof, network] = await Promise.all([
     copyDepsFor(ctx)
-      .then((deps) => proveSourceAccess(deps, ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}))
+      .then((deps) =>
+        deps.source.prove({
+          ...(deps.accessControl ? { accessControl: true } : {}),
+          ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
+        }),
+      )
       .then(
         (proof) => ({ ok: true as const, proof }),
         (error: unknown) => ({

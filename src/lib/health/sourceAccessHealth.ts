@@ -1,13 +1,9 @@
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { DrConfig } from '../config/DrConfig.js';
 import { CONFIG_SECRETS } from '../config/secretNames.js';
-import { proveSourceAccess } from '../copy/sourceAccess.js';
-import {
-  describeSourceAccess,
-  missingSourceCredential,
-  sourceCredentialFor,
-} from '../copy/sourceCredential.js';
 import { describeError } from '../redact.js';
+import { SourceAccess } from '../source/SourceAccess.js';
+import { describeSourceAccess, missingSourceCredential } from '../source/sourceCredential.js';
 import type { ReportBuilder } from './HealthReport.js';
 
 export interface SourceAuthCheckContext {
@@ -54,25 +50,15 @@ export async function checkSourceAuth(
   report.facts.sourceAuthProven = null;
   if (!context.secondaryReachable) return;
   try {
-    const { sas } = await sourceCredentialFor({
+    const abort = context.abortSignal ? { abortSignal: context.abortSignal } : {};
+    const source = await SourceAccess.open({
       config,
       clients: context.clients,
       settings: context.settings,
       clock: context.clock,
-      ...(context.abortSignal ? { abortSignal: context.abortSignal } : {}),
+      ...abort,
     });
-    await proveSourceAccess(
-      {
-        clients: context.clients,
-        source: {
-          account: config.primary.storageAccount,
-          container: config.primary.container,
-          prefix: config.copyPrefix,
-          sas,
-        },
-      },
-      { pageSize: 1, ...(context.abortSignal ? { abortSignal: context.abortSignal } : {}) },
-    );
+    await source.prove({ pageSize: 1, ...abort });
     report.facts.sourceAuthProven = true;
   } catch (error) {
     report.facts.sourceAuthProven = false;

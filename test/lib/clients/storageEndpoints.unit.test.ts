@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { type ClientFactory, createClientFactory } from '../../../src/lib/clients/ClientFactory.js';
 import { endpointsFromArm, learnStorageEndpoints } from '../../../src/lib/clients/storageEndpoints.js';
 import type { DrConfig } from '../../../src/lib/config/DrConfig.js';
-import { sourceContainerClient } from '../../../src/lib/copy/sourceAccess.js';
 import { copyDepsFor } from '../../../src/lib/failover/copyContext.js';
 import { createLogger } from '../../../src/lib/log.js';
 
@@ -87,7 +86,7 @@ describe('storage endpoints from ARM', () => {
       appStorageAccount: 'kyvosdrapp',
       settings: { KYVOS_DR_SOURCE_SAS: SAS },
     });
-    expect(sourceContainerClient(deps.clients, deps.source).url).toMatch(
+    expect(deps.source.containerClient().url).toMatch(
       /^https:\/\/kyvosprimdata-secondary\.z21\.blob\.storage\.azure\.net\/kyvos\?/,
     );
     expect(deps.clients.blobService(deps.destination.account).url).toBe(

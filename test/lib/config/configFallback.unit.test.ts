@@ -9,7 +9,7 @@ import {
 } from '../../../src/lib/config/ConfigSource.js';
 import { ConfigProblems, loadConfig } from '../../../src/lib/config/loadConfig.js';
 import { appSettingName, CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
-import { readSourceSas } from '../../../src/lib/config/sourceSas.js';
+import { readSourceSas } from '../../../src/lib/source/sourceCredential.js';
 import { testConfig } from '../../helpers/inMemoryFailover.js';
 
 const VAULT_URL = 'https://kv-kyvos.vault.azure.net';

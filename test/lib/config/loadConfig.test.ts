@@ -11,9 +11,9 @@ import {
 import { createConfigLoader } from '../../../src/lib/config/configLoader.js';
 import { ConfigProblems, checkConfig, loadConfig } from '../../../src/lib/config/loadConfig.js';
 import { APP_SETTINGS, appSettingName, CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
-import { readSourceSas } from '../../../src/lib/config/sourceSas.js';
 import { createDeps } from '../../../src/lib/deps.js';
 import { ConfigError } from '../../../src/lib/errors.js';
+import { readSourceSas } from '../../../src/lib/source/sourceCredential.js';
 
 /** Values that must never show up in an error, a finding or a log line. */
 const LEAKY_PASSWORD = 'Sup3r-Secret-Pa55';

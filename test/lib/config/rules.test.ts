@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Sensitive } from '../../../src/lib/config/DrConfig.js';
 import { parsePostgresConnectionString } from '../../../src/lib/config/postgresConnectionString.js';
 import * as rules from '../../../src/lib/config/rules.js';
-import { describeSasExpiry, parseSas } from '../../../src/lib/config/sourceSas.js';
+import { describeSasExpiry, parseSas } from '../../../src/lib/source/sourceCredential.js';
 
 const accepts = <T>(rule: rules.Rule<T>, raw: string) => rule(raw).ok;
 

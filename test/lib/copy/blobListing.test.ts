@@ -4,8 +4,7 @@ import { StorageRequestError } from '../../../src/lib/clients/ContainerRequests.
 import { Sensitive } from '../../../src/lib/config/DrConfig.js';
 import { getListedBlob, listBlobPages } from '../../../src/lib/copy/blobListing.js';
 import type { ListedBlob } from '../../../src/lib/copy/ListedBlob.js';
-import { sourceListable } from '../../../src/lib/copy/sourceAccess.js';
-import type { CopySource } from '../../../src/lib/copy/types.js';
+import { SourceAccess } from '../../../src/lib/source/SourceAccess.js';
 import { type StorageFixture, startStorageFixture } from '../../helpers/storageFixture.js';
 
 const CONTAINER = 'listing-names';
@@ -48,18 +47,17 @@ afterAll(async () => {
   await fixture?.stop();
 });
 
-function source(sas = fixture.sourceSas): CopySource {
-  return {
-    account: fixture.names.primaryStorageAccount,
-    container: CONTAINER,
-    prefix: PREFIX,
-    sas: new Sensitive(sas),
-  };
+function source(sas = fixture.sourceSas): SourceAccess {
+  return new SourceAccess(
+    fixture.clients,
+    { account: fixture.names.primaryStorageAccount, container: CONTAINER, prefix: PREFIX },
+    new Sensitive(sas),
+  );
 }
 
 describe('listing through the secondary endpoint', () => {
   it('reads, page by page, every blob as Get Blob Properties describes it', async () => {
-    const listable = sourceListable(fixture.clients, source());
+    const listable = source().listable();
     const pages: ListedBlob[][] = [];
     for await (const page of listBlobPages(listable, PREFIX, { pageSize: 2 })) pages.push(page.blobs);
     const listed = pages.flat();
@@ -93,7 +91,7 @@ describe('listing through the secondary endpoint', () => {
 
   it('a SAS the service refuses fails with its status and code, and without the signature', async () => {
     const tampered = fixture.sourceSas.replace(/sig=[^&]+/, 'sig=AAAA');
-    const listable = sourceListable(fixture.clients, source(tampered));
+    const listable = source(tampered).listable();
     const error = await listBlobPages(listable, '', { pageSize: 10 })
       .next()
       .then(

@@ -14,12 +14,13 @@ import {
 } from '../../../src/lib/copy/copyPartition.js';
 import { decodePartitionMessage, encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
 import { type PlannedPartition, planPartitions } from '../../../src/lib/copy/planPartitions.js';
-import { createUserDelegationSourceSas, sourceListable } from '../../../src/lib/copy/sourceAccess.js';
 import type { CopyDeps } from '../../../src/lib/copy/types.js';
 import { ListingOutOfOrder, verifyCopy } from '../../../src/lib/copy/verifyCopy.js';
 import { runQueueHost } from '../../../src/lib/failover/queueHost.js';
 import { MAX_DEQUEUE_COUNT } from '../../../src/lib/failover/queues.js';
 import { createLogger } from '../../../src/lib/log.js';
+import { SourceAccess } from '../../../src/lib/source/SourceAccess.js';
+import { createUserDelegationSourceSas } from '../../../src/lib/source/sourceCredential.js';
 import {
   type KyvosSeed,
   type StorageFixture,
@@ -64,12 +65,11 @@ afterAll(async () => {
 function depsFor(destinationContainer: string, prefix = fixture.names.engineWorkDirectory): CopyDeps {
   return {
     clients: fixture.clients,
-    source: {
-      account: fixture.names.primaryStorageAccount,
-      container: fixture.names.container,
-      prefix,
-      sas: new Sensitive(fixture.sourceSas),
-    },
+    source: new SourceAccess(
+      fixture.clients,
+      { account: fixture.names.primaryStorageAccount, container: fixture.names.container, prefix },
+      new Sensitive(fixture.sourceSas),
+    ),
     destination: { account: fixture.names.drStorageAccount, container: destinationContainer },
     checkpoints,
     logger,
@@ -583,7 +583,7 @@ describe('copy engine on the local storage stack', () => {
     await source.getBlockBlobClient(late).upload('late', 4);
     try {
       // Listed again from its marker, the first page now ends one planned blob early.
-      const again = await listBlobPage(sourceListable(fixture.clients, deps.source), prefix, {
+      const again = await listBlobPage(deps.source.listable(), prefix, {
         pageSize: PAGE_SIZE,
       });
       expect(again.blobs.map((b) => b.name)).toContain(late);

@@ -6,10 +6,10 @@ import type { ListedBlob } from '../../../src/lib/copy/ListedBlob.js';
 import { compareBlobNames } from '../../../src/lib/copy/listingOrder.js';
 import { decodeManifest, encodeManifest } from '../../../src/lib/copy/partitionManifest.js';
 import { decodePartitionMessage, encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
-import { normalizeSourceSas } from '../../../src/lib/copy/sourceAccess.js';
 import { describeStorageError, safeStorageError } from '../../../src/lib/copy/storageErrors.js';
 import { mismatchOf } from '../../../src/lib/copy/verifyCopy.js';
 import { ConfigError, InputError } from '../../../src/lib/errors.js';
+import { normalizeSourceSas } from '../../../src/lib/source/sourceCredential.js';
 import { restError } from '../../helpers/restError.js';
 
 const blob = (overrides: Partial<ListedBlob> = {}): ListedBlob => ({

@@ -14,6 +14,7 @@ import {
   keyVaultNamesOf,
   kyvosDeploymentParameters,
 } from '../../../src/lib/failover/kyvosDeployment.js';
+import { SourceAccess } from '../../../src/lib/source/SourceAccess.js';
 
 const escapeXml = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 
@@ -43,6 +44,11 @@ function fakeContainer(pages: string[][]): ListableContainer & { queries: Record
       },
     },
   };
+}
+
+/** The source container `c` of account `a` through `clients`. */
+function sourceOf(clients: ClientFactory): SourceAccess {
+  return new SourceAccess(clients, { account: 'a', container: 'c', prefix: '' }, 'sv=1&sig=x');
 }
 
 /** Clients whose source (secondary) and destination listings are fixed name lists. */
@@ -143,10 +149,11 @@ describe('the listing order', () => {
 
   it('lets the merge verify names whose UTF-16 and code-point orders differ', async () => {
     const names = ['d/x\u{1F600}', 'd/x\uFF21', 'd/x\uFFFD'];
+    const clients = fakeClients(names, names);
     const result = await verifyCopy(
       {
-        clients: fakeClients(names, names),
-        source: { account: 'a', container: 'c', prefix: '', sas: 'sv=1&sig=x' },
+        clients,
+        source: sourceOf(clients),
         destination: { account: 'b', container: 'c' },
       },
       { listingOrder: 'lexicographic' },
@@ -157,12 +164,14 @@ describe('the listing order', () => {
   it('still refuses a listing that is really out of order', async () => {
     const sorted = ['d/a', 'd/b', 'd/c'];
     const outOfOrder = ['d/a', 'd/c', 'd/b'];
-    const run = (source: string[]) =>
-      verifyCopy({
-        clients: fakeClients(source, sorted),
-        source: { account: 'a', container: 'c', prefix: '', sas: 'sv=1&sig=x' },
+    const run = (source: string[]) => {
+      const clients = fakeClients(source, sorted);
+      return verifyCopy({
+        clients,
+        source: sourceOf(clients),
         destination: { account: 'b', container: 'c' },
       });
+    };
     await expect(run(outOfOrder)).rejects.toBeInstanceOf(ListingOutOfOrder);
     // Code-point order of the two names below is out of UTF-16 order: the merge refuses it too.
     await expect(run(['d/x\uFF21', 'd/x\u{1F600}'])).rejects.toBeInstanceOf(ListingOutOfOrder);

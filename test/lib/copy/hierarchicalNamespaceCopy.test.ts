@@ -14,10 +14,10 @@ import {
 import { BlobCheckpointStore } from '../../../src/lib/copy/BlobCheckpointStore.js';
 import { type CopyOptions, copyPartition } from '../../../src/lib/copy/copyPartition.js';
 import { planPartitions } from '../../../src/lib/copy/planPartitions.js';
-import { proveSourceAccess } from '../../../src/lib/copy/sourceAccess.js';
 import type { CopyDeps } from '../../../src/lib/copy/types.js';
 import { verifyCopy } from '../../../src/lib/copy/verifyCopy.js';
 import { createLogger } from '../../../src/lib/log.js';
+import { SourceAccess } from '../../../src/lib/source/SourceAccess.js';
 import { type StorageFixture, startStorageFixture } from '../../helpers/storageFixture.js';
 
 const FAST: CopyOptions = {
@@ -54,12 +54,11 @@ function depsFor(container: string, extra: Partial<CopyDeps> = {}): CopyDeps {
     .getContainerClient('kyvos-dr');
   return {
     clients: fixture.clients,
-    source: {
-      account: fixture.names.primaryStorageAccount,
-      container,
-      prefix: '',
-      sas: new Sensitive(fixture.sourceSas),
-    },
+    source: new SourceAccess(
+      fixture.clients,
+      { account: fixture.names.primaryStorageAccount, container, prefix: '' },
+      new Sensitive(fixture.sourceSas),
+    ),
     destination: { account: fixture.names.drStorageAccount, container },
     checkpoints: new BlobCheckpointStore(checkpoints),
     logger,
@@ -197,17 +196,20 @@ describe('a copy between hierarchical-namespace accounts', () => {
         fixture.accountKey(fixture.names.primaryStorageAccount),
       ),
     ).toString();
-    const deps = depsFor('acl-sas', { accessControl: true });
-    const withServiceSas = { ...deps, source: { ...deps.source, sas: new Sensitive(serviceSas) } };
+    const withServiceSas = new SourceAccess(
+      fixture.clients,
+      { account: fixture.names.primaryStorageAccount, container: 'acl-sas', prefix: '' },
+      new Sensitive(serviceSas),
+    );
 
-    const refused = await proveSourceAccess(withServiceSas).catch((e: unknown) => e as Error);
+    const refused = await withServiceSas.prove({ accessControl: true }).catch((e: unknown) => e as Error);
 
     expect(refused).toBeInstanceOf(Error);
     expect((refused as Error).message).toContain('Cannot read the access control of the source path');
     expect((refused as Error).message).toContain('execute (e)');
     expect((refused as Error).message).not.toContain('sig=');
     // Without access control the same SAS is enough.
-    await expect(proveSourceAccess({ ...withServiceSas, accessControl: false })).resolves.toMatchObject({
+    await expect(withServiceSas.prove({ accessControl: false })).resolves.toMatchObject({
       blobsListed: 2,
     });
   });

@@ -2,7 +2,6 @@ import { describeConfigOrigin, isVaultUnreachable } from '../../config/ConfigSou
 import { ACTIVE_SECRETS } from '../../config/secretNames.js';
 import { copyScopeOf, countBlobsOutsideScope } from '../../copy/copyScope.js';
 import { planPartitions } from '../../copy/planPartitions.js';
-import { sourceListable } from '../../copy/sourceAccess.js';
 import { PreconditionFailed } from '../../errors.js';
 import type { ReplicaHealthReport } from '../../health/ReplicaHealth.js';
 import { combineReadiness, type Readiness } from '../../health/readiness.js';
@@ -221,7 +220,7 @@ async function dryRunPlan(ctx: StepContext) {
   const scope = copyScopeOf(deps.source.prefix);
   const plan = {
     scope: scope.description,
-    blobsOutsideScope: await countBlobsOutsideScope(sourceListable(deps.clients, deps.source), scope, {
+    blobsOutsideScope: await countBlobsOutsideScope(deps.source.listable(), scope, {
       ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
     }),
     partitions: 0,

@@ -1,6 +1,5 @@
 import { ACTIVE_SECRETS } from '../../config/secretNames.js';
 import { copyScopeOf, countBlobsOutsideScope } from '../../copy/copyScope.js';
-import { sourceListable } from '../../copy/sourceAccess.js';
 import { verifyCopy } from '../../copy/verifyCopy.js';
 import { proveWritable } from '../../promote/promoteReplica.js';
 import { copyDepsFor } from '../copyContext.js';
@@ -29,7 +28,7 @@ export async function verifyFailover(ctx: StepContext): Promise<StepOutcome> {
   // this count. It does not fail the verification: the prefix is the operator's choice.
   const scope = copyScopeOf(deps.source.prefix);
   const outside = await countBlobsOutsideScope(
-    sourceListable(deps.clients, deps.source),
+    deps.source.listable(),
     scope,
     ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {},
   );

@@ -7,6 +7,7 @@ import { checkSourceAuth } from '../../../src/lib/health/sourceAccessHealth.js';
 import { createLogger } from '../../../src/lib/log.js';
 import { testConfig } from '../../helpers/inMemoryFailover.js';
 import { listingXml } from '../../helpers/listingXml.js';
+import { fakeUserDelegationKey } from '../../helpers/userDelegationKey.js';
 
 // Now: the copy checks a SAS's expiry against the real clock, and a user-delegation SAS signed at a
 // fixed past time would have expired.
@@ -46,15 +47,7 @@ function fakeClients(calls: string[], secondary: (sas: string) => Promise<void> 
     blobService: (account: string, options?: { secondary?: boolean; sas?: string }) => ({
       getUserDelegationKey: async (startsOn: Date, expiresOn: Date) => {
         calls.push(`userDelegationKey ${account}${options?.secondary ? '-secondary' : ''}`);
-        return {
-          signedObjectId: '00000000-0000-0000-0000-000000000001',
-          signedTenantId: '00000000-0000-0000-0000-000000000002',
-          signedStartsOn: startsOn,
-          signedExpiresOn: expiresOn,
-          signedService: 'b',
-          signedVersion: '2025-01-05',
-          value: Buffer.from('key').toString('base64'),
-        };
+        return fakeUserDelegationKey(startsOn, expiresOn);
       },
       getContainerClient: () => ({
         getBlobClient: (name: string) => ({

@@ -36,7 +36,7 @@ export default defineConfig({
           // emulator); two at a time fit a 2-core machine.
           pool: 'forks',
           maxWorkers: 2,
-          // Measured on 2026-12-02 in a full run on a loaded 2-core machine: apart from the long
+          // Measured on 2026-12-02 in two full runs on a loaded 2-core machine: apart from the long
           // scenarios, which get their own timeouts in this setup file, no test took over 34 s.
           testTimeout: 180_000,
           hookTimeout: 180_000,

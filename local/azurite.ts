@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopWithThisProcess } from './reaper.js';
 
 export interface AzuriteAccount {
   name: string;
@@ -77,7 +78,8 @@ export async function startAzurite(options: AzuriteOptions): Promise<AzuriteProc
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  killOnExit(child);
+  // Azurite keeps everything in memory: nothing to save, so SIGKILL.
+  stopWithThisProcess(child, 'SIGKILL');
   const ports = await readPorts(child, options.startTimeoutInMs ?? 30_000);
   return {
     ...ports,
@@ -135,19 +137,5 @@ export function stopChild(child: ChildProcess, graceInMs = 5_000): Promise<void>
       resolve();
     });
     child.kill('SIGTERM');
-  });
-}
-
-const children = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** Kills the child when this process exits, so a crashed test run leaves no Azurite behind. */
-export function killOnExit(child: ChildProcess): void {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const c of children) c.kill('SIGKILL');
   });
 }

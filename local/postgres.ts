@@ -1,15 +1,16 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, rmSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { delay } from '@azure/core-util';
 import pg from 'pg';
 import { createConnectionUser, type PgLogin, prepareAzureServer } from './azurePostgresRoles.js';
+import { removeWithThisProcess, stopWithThisProcess } from './reaper.js';
 import type { PgInstance, PgInstanceStatus } from './types.js';
 
 /**
@@ -57,7 +58,12 @@ const LOOPBACK = '127.0.0.1';
 const SUPERUSER = 'postgres';
 /** PostgreSQL refuses to run as root; as root we run it as this system user. */
 const PG_OS_USER = 'kyvosdr-pg';
-const CONNECT_TIMEOUT_IN_MS = 3_000;
+/** Generous: a busy machine can take seconds to accept a connection, and a timeout reads as "down". */
+const CONNECT_TIMEOUT_IN_MS = 10_000;
+/** Connections each server keeps per database for this process's own queries (status, promote, setup). */
+const POOL_SIZE = 5;
+/** An idle pooled connection is closed after this, so a quiet server holds no connection of ours. */
+const POOL_IDLE_IN_MS = 5_000;
 const START_TIMEOUT_IN_MS = 30_000;
 const STREAMING_TIMEOUT_IN_MS = 30_000;
 /** After this, a fast stop becomes an immediate one, and an immediate one a SIGKILL. */
@@ -113,7 +119,7 @@ export async function waitFor<T>(
     if (Date.now() >= deadline) {
       throw new Error(`Timed out after ${options.timeoutInMs} ms waiting for ${options.description}`);
     }
-    await sleep(options.intervalInMs ?? 100);
+    await delay(options.intervalInMs ?? 100);
   }
 }
 
@@ -141,12 +147,12 @@ export async function startPostgresPair(options: PostgresPairOptions = {}): Prom
 
   const runtime = await getRuntime();
   const baseDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kyvos-dr-pg-'));
-  removeOnExit(baseDir);
+  const keepBaseDir = removeWithThisProcess(baseDir);
   const servers: LocalPgServer[] = [];
   const stop = async (): Promise<void> => {
     const results = await Promise.allSettled(servers.map((server) => server.stop()));
     await fs.rm(baseDir, { recursive: true, force: true, maxRetries: 3 });
-    dirsToRemoveOnExit.delete(baseDir);
+    keepBaseDir();
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
   };
@@ -360,7 +366,7 @@ async function buildTemplate(
 async function buildOnce(target: string, build: (staging: string) => Promise<void>): Promise<string> {
   if (await isBuilt(target)) return target;
   const staging = await fs.mkdtemp(`${target}.partial-`);
-  removeOnExit(staging);
+  const keepStaging = removeWithThisProcess(staging);
   try {
     // Readable by the servers' user, who must reach the binaries and the template's data directory.
     await fs.chmod(staging, 0o755);
@@ -378,7 +384,7 @@ async function buildOnce(target: string, build: (staging: string) => Promise<voi
       },
     );
   } finally {
-    dirsToRemoveOnExit.delete(staging);
+    keepStaging();
   }
 }
 
@@ -416,7 +422,7 @@ async function resolveRunAs(): Promise<OsUser | undefined> {
       // Another process may be creating the same user (useradd then fails, or finds /etc/passwd
       // locked); the next lookup tells.
       lastError = error;
-      await sleep(200);
+      await delay(200);
     }
   }
   throw new Error(
@@ -555,6 +561,8 @@ class LocalPgServer implements PgInstance {
   #starting: Promise<void> | undefined;
   /** Where this run's lines start in the log file, so errors quote this run only. */
   #logOffset = 0;
+  /** One pool per database, for the current run of the server; closed when the server exits. */
+  readonly #pools = new Map<string, pg.Pool>();
 
   constructor(runtime: PgRuntime, options: LocalPgServerOptions) {
     this.#runtime = runtime;
@@ -634,6 +642,7 @@ class LocalPgServer implements PgInstance {
     } finally {
       clearTimeout(escalation);
     }
+    await this.#closePools();
   }
 
   isRunning(): boolean {
@@ -812,15 +821,16 @@ class LocalPgServer implements PgInstance {
     this.#exited = new Promise((resolve) => {
       const onGone = () => {
         if (this.#child === child) this.#running = false;
-        liveChildren.delete(child);
+        // Its connections are gone with it; the next run gets new pools (on its port, perhaps another).
+        void this.#closePools();
         resolve();
       };
       child.once('exit', onGone);
       // A failed spawn (binary missing, not executable) emits 'error' and no 'exit'.
       child.once('error', onGone);
     });
-    liveChildren.add(child);
-    installExitHook();
+    // SIGQUIT: the postmaster then takes its backends down with it.
+    stopWithThisProcess(child, 'SIGQUIT');
     child.unref();
     return child;
   }
@@ -850,25 +860,36 @@ class LocalPgServer implements PgInstance {
   }
 
   async #query<T>(database: string, sql: string, params?: unknown[]): Promise<T[]> {
-    const client = new pg.Client({
-      host: this.host,
-      port: this.port,
-      user: this.user,
-      password: this.password,
-      database,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_IN_MS,
-    });
-    // A server that dies mid-query also emits 'error' on the client; the query rejects with it anyway.
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      const result = await client.query(sql, params);
-      return result.rows as T[];
-    } finally {
-      await client.end().catch(() => {
-        // The connection is already gone.
+    const result = await this.#pool(database).query(sql, params);
+    return result.rows as T[];
+  }
+
+  #pool(database: string): pg.Pool {
+    let pool = this.#pools.get(database);
+    if (!pool) {
+      pool = new pg.Pool({
+        host: this.host,
+        port: this.port,
+        user: this.user,
+        password: this.password,
+        database,
+        max: POOL_SIZE,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_IN_MS,
+        idleTimeoutMillis: POOL_IDLE_IN_MS,
+        // An idle pool never keeps this process alive (servers are unref'd for the same reason).
+        allowExitOnIdle: true,
       });
+      // An idle connection whose server stopped or crashed: the pool drops it; the next query reconnects.
+      pool.on('error', () => {});
+      this.#pools.set(database, pool);
     }
+    return pool;
+  }
+
+  async #closePools(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.allSettled(pools.map((pool) => pool.end()));
   }
 
   async #operate(action: string, sql: string, params?: unknown[]): Promise<Record<string, unknown>[]> {
@@ -915,8 +936,12 @@ class LocalPgServer implements PgInstance {
 function isNotAcceptingConnections(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && NOT_ACCEPTING_CODES.has(code)) return true;
-  // pg reports a closed socket or a connect timeout without a code.
-  return error instanceof Error && /Connection terminated|timeout expired/i.test(error.message);
+  // pg reports a closed socket or a connect timeout without a code (pg-pool: "Connection terminated
+  // due to connection timeout", or "timeout exceeded when trying to connect" while waiting for a slot).
+  return (
+    error instanceof Error &&
+    /Connection terminated|timeout expired|timeout exceeded when trying to connect/i.test(error.message)
+  );
 }
 
 /** A port nothing listens on right now. Another process may take it before us; callers retry. */
@@ -937,33 +962,4 @@ function quoteConfValue(value: string): string {
 
 function quoteConninfoValue(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
-}
-
-const liveChildren = new Set<ChildProcess>();
-const dirsToRemoveOnExit = new Set<string>();
-let exitHookInstalled = false;
-
-function removeOnExit(dir: string): void {
-  dirsToRemoveOnExit.add(dir);
-  installExitHook();
-}
-
-/**
- * Kills the servers and deletes their directories when this process exits without stopping them
- * (a crashed or interrupted test run), so no orphan postgres keeps ports and memory. SIGQUIT, not
- * SIGKILL: the postmaster then takes its backends down with it. Only synchronous work runs on 'exit'.
- */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of liveChildren) child.kill('SIGQUIT');
-    for (const dir of dirsToRemoveOnExit) {
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch {
-        // A dying server may still write there; a temp dir left behind is harmless.
-      }
-    }
-  });
 }

@@ -12,6 +12,7 @@ import { connectionStringAs } from './azurePostgresRoles.js';
 import { startControlPlaneEmulator } from './emulator/index.js';
 import { DEFAULT_SERVER_SIZE } from './emulator/promotePrerequisites.js';
 import { type PostgresPair, startPostgresPair } from './postgres.js';
+import { removeWithThisProcess } from './reaper.js';
 import { LOCAL_OPERATOR_OBJECT_ID, type StackRbacOptions, stackRbacPolicy } from './stackAuthorization.js';
 import { startStorageStack } from './storageStack.js';
 import type {
@@ -151,7 +152,13 @@ export interface LocalStack {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const names = DEFAULT_NAMES;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kyvos-dr-stack-'));
-  const cleanups: Array<() => Promise<void>> = [async () => rm(dir, { recursive: true, force: true })];
+  const keepDir = removeWithThisProcess(dir);
+  const cleanups: Array<() => Promise<void>> = [
+    async () => {
+      await rm(dir, { recursive: true, force: true });
+      keepDir();
+    },
+  ];
   const stop = async () => {
     while (cleanups.length > 0) {
       const cleanup = cleanups.pop();

@@ -1,4 +1,5 @@
 import { localAccountSas } from '../../local/accountSas.js';
+import { waitFor as waitUntil } from '../../local/postgres.js';
 import type { LocalStack } from '../../local/stack.js';
 import type { DrConfig } from '../../src/lib/config/DrConfig.js';
 import { createDeps, type Deps } from '../../src/lib/deps.js';
@@ -41,18 +42,21 @@ export async function waitFor<T>(
   done: (value: T) => boolean,
   options: { timeoutInMs?: number; intervalInMs?: number; what?: string } = {},
 ): Promise<T> {
-  const deadline = Date.now() + (options.timeoutInMs ?? 20_000);
-  let last: T;
-  for (;;) {
-    last = await probe();
-    if (done(last)) return last;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Timed out waiting for ${options.what ?? 'a condition'}; last value: ${JSON.stringify(last)}`,
-      );
-    }
-    await sleep(options.intervalInMs ?? 100);
-  }
+  let last: T | undefined;
+  const waited = await waitUntil(
+    async () => {
+      last = await probe();
+      return done(last) && { value: last };
+    },
+    {
+      timeoutInMs: options.timeoutInMs ?? 20_000,
+      ...(options.intervalInMs !== undefined ? { intervalInMs: options.intervalInMs } : {}),
+      description: options.what ?? 'a condition',
+    },
+  ).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}; last value: ${JSON.stringify(last)}`, { cause: error });
+  });
+  return waited.value;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   drChecklist,
   keyVaultNamesOf,
   kyvosDeploymentParameters,
-} from '../../../src/lib/failover/kyvosDeployment.js';
+} from '../../../src/lib/report/kyvosDeployment.js';
 
 const escapeXml = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 

@@ -15,7 +15,7 @@ import {
 import { DEFAULT_FAILOVER_OPTIONS } from '../../../src/lib/failover/StepContext.js';
 import { createLogger } from '../../../src/lib/log.js';
 import { buildReport } from '../../../src/lib/report/failoverReport.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 import { listingXml } from '../../helpers/listingXml.js';
 
 const T0 = new Date('2026-12-01T10:00:00Z');

@@ -1,8 +1,10 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
+import { afterAll } from 'vitest';
 import { createStackCertificate, type StackCertificate } from '../../../local/certificate.js';
 import { BUILT_IN_ROLE_DEFINITIONS } from '../../../local/emulator/authorization/builtInRoleDefinitions.js';
 import {
@@ -32,12 +34,20 @@ export const DR_RG = 'rg-kyvos-dr';
  */
 export const TEST_PRINCIPAL_ID = '11111111-2222-3333-4444-555555555555';
 
+const certificateDirs: string[] = [];
+// Registered when a test file imports these helpers: its certificates go when the file is done.
+afterAll(() => {
+  for (const dir of certificateDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /**
  * The local stack's certificate (local/certificate.ts), for 127.0.0.1 and localhost, made once per
- * test file in a directory of its own.
+ * test file in a directory of its own, removed after the file's tests.
  */
 export async function createTestCertificate(): Promise<StackCertificate> {
-  return createStackCertificate(await mkdtemp(path.join(tmpdir(), 'kyvos-dr-emulator-')));
+  const dir = await mkdtemp(path.join(tmpdir(), 'kyvos-dr-emulator-'));
+  certificateDirs.push(dir);
+  return createStackCertificate(dir);
 }
 
 /** A JWT as the local stack's credential mints them, carrying `claims` (`oid` is the test principal unless given). */

@@ -1,5 +1,5 @@
 import { main as kyvosDr } from '../src/cli/main.js';
-import type { FailoverReport } from '../src/lib/failover/report.js';
+import type { FailoverReport } from '../src/lib/report/failoverReport.js';
 import { loadAverage, round } from './BenchContext.js';
 
 export interface DrillStep {

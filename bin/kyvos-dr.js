@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const sources = new URL('../src/cli/main.ts', import.meta.url);
-const built = new URL('../dist/src/cli/main.js', import.meta.url);
+const built = new URL('../dist/cli/main.js', import.meta.url);
 
 async function loadCli() {
   if (existsSync(fileURLToPath(sources))) {
@@ -20,7 +20,7 @@ async function loadCli() {
   }
   if (existsSync(fileURLToPath(built))) return import(built.href);
   process.stderr.write(
-    'kyvos-dr: neither the built CLI (dist/src/cli/main.js) nor tsx to run the sources is installed: run "npm install", or "npm run build".\n',
+    'kyvos-dr: neither the built CLI (dist/cli/main.js) nor tsx to run the sources is installed: run "npm install", or "npm run build".\n',
   );
   process.exit(1);
 }

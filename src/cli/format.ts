@@ -3,10 +3,14 @@
  * report or a run record as measured; nothing is estimated here. `--json` prints the records instead.
  */
 import type { FailoverDecision, FailoverRun, RunRetry, StepName } from '../lib/failover/FailoverRun.js';
-import { type FailoverReport, type IrreversibleStep, irreversibleSteps } from '../lib/failover/report.js';
 import { waitingFor } from '../lib/failover/waitingFor.js';
 import type { FactValue, HealthReport } from '../lib/health/HealthReport.js';
 import type { Readiness } from '../lib/health/readiness.js';
+import {
+  type FailoverReport,
+  type IrreversibleStep,
+  irreversibleSteps,
+} from '../lib/report/failoverReport.js';
 import type { LatestHealth } from '../lib/state/HealthHistory.js';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });

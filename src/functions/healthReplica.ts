@@ -1,6 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { APP_SETTINGS } from '../lib/config/secretNames.js';
-import { getDeps, withLogger } from '../lib/deps.js';
+import { type Deps, getDeps, withLogger } from '../lib/deps.js';
 import { healthSchedule } from '../lib/health/healthSchedule.js';
 import { runHealthCheck } from '../lib/health/runHealthCheck.js';
 import { contextLogger } from '../lib/log.js';
@@ -11,13 +11,17 @@ import { contextLogger } from '../lib/log.js';
  * checks the promoted server as the primary and watches the old primary for split brain
  * (`OldPrimaryWatch`). A past-due run still checks, and the log line carries `pastDue`.
  */
-export async function healthReplica(myTimer: Timer, context: InvocationContext): Promise<void> {
-  await runHealthCheck('replica', withLogger(getDeps(), contextLogger(context)), {
+export async function healthReplica(
+  myTimer: Timer,
+  context: InvocationContext,
+  deps: Deps = getDeps(),
+): Promise<void> {
+  await runHealthCheck('replica', withLogger(deps, contextLogger(context)), {
     pastDue: myTimer.isPastDue,
   });
 }
 
 app.timer('healthReplica', {
   schedule: healthSchedule(APP_SETTINGS.healthReplicaSchedule),
-  handler: healthReplica,
+  handler: (myTimer, context) => healthReplica(myTimer, context),
 });

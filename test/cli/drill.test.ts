@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillRecord } from '../../local/drill/runDrill.js';
 import { STEP_NAMES } from '../../src/lib/failover/FailoverRun.js';
-import type { FailoverReport } from '../../src/lib/failover/report.js';
+import type { FailoverReport } from '../../src/lib/report/failoverReport.js';
 import { runMain, STACK_TRACE, spawnCli } from './cliHarness.js';
 
 type DrillReport = FailoverReport & { drill: DrillRecord };

@@ -8,7 +8,7 @@ import { RunStore } from '../../src/lib/failover/RunStore.js';
 import { runStatus } from '../../src/lib/failover/status.js';
 import { AWAITING_CONFIRMATION } from '../../src/lib/failover/steps/quiesce.js';
 import { createLogger } from '../../src/lib/log.js';
-import { InMemoryDocumentStore } from '../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../helpers/InMemoryDocumentStore.js';
 
 const T0 = new Date('2026-12-01T10:00:00Z');
 const RUN_ID = 'fo-20261201T100000Z-abcdef';

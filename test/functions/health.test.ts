@@ -5,26 +5,25 @@ import { health } from '../../src/functions/health.js';
 import { healthReplica } from '../../src/functions/healthReplica.js';
 import { healthStorage } from '../../src/functions/healthStorage.js';
 import { CONFIG_SECRETS } from '../../src/lib/config/secretNames.js';
-import { createDeps } from '../../src/lib/deps.js';
+import { createDeps, type Deps } from '../../src/lib/deps.js';
 import type { Readiness } from '../../src/lib/health/readiness.js';
 import type { LogLine } from '../helpers/healthStack.js';
 
 /**
- * The triggers as the Functions host calls them: the process's app settings point at the local stack,
- * the handlers build their own dependencies (`getDeps()`), and the log lines are read from the
- * invocation context.
+ * The triggers as the Functions host calls them, with the dependencies the composition root builds
+ * from the local stack's app settings (as `getDeps()` builds them from `process.env` under the host);
+ * the log lines are read from the invocation context.
  */
 describe('health triggers on the local stack', () => {
   let stack: LocalStack;
-  const savedEnv = { ...process.env };
+  let deps: Deps;
 
   beforeAll(async () => {
     stack = await startLocalStack();
     // No configuration cache, so a secret changed in Key Vault is seen by the next run.
-    Object.assign(process.env, stack.settings, { KYVOS_DR_CONFIG_CACHE_SECONDS: '0' });
+    deps = createDeps({ ...stack.settings, KYVOS_DR_CONFIG_CACHE_SECONDS: '0' });
   });
   afterAll(async () => {
-    process.env = savedEnv;
     await stack?.stop();
   });
 
@@ -48,7 +47,7 @@ describe('health triggers on the local stack', () => {
   });
   const runTimer = async (handler: typeof healthStorage, name: string, isPastDue = false) => {
     const { context, lines } = invocation(name);
-    await handler(timer(isPastDue), context);
+    await handler(timer(isPastDue), context, deps);
     return lines;
   };
   const getHealth = async (): Promise<HttpResponseInit & { jsonBody: Readiness }> => {
@@ -56,6 +55,7 @@ describe('health triggers on the local stack', () => {
     const response = await health(
       new HttpRequest({ method: 'GET', url: 'https://localhost/api/health' }),
       context,
+      deps,
     );
     return response as HttpResponseInit & { jsonBody: Readiness };
   };
@@ -197,14 +197,10 @@ describe('health triggers on the local stack', () => {
 
   it('GET /api/health without the app storage setting answers 500 with an error naming the setting', async () => {
     const { context } = invocation('health');
-    const deps = createDeps(
-      { ...stack.settings, KYVOS_DR_APP_STORAGE_ACCOUNT: '' },
-      { clients: stack.clients },
-    );
     const response = await health(
       new HttpRequest({ method: 'GET', url: 'https://localhost/api/health' }),
       context,
-      deps,
+      createDeps({ ...stack.settings, KYVOS_DR_APP_STORAGE_ACCOUNT: '' }, { clients: stack.clients }),
     );
     expect(response.status).toBe(500);
     expect(response.jsonBody).toEqual({

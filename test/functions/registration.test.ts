@@ -90,7 +90,7 @@ const BINDING_KEYS = [
 ];
 
 const FUNCTIONS_DIR = path.resolve(import.meta.dirname, '../../src/functions');
-/** The files the host loads: package.json "main" is dist/src/functions/*.js, built from these. */
+/** The files the host loads: package.json "main" is dist/functions/*.js, built from these. */
 const functionFiles = () =>
   readdirSync(FUNCTIONS_DIR)
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))

@@ -15,7 +15,7 @@ import {
 import { type AdvanceMessage, decodeMessage } from '../../src/lib/failover/queues.js';
 import { RunStore } from '../../src/lib/failover/RunStore.js';
 import { createLogger } from '../../src/lib/log.js';
-import { InMemoryDocumentStore } from '../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from './InMemoryDocumentStore.js';
 
 export const SUBSCRIPTION_ID = '6b0e2a6c-3f6c-4f37-9d0e-0c0ffee0d12a';
 

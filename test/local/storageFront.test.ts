@@ -28,7 +28,7 @@ describe('the storage front', () => {
     });
     try {
       const response = await rawRequest(`${front.blobEndpoint('kyvosprimdata', false)}/c/b.txt`, {
-        ca: tls.cert,
+        tls,
         method: 'GET',
       });
       expect(response.status).toBe(503);

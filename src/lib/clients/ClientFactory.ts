@@ -237,7 +237,7 @@ export function createClientFactory(environment: ClientEnvironment): ClientFacto
 
   const { descriptor } = environment;
   const credential = environment.credential ?? new LocalStackCredential(descriptor.tenantId);
-  const agent = new UnprintableAgent({ ca: readCa(descriptor.caCertPath), keepAlive: true, maxSockets: 256 });
+  const agent = localStackAgent(descriptor.caCertPath);
   const httpClient = trustingHttpClient(agent);
   // The Storage SDKs wrap the client options in a compatibility pipeline that rejects extra
   // policies; their own extension point is a request-policy factory, used here to set the agent.
@@ -325,6 +325,14 @@ export class UnprintableAgent extends https.Agent {
   [inspect.custom](): string {
     return 'https.Agent';
   }
+}
+
+/**
+ * The TLS trust of every client on the local stack: an agent that trusts exactly the stack's
+ * certificate (the PEM file at `caCertPath`), keeps connections alive, and never prints its sockets.
+ */
+export function localStackAgent(caCertPath: string): https.Agent {
+  return new UnprintableAgent({ ca: readCa(caCertPath), keepAlive: true, maxSockets: 256 });
 }
 
 /** An HTTP client that sends every request through `agent`, which trusts the stack's certificate. */

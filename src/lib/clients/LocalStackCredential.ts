@@ -23,21 +23,25 @@ export class LocalStackCredential implements TokenCredential {
     const audience = scope.replace(/\/\.default$/, '');
     const now = Math.floor(Date.now() / 1000);
     const expires = now + 3600;
-    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const token = [
-      encode({ alg: 'none', typ: 'JWT' }),
-      encode({
-        aud: audience,
-        iss: `https://sts.windows.net/${this.tenantId}/`,
-        tid: this.tenantId,
-        oid: this.objectId,
-        sub: this.objectId,
-        iat: now,
-        nbf: now,
-        exp: expires,
-      }),
-      'local',
-    ].join('.');
+    const token = unsignedJwt({
+      aud: audience,
+      iss: `https://sts.windows.net/${this.tenantId}/`,
+      tid: this.tenantId,
+      oid: this.objectId,
+      sub: this.objectId,
+      iat: now,
+      nbf: now,
+      exp: expires,
+    });
     return { token, expiresOnTimestamp: expires * 1000, tokenType: 'Bearer' };
   }
+}
+
+/**
+ * A JWT with `alg: none` carrying `claims`, as the local stack's services read it (shape, audience,
+ * tenant, lifetime; no signature).
+ */
+export function unsignedJwt(claims: Record<string, unknown>): string {
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return [encode({ alg: 'none', typ: 'JWT' }), encode(claims), 'local'].join('.');
 }

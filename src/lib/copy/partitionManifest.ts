@@ -14,23 +14,8 @@ export interface PartitionManifest {
   blobs: ListedBlob[];
 }
 
-export function encodeManifest(runId: string, partitionIndex: number, blobs: ListedBlob[]): string {
-  return JSON.stringify(manifestFor(runId, partitionIndex, blobs));
-}
-
 export function manifestFor(runId: string, partitionIndex: number, blobs: ListedBlob[]): PartitionManifest {
   return { version: 1, runId, partitionIndex, blobs };
-}
-
-/** Parses a stored manifest; `where` names it in errors. Dates come back as `Date`. */
-export function decodeManifest(text: string, where: string): PartitionManifest {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error(`The copy manifest ${where} is not JSON.`);
-  }
-  return manifestOf(value, where);
 }
 
 /** A manifest from its parsed JSON; `where` names it in errors. Dates come back as `Date`. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describeError } from '../redact.js';
+import { buildReport } from '../report/failoverReport.js';
 import type { FailoverRun, StepName } from './FailoverRun.js';
-import { buildReport } from './report.js';
 import { IRREVERSIBLE_STEPS } from './runCanFinish.js';
 import type { StepContext, StepOutcome } from './StepContext.js';
 import { copyData } from './steps/copy.js';

@@ -1,5 +1,5 @@
+import { stepTimings } from '../report/failoverReport.js';
 import type { FailoverRun } from './FailoverRun.js';
-import { stepTimings } from './report.js';
 import { waitingFor } from './waitingFor.js';
 
 /**

@@ -16,10 +16,10 @@ import type { DrConfig } from '../config/DrConfig.js';
 import { APP_SETTINGS } from '../config/secretNames.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { buildReport } from '../report/failoverReport.js';
 import { type FailoverRun, STEP_NAMES } from './FailoverRun.js';
 import { type FailoverQueues, scheduleAdvance } from './FailoverService.js';
 import { LOCK_SETUP_GRACE_IN_MS, type RunStore } from './RunStore.js';
-import { buildReport } from './report.js';
 import { secondsBetween } from './runbook.js';
 import { lastProgressAt, liveClaims, waitingFor } from './waitingFor.js';
 

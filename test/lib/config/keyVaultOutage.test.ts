@@ -5,10 +5,10 @@ import { failoverRetry } from '../../../src/functions/failoverRetry.js';
 import { ACTIVE_SECRETS, APP_SETTINGS } from '../../../src/lib/config/secretNames.js';
 import { createDeps } from '../../../src/lib/deps.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
-import { buildReport } from '../../../src/lib/failover/report.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
 import { getLatestReadiness } from '../../../src/lib/health/readiness.js';
 import { runHealthCheck } from '../../../src/lib/health/runHealthCheck.js';
+import { buildReport } from '../../../src/lib/report/failoverReport.js';
 import {
   capturingLogger,
   expectCompleteFailover,

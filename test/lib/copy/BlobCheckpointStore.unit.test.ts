@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BlobCheckpointStore } from '../../../src/lib/copy/BlobCheckpointStore.js';
 import { CheckpointConflict, type PartitionCheckpoint } from '../../../src/lib/copy/CheckpointStore.js';
 import type { ListedBlob } from '../../../src/lib/copy/ListedBlob.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 
 const record = (status: PartitionCheckpoint['status']): PartitionCheckpoint => ({
   runId: 'r',

@@ -3,7 +3,7 @@ import { BlobCheckpointStore } from '../../../src/lib/copy/BlobCheckpointStore.j
 import { CheckpointConflict, type PartitionCheckpoint } from '../../../src/lib/copy/CheckpointStore.js';
 import type { ListedBlob } from '../../../src/lib/copy/ListedBlob.js';
 import { PartitionProgress, type PartitionProgressOptions } from '../../../src/lib/copy/PartitionProgress.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 
 const partition = { runId: 'r', index: 0, pageSize: 10 };
 const blobs: ListedBlob[] = Array.from({ length: 10 }, (_, i) => ({

@@ -13,7 +13,7 @@ import {
   drChecklist,
   keyVaultNamesOf,
   kyvosDeploymentParameters,
-} from '../../../src/lib/failover/kyvosDeployment.js';
+} from '../../../src/lib/report/kyvosDeployment.js';
 import { SourceAccess } from '../../../src/lib/source/SourceAccess.js';
 
 const escapeXml = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newRun } from '../../../src/lib/failover/FailoverRun.js';
 import { LOCK_SETUP_GRACE_IN_MS, RunStore } from '../../../src/lib/failover/RunStore.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 
 const T0 = new Date('2026-12-01T10:00:00Z');
 const request = { mode: 'planned' as const, reason: 'test', dryRun: false, requestedBy: 'test' };

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import { failoverStart } from '../../../src/functions/failoverStart.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
-import type { FailoverReport } from '../../../src/lib/failover/report.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
+import type { FailoverReport } from '../../../src/lib/report/failoverReport.js';
 import {
   capturingLogger,
   confirmWhenWaiting,

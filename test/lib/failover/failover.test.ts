@@ -5,8 +5,8 @@ import { failoverStart } from '../../../src/functions/failoverStart.js';
 import { failoverStatus } from '../../../src/functions/failoverStatus.js';
 import { ACTIVE_SECRETS, CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
-import type { FailoverReport } from '../../../src/lib/failover/report.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
+import type { FailoverReport } from '../../../src/lib/report/failoverReport.js';
 import {
   capturingLogger,
   confirmWhenWaiting,

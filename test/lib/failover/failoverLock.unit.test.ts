@@ -12,7 +12,7 @@ import {
 import { LOCK_SETUP_GRACE_IN_MS, RunStore } from '../../../src/lib/failover/RunStore.js';
 import { DEFAULT_FAILOVER_OPTIONS } from '../../../src/lib/failover/StepContext.js';
 import { silentLogger } from '../../../src/lib/log.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 
 const T0 = new Date('2026-12-01T10:00:00Z');
 const A = 'fo-20261201T100000Z-aaaaaa';

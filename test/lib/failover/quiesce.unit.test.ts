@@ -12,7 +12,7 @@ import { advanceRun, readySteps } from '../../../src/lib/failover/runbook.js';
 import { DEFAULT_FAILOVER_OPTIONS, type StepContext } from '../../../src/lib/failover/StepContext.js';
 import { AWAITING_CONFIRMATION, quiesce } from '../../../src/lib/failover/steps/quiesce.js';
 import { createLogger } from '../../../src/lib/log.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 import { testConfig } from '../../helpers/inMemoryFailover.js';
 
 const T0 = new Date('2026-12-01T10:00:00.500Z');

@@ -5,7 +5,6 @@ import { StorageRequestError } from '../../../src/lib/clients/ContainerRequests.
 import type { DrConfig } from '../../../src/lib/config/DrConfig.js';
 import { type FailoverRun, newRun, type StepName } from '../../../src/lib/failover/FailoverRun.js';
 import { RunStore } from '../../../src/lib/failover/RunStore.js';
-import { buildReport } from '../../../src/lib/failover/report.js';
 import { advanceRun, readySteps } from '../../../src/lib/failover/runbook.js';
 import {
   IRREVERSIBLE_STEPS,
@@ -15,7 +14,8 @@ import {
 } from '../../../src/lib/failover/runCanFinish.js';
 import { DEFAULT_FAILOVER_OPTIONS } from '../../../src/lib/failover/StepContext.js';
 import { createLogger } from '../../../src/lib/log.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { buildReport } from '../../../src/lib/report/failoverReport.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 import { listingXml } from '../../helpers/listingXml.js';
 
 const T0 = new Date('2026-12-01T10:00:00Z');

@@ -11,7 +11,7 @@ import {
   type StepOutcome,
 } from '../../../src/lib/failover/StepContext.js';
 import { createLogger } from '../../../src/lib/log.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 
 const T0 = new Date('2026-12-01T10:00:00Z');
 const CLAIM_IN_MS = 60_000;

@@ -16,7 +16,7 @@ import {
   readRecordedFailover,
   recordActiveNames,
 } from '../../../src/lib/failover/steps/record.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 
 const T0 = new Date('2026-12-01T10:00:00Z');
 const keyVault = { url: 'https://kv-kyvos.vault.azure.net', name: 'kv-kyvos' };

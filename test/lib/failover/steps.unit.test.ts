@@ -10,7 +10,7 @@ import { fenceOldPrimary } from '../../../src/lib/failover/steps/fence.js';
 import { writeReport } from '../../../src/lib/failover/steps/report.js';
 import { createLogger } from '../../../src/lib/log.js';
 import { STOP_IS_TEMPORARY } from '../../../src/lib/promote/stopOldPrimary.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 import { testConfig } from '../../helpers/inMemoryFailover.js';
 
 const T0 = new Date('2026-12-01T10:00:00Z');

@@ -4,8 +4,8 @@ import { seedKyvosDataset, seedMetadataRepository } from '../../../local/seed.js
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import { CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
-import type { FailoverReport } from '../../../src/lib/failover/report.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
+import type { FailoverReport } from '../../../src/lib/report/failoverReport.js';
 import {
   capturingLogger,
   confirmWhenWaiting,

@@ -15,7 +15,7 @@ import {
 } from '../../../src/lib/failover/sweeper.js';
 import { waitingFor } from '../../../src/lib/failover/waitingFor.js';
 import { createLogger } from '../../../src/lib/log.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 
 const MIN = 60_000;
 const RUN_ID = 'fo-20261124T100000Z-5ca1ab';

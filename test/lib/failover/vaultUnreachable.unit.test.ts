@@ -8,7 +8,7 @@ import { promotedInRunHistory } from '../../../src/lib/failover/runHistory.js';
 import { DEFAULT_FAILOVER_OPTIONS, type StepContext } from '../../../src/lib/failover/StepContext.js';
 import { recordActiveNames } from '../../../src/lib/failover/steps/record.js';
 import { createLogger } from '../../../src/lib/log.js';
-import { InMemoryDocumentStore } from '../../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 import { testConfig } from '../../helpers/inMemoryFailover.js';
 
 const T0 = new Date('2026-12-01T10:00:00Z');

@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DamagedDocument,
-  InMemoryDocumentStore,
-  updateDocument,
-} from '../../../src/lib/state/DocumentStore.js';
+import { DamagedDocument, updateDocument } from '../../../src/lib/state/DocumentStore.js';
+import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 
 describe('document writes', () => {
   it('create only when absent, replace only at the version read, and overwrite when asked', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { StackCertificate } from '../../../local/certificate.js';
 import {
   armToken,
   createTestCertificate,
@@ -8,10 +9,10 @@ import {
   startTestEmulator,
   TENANT_ID,
   type TestEmulator,
-  unsignedJwt,
+  testToken,
 } from './helpers.js';
 
-let tls: { cert: string; key: string };
+let tls: StackCertificate;
 let stack: TestEmulator;
 
 beforeAll(async () => {
@@ -33,7 +34,7 @@ function arm(path: string, options: { method?: string; body?: string; token?: st
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.token !== null) headers.authorization = `Bearer ${options.token ?? armToken()}`;
   return rawRequest(`${stack.emulator.armEndpoint}${path}`, {
-    ca: tls.cert,
+    tls,
     method: options.method ?? 'GET',
     headers,
     ...(options.body !== undefined ? { body: options.body } : {}),
@@ -91,22 +92,18 @@ describe('ARM errors of the control-plane emulator', () => {
       [null, 401, 'AuthenticationFailed'],
       ['not-a-jwt', 401, 'InvalidAuthenticationToken'],
       [
-        unsignedJwt({ aud: 'https://vault.azure.net', tid: TENANT_ID }),
+        testToken({ aud: 'https://vault.azure.net', tid: TENANT_ID }),
         401,
         'InvalidAuthenticationTokenAudience',
       ],
       [
-        unsignedJwt({ aud: 'https://management.azure.com', tid: 'other-tenant' }),
+        testToken({ aud: 'https://management.azure.com', tid: 'other-tenant' }),
         401,
         'InvalidAuthenticationTokenTenant',
       ],
-      [
-        unsignedJwt({ aud: 'https://management.azure.com', exp: now - 60 }),
-        401,
-        'ExpiredAuthenticationToken',
-      ],
-      [unsignedJwt({ aud: 'https://management.azure.com/', tid: TENANT_ID }), 200, undefined],
-      [unsignedJwt({ aud: stack.emulator.armEndpoint, tid: TENANT_ID }), 200, undefined],
+      [testToken({ aud: 'https://management.azure.com', exp: now - 60 }), 401, 'ExpiredAuthenticationToken'],
+      [testToken({ aud: 'https://management.azure.com/', tid: TENANT_ID }), 200, undefined],
+      [testToken({ aud: stack.emulator.armEndpoint, tid: TENANT_ID }), 200, undefined],
     ];
     for (const [token, status, code] of cases) {
       const response = await arm(`${accountPath}?api-version=2025-08-01`, { token });

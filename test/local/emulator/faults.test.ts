@@ -1,5 +1,6 @@
-import { StorageManagementClient } from '@azure/arm-storage';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { StorageManagementClient } from '@azure/arm-storage';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { StackCertificate } from '../../../local/certificate.js';
 import type { FaultState } from '../../../local/types.js';
 import {
   createTestCertificate,
@@ -9,30 +10,22 @@ import {
   SUBSCRIPTION_ID,
   startTestEmulator,
   type TestEmulator,
-  trustingHttpClient,
-  UnsignedJwtCredential,
+  testClients,
 } from './helpers.js';
 
-let tls: { cert: string; key: string };
+let tls: StackCertificate;
 let stack: TestEmulator;
-let httpClient: ReturnType<typeof trustingHttpClient>;
 
 beforeAll(async () => {
   tls = await createTestCertificate();
-  httpClient = trustingHttpClient(tls.cert);
 });
-
-afterAll(() => httpClient.dispose());
 
 afterEach(async () => {
   await stack?.stop();
 });
 
 function storageClient(): StorageManagementClient {
-  return new StorageManagementClient(new UnsignedJwtCredential(), SUBSCRIPTION_ID, {
-    endpoint: stack.emulator.armEndpoint,
-    httpClient,
-  });
+  return testClients(stack, tls).storageManagement(SUBSCRIPTION_ID);
 }
 
 describe('faults of the control-plane emulator', () => {
@@ -86,7 +79,7 @@ describe('faults of the control-plane emulator', () => {
     });
     const admin = (method: string, body?: unknown) =>
       rawRequest(`${stack.emulator.armEndpoint}/_emulator/faults`, {
-        ca: tls.cert,
+        tls,
         method,
         headers: { 'content-type': 'application/json' },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),

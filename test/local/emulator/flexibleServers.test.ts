@@ -1,9 +1,10 @@
-import {
+import type {
   PostgreSQLManagementFlexibleServerClient,
-  type Server,
-  type VirtualEndpoint,
+  Server,
+  VirtualEndpoint,
 } from '@azure/arm-postgresql-flexible';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { StackCertificate } from '../../../local/certificate.js';
 import { type PostgresPair, startPostgresPair, waitFor } from '../../../local/postgres.js';
 import type { LocalFlexibleServer, LocalServerSize } from '../../../local/types.js';
 import {
@@ -13,25 +14,20 @@ import {
   SUBSCRIPTION_ID,
   startTestEmulator,
   type TestEmulator,
-  trustingHttpClient,
-  UnsignedJwtCredential,
+  testClients,
 } from './helpers.js';
 
 const PRIMARY = 'pg-kyvos';
 const REPLICA = 'pg-kyvos-dr';
 const POLL = { updateIntervalInMs: 200 };
 
-let tls: { cert: string; key: string };
-let httpClient: ReturnType<typeof trustingHttpClient>;
+let tls: StackCertificate;
 let pair: PostgresPair | undefined;
 let stack: TestEmulator | undefined;
 
 beforeAll(async () => {
   tls = await createTestCertificate();
-  httpClient = trustingHttpClient(tls.cert);
 });
-
-afterAll(() => httpClient.dispose());
 
 afterEach(async () => {
   await stack?.stop();
@@ -68,10 +64,7 @@ async function startStack(
     },
   ];
   stack = await startTestEmulator(tls, { servers, ...overrides });
-  const client = new PostgreSQLManagementFlexibleServerClient(new UnsignedJwtCredential(), SUBSCRIPTION_ID, {
-    endpoint: stack.emulator.armEndpoint,
-    httpClient,
-  });
+  const client = testClients(stack, tls).postgresManagement(SUBSCRIPTION_ID);
   return { pair, stack, servers, client };
 }
 
@@ -302,15 +295,7 @@ describe('PostgreSQL flexible servers through the control-plane emulator', () =>
     expect(notReplica).toMatchObject({ statusCode: 400, code: 'ServerIsNotReadReplica' });
 
     stack.options.faults.regionsDown.add('primary');
-    const noRetry = new PostgreSQLManagementFlexibleServerClient(
-      new UnsignedJwtCredential(),
-      SUBSCRIPTION_ID,
-      {
-        endpoint: stack.emulator.armEndpoint,
-        httpClient,
-        retryOptions: { maxRetries: 0 },
-      },
-    );
+    const noRetry = testClients(stack, tls, { retry: { maxRetries: 0 } }).postgresManagement(SUBSCRIPTION_ID);
     const down = await noRetry.servers.get(PRIMARY_RG, PRIMARY).catch((e: unknown) => e);
     expect(down).toMatchObject({ statusCode: 503, code: 'ServiceUnavailable' });
     // The replica lives in the DR region and still answers.

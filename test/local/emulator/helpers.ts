@@ -1,7 +1,11 @@
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import https from 'node:https';
-import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
-import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
-import selfsigned from 'selfsigned';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TokenCredential } from '@azure/core-auth';
+import { afterAll } from 'vitest';
+import { createStackCertificate, type StackCertificate } from '../../../local/certificate.js';
 import { BUILT_IN_ROLE_DEFINITIONS } from '../../../local/emulator/authorization/builtInRoleDefinitions.js';
 import {
   type ControlPlaneEmulator,
@@ -10,6 +14,13 @@ import {
   startControlPlaneEmulator,
 } from '../../../local/emulator/index.js';
 import { emptyFaults, type LocalFlexibleServer, type LocalStorageAccount } from '../../../local/types.js';
+import {
+  type ClientFactory,
+  createClientFactory,
+  localStackAgent,
+  type RetrySettings,
+} from '../../../src/lib/clients/ClientFactory.js';
+import { LocalStackCredential, unsignedJwt } from '../../../src/lib/clients/LocalStackCredential.js';
 
 export const SUBSCRIPTION_ID = '00000000-1111-2222-3333-444444444444';
 export const TENANT_ID = '99999999-8888-7777-6666-555555555555';
@@ -23,68 +34,57 @@ export const DR_RG = 'rg-kyvos-dr';
  */
 export const TEST_PRINCIPAL_ID = '11111111-2222-3333-4444-555555555555';
 
-/** A certificate for 127.0.0.1 and localhost, made once per test file. */
-export async function createTestCertificate(): Promise<{ cert: string; key: string }> {
-  const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
-    keySize: 2048,
-    extensions: [
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 7, ip: '127.0.0.1' },
-          { type: 2, value: 'localhost' },
-        ],
-      },
-    ],
-  });
-  return { cert: pems.cert, key: pems.private };
+const certificateDirs: string[] = [];
+// Registered when a test file imports these helpers: its certificates go when the file is done.
+afterAll(() => {
+  for (const dir of certificateDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * The local stack's certificate (local/certificate.ts), for 127.0.0.1 and localhost, made once per
+ * test file in a directory of its own, removed after the file's tests.
+ */
+export async function createTestCertificate(): Promise<StackCertificate> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kyvos-dr-emulator-'));
+  certificateDirs.push(dir);
+  return createStackCertificate(dir);
 }
 
-/** An unsigned JWT (`alg: none`) carrying `claims` (`oid` is the test principal unless given). */
-export function unsignedJwt(claims: Record<string, unknown>): string {
-  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ oid: TEST_PRINCIPAL_ID, ...claims })}.`;
+/** A JWT as the local stack's credential mints them, carrying `claims` (`oid` is the test principal unless given). */
+export function testToken(claims: Record<string, unknown>): string {
+  return unsignedJwt({ oid: TEST_PRINCIPAL_ID, ...claims });
+}
+
+/** The local stack's credential (src/lib/clients/LocalStackCredential.ts) for the test principal. */
+export function testCredential(): LocalStackCredential {
+  return new LocalStackCredential(TENANT_ID, TEST_PRINCIPAL_ID);
 }
 
 /**
- * A credential minting unsigned JWTs whose audience is the requested scope without `/.default`,
- * as the local stack's credential does. Records the scopes it was asked for.
+ * The production client factory on a test emulator, as on the local stack: the stack's credential
+ * (the test principal's unless given), its certificate as the only trust, the SDK's retries unless
+ * `retry` changes them.
  */
-export class UnsignedJwtCredential implements TokenCredential {
-  readonly scopesRequested: string[] = [];
-
-  constructor(private readonly tenantId: string = TENANT_ID) {}
-
-  async getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
-    const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? '';
-    this.scopesRequested.push(scope);
-    const now = Math.floor(Date.now() / 1000);
-    const exp = now + 3600;
-    const token = unsignedJwt({
-      aud: scope.replace(/\/\.default$/, ''),
-      iss: `https://sts.windows.net/${this.tenantId}/`,
-      tid: this.tenantId,
-      oid: TEST_PRINCIPAL_ID,
-      iat: now,
-      nbf: now,
-      exp,
-    });
-    return { token, expiresOnTimestamp: exp * 1000, tokenType: 'Bearer' };
-  }
-}
-
-/** An SDK HTTP client that trusts `ca` (the stack's certificate). */
-export function trustingHttpClient(ca: string): HttpClient & { dispose(): void } {
-  const inner = createDefaultHttpClient();
-  const agent = new https.Agent({ ca, keepAlive: true });
-  return {
-    sendRequest: (request) => {
-      request.agent ??= agent;
-      return inner.sendRequest(request);
+export function testClients(
+  stack: TestEmulator,
+  tls: StackCertificate,
+  options: { credential?: TokenCredential; retry?: Partial<RetrySettings> } = {},
+): ClientFactory {
+  return createClientFactory({
+    kind: 'local',
+    descriptor: {
+      kind: 'local',
+      tenantId: TENANT_ID,
+      subscriptionId: SUBSCRIPTION_ID,
+      caCertPath: tls.certPath,
+      armEndpoint: stack.emulator.armEndpoint,
+      keyVaultUrl: stack.emulator.keyVaultUrl,
+      blobEndpointTemplate: 'https://127.0.0.1:40000/{account}',
+      queueEndpointTemplate: 'https://127.0.0.1:40001/{account}',
     },
-    dispose: () => agent.destroy(),
-  };
+    credential: options.credential ?? testCredential(),
+    ...(options.retry ? { retry: options.retry } : {}),
+  });
 }
 
 export interface RawResponse {
@@ -96,15 +96,19 @@ export interface RawResponse {
   json: any;
 }
 
-/** One HTTPS request without an SDK, to check the wire format itself. */
+/**
+ * One HTTPS request without an SDK, to check the wire format itself, trusting what the local stack's
+ * clients trust (`localStackAgent` of the certificate).
+ */
 export function rawRequest(
   url: string,
-  options: { ca: string; method?: string; headers?: Record<string, string>; body?: string },
+  options: { tls: StackCertificate; method?: string; headers?: Record<string, string>; body?: string },
 ): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
+  const agent = localStackAgent(options.tls.certPath);
+  return new Promise<RawResponse>((resolve, reject) => {
     const request = https.request(
       url,
-      { method: options.method ?? 'GET', headers: options.headers, ca: options.ca, agent: false },
+      { method: options.method ?? 'GET', headers: options.headers ?? {}, agent },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -123,13 +127,13 @@ export function rawRequest(
     );
     request.on('error', reject);
     request.end(options.body);
-  });
+  }).finally(() => agent.destroy());
 }
 
 /** A valid ARM token for raw requests. */
 export function armToken(tenantId = TENANT_ID): string {
   const now = Math.floor(Date.now() / 1000);
-  return unsignedJwt({
+  return testToken({
     aud: 'https://management.azure.com',
     tid: tenantId,
     iat: now,

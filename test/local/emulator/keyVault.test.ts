@@ -1,42 +1,37 @@
-import { SecretClient } from '@azure/keyvault-secrets';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { SecretClient } from '@azure/keyvault-secrets';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { StackCertificate } from '../../../local/certificate.js';
 import {
   createTestCertificate,
   rawRequest,
   startTestEmulator,
   TENANT_ID,
   type TestEmulator,
-  trustingHttpClient,
-  UnsignedJwtCredential,
-  unsignedJwt,
+  testClients,
+  testCredential,
+  testToken,
 } from './helpers.js';
 
-let tls: { cert: string; key: string };
+let tls: StackCertificate;
 let stack: TestEmulator;
-let httpClient: ReturnType<typeof trustingHttpClient>;
 
 beforeAll(async () => {
   tls = await createTestCertificate();
-  httpClient = trustingHttpClient(tls.cert);
 });
-
-afterAll(() => httpClient.dispose());
 
 afterEach(async () => {
   await stack?.stop();
 });
 
-function secretClient(credential = new UnsignedJwtCredential()): SecretClient {
-  return new SecretClient(stack.emulator.keyVaultUrl, credential, {
-    disableChallengeResourceVerification: true,
-    httpClient,
-  });
+function secretClient(credential = testCredential()): SecretClient {
+  return testClients(stack, tls, { credential }).secrets(stack.emulator.keyVaultUrl);
 }
 
 describe('Key Vault secrets through the control-plane emulator', () => {
   it('goes through the challenge, then sets and gets a secret with the vault audience and tenant', async () => {
     stack = await startTestEmulator(tls);
-    const credential = new UnsignedJwtCredential();
+    const credential = testCredential();
+    const getToken = vi.spyOn(credential, 'getToken');
     const client = secretClient(credential);
 
     const set = await client.setSecret('pg-connection', 'postgres://u:p@h/db', { contentType: 'text/plain' });
@@ -52,7 +47,7 @@ describe('Key Vault secrets through the control-plane emulator', () => {
     const got = await client.getSecret('pg-connection');
     expect(got.value).toBe('postgres://u:p@h/db');
     expect(got.properties.contentType).toBe('text/plain');
-    expect(credential.scopesRequested).toContain('https://vault.azure.net/.default');
+    expect(getToken.mock.calls.flatMap(([scopes]) => scopes)).toContain('https://vault.azure.net/.default');
 
     // The first request carried no token and was challenged.
     expect(stack.requests[0]).toMatchObject({ service: 'keyVault', status: 401, errorCode: 'Unauthorized' });
@@ -82,11 +77,9 @@ describe('Key Vault secrets through the control-plane emulator', () => {
   it('closes every connection without answering while it is unreachable, and answers again after', async () => {
     stack = await startTestEmulator(tls);
     await stack.emulator.setSecret('seeded', 'value');
-    const client = new SecretClient(stack.emulator.keyVaultUrl, new UnsignedJwtCredential(), {
-      disableChallengeResourceVerification: true,
-      httpClient,
-      retryOptions: { maxRetries: 1, retryDelayInMs: 10 },
-    });
+    const client = testClients(stack, tls, { retry: { maxRetries: 1, retryDelayInMs: 10 } }).secrets(
+      stack.emulator.keyVaultUrl,
+    );
     stack.options.faults.keyVaultUnavailable = true;
     const error = await client.getSecret('seeded').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
@@ -116,16 +109,16 @@ describe('Key Vault secrets through the control-plane emulator', () => {
   it('answers the challenge on an unauthenticated request, and 401 for a token of another audience', async () => {
     stack = await startTestEmulator(tls);
     const url = `${stack.emulator.keyVaultUrl}/secrets/anything?api-version=2025-07-01`;
-    const anonymous = await rawRequest(url, { ca: tls.cert });
+    const anonymous = await rawRequest(url, { tls });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers['www-authenticate']).toBe(
       `Bearer authorization="https://login.microsoftonline.com/${TENANT_ID}", resource="https://vault.azure.net"`,
     );
     expect(anonymous.json.error.code).toBe('Unauthorized');
 
-    const armToken = unsignedJwt({ aud: 'https://management.azure.com', tid: TENANT_ID });
+    const armToken = testToken({ aud: 'https://management.azure.com', tid: TENANT_ID });
     const wrongAudience = await rawRequest(url, {
-      ca: tls.cert,
+      tls,
       headers: { authorization: `Bearer ${armToken}` },
     });
     expect(wrongAudience.status).toBe(401);
@@ -134,12 +127,12 @@ describe('Key Vault secrets through the control-plane emulator', () => {
 
   it('answers 400 BadParameter for an invalid secret name and for a body without value', async () => {
     stack = await startTestEmulator(tls);
-    const token = unsignedJwt({ aud: 'https://vault.azure.net', tid: TENANT_ID });
+    const token = testToken({ aud: 'https://vault.azure.net', tid: TENANT_ID });
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const badName = await rawRequest(
       `${stack.emulator.keyVaultUrl}/secrets/bad_name?api-version=2025-07-01`,
       {
-        ca: tls.cert,
+        tls,
         headers,
       },
     );
@@ -149,7 +142,7 @@ describe('Key Vault secrets through the control-plane emulator', () => {
     const noValue = await rawRequest(
       `${stack.emulator.keyVaultUrl}/secrets/good-name?api-version=2025-07-01`,
       {
-        ca: tls.cert,
+        tls,
         method: 'PUT',
         headers,
         body: JSON.stringify({ contentType: 'x' }),
@@ -188,9 +181,9 @@ describe('Key Vault secrets through the control-plane emulator', () => {
     const conflict = await client.setSecret('run-id', 'fo-2').catch((e: unknown) => e);
     expect(conflict).toMatchObject({ statusCode: 409, code: 'Conflict' });
     expect((conflict as Error).message).toContain('deleted but recoverable state');
-    const token = unsignedJwt({ aud: 'https://vault.azure.net', tid: TENANT_ID });
+    const token = testToken({ aud: 'https://vault.azure.net', tid: TENANT_ID });
     const raw = await rawRequest(`${stack.emulator.keyVaultUrl}/secrets/run-id?api-version=2025-07-01`, {
-      ca: tls.cert,
+      tls,
       method: 'PUT',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ value: 'fo-2' }),

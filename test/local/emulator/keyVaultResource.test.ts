@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StackCertificate } from '../../../local/certificate.js';
 import {
   armToken,
   createTestCertificate,
@@ -10,7 +11,7 @@ import {
   type TestEmulator,
 } from './helpers.js';
 
-let tls: { cert: string; key: string };
+let tls: StackCertificate;
 let stack: TestEmulator;
 
 beforeAll(async () => {
@@ -27,7 +28,7 @@ const vaultPath = (resourceGroup: string, name: string) =>
 
 function get(path: string) {
   return rawRequest(`${stack.emulator.armEndpoint}${path}`, {
-    ca: tls.cert,
+    tls,
     headers: { authorization: `Bearer ${armToken()}` },
   });
 }

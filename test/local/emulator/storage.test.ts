@@ -1,5 +1,6 @@
-import { StorageManagementClient } from '@azure/arm-storage';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { StorageManagementClient } from '@azure/arm-storage';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { StackCertificate } from '../../../local/certificate.js';
 import { applyFaultsChange } from '../../../local/emulator/faultsAdmin.js';
 import {
   armToken,
@@ -10,31 +11,23 @@ import {
   SUBSCRIPTION_ID,
   startTestEmulator,
   type TestEmulator,
-  trustingHttpClient,
-  UnsignedJwtCredential,
+  testClients,
 } from './helpers.js';
 
-let tls: { cert: string; key: string };
+let tls: StackCertificate;
 let stack: TestEmulator;
-let httpClient: ReturnType<typeof trustingHttpClient>;
 
 beforeAll(async () => {
   tls = await createTestCertificate();
-  httpClient = trustingHttpClient(tls.cert);
 });
-
-afterAll(() => httpClient.dispose());
 
 afterEach(async () => {
   await stack?.stop();
 });
 
 function storageClient(options: { maxRetries?: number } = {}): StorageManagementClient {
-  return new StorageManagementClient(new UnsignedJwtCredential(), SUBSCRIPTION_ID, {
-    endpoint: stack.emulator.armEndpoint,
-    httpClient,
-    ...(options.maxRetries !== undefined ? { retryOptions: { maxRetries: options.maxRetries } } : {}),
-  });
+  const retry = options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : undefined;
+  return testClients(stack, tls, retry ? { retry } : {}).storageManagement(SUBSCRIPTION_ID);
 }
 
 describe('storage accounts through the control-plane emulator', () => {
@@ -226,7 +219,7 @@ describe('storage accounts through the control-plane emulator', () => {
     const response = await rawRequest(
       `${stack.emulator.armEndpoint}/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${DR_RG}/providers/Microsoft.Storage/storageAccounts/stkyvosdr?api-version=2025-08-01`,
       {
-        ca: tls.cert,
+        tls,
         method: 'PUT',
         headers: { authorization: `Bearer ${armToken()}`, 'content-type': 'application/json' },
         body: JSON.stringify({ location: 'westeurope', kind: 'StorageV2', sku: { name: 'Standard_LRS' } }),

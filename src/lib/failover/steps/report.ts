@@ -1,5 +1,5 @@
+import { buildReport } from '../../report/failoverReport.js';
 import { STATE_CONTAINER } from '../RunStore.js';
-import { buildReport } from '../report.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
 
 /** Builds the final report from the run record and stores it beside the run (`runs/<id>/report.json`). */

@@ -1,8 +1,21 @@
 import type { DrConfig } from '../config/DrConfig.js';
 import { copyScopeOf, type OutsideScope } from '../copy/copyScope.js';
+import type {
+  FailoverDecision,
+  FailoverRun,
+  RunRetry,
+  StepName,
+  StepStatus,
+} from '../failover/FailoverRun.js';
+import { IRREVERSIBLE_STEPS } from '../failover/runCanFinish.js';
 import { redactDeep } from '../redact.js';
-import type { FailoverDecision, FailoverRun, RunRetry, StepName, StepStatus } from './FailoverRun.js';
-import { IRREVERSIBLE_STEPS } from './runCanFinish.js';
+import {
+  type ChecklistItem,
+  drChecklist,
+  type KeyVaultNames,
+  keyVaultNamesOf,
+  kyvosDeploymentParameters,
+} from './kyvosDeployment.js';
 
 /**
  * One step that cannot be undone, and when it ran (from its step record). It runs only after
@@ -16,14 +29,6 @@ export interface IrreversibleStep {
   startedAt: string | null;
   endedAt: string | null;
 }
-
-import {
-  type ChecklistItem,
-  drChecklist,
-  type KeyVaultNames,
-  keyVaultNamesOf,
-  kyvosDeploymentParameters,
-} from './kyvosDeployment.js';
 
 /** The failover report: what an operator reads after the run, and what the drill prints. */
 export interface FailoverReport {

@@ -1,6 +1,5 @@
 import { seedKyvosDataset } from '../local/seed.js';
 import type { LocalStack } from '../local/stack.js';
-import type { SourceSpec } from './jobs.js';
 
 /** A generated source: a container of the primary account holding a Kyvos-like engine work directory. */
 export interface Corpus {
@@ -68,13 +67,4 @@ export async function sourceSasFromVault(stack: LocalStack): Promise<string> {
   if (!secret.value)
     throw new Error(`The stack's Key Vault holds no value for ${stack.names.sourceSasSecret}.`);
   return secret.value;
-}
-
-export function sourceOf(stack: LocalStack, corpus: Corpus, sas: string): SourceSpec {
-  return {
-    account: stack.names.primaryStorageAccount,
-    container: corpus.container,
-    prefix: corpus.prefix,
-    sas,
-  };
 }

@@ -48,13 +48,13 @@ export async function seedCorpus(stack: LocalStack, options: CorpusOptions): Pro
   return {
     container: options.container,
     prefix: stack.names.engineWorkDirectory,
-    blobs: seeded.blobs,
+    blobs: seeded.blobsUnderPrefix,
     bytes: seeded.bytes,
     smallFiles: options.smallFiles,
     maxSmallBytes: options.maxSmallBytes,
     largeBlobs: options.largeBlobs ?? 0,
     largeBlobBytes: options.largeBlobBytes ?? 0,
-    directoryStubs: seeded.blobs - options.smallFiles - (options.largeBlobs ?? 0),
+    directoryStubs: seeded.blobsUnderPrefix - options.smallFiles - (options.largeBlobs ?? 0),
     seedInSeconds: Math.round(performance.now() - started) / 1000,
   };
 }

@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { deployedWorkerHeap } from '../local/workerHeap.js';
 import type { ChildMemory, ChildMessage, CopyJob, JobResult, LogCounts } from './jobs.js';
 
 export interface CompletedJob<R extends JobResult = JobResult> {
@@ -17,17 +18,13 @@ export interface KilledJob {
 
 const RUNNER = fileURLToPath(new URL('./copyRunner.ts', import.meta.url));
 
-/** Extra Node.js arguments of every copy child (`--child-max-old-space-mib`). */
-let childNodeArguments: string[] = [];
-
-export function setChildNodeArguments(args: string[]): void {
-  childNodeArguments = [...args];
-}
+/** Every copy child runs with the V8 heap of the deployed worker, so its memory is the worker's. */
+const CHILD_NODE_ARGUMENTS = [`--max-old-space-size=${deployedWorkerHeap().maxOldSpaceMiB}`];
 
 function forkRunner() {
   return fork(RUNNER, [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: [...process.execArgv, ...childNodeArguments],
+    execArgv: [...process.execArgv, ...CHILD_NODE_ARGUMENTS],
   });
 }
 

@@ -4,12 +4,7 @@
  * Started by `runCopyJob` (childProcess.ts); not meant to be run by hand.
  */
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { writeHeapSnapshot } from 'node:v8';
-import {
-  type ClientFactory,
-  clientEnvironmentFromSettings,
-  createClientFactory,
-} from '../src/lib/clients/ClientFactory.js';
+import { clientEnvironmentFromSettings, createClientFactory } from '../src/lib/clients/ClientFactory.js';
 import { Sensitive } from '../src/lib/config/DrConfig.js';
 import { BlobCheckpointStore } from '../src/lib/copy/BlobCheckpointStore.js';
 import { type ListableContainer, listableContainer, listBlobPages } from '../src/lib/copy/blobListing.js';
@@ -28,7 +23,6 @@ import type {
   ChildMemory,
   ChildMessage,
   CopyJob,
-  HeapSnapshot,
   JobResult,
   LogCounts,
   TimedListing,
@@ -165,22 +159,9 @@ async function runJob(
     await queue.createIfNotExists();
     await queue.clearMessages();
     const copiedNames: string[] = [];
-    const snapshotsAt = [...(job.heapSnapshots?.atBlobs ?? [])].sort((a, b) => a - b);
-    const heapSnapshots: HeapSnapshot[] = [];
-    // Kept for after the copy: thrown from the progress callback, it would abort the partition.
-    let snapshotError: unknown;
     let blobsDone = 0;
     const onProgress = (event: CopyProgressEvent) => {
       blobsDone += 1;
-      if (job.heapSnapshots && snapshotsAt.length > 0 && blobsDone >= (snapshotsAt[0] ?? 0)) {
-        snapshotsAt.shift();
-        try {
-          const file = writeHeapSnapshot(`${job.heapSnapshots.prefix}-${blobsDone}.heapsnapshot`);
-          heapSnapshots.push({ blobsDone, heapUsedBytes: process.memoryUsage().heapUsed, file });
-        } catch (error) {
-          snapshotError ??= error;
-        }
-      }
       if (job.recordCopiedNames && event.outcome === 'copied') copiedNames.push(event.blobName);
       if (job.progressEvery && blobsDone % job.progressEvery === 0)
         void send({ type: 'progress', blobsDone });
@@ -197,15 +178,8 @@ async function runJob(
         onVerify: () => sampler.enter('verify'),
       });
       const memory = sampler.stop();
-      if (snapshotError !== undefined)
-        throw new Error(`Cannot write a heap snapshot: ${describeError(snapshotError)}`);
       return {
-        result: {
-          kind: 'engine',
-          engine,
-          ...(job.recordCopiedNames ? { copiedNames } : {}),
-          ...(heapSnapshots.length > 0 ? { heapSnapshots } : {}),
-        },
+        result: { kind: 'engine', engine, ...(job.recordCopiedNames ? { copiedNames } : {}) },
         memory,
       };
     } finally {

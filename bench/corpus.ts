@@ -1,6 +1,5 @@
 import { seedKyvosDataset } from '../local/seed.js';
 import type { LocalStack } from '../local/stack.js';
-import type { SourceSpec } from './jobs.js';
 
 /** A generated source: a container of the primary account holding a Kyvos-like engine work directory. */
 export interface Corpus {
@@ -49,13 +48,13 @@ export async function seedCorpus(stack: LocalStack, options: CorpusOptions): Pro
   return {
     container: options.container,
     prefix: stack.names.engineWorkDirectory,
-    blobs: seeded.blobs,
+    blobs: seeded.blobsUnderPrefix,
     bytes: seeded.bytes,
     smallFiles: options.smallFiles,
     maxSmallBytes: options.maxSmallBytes,
     largeBlobs: options.largeBlobs ?? 0,
     largeBlobBytes: options.largeBlobBytes ?? 0,
-    directoryStubs: seeded.blobs - options.smallFiles - (options.largeBlobs ?? 0),
+    directoryStubs: seeded.blobsUnderPrefix - options.smallFiles - (options.largeBlobs ?? 0),
     seedInSeconds: Math.round(performance.now() - started) / 1000,
   };
 }
@@ -68,13 +67,4 @@ export async function sourceSasFromVault(stack: LocalStack): Promise<string> {
   if (!secret.value)
     throw new Error(`The stack's Key Vault holds no value for ${stack.names.sourceSasSecret}.`);
   return secret.value;
-}
-
-export function sourceOf(stack: LocalStack, corpus: Corpus, sas: string): SourceSpec {
-  return {
-    account: stack.names.primaryStorageAccount,
-    container: corpus.container,
-    prefix: corpus.prefix,
-    sas,
-  };
 }

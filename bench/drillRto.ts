@@ -2,7 +2,7 @@ import { main as kyvosDr } from '../src/cli/main.js';
 import type { FailoverReport } from '../src/lib/report/failoverReport.js';
 import { loadAverage, round } from './BenchContext.js';
 
-export interface DrillStep {
+interface DrillStep {
   name: string;
   status: string;
   /** From the request to the step's start and end. */

@@ -8,9 +8,9 @@ import { silentLogger } from '../src/lib/log.js';
 import { type BenchContext, loadAverage, round } from './BenchContext.js';
 
 /** Where a request went: the planes of the stack, told apart by port. */
-export type Plane = 'arm' | 'keyVault' | 'blob' | 'queue' | 'other';
+type Plane = 'arm' | 'keyVault' | 'blob' | 'queue' | 'other';
 
-export interface CheckRun {
+interface CheckRun {
   wallInMs: number;
   requests: Record<Plane, number>;
   status: string;

@@ -40,13 +40,12 @@ export interface EngineJob extends JobBase {
   appStorageAccount: string;
   /** Send a `progress` message every this many blobs done (the resume measurement watches them). */
   progressEvery?: number;
-  heapSnapshots?: HeapSnapshotRequest;
   /** Return the names of the blobs this run copied (not skipped), to prove what a resume copied again. */
   recordCopiedNames?: boolean;
 }
 
 /** (b) One Copy Blob From URL at a time, over the listing. */
-export interface NaiveJob extends JobBase {
+interface NaiveJob extends JobBase {
   kind: 'naive';
   destination: DestinationSpec;
   /** Stop after this many blobs of the listing (0: all). */
@@ -54,7 +53,7 @@ export interface NaiveJob extends JobBase {
 }
 
 /** (c) Bare concurrent Copy Blob From URL loops over a name list built before the clock starts. */
-export interface BareLoopJob extends JobBase {
+interface BareLoopJob extends JobBase {
   kind: 'bare';
   runs: Array<{
     concurrency: number;
@@ -93,25 +92,8 @@ export interface TimedListing {
   durationInMs: number;
 }
 
-/**
- * Heap snapshots an engine copy writes: one when each of `atBlobs` blobs are done, to
- * `<prefix>-<blobs done>.heapsnapshot`. Writing one runs a full GC first.
- */
-export interface HeapSnapshotRequest {
-  atBlobs: number[];
-  prefix: string;
-}
-
-/** A heap snapshot written during an engine copy (`EngineJob.heapSnapshots`). */
-export interface HeapSnapshot {
-  blobsDone: number;
-  /** Heap in use just after the snapshot (whose full GC leaves only what is alive). */
-  heapUsedBytes: number;
-  file: string;
-}
-
 export type JobResult =
-  | { kind: 'engine'; engine: EngineCopyResult; copiedNames?: string[]; heapSnapshots?: HeapSnapshot[] }
+  | { kind: 'engine'; engine: EngineCopyResult; copiedNames?: string[] }
   | { kind: 'naive'; copy: TimedCopy }
   | { kind: 'bare'; runs: BareLoopRun[] };
 

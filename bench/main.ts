@@ -9,21 +9,18 @@ import path from 'node:path';
 import { type LocalStack, startLocalStack } from '../local/stack.js';
 import { describeError } from '../src/lib/redact.js';
 import { type BenchContext, deleteContainer, round } from './BenchContext.js';
-import { setChildNodeArguments } from './childProcess.js';
 import { type Corpus, seedCorpus, sourceSasFromVault } from './corpus.js';
 import { measureDrill } from './drillRto.js';
 import { measureHealthCost } from './healthCost.js';
 import { machineFacts } from './machine.js';
 import { measureMemory } from './memory.js';
-import { parseBenchOptions } from './options.js';
+import { type BenchSection, parseBenchOptions } from './options.js';
 import { type BenchFigures, renderMarkdown, renderText, targetsOf } from './report.js';
 import { measureResume } from './resume.js';
-import { engineConfigurations, measureThroughput, runEngine } from './throughput.js';
+import { measureThroughput, runEngine } from './throughput.js';
 
 const options = parseBenchOptions(process.argv.slice(2));
-if (options.childMaxOldSpaceMiB !== undefined) {
-  setChildNodeArguments([`--max-old-space-size=${options.childMaxOldSpaceMiB}`]);
-}
+const runs = (section: BenchSection) => options.sections.includes(section);
 const startedAt = new Date();
 const started = performance.now();
 const say = (text: string) =>
@@ -56,7 +53,6 @@ process.once('SIGINT', () => {
   void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
 });
 
-// The output's directory exists from the start: heap snapshots are written into it during the run.
 const out = path.resolve(options.out);
 await mkdir(path.dirname(out), { recursive: true });
 
@@ -69,11 +65,11 @@ try {
     runTag: `bench-${startedAt.getTime().toString(36)}`,
     say,
   };
-  if (!options.skipHealth)
+  if (runs('health'))
     figures.health = await section('health', () => measureHealthCost(ctx, options.healthRuns));
 
   let corpus: Corpus | undefined;
-  if (!options.skipThroughput || !options.skipResume) {
+  if (runs('throughput') || runs('resume')) {
     say(
       `seeding the corpus: ${options.blobs} files of 1 B–${options.maxBlobKiB} KiB, ${options.largeBlobs} of ${options.largeBlobMiB} MiB`,
     );
@@ -91,38 +87,23 @@ try {
         `    ${corpus.blobs} blobs, ${round(corpus.bytes / 1024 / 1024, 1)} MiB, in ${corpus.seedInSeconds} s`,
       );
   }
-  // After seeding, before the copies: the seeding is not what is measured.
-  stack.faults.storageLatencyMs = options.storageLatencyMs;
-  if (corpus && !options.skipThroughput) {
+  if (corpus && runs('throughput')) {
     const seeded = corpus;
     figures.throughput = await section('throughput', () => measureThroughput(ctx, seeded, options));
   }
-  if (corpus && !options.skipResume) {
+  if (corpus && runs('resume')) {
     const seeded = corpus;
     figures.resume = await section('resume', async () => {
-      // The failover's defaults only: the variants are compared on throughput.
-      const [defaults] = engineConfigurations(options);
-      if (!defaults) throw new Error('No engine configuration.');
       const uninterrupted =
         figures.throughput?.engine.best ??
-        (await runEngine(ctx, seeded, defaults.label, defaults.settings, 'bench-reference'));
-      return measureResume(ctx, seeded, defaults, uninterrupted);
+        (await runEngine(ctx, seeded, '(a) engine, defaults', 'bench-reference'));
+      return measureResume(ctx, seeded, uninterrupted);
     });
   }
-  stack.faults.storageLatencyMs = 0;
   // Azurite slows down with every blob an account holds: the corpus goes before the memory corpora come.
   if (corpus) await deleteContainer(ctx, stack.names.primaryStorageAccount, corpus.container);
-  if (!options.skipMemory) {
-    figures.memory = await section('memory', () =>
-      measureMemory(
-        ctx,
-        options.memorySizes,
-        engineConfigurations(options).slice(0, 1),
-        options.heapSnapshots > 0
-          ? { count: options.heapSnapshots, prefix: out.replace(/(\.json)?$/, '.heap') }
-          : undefined,
-      ),
-    );
+  if (runs('memory')) {
+    figures.memory = await section('memory', () => measureMemory(ctx, options.memorySizes));
   }
 } finally {
   say('stopping the local stack');
@@ -130,7 +111,7 @@ try {
   stack = undefined;
 }
 
-if (!options.skipDrill) {
+if (runs('drill')) {
   figures.drill = await section('drill', () =>
     measureDrill(out.replace(/(\.json)?$/, '.drill.json'), options.drillFiles, say),
   );

@@ -1,21 +1,18 @@
 import { type BenchContext, deleteContainer, loadAverage, round } from './BenchContext.js';
 import { type Corpus, seedCorpus } from './corpus.js';
-import type { ChildMemory, HeapSnapshot } from './jobs.js';
-import { type EngineConfiguration, runEngine } from './throughput.js';
+import type { ChildMemory } from './jobs.js';
+import { runEngine } from './throughput.js';
 
-export interface MemoryPoint {
+interface MemoryPoint {
   blobs: number;
   seedSeconds: number;
   copySeconds: number;
   partitions: number;
   memory: ChildMemory;
   loadAverage: number;
-  /** With `--heap-snapshots`: the snapshots the copy wrote, and the heap alive at each. */
-  heapSnapshots?: HeapSnapshot[];
 }
 
-export interface MemorySeries {
-  label: string;
+export interface MemoryFigures {
   points: MemoryPoint[];
   /**
    * Peak RSS during the copy (sampled) of the largest corpus over that of the smallest, in percent.
@@ -27,25 +24,15 @@ export interface MemorySeries {
   growthAboveBaselinePercent?: number;
 }
 
-export interface MemoryFigures {
-  /** The failover's defaults first, then each engine variant. */
-  series: MemorySeries[];
-}
-
 /**
- * Section 2: the engine's peak RSS for corpora of different sizes. Each size has its own corpus
- * (1-byte bodies: a server-side copy never moves bytes through the engine, so only the number of
- * blobs matters), copied by each engine configuration in a child process of its own, so that one
+ * Section 2: the engine's peak RSS for corpora of different sizes, with the failover's defaults.
+ * Each size has its own corpus (1-byte bodies: a server-side copy never moves bytes through the
+ * engine, so only the number of blobs matters), copied in a child process of its own, so that one
  * copy's heap never carries into the next. Each corpus is deleted afterwards: Azurite slows down
  * with every blob an account holds.
  */
-export async function measureMemory(
-  ctx: BenchContext,
-  sizes: number[],
-  configurations: EngineConfiguration[],
-  heapSnapshots?: { count: number; prefix: string },
-): Promise<MemoryFigures> {
-  const points: MemoryPoint[][] = configurations.map(() => []);
+export async function measureMemory(ctx: BenchContext, sizes: number[]): Promise<MemoryFigures> {
+  const points: MemoryPoint[] = [];
   for (const size of [...sizes].sort((a, b) => a - b)) {
     ctx.say(`memory: seeding ${size} blobs`);
     const corpus: Corpus = await seedCorpus(ctx.stack, {
@@ -54,49 +41,28 @@ export async function measureMemory(
       maxSmallBytes: 1,
     });
     ctx.say(`    ${corpus.blobs} blobs in ${corpus.seedInSeconds} s`);
-    for (const [i, configuration] of configurations.entries()) {
-      const run = await runEngine(
-        ctx,
-        corpus,
-        `memory, ${configuration.label}`,
-        configuration.settings,
-        `bench-memory-${i}`,
-        heapSnapshots && heapSnapshots.count > 0
-          ? {
-              // Evenly spread over the copy: count 2 takes them at a third and two thirds of the blobs.
-              atBlobs: Array.from({ length: heapSnapshots.count }, (_, k) =>
-                Math.max(1, Math.floor((corpus.blobs * (k + 1)) / (heapSnapshots.count + 1))),
-              ),
-              prefix: `${heapSnapshots.prefix}-${corpus.blobs}-${i}`,
-            }
-          : undefined,
-      );
-      points[i]?.push({
-        blobs: corpus.blobs,
-        seedSeconds: corpus.seedInSeconds,
-        copySeconds: run.rate.seconds,
-        partitions: run.engine.partitions,
-        memory: run.memory,
-        loadAverage: loadAverage(),
-        ...(run.heapSnapshots ? { heapSnapshots: run.heapSnapshots } : {}),
-      });
-      ctx.say(`    peak RSS ${round(run.memory.peakSampledRssBytes / 1024 / 1024, 1)} MiB`);
-    }
+    const run = await runEngine(ctx, corpus, 'memory, (a) engine, defaults', 'bench-memory');
+    points.push({
+      blobs: corpus.blobs,
+      seedSeconds: corpus.seedInSeconds,
+      copySeconds: run.rate.seconds,
+      partitions: run.engine.partitions,
+      memory: run.memory,
+      loadAverage: loadAverage(),
+    });
+    ctx.say(`    peak RSS ${round(run.memory.peakSampledRssBytes / 1024 / 1024, 1)} MiB`);
     await deleteContainer(ctx, ctx.stack.names.primaryStorageAccount, corpus.container);
   }
-  return {
-    series: configurations.map((configuration, i) => seriesOf(configuration.label, points[i] ?? [])),
-  };
+  return seriesOf(points);
 }
 
-function seriesOf(label: string, points: MemoryPoint[]): MemorySeries {
+function seriesOf(points: MemoryPoint[]): MemoryFigures {
   const first = points[0];
   const last = points.at(-1);
   if (!first || !last) throw new Error('No memory size was given.');
-  if (points.length < 2) return { label, points };
+  if (points.length < 2) return { points };
   const above = (p: MemoryPoint) => p.memory.peakSampledRssBytes - p.memory.baselineRssBytes;
   return {
-    label,
     points,
     growthPercent: round((last.memory.peakSampledRssBytes / first.memory.peakSampledRssBytes - 1) * 100, 1),
     growthAboveBaselinePercent: round((above(last) / above(first) - 1) * 100, 1),

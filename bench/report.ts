@@ -2,7 +2,7 @@ import { type Rate, round } from './BenchContext.js';
 import type { DrillFigures } from './drillRto.js';
 import type { HealthCheckCost } from './healthCost.js';
 import type { MachineFacts } from './machine.js';
-import type { MemoryFigures, MemorySeries } from './memory.js';
+import type { MemoryFigures } from './memory.js';
 import type { BenchOptions } from './options.js';
 import type { ResumeFigures } from './resume.js';
 import type { EngineRun, Rounds, ThroughputFigures } from './throughput.js';
@@ -50,7 +50,7 @@ export function targetsOf(figures: Pick<BenchFigures, 'throughput' | 'memory' | 
     {
       name: 'peak RSS growth, smallest to largest corpus (%)',
       target: '≤ 20',
-      ...at(figures.memory?.series[0]?.growthPercent, (v) => v <= 20),
+      ...at(figures.memory?.growthPercent, (v) => v <= 20),
     },
     {
       name: 'complete blobs copied again after a resume',
@@ -79,7 +79,7 @@ function engineSettings(run: EngineRun): string {
 
 const rates = (runs: Array<{ rate: Rate }>) => runs.map((r) => r.rate.blobsPerSecond).join(', ');
 
-function throughputTables(t: ThroughputFigures, storageLatencyMs: number): Table[] {
+function throughputTable(t: ThroughputFigures): Table {
   const c = t.corpus;
   const row = (label: string, rate: Rate, note: string) => [
     label,
@@ -103,38 +103,35 @@ function throughputTables(t: ThroughputFigures, storageLatencyMs: number): Table
     t.naive.rate.blobs < c.blobs
       ? `the first ${num(t.naive.rate.blobs)} blobs of the listing, listed in pages of that size (a subset: blobs/s compares)`
       : 'the whole corpus';
-  return [
-    {
-      title: `1. Copy throughput: ${num(c.blobs)} blobs, ${mib(c.bytes)} MiB (${num(c.smallFiles)} files of 1 B–${round(c.maxSmallBytes / 1024, 0)} KiB, ${c.largeBlobs} of ${mib(c.largeBlobBytes)} MiB, ${num(c.directoryStubs)} directory stubs), from the secondary endpoint into the DR account${storageLatencyMs > 0 ? `; every storage request waits ${storageLatencyMs} ms in the storage front` : ''}`,
-      headers: ['copy', 'blobs', 'MiB', 'seconds', 'blobs/s', 'MiB/s', 'what'],
-      rows: [
-        engineRow(t.engine),
-        ...t.variants.map(engineRow),
+  return {
+    title: `1. Copy throughput: ${num(c.blobs)} blobs, ${mib(c.bytes)} MiB (${num(c.smallFiles)} files of 1 B–${round(c.maxSmallBytes / 1024, 0)} KiB, ${c.largeBlobs} of ${mib(c.largeBlobBytes)} MiB, ${num(c.directoryStubs)} directory stubs), from the secondary endpoint into the DR account`,
+    headers: ['copy', 'blobs', 'MiB', 'seconds', 'blobs/s', 'MiB/s', 'what'],
+    rows: [
+      engineRow(t.engine),
+      row(
+        '(b) one at a time',
+        t.naive.rate,
+        `Copy Blob From URL, one after the other, over the SDK's listing; ${naiveNote}`,
+      ),
+      row(
+        `(c) limit, ${t.limit.best.concurrency} in flight`,
+        t.limit.best.rate,
+        `bare Copy Blob From URL loops over names listed beforehand (not timed); ${t.limit.best.retries} retries; runs: ${rates(t.limit.runs)} blobs/s`,
+      ),
+      ...t.sweep.map((s) =>
         row(
-          '(b) one at a time',
-          t.naive.rate,
-          `Copy Blob From URL, one after the other, over the SDK's listing; ${naiveNote}`,
+          `    sweep: ${s.concurrency} in flight`,
+          s.rate,
+          `the first ${num(s.rate.blobs)} blobs; ${s.retries} retries`,
         ),
-        row(
-          `(c) limit, ${t.limit.best.concurrency} in flight`,
-          t.limit.best.rate,
-          `bare Copy Blob From URL loops over names listed beforehand (not timed); ${t.limit.best.retries} retries; runs: ${rates(t.limit.runs)} blobs/s`,
-        ),
-        ...t.sweep.map((s) =>
-          row(
-            `    sweep: ${s.concurrency} in flight`,
-            s.rate,
-            `the first ${num(s.rate.blobs)} blobs; ${s.retries} retries`,
-          ),
-        ),
-      ],
-      notes: [
-        `a/b = ${t.ratios.engineOverNaive} (target ≥ 10); a/c = ${t.ratios.engineOverLimit} (target ≥ 0.9); c/b = ${t.ratios.limitOverNaive}, the most any concurrency gains over one at a time on this stack. Ratios compare the fastest run of each.`,
-        ...listingNote(t),
-        `Corpus seeded in ${c.seedInSeconds} s. Load average (1 min) after the best (a): ${t.engine.best.loadAverage}; after the best (c): ${t.limit.best.loadAverage}.`,
-      ],
-    },
-  ];
+      ),
+    ],
+    notes: [
+      `a/b = ${t.ratios.engineOverNaive} (target ≥ 10); a/c = ${t.ratios.engineOverLimit} (target ≥ 0.9); c/b = ${t.ratios.limitOverNaive}, the most any concurrency gains over one at a time on this stack. Ratios compare the fastest run of each.`,
+      ...listingNote(t),
+      `Corpus seeded in ${c.seedInSeconds} s. Load average (1 min) after the best (a): ${t.engine.best.loadAverage}; after the best (c): ${t.limit.best.loadAverage}.`,
+    ],
+  };
 }
 
 /**
@@ -152,18 +149,15 @@ function listingNote(t: ThroughputFigures): string[] {
 }
 
 function memoryTable(m: MemoryFigures, options: BenchOptions): Table {
-  const heap =
-    options.childMaxOldSpaceMiB === undefined
-      ? "; children run with Node's default heap (--child-v8-defaults)"
-      : `; children run with --max-old-space-size=${options.childMaxOldSpaceMiB}${options.childHeap === 'function app template' ? ', as infra/function-app.json sets it for the default instance memory' : ' (--child-max-old-space-mib)'}`;
-  const phase = (p: MemorySeries['points'][number], name: string) => {
+  const phase = (p: MemoryFigures['points'][number], name: string) => {
     const found = p.memory.phases[name];
     return found ? String(mib(found.peakRssBytes)) : '—';
   };
+  const first = m.points[0];
+  const last = m.points.at(-1);
   return {
-    title: `2. Memory of the engine copy (a child process per copy; corpora of 1-byte blobs; MiB)${heap}`,
+    title: `2. Memory of the engine copy, defaults (a child process per copy, with --max-old-space-size=${options.childMaxOldSpaceMiB} as infra/function-app.json sets it; corpora of 1-byte blobs; MiB)`,
     headers: [
-      'engine',
       'blobs',
       'partitions',
       'copy s',
@@ -175,41 +169,24 @@ function memoryTable(m: MemoryFigures, options: BenchOptions): Table {
       'live heap',
       'maxRSS',
     ],
-    rows: m.series.flatMap((series) =>
-      series.points.map((p) => [
-        series.label,
-        num(p.blobs),
-        String(p.partitions),
-        String(p.copySeconds),
-        String(mib(p.memory.baselineRssBytes)),
-        String(mib(p.memory.peakSampledRssBytes)),
-        phase(p, 'copy'),
-        phase(p, 'verify'),
-        String(mib(p.memory.peakHeapUsedBytes)),
-        p.memory.majorGcs > 0 ? String(mib(p.memory.peakHeapAfterMajorGcBytes)) : '—',
-        String(mib(p.memory.maxRssBytes)),
-      ]),
-    ),
+    rows: m.points.map((p) => [
+      num(p.blobs),
+      String(p.partitions),
+      String(p.copySeconds),
+      String(mib(p.memory.baselineRssBytes)),
+      String(mib(p.memory.peakSampledRssBytes)),
+      phase(p, 'copy'),
+      phase(p, 'verify'),
+      String(mib(p.memory.peakHeapUsedBytes)),
+      p.memory.majorGcs > 0 ? String(mib(p.memory.peakHeapAfterMajorGcBytes)) : '—',
+      String(mib(p.memory.maxRssBytes)),
+    ]),
     notes: [
       "Peak RSS: the highest RSS of the child sampled every 50 ms from the start of the copy (copying: planning and copying; verifying: the merge of both listings). maxRSS is the kernel's high-water mark over the child's life, its start included (tsx compiling the sources).",
       'Peak heap: the highest heap in use sampled, garbage included. Live heap: the highest heap in use just after a mark-compact (major GC), what the copy keeps alive; — when none ran.',
-      ...m.series.map((s) =>
-        s.growthPercent === undefined
-          ? `${s.label}: one corpus size only, so no growth to report.`
-          : `${s.label}: peak RSS grows ${s.growthPercent}% from ${num(s.points[0]?.blobs)} to ${num(s.points.at(-1)?.blobs)} blobs (target ≤ 20%); what the copy adds above the RSS before it grows ${s.growthAboveBaselinePercent}%.`,
-      ),
-      ...m.series.flatMap((s) =>
-        s.points
-          .filter((p) => p.heapSnapshots && p.heapSnapshots.length > 0)
-          .map(
-            (p) =>
-              `${s.label}, ${num(p.blobs)} blobs, heap snapshots (each after a full GC; writing them raised this copy's RSS): ${(
-                p.heapSnapshots ?? []
-              )
-                .map((h) => `${mib(h.heapUsedBytes)} MiB alive at ${num(h.blobsDone)} blobs done (${h.file})`)
-                .join('; ')}.`,
-          ),
-      ),
+      m.growthPercent === undefined
+        ? 'One corpus size only, so no growth to report.'
+        : `Peak RSS grows ${m.growthPercent}% from ${num(first?.blobs)} to ${num(last?.blobs)} blobs (target ≤ 20%); what the copy adds above the RSS before it grows ${m.growthAboveBaselinePercent}%.`,
     ],
   };
 }
@@ -218,7 +195,7 @@ function resumeTable(r: ResumeFigures): Table {
   const k = r.atKill.checkpoints;
   const modes = r.resume.partitionModes;
   return {
-    title: `3. Resume after SIGKILL at about half (${num(r.corpusBlobs)} blobs), ${r.label}`,
+    title: `3. Resume after SIGKILL at about half (${num(r.corpusBlobs)} blobs), engine defaults`,
     headers: ['measure', 'value'],
     rows: [
       ['killed after', `${r.killedAfterSeconds} s, at ${num(r.killedAtBlobs)} blobs done`],
@@ -302,8 +279,7 @@ function healthTable(costs: HealthCheckCost[]): Table {
 
 function tablesOf(figures: BenchFigures): Table[] {
   const tables: Table[] = [];
-  if (figures.throughput)
-    tables.push(...throughputTables(figures.throughput, figures.options.storageLatencyMs));
+  if (figures.throughput) tables.push(throughputTable(figures.throughput));
   if (figures.memory) tables.push(memoryTable(figures.memory, figures.options));
   if (figures.resume) tables.push(resumeTable(figures.resume));
   if (figures.drill) tables.push(drillTable(figures.drill));
@@ -324,7 +300,7 @@ function tablesOf(figures: BenchFigures): Table[] {
 
 function machineLine(figures: BenchFigures): string {
   const m = figures.machine;
-  return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Azurite ${m.azurite}, ${m.kernel}; commit ${m.commit ?? 'unknown'}; load average at start ${m.loadAverageAtStart.join(' ')}; copy children ${figures.options.childMaxOldSpaceMiB === undefined ? "with Node's default heap" : `with --max-old-space-size=${figures.options.childMaxOldSpaceMiB} (${figures.options.childHeap})`}; ${figures.startedAt}, ${round(figures.durationSeconds / 60, 1)} min`;
+  return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Azurite ${m.azurite}, ${m.kernel}; commit ${m.commit ?? 'unknown'}; load average at start ${m.loadAverageAtStart.join(' ')}; copy children with --max-old-space-size=${figures.options.childMaxOldSpaceMiB}${figures.options.quick ? '; --quick sizes' : ''}; ${figures.startedAt}, ${round(figures.durationSeconds / 60, 1)} min`;
 }
 
 /** The tables as plain text, for the terminal. */

@@ -15,13 +15,12 @@ import {
 } from './BenchContext.js';
 import { runCopyJob, runCopyJobUntilKilled } from './childProcess.js';
 import type { Corpus } from './corpus.js';
-import type { EngineCopyResult, EngineSettings } from './engineCopy.js';
+import { type EngineCopyResult, type EngineSettings, failoverEngineSettings } from './engineCopy.js';
 import type { EngineJob } from './jobs.js';
-import type { EngineConfiguration, EngineRun } from './throughput.js';
+import type { EngineRun } from './throughput.js';
 
 export interface ResumeFigures {
-  /** The engine configuration copied, killed and resumed. */
-  label: string;
+  /** The failover's defaults, with which the engine copied, was killed and resumed. */
   settings: EngineSettings;
   corpusBlobs: number;
   /** The child was killed with SIGKILL once it reported this many blobs done. */
@@ -69,12 +68,11 @@ export interface ResumeFigures {
 export async function measureResume(
   ctx: BenchContext,
   corpus: Corpus,
-  configuration: EngineConfiguration,
   uninterrupted: EngineRun,
 ): Promise<ResumeFigures> {
   const destination = destinationFor(ctx, 'bench-resume');
   const runId = `${ctx.runTag}-resume-${Date.now().toString(36)}`;
-  const { settings } = configuration;
+  const settings = failoverEngineSettings();
   const job: EngineJob = {
     kind: 'engine',
     descriptorPath: ctx.stack.descriptorPath,
@@ -85,7 +83,7 @@ export async function measureResume(
     appStorageAccount: ctx.stack.names.appStorageAccount,
   };
   const killAfterBlobs = Math.floor(corpus.blobs / 2);
-  ctx.say(`resume, ${configuration.label}: copying ${corpus.blobs} blobs, SIGKILL after ${killAfterBlobs}`);
+  ctx.say(`resume: copying ${corpus.blobs} blobs, SIGKILL after ${killAfterBlobs}`);
   const killed = await runCopyJobUntilKilled(
     { ...job, progressEvery: Math.max(1, Math.floor(corpus.blobs / 400)) },
     killAfterBlobs,
@@ -140,7 +138,6 @@ export async function measureResume(
   const totalInMs = killed.killedAfterInMs + engine.timings.totalInMs;
   await deleteContainer(ctx, destination.account, destination.container);
   const figures: ResumeFigures = {
-    label: configuration.label,
     settings,
     corpusBlobs: corpus.blobs,
     killAfterBlobs,

@@ -11,8 +11,8 @@ import {
 import { runCopyJob } from './childProcess.js';
 import type { Corpus } from './corpus.js';
 import { type EngineCopyResult, type EngineSettings, failoverEngineSettings } from './engineCopy.js';
-import type { ChildMemory, HeapSnapshot, HeapSnapshotRequest, LogCounts, TimedListing } from './jobs.js';
-import type { BenchOptions, EngineVariant } from './options.js';
+import type { ChildMemory, LogCounts, TimedListing } from './jobs.js';
+import type { BenchOptions } from './options.js';
 
 /** One run of the copy engine, end to end, in its own child process. */
 export interface EngineRun {
@@ -25,18 +25,16 @@ export interface EngineRun {
   memory: ChildMemory;
   warnings: LogCounts;
   loadAverage: number;
-  /** Heap snapshots the copy wrote (`--heap-snapshots`), if any. */
-  heapSnapshots?: HeapSnapshot[];
 }
 
-export interface NaiveRun {
+interface NaiveRun {
   rate: Rate;
   /** The naive copy covered this many blobs of the corpus (its first ones, in listing order). */
   subsetOf: number;
   loadAverage: number;
 }
 
-export interface LimitRun {
+interface LimitRun {
   concurrency: number;
   rate: Rate;
   retries: number;
@@ -51,19 +49,10 @@ export interface Rounds<T> {
   runs: T[];
 }
 
-/** An engine configuration: the failover's defaults, or one setting changed. */
-export interface EngineConfiguration {
-  label: string;
-  settings: EngineSettings;
-  variant?: EngineVariant;
-}
-
 export interface ThroughputFigures {
   corpus: Corpus;
   /** (a) the engine with the failover's default settings. */
   engine: Rounds<EngineRun>;
-  /** (a′) the engine with one setting changed (`--engine-variant`). */
-  variants: Array<Rounds<EngineRun> & { variant: EngineVariant }>;
   /** (b) one blob at a time. */
   naive: NaiveRun;
   /** (c) the sweep of concurrencies, on the first `sweepBlobs` blobs. */
@@ -79,24 +68,12 @@ export interface ThroughputFigures {
   };
 }
 
-/** The failover's defaults, then each `--engine-variant`. */
-export function engineConfigurations(options: BenchOptions): EngineConfiguration[] {
-  return [
-    { label: '(a) engine, defaults', settings: failoverEngineSettings() },
-    ...options.engineVariants.map((variant) => ({
-      label: `(a′) engine, ${variant.setting} ${variant.value}`,
-      settings: { ...failoverEngineSettings(), [variant.setting]: variant.value },
-      variant,
-    })),
-  ];
-}
-
 /**
  * Section 1: the copies of one corpus, side by side, each in a child process of its own, each into
  * a fresh destination container of the DR account that is deleted afterwards. First the sweep of
- * (c) on a subset; then `rounds` rounds of (a), each variant (a′) and (c) at the best concurrency,
- * alternately, so that a burst of load from other processes does not favour one of them (the best
- * run of each is compared); then (b).
+ * (c) on a subset; then `rounds` rounds of (a) and (c) at the best concurrency, alternately, so
+ * that a burst of load from other processes does not favour one of them (the best run of each is
+ * compared); then (b).
  */
 export async function measureThroughput(
   ctx: BenchContext,
@@ -114,15 +91,10 @@ export async function measureThroughput(
   }
   const best = sweep.reduce((a, b) => (b.rate.blobsPerSecond > a.rate.blobsPerSecond ? b : a));
 
-  const configurations = engineConfigurations(options);
-  const engineRuns: EngineRun[][] = configurations.map(() => []);
+  const engineRuns: EngineRun[] = [];
   const limitRuns: LimitRun[] = [];
   for (let round = 1; round <= options.rounds; round++) {
-    for (const [i, configuration] of configurations.entries()) {
-      engineRuns[i]?.push(
-        await runEngine(ctx, corpus, configuration.label, configuration.settings, `bench-a${i}`),
-      );
-    }
+    engineRuns.push(await runEngine(ctx, corpus, '(a) engine, defaults', 'bench-a'));
     ctx.say(`(c) limit: bare loops at ${best.concurrency} on all ${corpus.blobs} blobs`);
     const limit = await runLimit(ctx, corpus, best.concurrency, 0, 'bench-c');
     ctx.say(
@@ -153,15 +125,11 @@ export async function measureThroughput(
     best: runs.reduce((a, b) => (b.rate.blobsPerSecond > a.rate.blobsPerSecond ? b : a)),
     runs,
   });
-  const engine = fastest(engineRuns[0] ?? []);
+  const engine = fastest(engineRuns);
   const limit = fastest(limitRuns);
   return {
     corpus,
     engine,
-    variants: configurations.slice(1).map((configuration, i) => ({
-      ...fastest(engineRuns[i + 1] ?? []),
-      variant: configuration.variant as EngineVariant,
-    })),
     naive,
     sweep,
     limit,
@@ -200,15 +168,17 @@ async function runLimit(
   };
 }
 
-/** Runs the engine on the whole corpus in a child and checks that its verification passed. */
+/**
+ * Runs the engine with the failover's defaults on the whole corpus in a child and checks that its
+ * verification passed.
+ */
 export async function runEngine(
   ctx: BenchContext,
   corpus: Corpus,
   label: string,
-  settings: EngineSettings,
   container: string,
-  heapSnapshots?: HeapSnapshotRequest,
 ): Promise<EngineRun> {
+  const settings = failoverEngineSettings();
   ctx.say(`${label}: plan, queue, copy with checkpoints, verify — ${corpus.blobs} blobs`);
   const destination = destinationFor(ctx, container);
   const { result, memory, warnings } = await runCopyJob({
@@ -220,7 +190,6 @@ export async function runEngine(
     runId: `${ctx.runTag}-${container}-${Date.now().toString(36)}`,
     settings,
     appStorageAccount: ctx.stack.names.appStorageAccount,
-    ...(heapSnapshots ? { heapSnapshots } : {}),
   });
   const engine = result.engine;
   if (!engine.verification.ok || engine.blobsListed !== corpus.blobs) {
@@ -238,7 +207,6 @@ export async function runEngine(
     memory,
     warnings,
     loadAverage: loadAverage(),
-    ...(result.heapSnapshots ? { heapSnapshots: result.heapSnapshots } : {}),
   };
   ctx.say(
     `    ${run.rate.blobsPerSecond} blobs/s end to end (${run.copyPhaseBlobsPerSecond} in the copy phase)`,

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { deployedWorkerHeap } from '../../bench/workerHeap.js';
 import { TemplateScope } from '../../local/emulator/authorization/templateExpressions.js';
+import { deployedWorkerHeap } from '../../local/workerHeap.js';
 import { ACTIVE_SECRETS, APP_SETTINGS } from '../../src/lib/config/secretNames.js';
 import { BUILT_IN_ROLES, PRIVILEGED_ROLES } from './builtInRoles.js';
 import {

@@ -30,7 +30,7 @@ export function deployedWorkerHeap(
     ?.defaultValue;
   if (typeof instanceMemoryMB !== 'number') {
     throw new Error(
-      `${where} has no numeric default for the parameter instanceMemoryMB. Give the heap with --child-max-old-space-mib, or --child-v8-defaults.`,
+      `${where} has no numeric default for the parameter instanceMemoryMB, so the heap of the deployed worker is unknown.`,
     );
   }
   const resources = Array.isArray(root.resources) ? (root.resources as Json[]) : [];
@@ -41,7 +41,7 @@ export function deployedWorkerHeap(
   const divisor = EXPRESSION.exec(String(setting.value))?.[1];
   if (!divisor || Number(divisor) === 0) {
     throw new Error(
-      `${where} sets ${SETTING} to ${JSON.stringify(setting.value)}; the benchmark reads only "[format('--max-old-space-size={0}', div(parameters('instanceMemoryMB'), N))]". Give the heap with --child-max-old-space-mib, or --child-v8-defaults.`,
+      `${where} sets ${SETTING} to ${JSON.stringify(setting.value)}; the benchmark reads only "[format('--max-old-space-size={0}', div(parameters('instanceMemoryMB'), N))]"; update local/workerHeap.ts to the new shape.`,
     );
   }
   return { instanceMemoryMB, maxOldSpaceMiB: Math.floor(instanceMemoryMB / Number(divisor)) };

@@ -4,7 +4,11 @@
  * Started by `runCopyJob` (childProcess.ts); not meant to be run by hand.
  */
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { clientEnvironmentFromSettings, createClientFactory } from '../src/lib/clients/ClientFactory.js';
+import {
+  type ClientFactory,
+  clientEnvironmentFromSettings,
+  createClientFactory,
+} from '../src/lib/clients/ClientFactory.js';
 import { Sensitive } from '../src/lib/config/DrConfig.js';
 import { BlobCheckpointStore } from '../src/lib/copy/BlobCheckpointStore.js';
 import { type ListableContainer, listableContainer, listBlobPages } from '../src/lib/copy/blobListing.js';

@@ -17,11 +17,7 @@ export const BLOB_SERVICE_STATS: SchemaRef = {
   definition: 'StorageServiceStats',
 };
 
-/** ARM's shapes that no service spec carries: the error envelope and the async-operation status. */
-export const ARM_ERROR: SchemaRef = {
-  file: 'common-types/resource-management/v6/types.json',
-  definition: 'ErrorResponse',
-};
+/** ARM's shape that no service spec carries: the async-operation status. */
 export const ARM_OPERATION_STATUS: SchemaRef = {
   file: 'common-types/resource-management/v6/types.json',
   definition: 'OperationStatusResult',

@@ -176,10 +176,6 @@ export function newRun(runId: string, request: FailoverRequest, now: Date): Fail
 /** A failover run id: `fo-20261123T201500Z-3f9a1c`. */
 export const RUN_ID_PATTERN = /^fo-\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
-export function isFinished(run: FailoverRun): boolean {
-  return run.state !== 'Running';
-}
-
 /** Who retries a failed run, and why. */
 export interface RetryRequest {
   reason: string;

@@ -27,11 +27,11 @@ import type { PgInstance } from './types.js';
  * grant `pg_read_all_stats` and `pg_monitor` (ADMIN OPTION) but does not hold their privileges
  * itself (INHERIT FALSE, SET FALSE), so it does not see `pg_stat_wal_receiver`'s columns.
  */
-export const AZURE_PG_ADMIN = 'azure_pg_admin';
+const AZURE_PG_ADMIN = 'azure_pg_admin';
 /** The server admin's name, as `docs/deployment.md` calls it. */
-export const SERVER_ADMIN = 'kyvosadmin';
+const SERVER_ADMIN = 'kyvosadmin';
 /** The connection user kyvos-dr's secrets name, created with the grants of docs/configuration.md. */
-export const CONNECTION_USER = 'kyvos_dr';
+const CONNECTION_USER = 'kyvos_dr';
 
 /** A login and its password. */
 export interface PgLogin {

@@ -128,7 +128,7 @@ function readPorts(
 }
 
 /** Stops a child process: SIGTERM, then SIGKILL after a grace period; resolves when it has exited. */
-export function stopChild(child: ChildProcess, graceInMs = 5_000): Promise<void> {
+function stopChild(child: ChildProcess, graceInMs = 5_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceInMs);

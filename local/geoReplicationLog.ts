@@ -42,7 +42,7 @@ export interface ReplicationConditions {
 }
 
 /** Whole seconds: `lastSyncTime` is a time "to the second". */
-export function floorToSecond(ms: number): number {
+function floorToSecond(ms: number): number {
   return Math.floor(ms / 1000) * 1000;
 }
 

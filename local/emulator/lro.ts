@@ -17,10 +17,10 @@ import { delay, type JsonResult } from './http.js';
  * an RP failure would.
  */
 
-export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed';
+type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed';
 
 /** The resource providers whose operation URLs the emulator hands out. */
-export type OperationProvider = 'Microsoft.Storage' | 'Microsoft.DBforPostgreSQL';
+type OperationProvider = 'Microsoft.Storage' | 'Microsoft.DBforPostgreSQL';
 
 export interface OperationSpec {
   provider: OperationProvider;

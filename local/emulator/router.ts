@@ -12,7 +12,7 @@ export interface ArmRequest {
   apiVersion: string;
 }
 
-export type ArmHandler = (request: ArmRequest) => Promise<JsonResult>;
+type ArmHandler = (request: ArmRequest) => Promise<JsonResult>;
 
 export interface ArmRoute {
   method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE';

@@ -29,7 +29,7 @@ export interface DeletedSecret {
 }
 
 /** The retention of the emulated vault: Azure's default when none is configured (soft-delete overview). */
-export const SOFT_DELETE_RETENTION_DAYS = 90;
+const SOFT_DELETE_RETENTION_DAYS = 90;
 
 /** A set on a name that is soft-deleted: Key Vault answers 409 ObjectIsDeletedButRecoverable. */
 export class SecretDeletedButRecoverable extends Error {

@@ -37,7 +37,7 @@ import type {
 } from './types.js';
 
 /** The audience of ARM tokens (`https://management.azure.com/.default`). */
-export const ARM_AUDIENCE = 'https://management.azure.com';
+const ARM_AUDIENCE = 'https://management.azure.com';
 
 const ARM_TOKEN_ERRORS: Record<TokenProblem, string> = {
   missing: 'AuthenticationFailed',

@@ -440,7 +440,7 @@ function sameName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-export function otherRegion(region: RegionRole): RegionRole {
+function otherRegion(region: RegionRole): RegionRole {
   return region === 'primary' ? 'dr' : 'primary';
 }
 

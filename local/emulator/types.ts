@@ -10,7 +10,7 @@ import type { LongRunningOperations } from './lro.js';
 import type { SecretStore, SecretVersion, SetSecretOptions } from './secretStore.js';
 
 /** Blob containers of the stack's storage accounts; the stack implements it on Azurite. */
-export interface BlobContainerStore {
+interface BlobContainerStore {
   create(account: string, container: string): Promise<'created' | 'exists'>;
   exists(account: string, container: string): Promise<boolean>;
 }

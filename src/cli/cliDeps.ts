@@ -25,7 +25,7 @@ export const SETTING_FLAGS: Readonly<Record<string, string>> = {
  * the Function app reads, so the CLI runs the same library code against Azure
  * (`DefaultAzureCredential`: `az login`, a managed identity, …) or the local stack (`--local-stack`).
  */
-export function appSettingsOf(env: CliIo['env'], globals: GlobalOptions): AppSettings {
+function appSettingsOf(env: CliIo['env'], globals: GlobalOptions): AppSettings {
   return {
     ...env,
     ...(globals.keyVaultUrl ? { [APP_SETTINGS.keyVaultUrl]: globals.keyVaultUrl } : {}),

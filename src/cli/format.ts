@@ -169,7 +169,7 @@ export function formatReadiness(readiness: Readiness): string[] {
 // ---- failover runs -----------------------------------------------------------------------------
 
 /** What decided the RPO at decision time, from the figures the decision recorded. */
-export function rpoAtDecision(decision: FailoverDecision | null | undefined): string {
+function rpoAtDecision(decision: FailoverDecision | null | undefined): string {
   if (!decision) return 'not measured: no go/no-go decision was taken (yet)';
   const storage = decision.storageRpoSeconds;
   const database = decision.databaseLagSeconds;
@@ -203,7 +203,7 @@ export function copyThroughputOf(report: FailoverReport): CopyThroughput | null 
   };
 }
 
-export function formatVerification(verification: FailoverReport['verification']): string {
+function formatVerification(verification: FailoverReport['verification']): string {
   if (!verification) return 'not run';
   const counts = `${formatCount(verification.missing)} missing, ${formatCount(verification.mismatched)} mismatched`;
   return verification.ok ? `ok (${counts})` : `FAILED (${counts})`;
@@ -284,7 +284,7 @@ export function formatRunSummary(report: FailoverReport): string[] {
  * The steps that cannot be undone, and when each ran; one line when none did, the case an operator
  * most needs to be sure of after a refusal or an early failure.
  */
-export function formatIrreversible(steps: IrreversibleStep[]): string[] {
+function formatIrreversible(steps: IrreversibleStep[]): string[] {
   const ran = steps.filter((s) => s.status !== 'Pending' && s.status !== 'Skipped');
   if (ran.length === 0) {
     return field(
@@ -336,7 +336,7 @@ export function formatChecklist(report: FailoverReport): string[] {
 }
 
 /** The plan of a dry run (the report `preflight` writes), with its verdict. */
-export function formatDryRun(run: FailoverRun): string[] {
+function formatDryRun(run: FailoverRun): string[] {
   const report = run.report as
     | {
         verdict: string;

@@ -21,7 +21,7 @@ const REDACTING = Symbol.for('kyvos-dr.redactingAzureSdkLog');
 type LogSink = (...args: unknown[]) => void;
 
 /** One line of the SDK's log as `util.format` would print it (the SDK's own sink does), redacted. */
-export function redactSdkLogLine(...args: unknown[]): string {
+function redactSdkLogLine(...args: unknown[]): string {
   return redact(format(...args));
 }
 

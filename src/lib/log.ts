@@ -1,7 +1,7 @@
 import { redactDeep } from './redact.js';
 
 /** Flat fields of a structured log line. Values are redacted before they are written. */
-export type LogFields = Record<string, string | number | boolean | null | undefined | string[]>;
+type LogFields = Record<string, string | number | boolean | null | undefined | string[]>;
 
 /**
  * A structured logger: one event name and a flat JSON object per line, so that Application Insights
@@ -16,7 +16,7 @@ export interface Logger {
 export type LogLevel = 'info' | 'warn' | 'error';
 
 /** Formats one log line: `{"event":"…","level":"…",…fields}` with secrets redacted. */
-export function formatLogLine(level: LogLevel, event: string, fields: LogFields = {}): string {
+function formatLogLine(level: LogLevel, event: string, fields: LogFields = {}): string {
   return JSON.stringify(redactDeep({ event, level, ...fields }));
 }
 

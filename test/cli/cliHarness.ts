@@ -4,7 +4,7 @@ import type { LocalStack } from '../../local/stack.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 
-export const REPO = path.resolve(import.meta.dirname, '../..');
+const REPO = path.resolve(import.meta.dirname, '../..');
 
 export interface CliResult {
   code: number;

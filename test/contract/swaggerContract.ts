@@ -22,7 +22,7 @@ import addFormatsModule from 'ajv-formats';
  * there, naming the reference: the emulator must not answer what the vendored spec cannot check.
  */
 
-export const SPECS_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'specs');
+const SPECS_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'specs');
 const BASE = 'https://specs.invalid/';
 
 /**

@@ -44,12 +44,12 @@ export function isTemplate(value: unknown): value is JsonObject {
 }
 
 /** An ARM template expression: `[...]`, but not `[[...`, which ARM reads as a literal starting with `[`. */
-export function isExpression(text: string): boolean {
+function isExpression(text: string): boolean {
   return text.startsWith('[') && !text.startsWith('[[') && text.endsWith(']');
 }
 
 /** Every string in a JSON value, object keys included (ARM evaluates expressions in keys), with its path. */
-export function* walkStrings(value: Json | undefined, path = '$'): Generator<{ path: string; text: string }> {
+function* walkStrings(value: Json | undefined, path = '$'): Generator<{ path: string; text: string }> {
   if (typeof value === 'string') {
     yield { path, text: value };
   } else if (Array.isArray(value)) {

@@ -96,7 +96,7 @@ function roleIdOf(roleDefinitionId: string): string {
 }
 
 /** Does the permission block grant the action (its own NotActions subtracted)? */
-export function permissionGrants(permission: Permission, action: string, dataAction: boolean): boolean {
+function permissionGrants(permission: Permission, action: string, dataAction: boolean): boolean {
   const allowed = dataAction ? permission.dataActions : permission.actions;
   const excluded = dataAction ? permission.notDataActions : permission.notActions;
   return allowed.some((p) => actionMatches(p, action)) && !excluded.some((p) => actionMatches(p, action));

@@ -11,7 +11,7 @@ import {
 } from './templateExpressions.js';
 
 /** The templates of `infra/` that grant the app's identity its roles, and where each is deployed. */
-export const INFRA_RBAC_TEMPLATES = [
+const INFRA_RBAC_TEMPLATES = [
   'role-pg-failover-operator.json',
   'function-app.json',
   'rbac-primary.json',
@@ -43,7 +43,7 @@ export interface InfraDeployment {
   templates?: Partial<Record<InfraRbacTemplate, JsonObject>>;
 }
 
-export class InfraTemplateError extends Error {
+class InfraTemplateError extends Error {
   override readonly name = 'InfraTemplateError';
 }
 

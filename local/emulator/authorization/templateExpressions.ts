@@ -124,7 +124,7 @@ function resourcePath(type: string, names: string[]): string {
  * parameters"). The exact bytes differ from ARM's; nothing here depends on them, since the role
  * definition IDs are only compared between templates evaluated by this same function.
  */
-export function templateGuid(...args: string[]): string {
+function templateGuid(...args: string[]): string {
   const namespace = Buffer.from('11fb06fb712d4ddd98c7e71bbd588830', 'hex');
   const hash = createHash('sha1')
     .update(namespace)

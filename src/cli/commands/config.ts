@@ -14,7 +14,7 @@ interface ConfigCheckOptions {
 }
 
 /** The verdict on one of the app settings that locate the rest (never its value). */
-export interface SettingFinding {
+interface SettingFinding {
   appSetting: string;
   flag: string;
   status: 'ok' | 'missing' | 'invalid';

@@ -63,7 +63,7 @@ export interface RetrySettings {
 }
 
 /** The retries of the app in Azure, and of any environment that does not set its own. */
-export const DEFAULT_RETRY_SETTINGS: RetrySettings = {
+const DEFAULT_RETRY_SETTINGS: RetrySettings = {
   maxRetries: 3,
   retryDelayInMs: 1_000,
   maxRetryDelayInMs: 30_000,
@@ -79,7 +79,7 @@ export type ClientEnvironment =
       retry?: Partial<RetrySettings>;
     };
 
-export interface BlobServiceOptions {
+interface BlobServiceOptions {
   /** Use the RA-GRS read-only endpoint `<account>-secondary`. */
   secondary?: boolean;
   /** A SAS query string (without `?`) to use instead of the identity. */

@@ -10,7 +10,7 @@ import {
 import { redact } from '../redact.js';
 
 /** The Blob service version of raw requests: the one the Storage SDK speaks. */
-export const BLOB_SERVICE_VERSION = '2026-04-06';
+const BLOB_SERVICE_VERSION = '2026-04-06';
 const STORAGE_SCOPE = 'https://storage.azure.com/.default';
 
 /** A failed raw storage request: status and service error code, and never the request URL. */

@@ -10,7 +10,7 @@ export interface ConfigLoaderOptions {
 }
 
 /** Default cache lifetime: a secret changed in Key Vault is picked up within five minutes. */
-export const DEFAULT_CONFIG_CACHE_SECONDS = 300;
+const DEFAULT_CONFIG_CACHE_SECONDS = 300;
 
 /**
  * A cached `loadConfig`. Calls within the TTL get the same configuration; concurrent calls share one

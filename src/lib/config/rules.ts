@@ -148,7 +148,7 @@ export const alertFailoverPolicy: Rule<AlertFailoverPolicy> = fromSchema(
  * `/providers/<namespace>/<type>/<name>` with child `/<type>/<name>` pairs. The subscription alone
  * is the target of a Service Health alert.
  */
-export const ARM_RESOURCE_ID =
+const ARM_RESOURCE_ID =
   /^\/subscriptions\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\/resourceGroups\/[^/\s]+)?(\/providers\/[^/\s]+(\/[^/\s]+\/[^/\s]+)+)?$/i;
 
 /**

@@ -22,7 +22,7 @@ import { describeError } from '../redact.js';
  *   own region ("IP network rules have no effect on requests that originate from the same Azure
  *   region as the storage account", storage-network-security-ip-address-range).
  */
-export type CopyNetworkVerdict = 'allowed' | 'denied' | 'uncertain';
+type CopyNetworkVerdict = 'allowed' | 'denied' | 'uncertain';
 
 export interface CopyNetworkAccess {
   verdict: CopyNetworkVerdict;

@@ -57,7 +57,7 @@ export interface CopyOptions {
   abortSignal?: AbortSignal;
 }
 
-export const DEFAULT_COPY_OPTIONS = {
+const DEFAULT_COPY_OPTIONS = {
   concurrency: 32,
   largeBlobThresholdInBytes: SYNC_COPY_LIMIT_IN_BYTES,
   maxAttempts: 5,

@@ -4,7 +4,7 @@ import type { SourceAccess } from '../source/SourceAccess.js';
 import type { CheckpointStore } from './CheckpointStore.js';
 
 /** Where a failover copy writes: the DR account, with the Function's identity. */
-export interface CopyDestination {
+interface CopyDestination {
   account: string;
   container: string;
 }

@@ -21,7 +21,7 @@ export interface VerifyCopyOptions {
 
 type VerifyDeps = Pick<CopyDeps, 'clients' | 'source' | 'destination' | 'accessControl'>;
 
-export interface BlobMismatch {
+interface BlobMismatch {
   name: string;
   reason: string;
 }

@@ -3,7 +3,7 @@
  * truth for the status URL, for workers that resume after a crash, and for the final report.
  */
 
-export type FailoverMode = 'planned' | 'forced';
+type FailoverMode = 'planned' | 'forced';
 
 /**
  * The runbook's steps. `storage.*` and `database.*` run in parallel after preflight; in a planned
@@ -23,9 +23,9 @@ export const STEP_NAMES = [
 export type StepName = (typeof STEP_NAMES)[number];
 
 export type StepStatus = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped';
-export type RunState = 'Running' | 'Succeeded' | 'Failed' | 'Refused';
+type RunState = 'Running' | 'Succeeded' | 'Failed' | 'Refused';
 
-export interface StepRecord {
+interface StepRecord {
   status: StepStatus;
   startedAt?: string;
   endedAt?: string;
@@ -61,7 +61,7 @@ export interface FailoverDecision {
   estimatedDataLoss?: string;
 }
 
-export interface CopyProgress {
+interface CopyProgress {
   listingComplete: boolean;
   partitionsListed: number;
   partitionsDone: number;
@@ -137,7 +137,7 @@ export interface FailoverRun {
  * before any step could run (the configuration could not be loaded), and the sweeper's re-advances.
  * Shown in the status (`waitingFor`); a retry clears it.
  */
-export interface RunWatch {
+interface RunWatch {
   /** The last advance that failed before any step ran: when, and why (redacted). */
   advanceFailure?: { at: string; reason: string };
   /** How many times the sweeper re-advanced the run, and the last time. */

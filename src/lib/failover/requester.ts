@@ -27,7 +27,7 @@ export function requestedByProblem(name: string): string | undefined {
 }
 
 /** The header App Service authentication sets to the caller's name (a UPN or e-mail address). */
-export const PRINCIPAL_NAME_HEADER = 'x-ms-client-principal-name';
+const PRINCIPAL_NAME_HEADER = 'x-ms-client-principal-name';
 
 /**
  * The caller's name as App Service authentication ("Easy Auth") gives it, or undefined.

@@ -19,7 +19,7 @@ import type { StepContext } from './StepContext.js';
 export const IRREVERSIBLE_STEPS = ['database.promote', 'database.fence', 'record'] as const;
 
 /** How the copy reads its source, as preflight proved it: the SAS's origin and what answered. */
-export interface SourceAccessCheck extends SourceAccessProof {
+interface SourceAccessCheck extends SourceAccessProof {
   /** `SAS from secret "<name>"` or `user-delegation SAS`: never the SAS itself. */
   access: string;
 }
@@ -144,7 +144,7 @@ export async function checkRecordedNamesNotDeleted(
  * and rules ARM cannot show now (the Storage resource provider out with the primary region) are
  * warnings: the copy itself will tell, and a run is not refused for what cannot be known.
  */
-export async function checkCopyNetworkAccess(
+async function checkCopyNetworkAccess(
   ctx: Pick<StepContext, 'clients' | 'config' | 'abortSignal'>,
 ): Promise<{ reasons: string[]; warnings: string[] }> {
   const access = await readCopyNetworkAccess(

@@ -49,7 +49,7 @@ export interface SweeperRuntime extends FailoverQueues {
 }
 
 /** What the sweeper decided about one run. */
-export type SweepDecision =
+type SweepDecision =
   | { action: 'leave'; why: string }
   | { action: 'readvance'; why: string }
   | { action: 'fail'; reason: string };
@@ -67,7 +67,7 @@ export type SweepOutcome =
  * hand, never stuck. A copy whose partitions keep completing writes its figures to the run, so it
  * keeps progressing and is never ended here; the copy step has its own time limit.
  */
-export function judgeRun(run: FailoverRun, now: Date, options: SweeperOptions): SweepDecision {
+function judgeRun(run: FailoverRun, now: Date, options: SweeperOptions): SweepDecision {
   if (run.state !== 'Running') return { action: 'leave', why: `it has ended ${run.state}` };
   const claims = liveClaims(run, now);
   if (claims.length > 0) {
@@ -207,7 +207,7 @@ async function endStalled(
 }
 
 /** The run, ended Failed by the sweeper, in place. */
-export function endFailed(run: FailoverRun, reason: string, now: Date): void {
+function endFailed(run: FailoverRun, reason: string, now: Date): void {
   const endedAt = now.toISOString();
   const since = lastProgressAt(run).toISOString();
   for (const name of STEP_NAMES) {

@@ -1,5 +1,5 @@
 /** Every five minutes, at second 0 (NCRONTAB: second minute hour day month day-of-week). */
-export const DEFAULT_HEALTH_SCHEDULE = '0 */5 * * * *';
+const DEFAULT_HEALTH_SCHEDULE = '0 */5 * * * *';
 
 /**
  * The schedule of a health timer: the app-setting expression `%NAME%` when the setting is set, so the

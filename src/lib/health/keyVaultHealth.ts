@@ -15,7 +15,7 @@ import type { ReportBuilder } from './HealthReport.js';
  * (https://learn.microsoft.com/azure/reliability/regions-list, MicrosoftDocs/reliability-docs
  * articles/reliability/regions-list.md, 09/23/2025). A vault there is down for as long as its region.
  */
-export const KEY_VAULT_NO_FAILOVER_REGIONS: readonly string[] = [
+const KEY_VAULT_NO_FAILOVER_REGIONS: readonly string[] = [
   'austriaeast',
   'belgiumcentral',
   'brazilsouth',
@@ -50,7 +50,7 @@ export function keyVaultFailsOverAcrossRegions(location: string): boolean {
  * The vault's region from ARM (Vaults_Get). The Kyvos vault sits in the primary resource group
  * (`infra/function-app.json`, `keyVaultName`). Needs `Microsoft.KeyVault/vaults/read` on the vault.
  */
-export async function readKeyVaultLocation(
+async function readKeyVaultLocation(
   config: Pick<DrConfig, 'subscriptionId' | 'primary' | 'keyVault'>,
   clients: Pick<ClientFactory, 'armResources'>,
   options: { abortSignal?: AbortSignal } = {},
@@ -64,7 +64,7 @@ export async function readKeyVaultLocation(
 }
 
 /** The break-glass configuration the app settings hold now, or the app settings it still lacks. */
-export interface FallbackState {
+interface FallbackState {
   /** The configuration the app settings alone give, when they give one. */
   config?: DrConfig;
   /** App settings still missing: of required secrets, and the copy of the stored source SAS. */
@@ -76,7 +76,7 @@ export interface FallbackState {
  * still lacks (those of required secrets, and the copy of the source SAS when the copy reads with a
  * stored one), and the configuration when they lack none of the required ones.
  */
-export async function fallbackState(config: DrConfig, settings: AppSettings): Promise<FallbackState> {
+async function fallbackState(config: DrConfig, settings: AppSettings): Promise<FallbackState> {
   const state: FallbackState = { missing: [] };
   try {
     state.config = await loadConfig(appSettingsSource(settings));
@@ -96,7 +96,7 @@ export async function fallbackState(config: DrConfig, settings: AppSettings): Pr
  * paths (`dr.storageAccount`) whose values differ. Connection strings and where each came from are
  * not compared. A failover configured from a stale fallback would act on other resources.
  */
-export function fallbackDrift(vault: DrConfig, fallback: DrConfig): string[] {
+function fallbackDrift(vault: DrConfig, fallback: DrConfig): string[] {
   const comparable = (c: DrConfig): Record<string, unknown> => {
     const { keyVault: _vault, origin: _origin, primary, dr, ...rest } = c;
     const { postgresConnection: _p, ...primaryNames } = primary;

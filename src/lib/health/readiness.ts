@@ -66,7 +66,7 @@ export interface ReadinessOptions {
   maxReportAgeInSeconds?: number;
 }
 
-export const DEFAULT_MAX_REPORT_AGE_SECONDS = 1800;
+const DEFAULT_MAX_REPORT_AGE_SECONDS = 1800;
 
 /** Combines the latest reports of both checks; pure, so the failover and the tests can use it on any pair. */
 export function combineReadiness(

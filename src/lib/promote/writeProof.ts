@@ -17,14 +17,14 @@ import { connectForHealth } from '../health/postgresProbe.js';
  * dedicated connection user, as Azure recommends ("Don't use the administrator role for the
  * application", same page), cannot. docs/configuration.md has the SQL.
  */
-export const WRITE_PROOF_SCHEMA = 'kyvos_dr';
+const WRITE_PROOF_SCHEMA = 'kyvos_dr';
 export const WRITE_PROOF_TABLE = `${WRITE_PROOF_SCHEMA}.failover_probe`;
 
 /** The privileges on the table that the upsert needs (INSERT … ON CONFLICT DO UPDATE reads and updates). */
 const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE'] as const;
 type TablePrivilege = (typeof TABLE_PRIVILEGES)[number];
 
-export const CREATE_WRITE_PROOF_TABLE = `CREATE TABLE ${WRITE_PROOF_TABLE} (run_id text PRIMARY KEY, written_at timestamptz NOT NULL)`;
+const CREATE_WRITE_PROOF_TABLE = `CREATE TABLE ${WRITE_PROOF_TABLE} (run_id text PRIMARY KEY, written_at timestamptz NOT NULL)`;
 
 const UPSERT_SQL = `INSERT INTO ${WRITE_PROOF_TABLE} (run_id, written_at) VALUES ($1, now()) ON CONFLICT (run_id) DO UPDATE SET written_at = now()`;
 
@@ -98,7 +98,7 @@ export async function readWriteProofGrants(client: pg.Client): Promise<WriteProo
 }
 
 /** Opens a connection and reads `WriteProofGrants`. */
-export async function checkWriteProofGrants(
+async function checkWriteProofGrants(
   connection: PostgresConnection,
   timeoutInMs: number,
 ): Promise<WriteProofGrants> {
@@ -152,7 +152,7 @@ export function writeProofProblem(grants: WriteProofGrants): string | undefined 
 /** PostgreSQL errors that a retry cannot cure: the table, its schema or a privilege is missing. */
 const MISSING_GRANT_CODES = new Set(['42501', '42P01', '3F000']);
 
-export function isMissingGrant(error: unknown): boolean {
+function isMissingGrant(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && MISSING_GRANT_CODES.has(code);
 }

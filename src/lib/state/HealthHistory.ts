@@ -7,7 +7,7 @@ import { BlobDocumentStore, DamagedDocument, type DocumentStore, updateDocument 
 
 /** The container of kyvos-dr's own state in the app storage account. */
 export const APP_CONTAINER = 'kyvos-dr';
-export const DEFAULT_HEALTH_RETENTION_DAYS = 7;
+const DEFAULT_HEALTH_RETENTION_DAYS = 7;
 
 /** The latest result of a check, and how long the check has been failing, so alerting is not flappy. */
 export interface LatestHealth<R extends HealthReport = HealthReport> {

@@ -24,7 +24,7 @@ import { LocalStackCredential, unsignedJwt } from '../../../src/lib/clients/Loca
 
 export const SUBSCRIPTION_ID = '00000000-1111-2222-3333-444444444444';
 export const TENANT_ID = '99999999-8888-7777-6666-555555555555';
-export const REGIONS = { primary: 'centralus', dr: 'eastus2' };
+const REGIONS = { primary: 'centralus', dr: 'eastus2' };
 export const PRIMARY_RG = 'rg-kyvos';
 export const DR_RG = 'rg-kyvos-dr';
 /**
@@ -32,7 +32,7 @@ export const DR_RG = 'rg-kyvos-dr';
  * Secrets Officer on the subscription, so these tests see the API, not authorization (test/local/emulator/authorization.test.ts
  * covers that).
  */
-export const TEST_PRINCIPAL_ID = '11111111-2222-3333-4444-555555555555';
+const TEST_PRINCIPAL_ID = '11111111-2222-3333-4444-555555555555';
 
 const certificateDirs: string[] = [];
 // Registered when a test file imports these helpers: its certificates go when the file is done.
@@ -143,7 +143,7 @@ export function armToken(tenantId = TENANT_ID): string {
 }
 
 /** The stack's storage accounts, as local/stack.ts declares them (fresh objects per test). */
-export function testStorageAccounts(): LocalStorageAccount[] {
+function testStorageAccounts(): LocalStorageAccount[] {
   return [
     {
       name: 'stkyvosprimary',
@@ -176,7 +176,7 @@ export function testStorageAccounts(): LocalStorageAccount[] {
 }
 
 /** Blob containers in memory: container storage is the stack's job, not the emulator's. */
-export class InMemoryContainers {
+class InMemoryContainers {
   readonly names = new Set<string>();
   failWith: Error | undefined;
 

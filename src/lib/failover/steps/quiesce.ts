@@ -126,7 +126,7 @@ export async function quiesce(ctx: StepContext): Promise<StepOutcome> {
 }
 
 /** What the operator is asked to do; the status URL, the log and the CLI show it. */
-export function quiesceInstruction(run: FailoverRun, postgresServer: string, storageAccount: string): string {
+function quiesceInstruction(run: FailoverRun, postgresServer: string, storageAccount: string): string {
   return `Stop Kyvos (writes to PostgreSQL server ${postgresServer} and storage account ${storageAccount}), then confirm: POST /api/failover/${run.runId}/confirm {"kyvosStopped":true} or kyvos-dr confirm ${run.runId}. The promote and the copy wait for it.`;
 }
 

@@ -77,7 +77,7 @@ export async function recordActiveNames(ctx: StepContext): Promise<StepOutcome> 
  * carries `code: "Conflict"`; the inner code is in the parsed body (`details`), and the message says
  * "deleted but recoverable".
  */
-export function isDeletedButRecoverable(error: unknown): boolean {
+function isDeletedButRecoverable(error: unknown): boolean {
   if (statusOf(error) !== 409) return false;
   const details = (error as { details?: unknown }).details;
   let body = '';
@@ -100,14 +100,14 @@ export function isDeletedButRecoverable(error: unknown): boolean {
 export const NO_FAILOVER_RECORDED = 'none';
 
 /** The run id recorded in `kyvos-dr-last-failover-run-id`, or undefined for the reset marker. */
-export function recordedRunIdOf(value: string | undefined): string | undefined {
+function recordedRunIdOf(value: string | undefined): string | undefined {
   const runId = value?.trim();
   if (!runId || runId.toLowerCase() === NO_FAILOVER_RECORDED) return undefined;
   return runId;
 }
 
 /** What the fence step found, or "not fenced" when it did not run. */
-export function fencingOf(run: FailoverRun): {
+function fencingOf(run: FailoverRun): {
   oldPrimary?: string;
   oldPrimaryFenced: boolean;
   fencing: string;

@@ -112,3 +112,17 @@ export function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : undefined;
 }
+
+/**
+ * The status the copy source answered the destination service with, for a failed Copy Blob (From
+ * URL). Azure reports it in `x-ms-copy-source-status-code` (the SDK puts it in `details`).
+ */
+export function copySourceStatusOf(error: unknown): number | undefined {
+  const details = (error as { details?: { copySourceStatusCode?: unknown } } | undefined)?.details;
+  const fromDetails = details?.copySourceStatusCode;
+  if (typeof fromDetails === 'number') return fromDetails;
+  const header = (
+    error as { response?: { headers?: { get(name: string): string | undefined } } } | undefined
+  )?.response?.headers?.get?.('x-ms-copy-source-status-code');
+  return header && /^\d+$/.test(header) ? Number(header) : undefined;
+}

@@ -89,18 +89,6 @@ export class InputError extends Error {
   }
 }
 
-/** Turns any thrown value into an `Error`, keeping the original as `cause`. */
-export function ensureError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  let text: string;
-  try {
-    text = typeof value === 'string' ? value : JSON.stringify(value);
-  } catch {
-    text = String(value);
-  }
-  return new Error(text, { cause: value });
-}
-
 /** The HTTP status of an Azure SDK error (`RestError.statusCode`), when there is one. */
 export function statusOf(error: unknown): number | undefined {
   const status = (error as { statusCode?: unknown } | undefined)?.statusCode;

@@ -55,7 +55,7 @@ const MAX_ANSWER_LENGTH = 500;
  * 500 characters. A failed Copy Blob (From URL) adds what the source answered the destination service
  * (`404 CannotVerifyCopySource (the source answered 404): …`). Never the request or its URL.
  *
- * An error with no message names its code (a network error's `ECONNRESET`); an `AggregateError` with
+ * A thrown value that is not an `Error` reads as JSON. An error with no message names its code (a network error's `ECONNRESET`); an `AggregateError` with
  * no message of its own (Node's connection attempts, one per address) is described by its errors.
  */
 export function describeError(error: unknown): string {
@@ -72,7 +72,7 @@ export function describeError(error: unknown): string {
 
 /** One error of a chain, redacted, without its cause. */
 function describeOne(error: unknown): string {
-  const message = error instanceof Error ? messageOf(error) : String(error);
+  const message = error instanceof Error ? messageOf(error) : textOf(error);
   const status = statusOf(error);
   if (status === undefined) return redact(message || (codeOf(error) ?? ''));
   const source = copySourceStatusOf(error);
@@ -83,6 +83,16 @@ function describeOne(error: unknown): string {
   // An error made from a description (`safeStorageError`) names its status already.
   if (answer.startsWith(head)) return answer;
   return answer ? `${head}: ${answer}` : head;
+}
+
+/** A thrown value that is not an `Error`: a string as it is, anything else as JSON when it can be. */
+function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 function messageOf(error: Error): string {

@@ -83,6 +83,9 @@ describe('describeError', () => {
 
   it('describes a thrown non-error and stops after four levels of causes', () => {
     expect(describeError('password=hunter2')).toBe('password=REDACTED');
+    expect(describeError({ reason: 'refused', connection: 'postgres://kyvos:hunter2@db/kyvos' })).toBe(
+      '{"reason":"refused","connection":"postgres://kyvos:REDACTED@db/kyvos"}',
+    );
     let error = new Error('level 0');
     for (let level = 1; level < 6; level++) error = new Error(`level ${level}`, { cause: error });
     expect(describeError(error)).toBe('level 5: level 4: level 3: level 2');

@@ -53,10 +53,11 @@ const MAX_ANSWER_LENGTH = 500;
  * `403 AuthenticationFailed: <first line of its message>`: the status and service code a reader acts
  * on, then only the first line, because the storage SDK appends `RequestId:` and `Time:` lines, cut to
  * 500 characters. A failed Copy Blob (From URL) adds what the source answered the destination service
- * (`404 CannotVerifyCopySource (the source answered 404): …`). Never the request or its URL.
+ * (`500 CannotVerifyCopySource (the source answered 503): …`). Never the request or its URL.
  *
- * A thrown value that is not an `Error` reads as JSON. An error with no message names its code (a network error's `ECONNRESET`); an `AggregateError` with
- * no message of its own (Node's connection attempts, one per address) is described by its errors.
+ * A thrown value that is not an `Error` reads as JSON. An error with no message names its code (a
+ * network error's `ECONNRESET`); an `AggregateError` with no message of its own (Node's connection
+ * attempts, one per address) is described by its errors.
  */
 export function describeError(error: unknown): string {
   const parts: string[] = [];

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import https from 'node:https';
+import { describeError } from '../src/lib/redact.js';
 import { localAccountSas } from './accountSas.js';
 import type { AzuriteAccount } from './azurite.js';
 import { GeoReplicationLog, type ReplicatedWrite, type ReplicationConditions } from './geoReplicationLog.js';
@@ -155,7 +156,7 @@ export class GeoReplication {
     } catch (error) {
       // Replication is stuck behind this write: lastSyncTime stays where it is (the RPO grows, as on
       // Azure when replication falls behind); it is tried again on the next tick.
-      const message = error instanceof Error ? error.message : String(error);
+      const message = describeError(error);
       if (message !== this.lastError) {
         process.stderr.write(`geo-replication of ${this.account.name}: ${message}\n`);
       }

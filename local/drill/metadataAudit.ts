@@ -1,4 +1,5 @@
 import { delay } from '@azure/core-util';
+import { describeError } from '../../src/lib/redact.js';
 import type { PgInstance } from '../types.js';
 
 /**
@@ -102,7 +103,7 @@ export async function auditPromotedRows(
       audit.missing = Math.max(0, basis.rows - audit.present);
     }
   } catch (error) {
-    audit.error = error instanceof Error ? error.message : String(error);
+    audit.error = describeError(error);
   }
   return audit;
 }
@@ -145,7 +146,7 @@ export async function auditAcknowledgedWrites(
     audit.missing = missing.length;
     audit.missingIds = missing.slice(0, 20);
   } catch (error) {
-    audit.error = error instanceof Error ? error.message : String(error);
+    audit.error = describeError(error);
   }
   return audit;
 }

@@ -89,18 +89,6 @@ export class InputError extends Error {
   }
 }
 
-/** Turns any thrown value into an `Error`, keeping the original as `cause`. */
-export function ensureError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  let text: string;
-  try {
-    text = typeof value === 'string' ? value : JSON.stringify(value);
-  } catch {
-    text = String(value);
-  }
-  return new Error(text, { cause: value });
-}
-
 /** The HTTP status of an Azure SDK error (`RestError.statusCode`), when there is one. */
 export function statusOf(error: unknown): number | undefined {
   const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
@@ -111,4 +99,18 @@ export function statusOf(error: unknown): number | undefined {
 export function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * The status the copy source answered the destination service with, for a failed Copy Blob (From
+ * URL). Azure reports it in `x-ms-copy-source-status-code` (the SDK puts it in `details`).
+ */
+export function copySourceStatusOf(error: unknown): number | undefined {
+  const details = (error as { details?: { copySourceStatusCode?: unknown } } | undefined)?.details;
+  const fromDetails = details?.copySourceStatusCode;
+  if (typeof fromDetails === 'number') return fromDetails;
+  const header = (
+    error as { response?: { headers?: { get(name: string): string | undefined } } } | undefined
+  )?.response?.headers?.get?.('x-ms-copy-source-status-code');
+  return header && /^\d+$/.test(header) ? Number(header) : undefined;
 }

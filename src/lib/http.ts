@@ -1,7 +1,6 @@
 import type { HttpResponseInit } from '@azure/functions';
 import {
   ConfigError,
-  ensureError,
   FailoverInProgress,
   InputError,
   RunNotFound,
@@ -33,27 +32,26 @@ export async function readJson(request: { text(): Promise<string> }): Promise<un
  * configuration problems and everything else.
  */
 export function errorResponse(error: unknown, logger: Logger, event: string): HttpResponseInit {
-  const e = ensureError(error);
-  if (e instanceof InputError)
-    return json(400, { error: { code: 'BadRequest', message: e.message, field: e.field ?? null } });
-  if (e instanceof FailoverInProgress) {
-    return json(409, { error: { code: 'FailoverInProgress', message: e.message, runId: e.runId } });
+  if (error instanceof InputError)
+    return json(400, { error: { code: 'BadRequest', message: error.message, field: error.field ?? null } });
+  if (error instanceof FailoverInProgress) {
+    return json(409, { error: { code: 'FailoverInProgress', message: error.message, runId: error.runId } });
   }
-  if (e instanceof RunNotFound) return json(404, { error: { code: 'NotFound', message: e.message } });
-  if (e instanceof RunNotRetryable) {
+  if (error instanceof RunNotFound) return json(404, { error: { code: 'NotFound', message: error.message } });
+  if (error instanceof RunNotRetryable) {
     return json(409, {
-      error: { code: 'RunNotRetryable', message: e.message, runId: e.runId, state: e.state },
+      error: { code: 'RunNotRetryable', message: error.message, runId: error.runId, state: error.state },
     });
   }
-  if (e instanceof RunNotWaiting) {
+  if (error instanceof RunNotWaiting) {
     return json(409, {
-      error: { code: 'RunNotWaiting', message: e.message, runId: e.runId, state: e.state },
+      error: { code: 'RunNotWaiting', message: error.message, runId: error.runId, state: error.state },
     });
   }
-  const message = describeError(e);
+  const message = describeError(error);
   logger.error(event, { error: message });
-  if (e instanceof ConfigError) {
-    return json(500, { error: { code: 'ConfigError', message, setting: e.setting ?? null } });
+  if (error instanceof ConfigError) {
+    return json(500, { error: { code: 'ConfigError', message, setting: error.setting ?? null } });
   }
   return json(500, { error: { code: 'InternalError', message } });
 }

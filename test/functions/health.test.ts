@@ -118,7 +118,7 @@ describe('health triggers on the local stack', () => {
         level: 'warn',
         status: 'Degraded',
         source: 'data-plane',
-        managementError: '503 ServiceUnavailable',
+        managementError: expect.stringMatching(/^503 ServiceUnavailable: /),
         consecutiveNonHealthy: 1,
       });
     } finally {

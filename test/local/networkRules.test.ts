@@ -2,7 +2,7 @@ import type { RestError } from '@azure/storage-blob';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { applyFaultsChange } from '../../local/emulator/faultsAdmin.js';
 import { APP_NETWORK, storageServiceAddress } from '../../local/networkRules.js';
-import { copySourceStatusOf } from '../../src/lib/copy/storageErrors.js';
+import { copySourceStatusOf } from '../../src/lib/errors.js';
 import { type StorageFixture, startStorageFixture } from '../helpers/storageFixture.js';
 
 /** What a Copy Blob From URL into the DR account, from the primary's secondary, answers. */

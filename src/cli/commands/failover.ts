@@ -12,7 +12,8 @@ import { followRun, runExitCode } from '../followRun.js';
 import { formatRun } from '../format.js';
 import { writeLines } from '../io.js';
 
-interface FailoverOptions {
+/** The flags of `kyvos-dr failover`, as commander parses them. */
+interface FailoverCommandOptions {
   mode: 'planned' | 'forced';
   reason: string;
   dryRun?: boolean;
@@ -70,12 +71,12 @@ Examples:
   kyvos-dr failover --mode planned --reason "DR drill" --dry-run
   kyvos-dr failover --mode forced --reason "centralus outage, incident 4711" --key-vault-url https://kv-kyvos.vault.azure.net --app-storage-account kyvosdrapp`,
     )
-    .action(async (options: FailoverOptions, command: Command) => {
+    .action(async (options: FailoverCommandOptions, command: Command) => {
       cli.exitCode = await failover(options, command, cli);
     });
 }
 
-async function failover(options: FailoverOptions, command: Command, cli: CliRun): Promise<ExitCode> {
+async function failover(options: FailoverCommandOptions, command: Command, cli: CliRun): Promise<ExitCode> {
   const { io } = cli;
   // The same validation as the HTTP body: a bad reason is a usage error naming the field.
   const request = parseFailoverRequest(
@@ -106,7 +107,7 @@ async function failover(options: FailoverOptions, command: Command, cli: CliRun)
 async function workRun(
   runtime: FailoverRuntime,
   run: FailoverRun,
-  options: Pick<FailoverOptions, 'wait' | 'timeoutMinutes' | 'json'>,
+  options: Pick<FailoverCommandOptions, 'wait' | 'timeoutMinutes' | 'json'>,
   cli: CliRun,
 ): Promise<ExitCode> {
   const { io } = cli;
@@ -124,7 +125,8 @@ async function workRun(
   return runExitCode(ended);
 }
 
-interface RetryOptions {
+/** The flags of `kyvos-dr retry`, as commander parses them. */
+interface RetryCommandOptions {
   reason: string;
   requestedBy?: string;
   wait: boolean;
@@ -156,12 +158,17 @@ export function registerRetry(program: Command, cli: CliRun): void {
       'after',
       '\nExit codes: as for failover (see kyvos-dr failover --help); 1 also when there is no such run, or it\ndid not fail (it is running, succeeded or was refused).',
     )
-    .action(async (runId: string, options: RetryOptions, command: Command) => {
+    .action(async (runId: string, options: RetryCommandOptions, command: Command) => {
       cli.exitCode = await retry(runId, options, command, cli);
     });
 }
 
-async function retry(runId: string, options: RetryOptions, command: Command, cli: CliRun): Promise<ExitCode> {
+async function retry(
+  runId: string,
+  options: RetryCommandOptions,
+  command: Command,
+  cli: CliRun,
+): Promise<ExitCode> {
   const { io } = cli;
   const request = parseRetryRequest(
     {

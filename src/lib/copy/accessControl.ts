@@ -1,6 +1,7 @@
 import type { PathAccessControlItem, RolePermissions } from '@azure/storage-file-datalake';
 import type { CopyAccessControl } from '../config/DrConfig.js';
 import type { Logger } from '../log.js';
+import { describeError } from '../redact.js';
 import type { CopyDeps } from './types.js';
 
 /**
@@ -62,7 +63,7 @@ export async function hierarchicalNamespaceOf(
   } catch (error) {
     deps.logger.warn('copy.acls.namespace_unknown', {
       account,
-      reason: error instanceof Error ? error.message : String(error),
+      reason: describeError(error),
     });
     return undefined;
   }

@@ -2,11 +2,12 @@ import type { Readable } from 'node:stream';
 import { delay } from '@azure/core-util';
 import type { ContainerClient } from '@azure/storage-blob';
 import { codeOf, statusOf } from '../errors.js';
+import { describeError } from '../redact.js';
 import type { BlobFailure } from './CheckpointStore.js';
 import { type DirectoryStubTarget, directoryStubTarget, writeDirectoryStub } from './directoryStub.js';
 import { fromProperties, type ListedBlob } from './ListedBlob.js';
 import { CopyEnded, RetriesExhausted } from './retry.js';
-import { describeStorageError, isCopySourceNetworkRefusal } from './storageErrors.js';
+import { isCopySourceNetworkRefusal } from './storageErrors.js';
 
 /** What the destination holds for a blob, as Get Blob Properties reports it. */
 export type DestinationBlob = ListedBlob & { copyStatus?: string | undefined; copyId?: string | undefined };
@@ -182,7 +183,7 @@ export function blobFailureOf(name: string, error: unknown): BlobFailure {
   const attempts = error instanceof RetriesExhausted ? error.attempts : 1;
   const status = statusOf(last);
   const code = codeOf(last);
-  let reason = describeStorageError(last);
+  let reason = describeError(last);
   if (code === 'CannotVerifyCopySource' && status === 404) {
     reason = `The source blob no longer exists at the secondary (deleted after it was listed?): ${reason}`;
   } else if (isCopySourceNetworkRefusal(last)) {

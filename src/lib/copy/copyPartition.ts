@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { ContainerClient } from '@azure/storage-blob';
 import { pMapSettled } from 'p-map';
 import { ConfigError, codeOf } from '../errors.js';
+import { describeError } from '../redact.js';
 import { applyAccessControl } from './accessControl.js';
 import { listBlobPage } from './blobListing.js';
 import {
@@ -17,7 +18,6 @@ import type { BlobOutcome, CopyProgressCallback } from './CopyProgress.js';
 import type { ListedBlob } from './ListedBlob.js';
 import { noBlobsCounted, PartitionProgress, type ResumePoint } from './PartitionProgress.js';
 import { RetriesExhausted, withRetries } from './retry.js';
-import { describeStorageError } from './storageErrors.js';
 import { type CopyDeps, type CopyPartition, SYNC_COPY_LIMIT_IN_BYTES } from './types.js';
 
 export interface CopyOptions {
@@ -194,7 +194,7 @@ export async function copyPartition(
       deps.logger.warn('copy.partition.progress_not_saved', {
         runId,
         partition: index,
-        reason: error instanceof Error ? error.message : String(error),
+        reason: describeError(error),
       });
     },
   });
@@ -348,7 +348,7 @@ async function copyOne(run: PartitionRun, blob: ListedBlob, position: number): P
             blob: blob.name,
             attempt,
             delayInMs,
-            reason: describeStorageError(error),
+            reason: describeError(error),
           });
         },
       });

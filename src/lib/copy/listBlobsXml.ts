@@ -1,4 +1,5 @@
 import { SaxesParser } from 'saxes';
+import { describeError } from '../redact.js';
 import { isDirectoryStub, type ListedBlob } from './ListedBlob.js';
 
 /** What a List Blobs answer holds, reduced to what copying and verifying need. */
@@ -104,9 +105,7 @@ export function parseListBlobsXml(xml: string): ParsedBlobList {
   try {
     parser.write(xml).close();
   } catch (error) {
-    throw new ListBlobsXmlError(
-      `The List Blobs answer is not well-formed XML: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw new ListBlobsXmlError(`The List Blobs answer is not well-formed XML: ${describeError(error)}`);
   }
   if (path.length !== 0 || !xml.includes('<EnumerationResults')) {
     throw new ListBlobsXmlError('The List Blobs answer has no EnumerationResults element.');

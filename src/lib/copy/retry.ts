@@ -17,8 +17,7 @@
  * 404 of a source deleted after it was listed, 409, 412…) fails the same way again and is not retried.
  */
 import { calculateRetryDelay, delay } from '@azure/core-util';
-import { codeOf, statusOf } from '../errors.js';
-import { copySourceStatusOf } from './storageErrors.js';
+import { codeOf, copySourceStatusOf, statusOf } from '../errors.js';
 
 /** Statuses of the source, seen through a copy, that are worth another copy. */
 const TRANSIENT_SOURCE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);

@@ -7,7 +7,6 @@ import type { RecordedFailover } from '../failover/steps/record.js';
 import type { Logger } from '../log.js';
 import { STOP_IS_TEMPORARY, stopOldPrimaryCommand } from '../promote/stopOldPrimary.js';
 import { describeError } from '../redact.js';
-import { errorSummary } from './errorSummary.js';
 import { type FactValue, type HealthStatus, worstStatus } from './HealthReport.js';
 import { connectForHealth } from './postgresProbe.js';
 
@@ -347,7 +346,7 @@ export async function observeOldPrimary(
           role: roleOf(server),
         }),
         (error): OldPrimaryObservation['arm'] =>
-          statusOf(error) === 404 ? { kind: 'missing' } : { kind: 'failed', error: errorSummary(error) },
+          statusOf(error) === 404 ? { kind: 'missing' } : { kind: 'failed', error: describeError(error) },
       ),
     config.primary.postgresConnection
       ? probeWritability(config.primary.postgresConnection, options.sqlTimeoutInMs ?? 10_000).then(

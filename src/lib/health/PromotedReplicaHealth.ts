@@ -3,7 +3,6 @@ import { ACTIVE_SECRETS } from '../config/secretNames.js';
 import { statusOf } from '../errors.js';
 import type { RecordedFailover } from '../failover/steps/record.js';
 import { describeError } from '../redact.js';
-import { errorSummary } from './errorSummary.js';
 import { ReportBuilder } from './HealthReport.js';
 import { probeWritability } from './OldPrimaryWatch.js';
 import type { ReplicaHealthDeps, ReplicaHealthOptions, ReplicaHealthReport } from './ReplicaHealth.js';
@@ -79,10 +78,10 @@ export async function checkPromotedReplica(
       `"${name}", the primary since run ${failover.runId}, was not found in resource group "${config.dr.resourceGroup}": Kyvos's metadata repository is gone.`,
     );
   } else {
-    report.facts.managementError = errorSummary(management.reason);
+    report.facts.managementError = describeError(management.reason);
     report.note(
       'Degraded',
-      `The PostgreSQL management plane (ARM) did not answer for "${name}" (${errorSummary(management.reason)}): its state is unverified.`,
+      `The PostgreSQL management plane (ARM) did not answer for "${name}" (${describeError(management.reason)}): its state is unverified.`,
     );
   }
 

@@ -11,7 +11,6 @@ import { CONFIG_SECRETS } from '../config/secretNames.js';
 import { statusOf } from '../errors.js';
 import { readWriteProofGrants, type WriteProofGrants, writeProofProblem } from '../promote/writeProof.js';
 import { describeError } from '../redact.js';
-import { errorSummary } from './errorSummary.js';
 import {
   type FactValue,
   type HealthReport,
@@ -157,7 +156,7 @@ export async function checkReplicaHealth(
     fromManagement(management.value, config, report, conditions);
   } else {
     const error = management.reason;
-    report.facts.managementError = errorSummary(error);
+    report.facts.managementError = describeError(error);
     if (statusOf(error) === 404) {
       report.facts.exists = false;
       report.note(
@@ -169,12 +168,12 @@ export async function checkReplicaHealth(
       // 403 AuthorizationFailed ("…or the scope is invalid") whether the server exists or not.
       report.note(
         'Unhealthy',
-        `The identity may not read replica server "${server}" in resource group "${config.dr.resourceGroup}" (${errorSummary(error)}): either no server has that name, or the identity lacks the Reader role on it. Check ${CONFIG_SECRETS.replicaPostgresServer} and the role assignments of infra/rbac-dr.json (docs/rbac.md).`,
+        `The identity may not read replica server "${server}" in resource group "${config.dr.resourceGroup}" (${describeError(error)}): either no server has that name, or the identity lacks the Reader role on it. Check ${CONFIG_SECRETS.replicaPostgresServer} and the role assignments of infra/rbac-dr.json (docs/rbac.md).`,
       );
     } else {
       report.note(
         'Unhealthy',
-        `The PostgreSQL management plane (ARM) did not answer for "${server}" after retries (${errorSummary(error)}): the replica's role and state are unverified, and a promote, which is an ARM operation, would fail now.`,
+        `The PostgreSQL management plane (ARM) did not answer for "${server}" after retries (${describeError(error)}): the replica's role and state are unverified, and a promote, which is an ARM operation, would fail now.`,
       );
     }
     conditions.push({
@@ -186,7 +185,9 @@ export async function checkReplicaHealth(
 
   // The primary's own state, not the replica's replicationState, says whether a planned promote can run.
   const primaryReading: PrimaryStateReading =
-    primary.status === 'fulfilled' ? { state: primary.value.state } : { error: errorSummary(primary.reason) };
+    primary.status === 'fulfilled'
+      ? { state: primary.value.state }
+      : { error: describeError(primary.reason) };
   report.facts.primaryState = 'state' in primaryReading ? (primaryReading.state ?? null) : 'unreachable';
   conditions.push(primaryStateCondition(config.primary.postgresServer, primaryReading));
 
@@ -197,7 +198,7 @@ export async function checkReplicaHealth(
       servers,
       primary.status === 'fulfilled'
         ? { size: serverSizeOf(primary.value) }
-        : { error: errorSummary(primary.reason) },
+        : { error: describeError(primary.reason) },
       management.status === 'fulfilled' ? serverSizeOf(management.value) : undefined,
     ),
   ];
@@ -205,7 +206,7 @@ export async function checkReplicaHealth(
     const reading: VirtualEndpointsReading =
       endpoints.status === 'fulfilled'
         ? { endpoints: endpoints.value ?? [] }
-        : { error: errorSummary(endpoints.reason) };
+        : { error: describeError(endpoints.reason) };
     prerequisites.push(
       virtualEndpointCondition({ ...servers, primaryResourceGroup: config.primary.resourceGroup }, reading),
     );

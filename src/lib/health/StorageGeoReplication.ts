@@ -9,7 +9,6 @@ import { assessCopyNetworkAccess, copyNetworkNamesOf } from '../copy/copyNetwork
 import { codeOf, statusOf } from '../errors.js';
 import { describeError } from '../redact.js';
 import { describeSasExpiry, parseSas, readSourceSas, sasQueryString } from '../source/sourceCredential.js';
-import { errorSummary } from './errorSummary.js';
 import { type HealthReport, ReportBuilder, roundSeconds, statusAgainstThreshold } from './HealthReport.js';
 import { checkKeyVault } from './keyVaultHealth.js';
 import { checkSourceAuth } from './sourceAccessHealth.js';
@@ -107,7 +106,7 @@ export async function checkStorageGeoReplication(
     geoStatus = found.geoStatus;
   } else {
     const error = management.reason;
-    report.facts.managementError = errorSummary(error);
+    report.facts.managementError = describeError(error);
     if (statusOf(error) === 404) {
       report.note(
         'Unhealthy',
@@ -116,7 +115,7 @@ export async function checkStorageGeoReplication(
     } else {
       report.note(
         'Degraded',
-        `The Storage management plane did not answer for "${account}" after retries (${errorSummary(error)}): SKU and canFailover are unverified; the figures come from the secondary endpoint (data plane).`,
+        `The Storage management plane did not answer for "${account}" after retries (${describeError(error)}): SKU and canFailover are unverified; the figures come from the secondary endpoint (data plane).`,
       );
     }
   }
@@ -132,17 +131,17 @@ export async function checkStorageGeoReplication(
     geoStatus ??= geo?.status ? capitalize(geo.status) : undefined;
   } else {
     const error = dataPlane.reason;
-    report.facts.dataPlaneError = errorSummary(error);
+    report.facts.dataPlaneError = describeError(error);
     const status = statusOf(error);
     if (status === undefined || status >= 500) {
       report.note(
         'Unhealthy',
-        `Secondary endpoint unreachable (${secondaryEndpoint}: ${errorSummary(error)}): a failover could not read the data.`,
+        `Secondary endpoint unreachable (${secondaryEndpoint}: ${describeError(error)}): a failover could not read the data.`,
       );
     } else {
       report.note(
         'Unhealthy',
-        `The secondary endpoint ${secondaryEndpoint} refused Get Blob Service Stats (${errorSummary(error)}): a failover could not read the data; ${refusalAdvice(error)}`,
+        `The secondary endpoint ${secondaryEndpoint} refused Get Blob Service Stats (${describeError(error)}): a failover could not read the data; ${refusalAdvice(error)}`,
       );
     }
   }
@@ -225,12 +224,12 @@ export async function readLastSyncTime(
     const time = validTime(management.value.geoReplicationStats?.lastSyncTime);
     if (time) times.push(time);
     else problems.push('ARM geoReplicationStats reports no lastSyncTime');
-  } else problems.push(`ARM: ${errorSummary(management.reason)}`);
+  } else problems.push(`ARM: ${describeError(management.reason)}`);
   if (dataPlane.status === 'fulfilled') {
     const time = validTime(dataPlane.value.geoReplication?.lastSyncOn);
     if (time) times.push(time);
     else problems.push('Get Blob Service Stats reports no LastSyncTime');
-  } else problems.push(`secondary endpoint: ${errorSummary(dataPlane.reason)}`);
+  } else problems.push(`secondary endpoint: ${describeError(dataPlane.reason)}`);
   const oldest = times.sort((a, b) => a.getTime() - b.getTime())[0];
   return oldest ? { lastSyncTime: oldest } : { lastSyncTime: null, problem: problems.join('; ') };
 }
@@ -355,7 +354,7 @@ async function checkSourceSas(
     report.facts.sasCanListSecondary = false;
     report.note(
       'Unhealthy',
-      `${what} cannot list container "${config.primary.container}" on the secondary endpoint (${errorSummary(error)}): a failover copy could not read the source; ${codeOf(error) === 'AuthorizationFailure' ? refusalAdvice(error) : 'issue a SAS with read and list permissions (sp=rl) for the container.'}`,
+      `${what} cannot list container "${config.primary.container}" on the secondary endpoint (${describeError(error)}): a failover copy could not read the source; ${codeOf(error) === 'AuthorizationFailure' ? refusalAdvice(error) : 'issue a SAS with read and list permissions (sp=rl) for the container.'}`,
     );
   }
 }

@@ -3,7 +3,7 @@ import { type AppSettings, appSettingsSource, describeConfigOrigin } from '../co
 import type { DrConfig } from '../config/DrConfig.js';
 import { ConfigProblems, loadConfig } from '../config/loadConfig.js';
 import { appSettingName } from '../config/secretNames.js';
-import { errorSummary } from './errorSummary.js';
+import { describeError } from '../redact.js';
 import type { ReportBuilder } from './HealthReport.js';
 
 /**
@@ -172,7 +172,7 @@ export async function checkKeyVault(
     );
   } catch (error) {
     report.facts.keyVaultRegion = null;
-    report.facts.keyVaultRegionError = errorSummary(error);
+    report.facts.keyVaultRegionError = describeError(error);
     return;
   }
   report.facts.keyVaultRegion = location ?? null;

@@ -131,7 +131,7 @@ export async function proveWritable(
           { cause: error },
         );
       }
-      lastProblem = error instanceof Error ? error.message : String(error);
+      lastProblem = describeError(error);
     } finally {
       await client.end().catch(() => {});
     }

@@ -1,8 +1,8 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import { codeOf, statusOf } from '../errors.js';
-import { errorSummary } from '../health/errorSummary.js';
 import type { HealthCheckName, HealthReport } from '../health/HealthReport.js';
+import { describeError } from '../redact.js';
 import { BlobDocumentStore, DamagedDocument, type DocumentStore, updateDocument } from './DocumentStore.js';
 
 /** The container of kyvos-dr's own state in the app storage account. */
@@ -72,7 +72,7 @@ export class HealthHistory {
       const prunedBlobs = await this.prune(report.check, options);
       return { ...latest, prunedBlobs };
     } catch (error) {
-      return { ...latest, prunedBlobs: 0, pruneError: errorSummary(error) };
+      return { ...latest, prunedBlobs: 0, pruneError: describeError(error) };
     }
   }
 

@@ -6,11 +6,9 @@ import type { ListedBlob } from '../../../src/lib/copy/ListedBlob.js';
 import { compareBlobNames } from '../../../src/lib/copy/listingOrder.js';
 import { manifestFor, manifestOf } from '../../../src/lib/copy/partitionManifest.js';
 import { decodePartitionMessage, encodePartitionMessage } from '../../../src/lib/copy/partitionMessage.js';
-import { describeStorageError, safeStorageError } from '../../../src/lib/copy/storageErrors.js';
 import { mismatchOf } from '../../../src/lib/copy/verifyCopy.js';
 import { ConfigError, InputError } from '../../../src/lib/errors.js';
 import { normalizeSourceSas } from '../../../src/lib/source/sourceCredential.js';
-import { restError } from '../../helpers/restError.js';
 
 const blob = (overrides: Partial<ListedBlob> = {}): ListedBlob => ({
   name: 'kyvos/engine_work/a.parquet',
@@ -66,20 +64,6 @@ describe('listing order', () => {
   it('orders characters beyond the BMP by UTF-16 code unit, as the service lists them', () => {
     expect(compareBlobNames('lexicographic', 'x\u{1F600}', 'x\uFFFD')).toBeLessThan(0);
     expect(compareBlobNames('lexicographic', 'a', 'a')).toBe(0);
-  });
-});
-
-describe('storage errors', () => {
-  it('describes an error on one redacted line, without the request', () => {
-    const error = restError(403, 'AuthenticationFailed');
-    error.message =
-      'Signature did not match. https://a-secondary.blob.core.windows.net/c/b?sv=1&sig=SECRET%3D\nRequestId:1';
-    expect(describeStorageError(error)).toBe(
-      '403 AuthenticationFailed: Signature did not match. https://a-secondary.blob.core.windows.net/c/b?sv=1&sig=REDACTED',
-    );
-    const safe = safeStorageError(error);
-    expect(safe).toMatchObject({ statusCode: 403, code: 'AuthenticationFailed' });
-    expect(JSON.stringify({ ...safe, message: safe.message })).not.toContain('SECRET');
   });
 });
 

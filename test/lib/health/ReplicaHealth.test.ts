@@ -249,12 +249,14 @@ describe('replica health check on the local stack', () => {
     const report = await checkReplicaHealth(config, deps, { storage });
     expect(report.status).toBe('Unhealthy');
     expect(report.facts).toMatchObject({
-      managementError: '503 ServiceUnavailable',
+      managementError: expect.stringMatching(
+        /^503 ServiceUnavailable: The service is temporarily unavailable/,
+      ),
       sqlProbe: 'ok',
       lagSeconds: 0,
     });
     expect(report.reasons).toEqual([
-      'The PostgreSQL management plane (ARM) did not answer for "pg-kyvos-dr" after retries (503 ServiceUnavailable): the replica\'s role and state are unverified, and a promote, which is an ARM operation, would fail now.',
+      `The PostgreSQL management plane (ARM) did not answer for "pg-kyvos-dr" after retries (${report.facts.managementError}): the replica's role and state are unverified, and a promote, which is an ARM operation, would fail now.`,
     ]);
     expect(report.eligibleForPlannedPromote).toBe(false);
   });
@@ -266,16 +268,25 @@ describe('replica health check on the local stack', () => {
       deps,
     );
     expect(misnamed.status).toBe('Unhealthy');
-    expect(misnamed.facts).toMatchObject({ managementError: '403 AuthorizationFailed' });
+    expect(misnamed.facts).toMatchObject({
+      managementError: expect.stringMatching(
+        /^403 AuthorizationFailed: The client '[^']*' with object id '[^']*' does not have authorization to perform action/,
+      ),
+    });
     expect(misnamed.reasons[0]).toBe(
-      'The identity may not read replica server "pg-kyvos-dr2" in resource group "rg-kyvos-dr" (403 AuthorizationFailed): either no server has that name, or the identity lacks the Reader role on it. Check kyvos-dr-replica-pg-server and the role assignments of infra/rbac-dr.json (docs/rbac.md).',
+      `The identity may not read replica server "pg-kyvos-dr2" in resource group "rg-kyvos-dr" (${misnamed.facts.managementError}): either no server has that name, or the identity lacks the Reader role on it. Check kyvos-dr-replica-pg-server and the role assignments of infra/rbac-dr.json (docs/rbac.md).`,
     );
     // An identity that may read the resource group (the operator) learns that it does not exist.
     const missing = await checkReplicaHealth(
       { ...config, dr: { ...config.dr, replicaServer: 'pg-kyvos-dr2' } },
       { ...deps, clients: stack.operatorClients() },
     );
-    expect(missing.facts).toMatchObject({ exists: false, managementError: '404 ResourceNotFound' });
+    expect(missing.facts).toMatchObject({
+      exists: false,
+      managementError: expect.stringMatching(
+        /^404 ResourceNotFound: The Resource '[^']*\/pg-kyvos-dr2' under resource group 'rg-kyvos-dr' was not found/,
+      ),
+    });
     expect(missing.reasons[0]).toBe(
       'Replica server "pg-kyvos-dr2" is missing: it was not found in resource group "rg-kyvos-dr". Recreate the read replica of "pg-kyvos" in eastus2, or correct kyvos-dr-replica-pg-server.',
     );

@@ -181,7 +181,7 @@ describe('storage geo-replication check on the local stack', () => {
     expect(report.facts.sasCanListSecondary).toBe(false);
     expect(report.reasons).toEqual([
       expect.stringMatching(
-        /^The source SAS in secret "kyvos-dr-source-sas" cannot list container "kyvoscontainer" on the secondary endpoint \(403 \w+\)/,
+        /^The source SAS in secret "kyvos-dr-source-sas" cannot list container "kyvoscontainer" on the secondary endpoint \(403 \w+: [^)]+\)/,
       ),
     ]);
     expect(JSON.stringify(report)).not.toContain(signatureOf(sas));
@@ -225,12 +225,17 @@ describe('storage geo-replication check on the local stack', () => {
     stack.throttleArm(1_000, 503);
     const report = await checkStorageGeoReplication(config, deps);
     expect(report.status).toBe('Degraded');
-    expect(report.facts).toMatchObject({ source: 'data-plane', managementError: '503 ServiceUnavailable' });
+    expect(report.facts).toMatchObject({
+      source: 'data-plane',
+      managementError: expect.stringMatching(
+        /^503 ServiceUnavailable: The service is temporarily unavailable/,
+      ),
+    });
     expect(report.facts).not.toHaveProperty('sku');
     expect(report.facts.dataPlaneLastSyncTime).toEqual(expect.any(String));
     expect(report.rpoSeconds).toBeLessThan(3);
     expect(report.reasons).toEqual([
-      'The Storage management plane did not answer for "kyvosprimdata" after retries (503 ServiceUnavailable): SKU and canFailover are unverified; the figures come from the secondary endpoint (data plane).',
+      `The Storage management plane did not answer for "kyvosprimdata" after retries (${report.facts.managementError}): SKU and canFailover are unverified; the figures come from the secondary endpoint (data plane).`,
     ]);
   });
 

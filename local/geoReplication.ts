@@ -230,7 +230,7 @@ export class GeoReplication {
     for (let attempt = 0; ; attempt++) {
       const answer = await this.azurite('PUT', target.account, target.path, headers);
       if (answer.status === 202) return true;
-      if (answer.errorCode === 'CannotVerifyCopySource' || answer.errorCode === 'BlobNotFound') return false;
+      if (copySourceIsGone(answer)) return false;
       if (answer.errorCode === 'ContainerNotFound' && attempt === 0) {
         const container = target.path.split('/')[1] ?? '';
         await this.expect(this.azurite('PUT', target.account, `/${container}?restype=container`), [201, 409]);
@@ -372,6 +372,19 @@ export class GeoReplication {
     upstream.on('error', (error) => serverBusy(res, error));
     upstream.end();
   }
+}
+
+/**
+ * Whether a failed replay copy means that the blob it replays no longer exists, so that the
+ * secondary must not hold it either. Azurite checks a copy source with Get Blob Metadata through
+ * the storage front and answers `CannotVerifyCopySource` with the status that check got
+ * (`BlobHandler.validateCopySource`): 404 when the source is gone, but also 403 or 503 when the
+ * front refused or could not answer it. Only the 404 (or `BlobNotFound`) is a deletion; any other
+ * answer is a failed replay, retried, never a blob silently missing from the secondary.
+ */
+export function copySourceIsGone(answer: Pick<AzuriteAnswer, 'status' | 'errorCode'>): boolean {
+  if (answer.errorCode === 'BlobNotFound') return true;
+  return answer.errorCode === 'CannotVerifyCopySource' && answer.status === 404;
 }
 
 interface AzuriteAnswer {

@@ -42,6 +42,8 @@ export type FrontWrite =
   | { kind: 'deleteContainer'; container: string };
 
 const STAGING_CONTAINER = 'writes';
+/** Tries of a replay copy whose source check failed for another reason than a missing source. */
+const COPY_SOURCE_CHECK_TRIES = 3;
 const API_VERSION = '2025-01-05';
 
 /**
@@ -231,6 +233,9 @@ export class GeoReplication {
       const answer = await this.azurite('PUT', target.account, target.path, headers);
       if (answer.status === 202) return true;
       if (copySourceIsGone(answer)) return false;
+      // Azurite's check of the source went through the storage front, which answers 503 when Azurite
+      // dropped a kept-alive connection: sent again at once, as a client would.
+      if (answer.errorCode === 'CannotVerifyCopySource' && attempt < COPY_SOURCE_CHECK_TRIES - 1) continue;
       if (answer.errorCode === 'ContainerNotFound' && attempt === 0) {
         const container = target.path.split('/')[1] ?? '';
         await this.expect(this.azurite('PUT', target.account, `/${container}?restype=container`), [201, 409]);

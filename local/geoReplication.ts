@@ -43,6 +43,8 @@ export type FrontWrite =
   | { kind: 'deleteContainer'; container: string };
 
 const STAGING_CONTAINER = 'writes';
+/** Tries of a replay copy whose source check failed for another reason than a missing source. */
+const COPY_SOURCE_CHECK_TRIES = 3;
 const API_VERSION = '2025-01-05';
 
 /**
@@ -231,7 +233,10 @@ export class GeoReplication {
     for (let attempt = 0; ; attempt++) {
       const answer = await this.azurite('PUT', target.account, target.path, headers);
       if (answer.status === 202) return true;
-      if (answer.errorCode === 'CannotVerifyCopySource' || answer.errorCode === 'BlobNotFound') return false;
+      if (copySourceIsGone(answer)) return false;
+      // Azurite's check of the source went through the storage front, which answers 503 when Azurite
+      // dropped a kept-alive connection: sent again at once, as a client would.
+      if (answer.errorCode === 'CannotVerifyCopySource' && attempt < COPY_SOURCE_CHECK_TRIES - 1) continue;
       if (answer.errorCode === 'ContainerNotFound' && attempt === 0) {
         const container = target.path.split('/')[1] ?? '';
         await this.expect(this.azurite('PUT', target.account, `/${container}?restype=container`), [201, 409]);
@@ -373,6 +378,19 @@ export class GeoReplication {
     upstream.on('error', (error) => serverBusy(res, error));
     upstream.end();
   }
+}
+
+/**
+ * Whether a failed replay copy means that the blob it replays no longer exists, so that the
+ * secondary must not hold it either. Azurite checks a copy source with Get Blob Metadata through
+ * the storage front and answers `CannotVerifyCopySource` with the status that check got
+ * (`BlobHandler.validateCopySource`): 404 when the source is gone, but also 403 or 503 when the
+ * front refused or could not answer it. Only the 404 (or `BlobNotFound`) is a deletion; any other
+ * answer is a failed replay, retried, never a blob silently missing from the secondary.
+ */
+export function copySourceIsGone(answer: Pick<AzuriteAnswer, 'status' | 'errorCode'>): boolean {
+  if (answer.errorCode === 'BlobNotFound') return true;
+  return answer.errorCode === 'CannotVerifyCopySource' && answer.status === 404;
 }
 
 interface AzuriteAnswer {

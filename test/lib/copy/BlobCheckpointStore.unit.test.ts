@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BlobCheckpointStore } from '../../../src/lib/copy/BlobCheckpointStore.js';
 import { CheckpointConflict, type PartitionCheckpoint } from '../../../src/lib/copy/CheckpointStore.js';
 import type { ListedBlob } from '../../../src/lib/copy/ListedBlob.js';
+import { noBlobsCounted } from '../../../src/lib/copy/PartitionProgress.js';
 import { InMemoryDocumentStore } from '../../helpers/InMemoryDocumentStore.js';
 
 const record = (status: PartitionCheckpoint['status']): PartitionCheckpoint => ({
@@ -11,13 +12,7 @@ const record = (status: PartitionCheckpoint['status']): PartitionCheckpoint => (
   attempts: 1,
   startedAt: '2026-01-01T00:00:00.000Z',
   attemptStartedAt: '2026-01-01T00:00:00.000Z',
-  blobsListed: 0,
-  blobsCopied: 0,
-  blobsSkipped: 0,
-  blobsFailed: 0,
-  bytesCopied: 0,
-  bytesSkipped: 0,
-  failures: [],
+  ...noBlobsCounted(),
 });
 
 const blob: ListedBlob = {

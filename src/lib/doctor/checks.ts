@@ -1,0 +1,4 @@
+import type { DoctorCheck } from './doctorCheck.js';
+
+/** Every check of the doctor, in the order `kyvos-dr doctor` shows their areas. */
+export const DOCTOR_CHECKS: readonly DoctorCheck[] = [];

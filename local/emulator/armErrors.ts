@@ -55,7 +55,8 @@ export function routeNotFound(method: string, path: string): ArmError {
     'NotFound',
     `The local control-plane emulator does not serve ${method} ${path}. It serves Microsoft.Storage ` +
       'storageAccounts (get, create, listKeys, failover, blob containers) and Microsoft.DBforPostgreSQL ' +
-      'flexibleServers (get, promote replica, start, stop, list replicas, virtual endpoints).',
+      'flexibleServers (get, promote replica, start, stop, list replicas, virtual endpoints), the Key Vault ' +
+      'resource (get) and Microsoft.Authorization permissions (list for a resource group or a resource).',
   );
 }
 

@@ -225,10 +225,7 @@ function requireServer(ctx: EmulatorContext, params: Record<string, string>): Lo
       s.resourceGroup.toLowerCase() === resourceGroup.toLowerCase(),
   );
   if (server) return server;
-  const knownGroup =
-    ctx.options.servers.some((s) => s.resourceGroup.toLowerCase() === resourceGroup.toLowerCase()) ||
-    ctx.options.storageAccounts.some((a) => a.resourceGroup.toLowerCase() === resourceGroup.toLowerCase());
-  if (!knownGroup) throw resourceGroupNotFound(resourceGroup);
+  if (!ctx.knownResourceGroup(resourceGroup)) throw resourceGroupNotFound(resourceGroup);
   throw resourceNotFound(RESOURCE_TYPE, name, resourceGroup);
 }
 

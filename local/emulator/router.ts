@@ -10,6 +10,8 @@ export interface ArmRequest {
   body: unknown;
   /** The `api-version` the client sent; echoed into the URLs the emulator hands out. */
   apiVersion: string;
+  /** Object ID of the caller (the bearer token's `oid`): whose role assignments apply. */
+  principalId: string;
 }
 
 type ArmHandler = (request: ArmRequest) => Promise<JsonResult>;

@@ -26,6 +26,7 @@ import { BodyTooLarge, isLoopback, type JsonResult, parseJsonBody, readBody, sen
 import { handleKeyVaultRequest } from './keyVault.js';
 import { keyVaultResourceRoutes } from './keyVaultResource.js';
 import { LongRunningOperations } from './lro.js';
+import { permissionRoutes } from './permissions.js';
 import { type ArmRoute, matchRoute, pathSegments, routeScope } from './router.js';
 import { SecretStore } from './secretStore.js';
 import { storageAccountRoutes } from './storageAccounts.js';
@@ -86,12 +87,21 @@ export async function startControlPlaneEmulator(
     assertRegionUp: (region, provider) => {
       if (options.faults.regionsDown.has(region)) throw regionUnavailable(provider, options.regions[region]);
     },
+    knownResourceGroup: (resourceGroup) => {
+      const wanted = resourceGroup.toLowerCase();
+      return [
+        ...options.storageAccounts.map((a) => a.resourceGroup),
+        ...options.servers.map((s) => s.resourceGroup),
+        ...(options.keyVault ? [options.keyVault.resourceGroup] : []),
+      ].some((group) => group.toLowerCase() === wanted);
+    },
   };
   const routes: ArmRoute[] = [
     ...storageAccountRoutes(ctx),
     ...blobContainerRoutes(ctx),
     ...flexibleServerRoutes(ctx),
     ...keyVaultResourceRoutes(ctx, () => keyVaultUrl),
+    ...permissionRoutes(ctx),
   ];
 
   const report = (event: EmulatorRequestEvent) => {
@@ -185,7 +195,14 @@ export async function startControlPlaneEmulator(
     } catch (error) {
       throw invalidRequestContent((error as Error).message);
     }
-    return match.route.handler({ method, url, params: match.params, body, apiVersion });
+    return match.route.handler({
+      method,
+      url,
+      params: match.params,
+      body,
+      apiVersion,
+      principalId: check.claims.oid ?? '',
+    });
   };
 
   const { policy } = options.authorization;

@@ -144,7 +144,7 @@ export function requireStorageAccount(
   const name = params.accountName ?? '';
   const account = findAccount(ctx, name);
   if (account?.existsInArm && sameName(account.resourceGroup, resourceGroup)) return account;
-  if (!knownResourceGroup(ctx, resourceGroup)) throw resourceGroupNotFound(resourceGroup);
+  if (!ctx.knownResourceGroup(resourceGroup)) throw resourceGroupNotFound(resourceGroup);
   throw resourceNotFound(RESOURCE_TYPE, name, resourceGroup);
 }
 
@@ -165,7 +165,7 @@ async function createAccount(
     );
   }
   const input = readCreateParameters(ctx, request.body);
-  if (!knownResourceGroup(ctx, resourceGroup)) throw resourceGroupNotFound(resourceGroup);
+  if (!ctx.knownResourceGroup(resourceGroup)) throw resourceGroupNotFound(resourceGroup);
   const account = findAccount(ctx, name);
   if (!account) {
     const creatable = ctx.options.storageAccounts.filter((a) => !a.existsInArm).map((a) => a.name);
@@ -427,13 +427,6 @@ function dfsEndpoint(account: LocalStorageAccount, blobEndpoint: string): { dfs?
 
 function findAccount(ctx: EmulatorContext, name: string): LocalStorageAccount | undefined {
   return ctx.options.storageAccounts.find((a) => sameName(a.name, name));
-}
-
-function knownResourceGroup(ctx: EmulatorContext, resourceGroup: string): boolean {
-  return (
-    ctx.options.storageAccounts.some((a) => sameName(a.resourceGroup, resourceGroup)) ||
-    ctx.options.servers.some((s) => sameName(s.resourceGroup, resourceGroup))
-  );
 }
 
 function sameName(a: string, b: string): boolean {

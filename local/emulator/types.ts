@@ -107,4 +107,6 @@ export interface EmulatorContext {
   regionOfLocation(location: string): RegionRole | undefined;
   /** Throws `503 ServiceUnavailable` when the region is in outage. */
   assertRegionUp(region: RegionRole, provider: string): void;
+  /** Does the stack have this resource group (one of its accounts, servers or its vault is in it)? Case-insensitive. */
+  knownResourceGroup(resourceGroup: string): boolean;
 }

@@ -1,35 +1,22 @@
+import { permissionGrants, type RolePermission } from '../../../src/lib/doctor/rolePermissions.js';
+
 /**
  * Azure RBAC access checks, as "How Azure RBAC determines if a user has access to a resource"
  * (learn.microsoft.com/azure/role-based-access-control/overview#how-azure-rbac-determines-if-a-user-has-access-to-a-resource)
- * and "Understand Azure role definitions" (…/role-definitions) describe them:
- *
- * - A principal is allowed an action at a scope when one of its role assignments, at that scope or
- *   at a parent scope (role assignments are inherited by child scopes: management group >
- *   subscription > resource group > resource > child resource), has a role whose `actions` (or
- *   `dataActions` for a data action) match the action and whose `notActions` (`notDataActions`)
- *   of the same permission block do not. NotActions are not deny rules: "if a user is assigned a
- *   role that excludes an operation in NotActions, and is assigned a second role that grants access
- *   to the same operation, the user is allowed to perform that operation" (role-definitions, NotActions).
- * - Actions and data actions are separate: a role's `actions` never grant a data action.
- * - `*` matches any characters, case-insensitively ("Microsoft.Storage/storageAccounts/*",
- *   "*​/read"; role-definitions, "Actions": "The wildcard (*) character extends a permission to
- *   everything that matches the string"). Operation strings compare case-insensitively.
+ * describes them: a principal is allowed an action at a scope when one of its role assignments, at
+ * that scope or at a parent scope (role assignments are inherited by child scopes: management group >
+ * subscription > resource group > resource > child resource), has a role whose permission blocks
+ * allow it. How a permission block allows an action (wildcards, NotActions, data actions) is
+ * `src/lib/doctor/rolePermissions.ts`, which the doctor uses too.
  *
  * Not modelled: deny assignments, conditions (ABAC), management groups, PIM eligibility.
  */
-
-export interface Permission {
-  actions: readonly string[];
-  notActions: readonly string[];
-  dataActions: readonly string[];
-  notDataActions: readonly string[];
-}
 
 export interface RoleDefinition {
   /** The role definition's GUID (the last segment of its resource ID). */
   id: string;
   roleName: string;
-  permissions: readonly Permission[];
+  permissions: readonly RolePermission[];
 }
 
 export interface RoleAssignment {
@@ -71,15 +58,6 @@ export type AccessDecision =
   | { allowed: true; assignment: RoleAssignment; role: RoleDefinition }
   | { allowed: false };
 
-/** Does an action pattern of a role (with `*` wildcards) match an operation? Case-insensitive. */
-export function actionMatches(pattern: string, action: string): boolean {
-  const source = pattern
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`, 'i').test(action);
-}
-
 /** Is `scope` the assignment scope or one of its children (segment-wise, case-insensitive)? */
 export function scopeCovers(assignmentScope: string, scope: string): boolean {
   const parent = normalizeScope(assignmentScope);
@@ -93,13 +71,6 @@ function normalizeScope(scope: string): string {
 
 function roleIdOf(roleDefinitionId: string): string {
   return (roleDefinitionId.split('/').pop() ?? '').toLowerCase();
-}
-
-/** Does the permission block grant the action (its own NotActions subtracted)? */
-function permissionGrants(permission: Permission, action: string, dataAction: boolean): boolean {
-  const allowed = dataAction ? permission.dataActions : permission.actions;
-  const excluded = dataAction ? permission.notDataActions : permission.notActions;
-  return allowed.some((p) => actionMatches(p, action)) && !excluded.some((p) => actionMatches(p, action));
 }
 
 /** The access decision for one request; the first assignment that allows it is returned. */

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Permission, RbacPolicy, RoleAssignment, RoleDefinition } from './accessCheck.js';
+import type { RolePermission } from '../../../src/lib/doctor/rolePermissions.js';
+import type { RbacPolicy, RoleAssignment, RoleDefinition } from './accessCheck.js';
 import { BUILT_IN_ROLE_DEFINITIONS } from './builtInRoleDefinitions.js';
 import {
   type DeploymentContext,
@@ -99,7 +100,7 @@ function customRoleDefinitions(template: JsonObject, scope: TemplateScope): Role
         id: String(s.evaluate(resource.name ?? '')),
         roleName: String(properties.roleName ?? ''),
         permissions: ((properties.permissions ?? []) as JsonObject[]).map(
-          (p): Permission => ({
+          (p): RolePermission => ({
             actions: (p.actions ?? []) as string[],
             notActions: (p.notActions ?? []) as string[],
             dataActions: (p.dataActions ?? []) as string[],

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   type AccessRequest,
-  actionMatches,
   checkAccess,
   type RbacPolicy,
   type RoleDefinition,
@@ -12,6 +11,7 @@ import { authorizationFailed, ForbiddenByRbac } from '../../../local/emulator/au
 import { keyVaultDataAction } from '../../../local/emulator/authorization/keyVaultActions.js';
 import { TemplateScope } from '../../../local/emulator/authorization/templateExpressions.js';
 import { routeScope } from '../../../local/emulator/router.js';
+import { actionMatches } from '../../../src/lib/doctor/rolePermissions.js';
 
 const SUB = '/subscriptions/00000000-1111-2222-3333-444444444444';
 const RG = `${SUB}/resourceGroups/rg-kyvos-dr`;

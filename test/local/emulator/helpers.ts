@@ -32,7 +32,7 @@ export const DR_RG = 'rg-kyvos-dr';
  * Secrets Officer on the subscription, so these tests see the API, not authorization (test/local/emulator/authorization.test.ts
  * covers that).
  */
-const TEST_PRINCIPAL_ID = '11111111-2222-3333-4444-555555555555';
+export const TEST_PRINCIPAL_ID = '11111111-2222-3333-4444-555555555555';
 
 const certificateDirs: string[] = [];
 // Registered when a test file imports these helpers: its certificates go when the file is done.

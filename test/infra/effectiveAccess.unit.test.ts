@@ -148,8 +148,13 @@ describe('the app identity, as infra/ deploys it', () => {
     const role = templates.roleDefinitions.find((r) => r.roleName === 'Kyvos DR Operation Status Reader');
     const actions = role?.permissions.flatMap((p) => [...p.actions, ...p.dataActions]) ?? [];
     expect(actions.length).toBeGreaterThan(0);
+    // Operation-status reads, and the listing of its own permissions (kyvos-dr doctor).
     expect(
-      actions.every((a) => /^Microsoft\.[A-Za-z]+\/(locations\/[A-Za-z]+|operations)\/read$/.test(a)),
+      actions.every(
+        (a) =>
+          /^Microsoft\.[A-Za-z]+\/(locations\/[A-Za-z]+|operations)\/read$/.test(a) ||
+          a === 'Microsoft.Authorization/permissions/read',
+      ),
     ).toBe(true);
   });
 

@@ -1,6 +1,5 @@
-import type { RolePermission } from '../../src/lib/doctor/rolePermissions.js';
 import { ArmError, resourceGroupNotFound } from './armErrors.js';
-import { scopeCovers } from './authorization/accessCheck.js';
+import { permissionsAt } from './authorization/accessCheck.js';
 import type { ArmRequest, ArmRoute } from './router.js';
 import type { EmulatorContext } from './types.js';
 
@@ -49,7 +48,10 @@ export function permissionRoutes(ctx: EmulatorContext): ArmRoute[] {
     }
     const resourceGroup = request.params.resourceGroupName ?? '';
     if (!ctx.knownResourceGroup(resourceGroup)) throw resourceGroupNotFound(resourceGroup);
-    return { status: 200, body: { value: callerPermissions(ctx, request) } };
+    return {
+      status: 200,
+      body: { value: permissionsAt(ctx.options.authorization.policy, request.principalId, scopeOf(request)) },
+    };
   };
   const resource = `${GROUP_PATH}/providers/{resourceProviderNamespace}`;
   return [
@@ -66,21 +68,10 @@ export function permissionRoutes(ctx: EmulatorContext): ArmRoute[] {
   );
 }
 
-/** The permission blocks of every role assigned to the caller at the request's scope or above. */
-function callerPermissions(ctx: EmulatorContext, request: ArmRequest): RolePermission[] {
-  const scope = request.url.pathname.replace(/\/providers\/Microsoft\.Authorization\/permissions\/?$/i, '');
-  const { policy } = ctx.options.authorization;
-  const caller = request.principalId.toLowerCase();
-  return policy.assignments
-    .filter((a) => a.principalId.toLowerCase() === caller && scopeCovers(a.scope, decodeURI(scope)))
-    .flatMap((a) => {
-      const id = a.roleDefinitionId.split('/').pop()?.toLowerCase();
-      return policy.roleDefinitions.find((r) => r.id.toLowerCase() === id)?.permissions ?? [];
-    })
-    .map((p) => ({
-      actions: [...p.actions],
-      notActions: [...p.notActions],
-      dataActions: [...p.dataActions],
-      notDataActions: [...p.notDataActions],
-    }));
+/** The scope of a permissions request: its path without `/providers/Microsoft.Authorization/permissions`. */
+function scopeOf(request: ArmRequest): string {
+  return decodeURI(request.url.pathname).replace(
+    /\/providers\/Microsoft\.Authorization\/permissions\/?$/i,
+    '',
+  );
 }

@@ -92,3 +92,22 @@ export function checkAccess(policy: RbacPolicy, request: AccessRequest): AccessD
   }
   return { allowed: false };
 }
+
+/**
+ * The permission blocks of every role assigned to `principalId` at `scope` or a parent scope, one
+ * entry per block, in assignment order: what ARM's permissions API answers the principal
+ * (`../permissions.ts`).
+ */
+export function permissionsAt(policy: RbacPolicy, principalId: string, scope: string): RolePermission[] {
+  const roles = new Map(policy.roleDefinitions.map((role) => [role.id.toLowerCase(), role]));
+  const principal = principalId.toLowerCase();
+  return policy.assignments
+    .filter((a) => a.principalId.toLowerCase() === principal && scopeCovers(a.scope, scope))
+    .flatMap((a) => roles.get(roleIdOf(a.roleDefinitionId))?.permissions ?? [])
+    .map((p) => ({
+      actions: [...p.actions],
+      notActions: [...p.notActions],
+      dataActions: [...p.dataActions],
+      notDataActions: [...p.notDataActions],
+    }));
+}

@@ -45,6 +45,11 @@ export interface PermissionNeed extends RoleGrant {
   dataAction: boolean;
   /** The step or check that needs it, and the call: "database.promote: PATCH the replica (Servers_Update)". */
   usedBy: string;
+  /**
+   * `warn` for what a failover can do without (a check that is skipped with a warning); a failover
+   * fails without the others.
+   */
+  whenMissing?: 'warn';
 }
 
 const RBAC_PRIMARY = 'infra/rbac-primary.json';
@@ -328,6 +333,17 @@ function keyVaultNeeds(config: DrConfig, vaultName: string, template: string): P
       usedBy: 'configuration, record and verify: read the kyvos-dr-* secrets (Get Secret)',
       role: 'Key Vault Secrets User',
       template,
+    },
+    {
+      id: 'keyVault.readDeleted',
+      scope: vault,
+      action: 'Microsoft.KeyVault/vaults/secrets/readMetadata/action',
+      dataAction: true,
+      usedBy:
+        'preflight: check that no name the record step writes is soft-deleted (Get Deleted Secret); without it preflight only warns',
+      role: 'Key Vault Secrets User',
+      template,
+      whenMissing: 'warn',
     },
   ];
   for (const name of Object.values(ACTIVE_SECRETS)) {

@@ -83,7 +83,7 @@ export function permissionFindings(
     findings.push({
       area: 'permissions',
       id: `permissions.${need.id}`,
-      outcome: 'fail',
+      outcome: need.whenMissing ?? 'fail',
       detail: `The identity's roles at ${need.scope.label} do not allow the ${kind} ${need.action}, which ${need.usedBy} needs.`,
       fix: `Assign the role "${need.role}" to the kyvos-dr identity at ${need.scope.id}: ${need.template} assigns it.`,
     });

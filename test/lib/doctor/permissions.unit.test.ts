@@ -200,6 +200,23 @@ describe('the effective permissions, decided from the table of needs', () => {
   });
 });
 
+describe('a permission a failover can do without', () => {
+  it('warns instead of failing: reading deleted secrets, which only makes preflight warn', () => {
+    const needs = permissionNeeds(config()).filter((n) => n.id.startsWith('keyVault.'));
+    const writer = block({
+      actions: ['*/read'],
+      dataActions: [
+        'Microsoft.KeyVault/vaults/secrets/getSecret/action',
+        'Microsoft.KeyVault/vaults/secrets/setSecret/action',
+      ],
+    });
+    const read = new Map(needs.map((n) => [n.scope.id, { readable: true, permissions: [writer] } as const]));
+    const findings = permissionFindings(needs, read).filter((f) => f.outcome !== 'pass');
+    expect(findings.map((f) => [f.id, f.outcome])).toEqual([['permissions.keyVault.readDeleted', 'warn']]);
+    expect(findings[0]?.fix).toContain('"Key Vault Secrets User"');
+  });
+});
+
 describe('reading the permissions at a scope', () => {
   it('asks the permissions API of the scope and keeps each block apart', async () => {
     const asked: string[] = [];

@@ -1,5 +1,6 @@
 import type { DrConfig } from '../config/DrConfig.js';
 import { ACTIVE_SECRETS } from '../config/secretNames.js';
+import { keyVaultResourceId } from '../health/keyVaultHealth.js';
 
 /**
  * What the app's identity must be allowed, where, for a failover and the health checks to work: the
@@ -308,7 +309,7 @@ export function permissionNeeds(config: DrConfig): PermissionNeed[] {
  * each of these secrets with `vaultWriteScope: activeSecrets`).
  */
 function keyVaultNeeds(config: DrConfig, vaultName: string, template: string): PermissionNeed[] {
-  const id = `/subscriptions/${config.subscriptionId}/resourceGroups/${config.primary.resourceGroup}/providers/Microsoft.KeyVault/vaults/${vaultName}`;
+  const id = keyVaultResourceId(config, vaultName);
   const vault: PermissionScope = {
     key: 'keyVault',
     id,

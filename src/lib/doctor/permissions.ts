@@ -1,9 +1,16 @@
 import type { ArmResources } from '../clients/ArmResources.js';
 import { codeOf, statusOf } from '../errors.js';
+import { keyVaultResourceId } from '../health/keyVaultHealth.js';
 import { describeError } from '../redact.js';
 import type { DoctorCheck, DoctorFinding } from './doctorCheck.js';
 import { type PermissionNeed, type PermissionScope, permissionNeeds } from './permissionNeeds.js';
 import { permissionsAllow, type RolePermission } from './rolePermissions.js';
+import {
+  accessPolicyFindings,
+  callerObjectId,
+  isVaultDataNeed,
+  readVaultAccessModel,
+} from './vaultAccessPolicy.js';
 
 /**
  * The api-version of ARM's permissions API (`Permissions_ListForResourceGroup`,
@@ -125,16 +132,25 @@ function scopesOf(needs: readonly PermissionNeed[]): PermissionScope[] {
  * The doctor's effective-permissions check: for every scope the runbook and the health checks use,
  * reads what the app's identity holds there through ARM's permissions API (one call per scope) and
  * checks each action and data action the table says the code needs, async-operation polling at the
- * resource groups and Key Vault data actions included. Only reads.
+ * resource groups and Key Vault data actions included (from the vault's access policy when the vault
+ * does not use Azure RBAC: `vaultAccessPolicy.ts`). Only reads.
  */
 export const effectivePermissionsCheck: DoctorCheck = {
   area: 'permissions',
   name: 'effective permissions',
   timer: 'storage',
   async run({ config, clients, abortSignal }) {
-    const needs = permissionNeeds(config);
     const arm = clients.armResources();
     const options = abortSignal ? { abortSignal } : {};
+    const all = permissionNeeds(config);
+    const vault = config.keyVault
+      ? {
+          name: config.keyVault.name,
+          model: await readVaultAccessModel(arm, keyVaultResourceId(config, config.keyVault.name), options),
+        }
+      : undefined;
+    const byPolicy = vault && !vault.model.rbac ? all.filter(isVaultDataNeed) : [];
+    const needs = all.filter((need) => !byPolicy.includes(need));
     const read = new Map(
       await Promise.all(
         scopesOf(needs).map(
@@ -142,6 +158,11 @@ export const effectivePermissionsCheck: DoctorCheck = {
         ),
       ),
     );
-    return permissionFindings(needs, read);
+    return [
+      ...permissionFindings(needs, read),
+      ...(vault && byPolicy.length > 0
+        ? accessPolicyFindings(byPolicy, vault, await callerObjectId(clients.credential))
+        : []),
+    ];
   },
 };

@@ -46,6 +46,14 @@ export function keyVaultFailsOverAcrossRegions(location: string): boolean {
   return !KEY_VAULT_NO_FAILOVER_REGIONS.includes(regionKey(location));
 }
 
+/** The ARM id of the Kyvos vault, which sits in the primary resource group (`infra/function-app.json`, `keyVaultName`). */
+export function keyVaultResourceId(
+  config: Pick<DrConfig, 'subscriptionId' | 'primary'>,
+  vaultName: string,
+): string {
+  return `/subscriptions/${config.subscriptionId}/resourceGroups/${config.primary.resourceGroup}/providers/Microsoft.KeyVault/vaults/${vaultName}`;
+}
+
 /**
  * The vault's region from ARM (Vaults_Get). The Kyvos vault sits in the primary resource group
  * (`infra/function-app.json`, `keyVaultName`). Needs `Microsoft.KeyVault/vaults/read` on the vault.
@@ -56,7 +64,7 @@ async function readKeyVaultLocation(
   options: { abortSignal?: AbortSignal } = {},
 ): Promise<string | undefined> {
   if (!config.keyVault) return undefined;
-  const id = `/subscriptions/${config.subscriptionId}/resourceGroups/${config.primary.resourceGroup}/providers/Microsoft.KeyVault/vaults/${config.keyVault.name}`;
+  const id = keyVaultResourceId(config, config.keyVault.name);
   const vault = (await clients.armResources().get(id, KEY_VAULT_ARM_API_VERSION, options)) as
     | { location?: string }
     | undefined;

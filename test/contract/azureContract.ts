@@ -7,6 +7,8 @@ export const SPEC_FILES = {
   keyVault: 'keyvault/data-plane/Secrets/stable/2025-07-01/',
   /** The Key Vault resource provider (Vaults_Get), of the API version `keyVaultHealth.ts` sends. */
   keyVaultResource: 'keyvault/resource-manager/Microsoft.KeyVault/stable/2023-07-01/',
+  /** ARM's permissions API, of the API version the doctor's permissions check sends. */
+  authorization: 'authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/',
   /** The Blob data plane of the `x-ms-version` @azure/storage-blob 12.34 sends. */
   blob: 'storage/data-plane/Microsoft.BlobStorage/stable/2026-10-06/',
 } as const;

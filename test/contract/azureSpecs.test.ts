@@ -10,6 +10,7 @@ import { type LocalStack, startLocalStack } from '../../local/stack.js';
 import { LOCAL_OPERATOR_OBJECT_ID } from '../../local/stackAuthorization.js';
 import { type ArmResources, createArmResources } from '../../src/lib/clients/ArmResources.js';
 import { LocalStackCredential } from '../../src/lib/clients/LocalStackCredential.js';
+import { PERMISSIONS_API_VERSION } from '../../src/lib/doctor/permissions.js';
 import { statusOf } from '../../src/lib/errors.js';
 import { KEY_VAULT_ARM_API_VERSION } from '../../src/lib/health/keyVaultHealth.js';
 import { waitFor } from '../helpers/healthStack.js';
@@ -52,6 +53,8 @@ let armResources: ArmResources;
 /** The same services, called as the app's identity, for the answers to what its roles deny. */
 let appStorage: StorageManagementClient;
 let appSecrets: SecretClient;
+/** Raw ARM reads as a principal that holds no role at all. */
+let roleless: ArmResources;
 let credential: LocalStackCredential;
 let agent: https.Agent;
 
@@ -97,6 +100,12 @@ beforeAll(async () => {
   const appCredential = new LocalStackCredential(stack.names.tenantId);
   appStorage = new StorageManagementClient(appCredential, stack.names.subscriptionId, armOptions);
   appSecrets = new SecretClient(stack.descriptor.keyVaultUrl, appCredential, vaultOptions);
+  roleless = createArmResources({
+    endpoint,
+    credential: new LocalStackCredential(stack.names.tenantId, '00000000-0000-0000-0000-00000000dead'),
+    httpClient,
+    retry: retryOptions,
+  });
 });
 
 afterAll(async () => {
@@ -143,7 +152,8 @@ function checkOperation(exchange: Exchange): Checked {
   const operation =
     contract.findOperation(SPEC_FILES.storage, method, url.pathname) ??
     contract.findOperation(SPEC_FILES.postgresql, method, url.pathname) ??
-    contract.findOperation(SPEC_FILES.keyVaultResource, method, url.pathname);
+    contract.findOperation(SPEC_FILES.keyVaultResource, method, url.pathname) ??
+    contract.findOperation(SPEC_FILES.authorization, method, url.pathname);
   if (!operation) return unknownOperation(exchange);
   for (const header of ['location', 'azure-asyncoperation']) {
     const target = exchange.headers[header];
@@ -675,6 +685,36 @@ describe("the emulator's answers against Azure's REST specifications", () => {
     await expectStatus(armResources.get(`${vaults}/kv-no-such-vault`, KEY_VAULT_ARM_API_VERSION), 404);
     const list = checkNewExchanges();
     expect(covered(list)).toEqual(['Vaults_Get 200', 'Vaults_Get 404']);
+    expect(violationsOf(list)).toEqual([]);
+  });
+
+  it("permissions: the caller's at a resource group, a resource and a child resource, as the doctor reads them, and their errors", async () => {
+    const { subscriptionId, primaryResourceGroup, primaryStorageAccount, keyVaultName } = stack.names;
+    const group = `/subscriptions/${subscriptionId}/resourceGroups/${primaryResourceGroup}`;
+    const account = `${group}/providers/Microsoft.Storage/storageAccounts/${primaryStorageAccount}`;
+    const secret = `${group}/providers/Microsoft.KeyVault/vaults/${keyVaultName}/secrets/kyvos-dr-active-pg-server`;
+    const permissions = (scope: string) => `${scope}/providers/Microsoft.Authorization/permissions`;
+    for (const scope of [group, account, secret])
+      await armResources.list(permissions(scope), PERMISSIONS_API_VERSION);
+    await expectStatus(
+      armResources.list(
+        permissions(`/subscriptions/${subscriptionId}/resourceGroups/rg-no-such-group`),
+        PERMISSIONS_API_VERSION,
+      ),
+      404,
+    );
+    await expectStatus(roleless.list(permissions(group), PERMISSIONS_API_VERSION), 403);
+    const list = checkNewExchanges();
+    expect(covered(list)).toEqual([
+      'Permissions_ListForResourceGroup 200',
+      'Permissions_ListForResource 200',
+      'Permissions_ListForResourceGroup 404',
+      'Permissions_ListForResourceGroup 403',
+    ]);
+    expect(bodiesOf(list, 'Permissions_ListForResource 200')).toEqual([
+      { value: expect.arrayContaining([expect.objectContaining({ actions: ['*'] })]) },
+      { value: expect.arrayContaining([expect.objectContaining({ actions: ['*'] })]) },
+    ]);
     expect(violationsOf(list)).toEqual([]);
   });
 

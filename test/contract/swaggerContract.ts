@@ -46,6 +46,14 @@ const REF_REMAPS: Array<{ from: string; to: string; why: string }> = [
     to: `${BASE}common-types/resource-management/v6/types.json`,
     why: 'common-types v5 resource bases and errors are read from v6',
   },
+  {
+    // The Authorization API 2022-04-01 (permissions) takes its error envelope from common-types v2;
+    // v6's `ErrorResponse` (`error`: `ErrorDetail` with `code`, `message`, `target`, `details`,
+    // `additionalInfo`) declares the same properties as v2's.
+    from: `${BASE}common-types/resource-management/v2/types.json`,
+    to: `${BASE}common-types/resource-management/v6/types.json`,
+    why: 'common-types v2 errors are read from v6',
+  },
 ];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -126,7 +134,9 @@ export class SwaggerContract {
   /**
    * The operation whose path template matches `urlPath` (no query) for `method`, among the files
    * whose name starts with `filePrefix`. Literal segments match case-insensitively, as ARM's do;
-   * a `{parameter}` segment matches any one segment, including an empty one (`/secrets/{name}/`).
+   * a `{parameter}` segment matches any one segment, including an empty one (`/secrets/{name}/`),
+   * and a parameter that holds a path (`x-ms-skip-url-encoding`, as `parentResourcePath`) any number
+   * of segments, none included.
    */
   findOperation(filePrefix: string, method: string, urlPath: string): SpecOperation | undefined {
     const segments = splitPath(urlPath);
@@ -136,7 +146,9 @@ export class SwaggerContract {
       const paths = (document.paths ?? {}) as Record<string, Record<string, SwaggerNode>>;
       for (const [template, item] of Object.entries(paths)) {
         const operation = item[method.toLowerCase()];
-        if (!operation || !templateMatches(splitPath(template), segments)) continue;
+        if (!operation || !templateMatches(splitPath(template), segments, pathValuedParameters(operation))) {
+          continue;
+        }
         return {
           file,
           path: template,
@@ -507,12 +519,38 @@ function splitPath(p: string): string[] {
   return p.replace(/^\//, '').split('/');
 }
 
-function templateMatches(template: string[], segments: string[]): boolean {
-  if (template.length !== segments.length) return false;
-  return template.every((t, i) => {
-    const s = segments[i] ?? '';
-    return /^\{[^}]+\}$/.test(t) ? true : t.toLowerCase() === decodeURIComponent(s).toLowerCase();
-  });
+function templateMatches(template: string[], segments: string[], pathValued: ReadonlySet<string>): boolean {
+  const [first, ...rest] = template;
+  if (first === undefined) return segments.length === 0;
+  const parameter = /^\{([^}]+)\}$/.exec(first)?.[1];
+  if (parameter !== undefined && pathValued.has(parameter)) {
+    for (let taken = 0; taken <= segments.length; taken++) {
+      if (templateMatches(rest, segments.slice(taken), pathValued)) return true;
+    }
+    return false;
+  }
+  const [segment, ...others] = segments;
+  if (segment === undefined) return false;
+  const matches =
+    parameter !== undefined || first.toLowerCase() === decodeURIComponent(segment).toLowerCase();
+  return matches && templateMatches(rest, others, pathValued);
+}
+
+/** The inline path parameters of an operation marked `x-ms-skip-url-encoding`: each holds a path. */
+function pathValuedParameters(operation: SwaggerNode): Set<string> {
+  const parameters = Array.isArray(operation.parameters) ? operation.parameters : [];
+  return new Set(
+    parameters
+      .filter(
+        (p): p is { [key: string]: Json } =>
+          typeof p === 'object' &&
+          p !== null &&
+          !Array.isArray(p) &&
+          p['x-ms-skip-url-encoding'] === true &&
+          p.in === 'path',
+      )
+      .map((p) => String(p.name)),
+  );
 }
 
 function parseBody(text: string): Json | undefined {

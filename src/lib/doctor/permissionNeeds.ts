@@ -58,7 +58,7 @@ const RBAC_DR = 'infra/rbac-dr.json';
 const BLOB_DATA = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs';
 
 /** The scopes of a configuration, by key. */
-function scopesOf(config: DrConfig) {
+function configScopes(config: DrConfig) {
   const sub = `/subscriptions/${config.subscriptionId}`;
   const group = (name: string) => `${sub}/resourceGroups/${name}`;
   const { primary, dr } = config;
@@ -114,7 +114,7 @@ function scopesOf(config: DrConfig) {
  * learn.microsoft.com/azure/azure-resource-manager/management/async-operations).
  */
 export function permissionNeeds(config: DrConfig): PermissionNeed[] {
-  const s = scopesOf(config);
+  const s = configScopes(config);
   const need = (
     scope: PermissionScope,
     id: string,

@@ -21,7 +21,19 @@ export interface StorageGeoReplicationDeps {
 }
 
 /** SKUs whose secondary endpoint can be read: what the DR procedure copies from. */
-const READ_ACCESS_SKUS = ['Standard_RAGRS', 'Standard_RAGZRS'];
+export const READ_ACCESS_SKUS: readonly string[] = ['Standard_RAGRS', 'Standard_RAGZRS'];
+
+/**
+ * The read-access SKU an account of `sku` is updated to, keeping its zone redundancy, and the
+ * command that does it.
+ */
+export function readAccessSkuUpdate(
+  account: { name: string; resourceGroup: string },
+  sku: string | undefined,
+): string {
+  const target = sku?.includes('ZRS') ? 'Standard_RAGZRS' : 'Standard_RAGRS';
+  return `az storage account update --name ${account.name} --resource-group ${account.resourceGroup} --sku ${target}`;
+}
 
 /**
  * Checks that the primary storage account's data could be read from its RA-GRS secondary now, and how
@@ -260,10 +272,13 @@ function fromManagement(
     );
   }
   if (!sku || !READ_ACCESS_SKUS.includes(sku)) {
-    const target = sku?.includes('ZRS') ? 'Standard_RAGZRS' : 'Standard_RAGRS';
+    const update = readAccessSkuUpdate(
+      { name: config.primary.storageAccount, resourceGroup: config.primary.resourceGroup },
+      sku,
+    );
     report.note(
       'Unhealthy',
-      `Storage account "${config.primary.storageAccount}" has SKU ${sku ?? 'unknown'}, without a readable secondary: the DR procedure copies from the RA-GRS secondary endpoint. Enable read access: az storage account update --name ${config.primary.storageAccount} --resource-group ${config.primary.resourceGroup} --sku ${target}`,
+      `Storage account "${config.primary.storageAccount}" has SKU ${sku ?? 'unknown'}, without a readable secondary: the DR procedure copies from the RA-GRS secondary endpoint. Enable read access: ${update}`,
     );
   }
   noteCopyNetworkAccess(account, config, report);

@@ -1,0 +1,185 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { applyFaultsChange } from '../../../local/emulator/faultsAdmin.js';
+import { APP_NETWORK } from '../../../local/networkRules.js';
+import { type LocalStack, startLocalStack } from '../../../local/stack.js';
+import type { LocalStorageAccount } from '../../../local/types.js';
+import { ACTIVE_SECRETS } from '../../../src/lib/config/secretNames.js';
+import type { DoctorContext, DoctorFinding } from '../../../src/lib/doctor/doctorCheck.js';
+import { keyVaultReadinessCheck } from '../../../src/lib/doctor/keyVaultChecks.js';
+import { storageNetworkCheck } from '../../../src/lib/doctor/networkChecks.js';
+import { runDoctor } from '../../../src/lib/doctor/runDoctor.js';
+import { sourceSasCheck, storageAccountsCheck } from '../../../src/lib/doctor/storageChecks.js';
+import { createLogger } from '../../../src/lib/log.js';
+import { primaryAccountSas, signatureOf, stackDeps } from '../../helpers/healthStack.js';
+
+const CHECKS = [storageNetworkCheck, keyVaultReadinessCheck, storageAccountsCheck, sourceSasCheck];
+
+describe('the doctor on the local stack: storage network rules, soft-deleted secret names, storage accounts and the source SAS', () => {
+  let stack: LocalStack;
+  let context: DoctorContext;
+  let originalSas: string;
+
+  beforeAll(async () => {
+    stack = await startLocalStack();
+    context = {
+      config: await stackDeps(stack).config(),
+      clients: stack.clients,
+      settings: stack.settings,
+      clock: () => new Date(),
+      logger: createLogger(() => {}),
+    };
+    originalSas = primaryAccountSas(stack, {
+      permissions: 'rl',
+      expiresOn: new Date(Date.now() + 90 * 86_400_000),
+    });
+    await stack.setSecret(stack.names.sourceSasSecret, originalSas);
+  });
+  afterEach(async () => {
+    stack.faults.storageNetworkRules = {};
+    Object.assign(primaryAccount(), { sku: 'Standard_RAGRS', isHnsEnabled: true });
+    await stack.setSecret(stack.names.sourceSasSecret, originalSas);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const primaryAccount = () =>
+    stack.accounts.find((a) => a.name === stack.names.primaryStorageAccount) as LocalStorageAccount;
+  const doctor = async () => (await runDoctor(context, { checks: CHECKS })).findings;
+  const byId = (findings: DoctorFinding[], id: string) => {
+    const finding = findings.find((f) => f.id === id);
+    if (!finding) throw new Error(`no finding ${id} in ${JSON.stringify(findings.map((f) => f.id))}`);
+    return finding;
+  };
+
+  it('every check passes on the default stack', async () => {
+    const report = await runDoctor(context, { checks: CHECKS });
+    expect(report.findings.filter((f) => f.outcome !== 'pass')).toEqual([]);
+    expect(report.outcome).toBe('pass');
+    expect(report.findings.map((f) => f.id)).toEqual(
+      expect.arrayContaining([
+        'network.copySource',
+        'network.appReadsSource',
+        'network.appWritesDr',
+        `keyVault.notSoftDeleted.${ACTIVE_SECRETS.storageAccount}`,
+        'keyVault.notSoftDeleted.configuration',
+        'keyVault.regionPair',
+        'storage.source.sku',
+        'storage.source.hns',
+        'storage.dr.account',
+        'storage.sas.permissions',
+        'storage.sas.expiry',
+        'storage.sas.scope',
+      ]),
+    );
+  });
+
+  it("a source firewall that admits neither the DR account's storage service nor the app's subnet fails both, naming the rules to change", async () => {
+    applyFaultsChange(stack.faults, {
+      storageNetworkRules: { [stack.names.primaryStorageAccount]: { defaultAction: 'Deny' } },
+    });
+    const findings = await doctor();
+    const copy = byId(findings, 'network.copySource');
+    expect(copy.outcome).toBe('fail');
+    expect(copy.fix).toContain(
+      'az storage account update --name kyvosprimdata --resource-group rg-kyvos --public-network-access Enabled --default-action Allow',
+    );
+    const app = byId(findings, 'network.appReadsSource');
+    expect(app.outcome).toBe('fail');
+    expect(app.fix).toContain(
+      `az storage account network-rule add --account-name kyvosprimdata --resource-group rg-kyvos --subnet ${APP_NETWORK.subnetId}`,
+    );
+  });
+
+  it("a source firewall with a rule for the app's subnet passes the app's reads and still fails the copy", async () => {
+    applyFaultsChange(stack.faults, {
+      storageNetworkRules: {
+        [stack.names.primaryStorageAccount]: {
+          defaultAction: 'Deny',
+          virtualNetworkRules: [{ id: APP_NETWORK.subnetId, action: 'Allow' }],
+        },
+      },
+    });
+    const findings = await doctor();
+    expect(byId(findings, 'network.appReadsSource').outcome).toBe('pass');
+    expect(byId(findings, 'network.copySource').outcome).toBe('fail');
+  });
+
+  it('a soft-deleted name the record step writes fails, naming recover and purge with the vault and the name', async () => {
+    const name = ACTIVE_SECRETS.lastFailoverAt;
+    const vault = context.config.keyVault as { url: string; name: string };
+    const operator = stack.operatorClients().secrets(vault.url);
+    await stack.setSecret(name, '2026-01-01T00:00:00.000Z');
+    await (await operator.beginDeleteSecret(name)).pollUntilDone();
+    try {
+      const finding = byId(await doctor(), `keyVault.notSoftDeleted.${name}`);
+      expect(finding.outcome).toBe('fail');
+      expect(finding.fix).toContain(`az keyvault secret recover --vault-name ${vault.name} --name ${name}`);
+      expect(finding.fix).toContain(`az keyvault secret purge --vault-name ${vault.name} --name ${name}`);
+    } finally {
+      await operator.purgeDeletedSecret(name);
+    }
+    expect(byId(await doctor(), `keyVault.notSoftDeleted.${name}`).outcome).toBe('pass');
+  });
+
+  it('a source account without read access to its secondary or without a hierarchical namespace fails, naming the SKU and the upgrade', async () => {
+    Object.assign(primaryAccount(), { sku: 'Standard_GRS', isHnsEnabled: false });
+    const findings = await doctor();
+    const sku = byId(findings, 'storage.source.sku');
+    expect(sku.outcome).toBe('fail');
+    expect(sku.fix).toContain(
+      'az storage account update --name kyvosprimdata --resource-group rg-kyvos --sku Standard_RAGRS',
+    );
+    const hns = byId(findings, 'storage.source.hns');
+    expect(hns.outcome).toBe('fail');
+    expect(hns.fix).toContain('az storage account hns-migration start');
+  });
+
+  it('a source SAS without list fails, naming a read/list SAS, and never shows the SAS', async () => {
+    const sas = primaryAccountSas(stack, {
+      permissions: 'r',
+      expiresOn: new Date(Date.now() + 90 * 86_400_000),
+    });
+    await stack.setSecret(stack.names.sourceSasSecret, sas);
+    const findings = await doctor();
+    const permissions = byId(findings, 'storage.sas.permissions');
+    expect(permissions.outcome).toBe('fail');
+    expect(permissions.fix).toContain('--permissions rl');
+    expect(JSON.stringify(findings)).not.toContain(signatureOf(sas));
+  });
+
+  it('an expired source SAS fails, naming a new SAS to store', async () => {
+    const sas = primaryAccountSas(stack, { permissions: 'rl', expiresOn: new Date(Date.now() - 86_400_000) });
+    await stack.setSecret(stack.names.sourceSasSecret, sas);
+    const findings = await doctor();
+    const expiry = byId(findings, 'storage.sas.expiry');
+    expect(expiry).toMatchObject({ outcome: 'fail', detail: expect.stringContaining('expired on') });
+    expect(expiry.fix).toContain('az storage container generate-sas');
+    expect(JSON.stringify(findings)).not.toContain(signatureOf(sas));
+  });
+});
+
+describe('the Key Vault check with the narrowest vault grants of infra/ (vaultWriteScope activeSecrets)', () => {
+  let stack: LocalStack;
+
+  beforeAll(async () => {
+    stack = await startLocalStack({
+      rbac: { parameters: { 'rbac-primary.json': { vaultWriteScope: 'activeSecrets' } } },
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('reads deleted secrets with Key Vault Secrets User on the vault: every name is checked', async () => {
+    const context: DoctorContext = {
+      config: await stackDeps(stack).config(),
+      clients: stack.clients,
+      settings: stack.settings,
+      clock: () => new Date(),
+      logger: createLogger(() => {}),
+    };
+    const report = await runDoctor(context, { checks: [keyVaultReadinessCheck] });
+    expect(report.findings.filter((f) => f.outcome !== 'pass')).toEqual([]);
+  });
+});

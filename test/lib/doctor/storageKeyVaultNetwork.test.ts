@@ -9,8 +9,7 @@ import { keyVaultReadinessCheck } from '../../../src/lib/doctor/keyVaultChecks.j
 import { storageNetworkCheck } from '../../../src/lib/doctor/networkChecks.js';
 import { runDoctor } from '../../../src/lib/doctor/runDoctor.js';
 import { sourceSasCheck, storageAccountsCheck } from '../../../src/lib/doctor/storageChecks.js';
-import { createLogger } from '../../../src/lib/log.js';
-import { primaryAccountSas, signatureOf, stackDeps } from '../../helpers/healthStack.js';
+import { primaryAccountSas, signatureOf, stackDoctorContext } from '../../helpers/healthStack.js';
 
 const CHECKS = [storageNetworkCheck, keyVaultReadinessCheck, storageAccountsCheck, sourceSasCheck];
 
@@ -21,13 +20,7 @@ describe('the doctor on the local stack: storage network rules, soft-deleted sec
 
   beforeAll(async () => {
     stack = await startLocalStack();
-    context = {
-      config: await stackDeps(stack).config(),
-      clients: stack.clients,
-      settings: stack.settings,
-      clock: () => new Date(),
-      logger: createLogger(() => {}),
-    };
+    context = await stackDoctorContext(stack);
     originalSas = primaryAccountSas(stack, {
       permissions: 'rl',
       expiresOn: new Date(Date.now() + 90 * 86_400_000),
@@ -49,6 +42,18 @@ describe('the doctor on the local stack: storage network rules, soft-deleted sec
   const byId = (findings: DoctorFinding[], id: string) => {
     const finding = findings.find((f) => f.id === id);
     if (!finding) throw new Error(`no finding ${id} in ${JSON.stringify(findings.map((f) => f.id))}`);
+    return finding;
+  };
+  /** Asserts the finding's outcome and that its fix names each of `fixes`. */
+  const expectFinding = (
+    findings: DoctorFinding[],
+    id: string,
+    outcome: DoctorFinding['outcome'],
+    fixes: string[] = [],
+  ) => {
+    const finding = byId(findings, id);
+    expect(finding.outcome).toBe(outcome);
+    for (const fix of fixes) expect(finding.fix).toContain(fix);
     return finding;
   };
 
@@ -79,16 +84,13 @@ describe('the doctor on the local stack: storage network rules, soft-deleted sec
       storageNetworkRules: { [stack.names.primaryStorageAccount]: { defaultAction: 'Deny' } },
     });
     const findings = await doctor();
-    const copy = byId(findings, 'network.copySource');
-    expect(copy.outcome).toBe('fail');
-    expect(copy.fix).toContain(
+    expectFinding(findings, 'network.copySource', 'fail', [
       'az storage account update --name kyvosprimdata --resource-group rg-kyvos --public-network-access Enabled --default-action Allow',
-    );
-    const app = byId(findings, 'network.appReadsSource');
-    expect(app.outcome).toBe('fail');
-    expect(app.fix).toContain(
+    ]);
+    expectFinding(findings, 'network.appReadsSource', 'fail', [
       `az storage account network-rule add --account-name kyvosprimdata --resource-group rg-kyvos --subnet ${APP_NETWORK.subnetId}`,
-    );
+      '--service-endpoints Microsoft.Storage.Global',
+    ]);
   });
 
   it("a source firewall with a rule for the app's subnet passes the app's reads and still fails the copy", async () => {
@@ -101,8 +103,8 @@ describe('the doctor on the local stack: storage network rules, soft-deleted sec
       },
     });
     const findings = await doctor();
-    expect(byId(findings, 'network.appReadsSource').outcome).toBe('pass');
-    expect(byId(findings, 'network.copySource').outcome).toBe('fail');
+    expectFinding(findings, 'network.appReadsSource', 'pass');
+    expectFinding(findings, 'network.copySource', 'fail');
   });
 
   it('a soft-deleted name the record step writes fails, naming recover and purge with the vault and the name', async () => {
@@ -112,27 +114,23 @@ describe('the doctor on the local stack: storage network rules, soft-deleted sec
     await stack.setSecret(name, '2026-01-01T00:00:00.000Z');
     await (await operator.beginDeleteSecret(name)).pollUntilDone();
     try {
-      const finding = byId(await doctor(), `keyVault.notSoftDeleted.${name}`);
-      expect(finding.outcome).toBe('fail');
-      expect(finding.fix).toContain(`az keyvault secret recover --vault-name ${vault.name} --name ${name}`);
-      expect(finding.fix).toContain(`az keyvault secret purge --vault-name ${vault.name} --name ${name}`);
+      expectFinding(await doctor(), `keyVault.notSoftDeleted.${name}`, 'fail', [
+        `az keyvault secret recover --vault-name ${vault.name} --name ${name}`,
+        `az keyvault secret purge --vault-name ${vault.name} --name ${name}`,
+      ]);
     } finally {
       await operator.purgeDeletedSecret(name);
     }
-    expect(byId(await doctor(), `keyVault.notSoftDeleted.${name}`).outcome).toBe('pass');
+    expectFinding(await doctor(), `keyVault.notSoftDeleted.${name}`, 'pass');
   });
 
   it('a source account without read access to its secondary or without a hierarchical namespace fails, naming the SKU and the upgrade', async () => {
     Object.assign(primaryAccount(), { sku: 'Standard_GRS', isHnsEnabled: false });
     const findings = await doctor();
-    const sku = byId(findings, 'storage.source.sku');
-    expect(sku.outcome).toBe('fail');
-    expect(sku.fix).toContain(
+    expectFinding(findings, 'storage.source.sku', 'fail', [
       'az storage account update --name kyvosprimdata --resource-group rg-kyvos --sku Standard_RAGRS',
-    );
-    const hns = byId(findings, 'storage.source.hns');
-    expect(hns.outcome).toBe('fail');
-    expect(hns.fix).toContain('az storage account hns-migration start');
+    ]);
+    expectFinding(findings, 'storage.source.hns', 'fail', ['az storage account hns-migration start']);
   });
 
   it('a source SAS without list fails, naming a read/list SAS, and never shows the SAS', async () => {
@@ -142,9 +140,7 @@ describe('the doctor on the local stack: storage network rules, soft-deleted sec
     });
     await stack.setSecret(stack.names.sourceSasSecret, sas);
     const findings = await doctor();
-    const permissions = byId(findings, 'storage.sas.permissions');
-    expect(permissions.outcome).toBe('fail');
-    expect(permissions.fix).toContain('--permissions rl');
+    expectFinding(findings, 'storage.sas.permissions', 'fail', ['--permissions rl']);
     expect(JSON.stringify(findings)).not.toContain(signatureOf(sas));
   });
 
@@ -152,9 +148,10 @@ describe('the doctor on the local stack: storage network rules, soft-deleted sec
     const sas = primaryAccountSas(stack, { permissions: 'rl', expiresOn: new Date(Date.now() - 86_400_000) });
     await stack.setSecret(stack.names.sourceSasSecret, sas);
     const findings = await doctor();
-    const expiry = byId(findings, 'storage.sas.expiry');
-    expect(expiry).toMatchObject({ outcome: 'fail', detail: expect.stringContaining('expired on') });
-    expect(expiry.fix).toContain('az storage container generate-sas');
+    const expiry = expectFinding(findings, 'storage.sas.expiry', 'fail', [
+      'az storage container generate-sas',
+    ]);
+    expect(expiry.detail).toContain('expired on');
     expect(JSON.stringify(findings)).not.toContain(signatureOf(sas));
   });
 });
@@ -172,14 +169,7 @@ describe('the Key Vault check with the narrowest vault grants of infra/ (vaultWr
   });
 
   it('reads deleted secrets with Key Vault Secrets User on the vault: every name is checked', async () => {
-    const context: DoctorContext = {
-      config: await stackDeps(stack).config(),
-      clients: stack.clients,
-      settings: stack.settings,
-      clock: () => new Date(),
-      logger: createLogger(() => {}),
-    };
-    const report = await runDoctor(context, { checks: [keyVaultReadinessCheck] });
+    const report = await runDoctor(await stackDoctorContext(stack), { checks: [keyVaultReadinessCheck] });
     expect(report.findings.filter((f) => f.outcome !== 'pass')).toEqual([]);
   });
 });

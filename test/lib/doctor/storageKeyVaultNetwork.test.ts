@@ -30,6 +30,7 @@ describe('the doctor on the local stack: storage network rules, soft-deleted sec
   afterEach(async () => {
     stack.faults.storageNetworkRules = {};
     Object.assign(primaryAccount(), { sku: 'Standard_RAGRS', isHnsEnabled: true });
+    Object.assign(drAccount(), { existsInArm: false, sku: 'Standard_LRS', isHnsEnabled: true });
     await stack.setSecret(stack.names.sourceSasSecret, originalSas);
   });
   afterAll(async () => {
@@ -38,6 +39,8 @@ describe('the doctor on the local stack: storage network rules, soft-deleted sec
 
   const primaryAccount = () =>
     stack.accounts.find((a) => a.name === stack.names.primaryStorageAccount) as LocalStorageAccount;
+  const drAccount = () =>
+    stack.accounts.find((a) => a.name === stack.names.drStorageAccount) as LocalStorageAccount;
   const doctor = async () => (await runDoctor(context, { checks: CHECKS })).findings;
   const byId = (findings: DoctorFinding[], id: string) => {
     const finding = findings.find((f) => f.id === id);
@@ -105,6 +108,22 @@ describe('the doctor on the local stack: storage network rules, soft-deleted sec
     const findings = await doctor();
     expectFinding(findings, 'network.appReadsSource', 'pass');
     expectFinding(findings, 'network.copySource', 'fail');
+  });
+
+  it("an existing DR account that denies the app's subnet, or has another SKU and no hierarchical namespace, is named with the fixes", async () => {
+    Object.assign(drAccount(), { existsInArm: true, sku: 'Standard_GRS', isHnsEnabled: false });
+    applyFaultsChange(stack.faults, {
+      storageNetworkRules: { [stack.names.drStorageAccount]: { defaultAction: 'Deny' } },
+    });
+    const findings = await doctor();
+    expectFinding(findings, 'network.appWritesDr', 'fail', [
+      `az storage account network-rule add --account-name kyvosdrdata --resource-group rg-kyvos-dr --subnet ${APP_NETWORK.subnetId}`,
+    ]);
+    expectFinding(findings, 'network.appReadsSource', 'pass');
+    expectFinding(findings, 'storage.dr.sku', 'warn', [
+      'az storage account update --name kyvosdrdata --resource-group rg-kyvos-dr --sku Standard_LRS',
+    ]);
+    expectFinding(findings, 'storage.dr.hns', 'fail', ['kyvos-dr-dr-storage-account']);
   });
 
   it('a soft-deleted name the record step writes fails, naming recover and purge with the vault and the name', async () => {

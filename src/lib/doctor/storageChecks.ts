@@ -9,6 +9,7 @@ import {
   parseSas,
   readSourceSas,
   type SasInfo,
+  sasExpiryState,
 } from '../source/sourceCredential.js';
 import type { DoctorCheck, DoctorContext, DoctorFinding } from './doctorCheck.js';
 import { readDrAccount, readSourceAccount } from './storageAccounts.js';
@@ -200,32 +201,23 @@ function expiryFinding(
   fix: string,
 ): DoctorFinding {
   const id = 'storage.sas.expiry';
-  if (!info.expiresOn) {
-    return finding(
-      id,
-      'unknown',
-      `${what}: ${describeSasExpiry(info, now)}.`,
-      `Check the policy's expiry: az storage container policy show --container-name <container> --name ${info.storedAccessPolicy} --account-name <account>.`,
-    );
-  }
-  const daysLeft = (info.expiresOn.getTime() - now.getTime()) / 86_400_000;
   const warningDays = config.thresholds.sasExpiryWarningDays;
-  if (daysLeft < 0)
-    return finding(
-      id,
-      'fail',
-      `${what} ${describeSasExpiry(info, now)}: the copy cannot read its source with it.`,
-      fix,
-    );
-  if (daysLeft <= warningDays) {
-    return finding(
-      id,
-      'warn',
-      `${what} ${describeSasExpiry(info, now)}, within the ${warningDays}-day warning window.`,
-      fix,
-    );
+  const expiry = `${what} ${describeSasExpiry(info, now)}`;
+  switch (sasExpiryState(info, now, warningDays).state) {
+    case 'policy':
+      return finding(
+        id,
+        'unknown',
+        `${what}: ${describeSasExpiry(info, now)}.`,
+        `Check the policy's expiry: az storage container policy show --container-name <container> --name ${info.storedAccessPolicy} --account-name <account>.`,
+      );
+    case 'expired':
+      return finding(id, 'fail', `${expiry}: the copy cannot read its source with it.`, fix);
+    case 'expiring':
+      return finding(id, 'warn', `${expiry}, within the ${warningDays}-day warning window.`, fix);
+    case 'valid':
+      return finding(id, 'pass', `${expiry}.`);
   }
-  return finding(id, 'pass', `${what} ${describeSasExpiry(info, now)}.`);
 }
 
 function protocolFinding(info: SasInfo, what: string, fix: string): DoctorFinding {

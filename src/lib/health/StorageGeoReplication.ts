@@ -8,7 +8,13 @@ import { CONFIG_SECRETS } from '../config/secretNames.js';
 import { assessCopyNetworkAccess, copyNetworkNamesOf } from '../copy/copyNetworkAccess.js';
 import { codeOf, statusOf } from '../errors.js';
 import { describeError } from '../redact.js';
-import { describeSasExpiry, parseSas, readSourceSas, sasQueryString } from '../source/sourceCredential.js';
+import {
+  describeSasExpiry,
+  parseSas,
+  readSourceSas,
+  sasExpiryState,
+  sasQueryString,
+} from '../source/sourceCredential.js';
 import { type HealthReport, ReportBuilder, roundSeconds, statusAgainstThreshold } from './HealthReport.js';
 import { checkKeyVault } from './keyVaultHealth.js';
 import { checkSourceAuth } from './sourceAccessHealth.js';
@@ -339,17 +345,17 @@ async function checkSourceSas(
     report.note('Unhealthy', `${what} ${info.problem}: a failover copy could not read the source with it.`);
     return;
   }
-  if (info.expiresOn) {
-    const daysLeft = (info.expiresOn.getTime() - context.now.getTime()) / 86_400_000;
+  const warningDays = config.thresholds.sasExpiryWarningDays;
+  const { state, daysLeft } = sasExpiryState(info, context.now, warningDays);
+  if (info.expiresOn && daysLeft !== undefined) {
     report.facts.sasExpiresOn = info.expiresOn.toISOString();
     report.facts.sasDaysToExpiry = Math.round(daysLeft * 10) / 10;
-    const warningDays = config.thresholds.sasExpiryWarningDays;
-    if (daysLeft < 0) {
+    if (state === 'expired') {
       report.note(
         'Unhealthy',
         `${what} ${describeSasExpiry(info, context.now)}: issue a new read/list SAS and store it in the secret.`,
       );
-    } else if (daysLeft <= warningDays) {
+    } else if (state === 'expiring') {
       report.note(
         'Degraded',
         `${what} ${describeSasExpiry(info, context.now)}, within the ${warningDays}-day warning window: issue a new read/list SAS and store it in the secret.`,

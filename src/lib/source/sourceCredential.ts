@@ -83,6 +83,23 @@ export function describeSasExpiry(info: SasInfo, now: Date): string {
   return days >= 0 ? `expires on ${when} (in ${days.toFixed(1)} days)` : `expired on ${when}`;
 }
 
+/**
+ * How close a SAS is to its expiry: `expired` once `se` has passed, `expiring` within
+ * `warningDays` of it, `valid` before; `policy` when a stored access policy holds the expiry.
+ */
+export type SasExpiryState = 'expired' | 'expiring' | 'valid' | 'policy';
+
+export function sasExpiryState(
+  info: SasInfo,
+  now: Date,
+  warningDays: number,
+): { state: SasExpiryState; daysLeft?: number } {
+  if (!info.expiresOn) return { state: 'policy' };
+  const daysLeft = (info.expiresOn.getTime() - now.getTime()) / 86_400_000;
+  const state = daysLeft < 0 ? 'expired' : daysLeft <= warningDays ? 'expiring' : 'valid';
+  return { state, daysLeft };
+}
+
 /** The SAS as a query string without `?`, whether it was stored as `?sv=…`, `sv=…` or a whole URL. */
 export function sasQueryString(sas: Sensitive): string {
   const text = sas.reveal().trim();

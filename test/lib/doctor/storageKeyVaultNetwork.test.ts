@@ -8,7 +8,8 @@ import type { DoctorContext, DoctorFinding } from '../../../src/lib/doctor/docto
 import { keyVaultReadinessCheck } from '../../../src/lib/doctor/keyVaultChecks.js';
 import { storageNetworkCheck } from '../../../src/lib/doctor/networkChecks.js';
 import { runDoctor } from '../../../src/lib/doctor/runDoctor.js';
-import { sourceSasCheck, storageAccountsCheck } from '../../../src/lib/doctor/storageChecks.js';
+import { sourceSasCheck } from '../../../src/lib/doctor/sourceSasChecks.js';
+import { storageAccountsCheck } from '../../../src/lib/doctor/storageChecks.js';
 import { primaryAccountSas, signatureOf, stackDoctorContext } from '../../helpers/healthStack.js';
 
 const CHECKS = [storageNetworkCheck, keyVaultReadinessCheck, storageAccountsCheck, sourceSasCheck];

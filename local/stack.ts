@@ -11,6 +11,7 @@ import { APP_SETTINGS, appSettingName, CONFIG_SECRETS } from '../src/lib/config/
 import { connectionStringAs } from './azurePostgresRoles.js';
 import { startControlPlaneEmulator } from './emulator/index.js';
 import { DEFAULT_SERVER_SIZE } from './emulator/promotePrerequisites.js';
+import { APP_NETWORK } from './networkRules.js';
 import { type PostgresPair, startPostgresPair } from './postgres.js';
 import { removeWithThisProcess } from './reaper.js';
 import { LOCAL_OPERATOR_OBJECT_ID, type StackRbacOptions, stackRbacPolicy } from './stackAuthorization.js';
@@ -309,6 +310,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         [APP_SETTINGS.keyVaultUrl]: emulator.keyVaultUrl,
         [APP_SETTINGS.keyVaultName]: names.keyVaultName,
         [APP_SETTINGS.appStorageAccount]: names.appStorageAccount,
+        [APP_SETTINGS.appSubnetId]: APP_NETWORK.subnetId,
       },
       fallbackSettings: Object.fromEntries(
         Object.entries(secrets).map(([name, value]) => [appSettingName(name), value]),

@@ -3,6 +3,7 @@ import { waitFor as waitUntil } from '../../local/postgres.js';
 import type { LocalStack } from '../../local/stack.js';
 import type { DrConfig } from '../../src/lib/config/DrConfig.js';
 import { createDeps, type Deps } from '../../src/lib/deps.js';
+import type { DoctorContext } from '../../src/lib/doctor/doctorCheck.js';
 import { createLogger, type Logger, type LogLevel } from '../../src/lib/log.js';
 
 /** One parsed log line, as Application Insights would index it. */
@@ -25,6 +26,17 @@ export function captureLogger(): { logger: Logger; lines: LogLine[]; raw: string
  */
 export function stackDeps(stack: LocalStack, overrides: Partial<Deps> = {}): Deps {
   return createDeps(stack.settings, { clients: stack.clients, logger: captureLogger().logger, ...overrides });
+}
+
+/** What the doctor's checks read on a running local stack: its configuration, as the app's identity. */
+export async function stackDoctorContext(stack: LocalStack): Promise<DoctorContext> {
+  return {
+    config: await stackDeps(stack).config(),
+    clients: stack.clients,
+    settings: stack.settings,
+    clock: () => new Date(),
+    logger: captureLogger().logger,
+  };
 }
 
 /** A configuration with some thresholds replaced, for a test that needs small ones. */

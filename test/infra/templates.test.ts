@@ -223,6 +223,8 @@ describe('infra/function-app.json', () => {
     expect(settings.get(APP_SETTINGS.appStorageAccount)).toBe(
       settings.get('AzureWebJobsStorage__accountName'),
     );
+    // The subnet the doctor checks the storage accounts' network rules against is the one the app joins.
+    expect(settings.get(APP_SETTINGS.appSubnetId)).toBe(properties.virtualNetworkSubnetId);
   });
 
   it('uses identity-based host storage only: no connection string, no shared key', () => {

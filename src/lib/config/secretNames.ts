@@ -87,6 +87,12 @@ export const APP_SETTINGS = {
   keyVaultName: 'KYVOS_DR_KEY_VAULT_NAME',
   localStack: 'KYVOS_DR_LOCAL_STACK',
   appStorageAccount: 'KYVOS_DR_APP_STORAGE_ACCOUNT',
+  /**
+   * Resource id of the subnet the Function app joins (regional virtual network integration): the
+   * network its own reads of the storage accounts come from, which the doctor checks the accounts'
+   * network rules against. The template sets it from `virtualNetworkSubnetId`.
+   */
+  appSubnetId: 'KYVOS_DR_APP_SUBNET_ID',
   healthStorageSchedule: 'KYVOS_DR_HEALTH_STORAGE_SCHEDULE',
   healthReplicaSchedule: 'KYVOS_DR_HEALTH_REPLICA_SCHEDULE',
   configCacheSeconds: 'KYVOS_DR_CONFIG_CACHE_SECONDS',

@@ -31,6 +31,10 @@ export interface CopyNetworkAccess {
   publicNetworkAccess: string | null;
   /** For `denied` and `uncertain`: what stops the copy, as a clause, and how to fix it. */
   problem?: string;
+  /** For `denied` and `uncertain`: what stops the copy, the clause `problem` starts with. */
+  reason?: string;
+  /** For `denied` and `uncertain`: how to fix it, the sentence `problem` ends with. */
+  fix?: string;
 }
 
 /** The account names the assessment speaks of. */
@@ -46,29 +50,33 @@ export function assessCopyNetworkAccess(source: StorageAccount, names: CopyNetwo
   const rules = source.networkRuleSet;
   const defaultAction = rules?.defaultAction ?? 'Allow';
   const publicNetworkAccess = source.publicNetworkAccess ?? null;
-  const base = { defaultAction, publicNetworkAccess };
   const fix = `Let every network reach it before a failover (the one network setting that admits another account's storage service; in a primary-region outage the setting may not be changeable): az storage account update --name ${names.sourceAccount} --resource-group ${names.sourceResourceGroup} --public-network-access Enabled --default-action Allow`;
+  const base = { defaultAction, publicNetworkAccess };
+  const blocked = (reason: string) => ({ ...base, reason, fix, problem: `${reason} ${fix}` });
   const reader = `the DR account "${names.drAccount}"'s storage service, which reads the source of every server-side copy`;
   if (publicNetworkAccess?.toLowerCase() === 'disabled') {
     return {
-      ...base,
+      ...blocked(
+        `the source account "${names.sourceAccount}" has public network access disabled, so ${reader}, cannot reach it and every copy would fail with 403 CannotVerifyCopySource.`,
+      ),
       verdict: 'denied',
-      problem: `the source account "${names.sourceAccount}" has public network access disabled, so ${reader}, cannot reach it and every copy would fail with 403 CannotVerifyCopySource. ${fix}`,
     };
   }
   if (defaultAction.toLowerCase() !== 'deny') return { ...base, verdict: 'allowed' };
   const ipRules = (rules?.ipRules?.length ?? 0) + (rules?.ipv6Rules?.length ?? 0);
   if (ipRules > 0) {
     return {
-      ...base,
+      ...blocked(
+        `the source account "${names.sourceAccount}" denies networks by default (networkAcls.defaultAction Deny) and only its ${ipRules} IP rule(s) could admit ${reader}: Azure does not publish that service's addresses, and IP rules have no effect on requests from the account's own region, so copies may fail with 403 CannotVerifyCopySource.`,
+      ),
       verdict: 'uncertain',
-      problem: `the source account "${names.sourceAccount}" denies networks by default (networkAcls.defaultAction Deny) and only its ${ipRules} IP rule(s) could admit ${reader}: Azure does not publish that service's addresses, and IP rules have no effect on requests from the account's own region, so copies may fail with 403 CannotVerifyCopySource. ${fix}`,
     };
   }
   return {
-    ...base,
+    ...blocked(
+      `the source account "${names.sourceAccount}" denies networks by default (networkAcls.defaultAction Deny) and no rule it can hold admits ${reader} (not a virtual network rule, not the trusted-services exception, not a resource instance rule), so every copy would fail with 403 CannotVerifyCopySource.`,
+    ),
     verdict: 'denied',
-    problem: `the source account "${names.sourceAccount}" denies networks by default (networkAcls.defaultAction Deny) and no rule it can hold admits ${reader} (not a virtual network rule, not the trusted-services exception, not a resource instance rule), so every copy would fail with 403 CannotVerifyCopySource. ${fix}`,
   };
 }
 

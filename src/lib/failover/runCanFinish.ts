@@ -1,6 +1,7 @@
 import { ACTIVE_SECRETS } from '../config/secretNames.js';
+import { readSoftDeletedStates } from '../config/softDeletedSecrets.js';
 import { readCopyNetworkAccess } from '../copy/copyNetworkAccess.js';
-import { PreconditionFailed, statusOf } from '../errors.js';
+import { PreconditionFailed } from '../errors.js';
 import type { Readiness } from '../health/readiness.js';
 import { writeProofRefusal } from '../promote/writeProof.js';
 import { describeError } from '../redact.js';
@@ -88,46 +89,35 @@ export async function proveRunCanFinish(
 
 /**
  * Proves that the record step will be able to write its secrets: none of their names is
- * soft-deleted. Key Vault keeps a deleted secret as "deleted but recoverable" for 7 to 90 days, and
- * a SetSecret on its name answers 409 Conflict (ObjectIsDeletedButRecoverable) until it is recovered
- * or purged ("Azure Key Vault soft-delete overview",
- * https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview). The record step runs
- * after the promote, so it would fail with the names half-written.
+ * soft-deleted (`readSoftDeletedStates`). The record step runs after the promote, so a soft-deleted
+ * name would fail it with the names half-written.
  *
- * Get Deleted Secret (`GET /deletedsecrets/{name}`, azure-rest-api-specs keyvault data-plane
- * secrets.json) answers 200 for a soft-deleted name and 404 otherwise. It needs permission to read
- * deleted secrets (access policy: secrets get, per the Get Deleted Secret reference; with Azure RBAC
- * a role that reads deleted secrets), which the identity may lack (infra's `vaultWriteScope:
- * activeSecrets`, or an access policy without it): then the name cannot be checked, and that is a
- * warning, not a refusal, since the record step may well succeed. Any other failure to check is a
- * warning too: whether Key Vault can be read at all is decided by preflight's earlier read.
+ * An identity that may not read deleted secrets (infra's `vaultWriteScope: activeSecrets`, or an
+ * access policy without secret get) cannot check a name, and that is a warning, not a refusal,
+ * since the record step may well succeed. Any other failure to check is a warning too: whether Key
+ * Vault can be read at all is decided by preflight's earlier read.
  */
 export async function checkRecordedNamesNotDeleted(
   ctx: Pick<StepContext, 'clients' | 'config' | 'abortSignal'>,
 ): Promise<RecordedNamesCheck> {
   const vault = ctx.config.keyVault;
   if (!vault) return { reasons: [], warnings: [] };
-  const secrets = ctx.clients.secrets(vault.url);
-  const options = ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {};
-  const found = await Promise.all(
-    RECORDED_SECRET_NAMES.map((name) =>
-      secrets.getDeletedSecret(name, options).then(
-        () => ({ name, deleted: true as const }),
-        (error: unknown) => ({ name, deleted: false as const, error }),
-      ),
-    ),
+  const found = await readSoftDeletedStates(
+    ctx.clients.secrets(vault.url),
+    RECORDED_SECRET_NAMES,
+    ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {},
   );
   const check: RecordedNamesCheck = { reasons: [], warnings: [] };
   for (const result of found) {
-    if (result.deleted) {
+    if (result.state === 'deleted') {
       check.reasons.push(
         `the secret "${result.name}" in Key Vault ${vault.name} is deleted but recoverable (soft-delete), so the record step could not write it after the promote; recover it first: az keyvault secret recover --vault-name ${vault.name} --name ${result.name}`,
       );
-    } else if (statusOf(result.error) === 403) {
+    } else if (result.state === 'forbidden') {
       check.warnings.push(
         `cannot check whether the secret "${result.name}" in Key Vault ${vault.name} is soft-deleted: the app's identity may not read deleted secrets (${describeError(result.error)}). If it is, the record step will fail after the promote; check with: az keyvault secret show-deleted --vault-name ${vault.name} --name ${result.name}`,
       );
-    } else if (statusOf(result.error) !== 404) {
+    } else if (result.state === 'unreadable') {
       check.warnings.push(
         `cannot check whether the secret "${result.name}" in Key Vault ${vault.name} is soft-deleted (${describeError(result.error)})`,
       );

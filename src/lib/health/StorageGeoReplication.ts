@@ -8,7 +8,13 @@ import { CONFIG_SECRETS } from '../config/secretNames.js';
 import { assessCopyNetworkAccess, copyNetworkNamesOf } from '../copy/copyNetworkAccess.js';
 import { codeOf, statusOf } from '../errors.js';
 import { describeError } from '../redact.js';
-import { describeSasExpiry, parseSas, readSourceSas, sasQueryString } from '../source/sourceCredential.js';
+import {
+  describeSasExpiry,
+  parseSas,
+  readSourceSas,
+  sasExpiryState,
+  sasQueryString,
+} from '../source/sourceCredential.js';
 import { type HealthReport, ReportBuilder, roundSeconds, statusAgainstThreshold } from './HealthReport.js';
 import { checkKeyVault } from './keyVaultHealth.js';
 import { checkSourceAuth } from './sourceAccessHealth.js';
@@ -21,7 +27,19 @@ export interface StorageGeoReplicationDeps {
 }
 
 /** SKUs whose secondary endpoint can be read: what the DR procedure copies from. */
-const READ_ACCESS_SKUS = ['Standard_RAGRS', 'Standard_RAGZRS'];
+export const READ_ACCESS_SKUS: readonly string[] = ['Standard_RAGRS', 'Standard_RAGZRS'];
+
+/**
+ * The read-access SKU an account of `sku` is updated to, keeping its zone redundancy, and the
+ * command that does it.
+ */
+export function readAccessSkuUpdate(
+  account: { name: string; resourceGroup: string },
+  sku: string | undefined,
+): string {
+  const target = sku?.includes('ZRS') ? 'Standard_RAGZRS' : 'Standard_RAGRS';
+  return `az storage account update --name ${account.name} --resource-group ${account.resourceGroup} --sku ${target}`;
+}
 
 /**
  * Checks that the primary storage account's data could be read from its RA-GRS secondary now, and how
@@ -260,10 +278,13 @@ function fromManagement(
     );
   }
   if (!sku || !READ_ACCESS_SKUS.includes(sku)) {
-    const target = sku?.includes('ZRS') ? 'Standard_RAGZRS' : 'Standard_RAGRS';
+    const update = readAccessSkuUpdate(
+      { name: config.primary.storageAccount, resourceGroup: config.primary.resourceGroup },
+      sku,
+    );
     report.note(
       'Unhealthy',
-      `Storage account "${config.primary.storageAccount}" has SKU ${sku ?? 'unknown'}, without a readable secondary: the DR procedure copies from the RA-GRS secondary endpoint. Enable read access: az storage account update --name ${config.primary.storageAccount} --resource-group ${config.primary.resourceGroup} --sku ${target}`,
+      `Storage account "${config.primary.storageAccount}" has SKU ${sku ?? 'unknown'}, without a readable secondary: the DR procedure copies from the RA-GRS secondary endpoint. Enable read access: ${update}`,
     );
   }
   noteCopyNetworkAccess(account, config, report);
@@ -324,17 +345,17 @@ async function checkSourceSas(
     report.note('Unhealthy', `${what} ${info.problem}: a failover copy could not read the source with it.`);
     return;
   }
-  if (info.expiresOn) {
-    const daysLeft = (info.expiresOn.getTime() - context.now.getTime()) / 86_400_000;
+  const warningDays = config.thresholds.sasExpiryWarningDays;
+  const { state, daysLeft } = sasExpiryState(info, context.now, warningDays);
+  if (info.expiresOn && daysLeft !== undefined) {
     report.facts.sasExpiresOn = info.expiresOn.toISOString();
     report.facts.sasDaysToExpiry = Math.round(daysLeft * 10) / 10;
-    const warningDays = config.thresholds.sasExpiryWarningDays;
-    if (daysLeft < 0) {
+    if (state === 'expired') {
       report.note(
         'Unhealthy',
         `${what} ${describeSasExpiry(info, context.now)}: issue a new read/list SAS and store it in the secret.`,
       );
-    } else if (daysLeft <= warningDays) {
+    } else if (state === 'expiring') {
       report.note(
         'Degraded',
         `${what} ${describeSasExpiry(info, context.now)}, within the ${warningDays}-day warning window: issue a new read/list SAS and store it in the secret.`,

@@ -58,7 +58,7 @@ export function keyVaultResourceId(
  * The vault's region from ARM (Vaults_Get). The Kyvos vault sits in the primary resource group
  * (`infra/function-app.json`, `keyVaultName`). Needs `Microsoft.KeyVault/vaults/read` on the vault.
  */
-async function readKeyVaultLocation(
+export async function readKeyVaultLocation(
   config: Pick<DrConfig, 'subscriptionId' | 'primary' | 'keyVault'>,
   clients: Pick<ClientFactory, 'armResources'>,
   options: { abortSignal?: AbortSignal } = {},
@@ -72,7 +72,7 @@ async function readKeyVaultLocation(
 }
 
 /** The break-glass configuration the app settings hold now, or the app settings it still lacks. */
-interface FallbackState {
+export interface FallbackState {
   /** The configuration the app settings alone give, when they give one. */
   config?: DrConfig;
   /** App settings still missing: of required secrets, and the copy of the stored source SAS. */
@@ -84,7 +84,7 @@ interface FallbackState {
  * still lacks (those of required secrets, and the copy of the source SAS when the copy reads with a
  * stored one), and the configuration when they lack none of the required ones.
  */
-async function fallbackState(config: DrConfig, settings: AppSettings): Promise<FallbackState> {
+export async function fallbackState(config: DrConfig, settings: AppSettings): Promise<FallbackState> {
   const state: FallbackState = { missing: [] };
   try {
     state.config = await loadConfig(appSettingsSource(settings));

@@ -26,7 +26,28 @@ export interface SasInfo {
   storedAccessPolicy?: string;
   /** The `sp` parameter, e.g. `rl`. */
   permissions?: string;
+  /** The `sip` parameter: the IP address or range (`a-b`) requests must come from. */
+  ipRange?: string;
+  /** The `spr` parameter: `https` or `https,http`. */
+  protocol?: string;
+  /** The `ss` parameter of an account SAS: the services it covers (`b` is Blob). */
+  services?: string;
+  /** The `srt` parameter of an account SAS: the resource types (`s` service, `c` container, `o` object). */
+  resourceTypes?: string;
+  /** The `sr` parameter of a service SAS: `c` container, `b` blob, `d` directory. */
+  resource?: string;
 }
+
+/** The parameters of a SAS that are not secret, with the field of `SasInfo` each fills. */
+const SAS_FIELDS = {
+  sp: 'permissions',
+  si: 'storedAccessPolicy',
+  sip: 'ipRange',
+  spr: 'protocol',
+  ss: 'services',
+  srt: 'resourceTypes',
+  sr: 'resource',
+} as const satisfies Record<string, Exclude<keyof SasInfo, 'expiresOn'>>;
 
 /**
  * Reads the parts of a SAS that are not secret. Accepts the query string with or without `?`, or a
@@ -36,10 +57,11 @@ export function parseSas(sas: Sensitive): SasInfo | { problem: string } {
   const params = new URLSearchParams(sasQueryString(sas));
   if (!params.get('sig')) return { problem: 'is not a SAS token: it has no signature (sig)' };
   const info: SasInfo = {};
-  const permissions = params.get('sp');
-  if (permissions) info.permissions = permissions;
-  const storedAccessPolicy = params.get('si');
-  if (storedAccessPolicy) info.storedAccessPolicy = storedAccessPolicy;
+  for (const [param, field] of Object.entries(SAS_FIELDS)) {
+    const value = params.get(param);
+    if (value) info[field] = value;
+  }
+  const storedAccessPolicy = info.storedAccessPolicy;
   const se = params.get('se');
   if (se) {
     const expiresOn = new Date(se);
@@ -59,6 +81,23 @@ export function describeSasExpiry(info: SasInfo, now: Date): string {
   const days = (info.expiresOn.getTime() - now.getTime()) / 86_400_000;
   const when = info.expiresOn.toISOString();
   return days >= 0 ? `expires on ${when} (in ${days.toFixed(1)} days)` : `expired on ${when}`;
+}
+
+/**
+ * How close a SAS is to its expiry: `expired` once `se` has passed, `expiring` within
+ * `warningDays` of it, `valid` before; `policy` when a stored access policy holds the expiry.
+ */
+export type SasExpiryState = 'expired' | 'expiring' | 'valid' | 'policy';
+
+export function sasExpiryState(
+  info: SasInfo,
+  now: Date,
+  warningDays: number,
+): { state: SasExpiryState; daysLeft?: number } {
+  if (!info.expiresOn) return { state: 'policy' };
+  const daysLeft = (info.expiresOn.getTime() - now.getTime()) / 86_400_000;
+  const state = daysLeft < 0 ? 'expired' : daysLeft <= warningDays ? 'expiring' : 'valid';
+  return { state, daysLeft };
 }
 
 /** The SAS as a query string without `?`, whether it was stored as `?sv=…`, `sv=…` or a whole URL. */

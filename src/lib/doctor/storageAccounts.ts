@@ -1,0 +1,35 @@
+import type { StorageAccount } from '@azure/arm-storage';
+import { statusOf } from '../errors.js';
+import type { DoctorContext } from './doctorCheck.js';
+
+/**
+ * The source (primary) account as ARM reports it (Storage Accounts - Get Properties): SKU,
+ * `isHnsEnabled`, `networkRuleSet`, `publicNetworkAccess`. A failure is thrown: the check that asked
+ * becomes an `unknown` finding naming it.
+ */
+export function readSourceAccount(context: DoctorContext): Promise<StorageAccount> {
+  const { config } = context;
+  return context.clients
+    .storageManagement(config.subscriptionId)
+    .storageAccounts.getProperties(config.primary.resourceGroup, config.primary.storageAccount, {
+      ...(context.abortSignal ? { abortSignal: context.abortSignal } : {}),
+    });
+}
+
+/**
+ * The DR account as ARM reports it, or undefined when it does not exist (404): the failover then
+ * creates it (`ensureDrStorage`). Any other failure is thrown.
+ */
+export async function readDrAccount(context: DoctorContext): Promise<StorageAccount | undefined> {
+  const { config } = context;
+  try {
+    return await context.clients
+      .storageManagement(config.subscriptionId)
+      .storageAccounts.getProperties(config.dr.resourceGroup, config.dr.storageAccount, {
+        ...(context.abortSignal ? { abortSignal: context.abortSignal } : {}),
+      });
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+}

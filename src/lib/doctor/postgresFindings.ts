@@ -9,7 +9,6 @@ import {
   virtualEndpointCondition,
   virtualEndpointCreateCommand,
 } from '../health/promotePrerequisites.js';
-import { walReceiverHiddenReason } from '../health/walReceiver.js';
 import { quoteIdentifier, type WriteProofGrants, writeProofRemedy } from '../promote/writeProof.js';
 import { describeError } from '../redact.js';
 import type { DoctorFinding } from './doctorCheck.js';
@@ -236,6 +235,11 @@ export function sqlReachabilityFinding(
         `"${connection.user}" may not connect to database "${connection.database}"`,
         `As the server admin on the primary ${target.primaryServer}, run: GRANT CONNECT ON DATABASE ${quoteIdentifier(connection.database)} TO ${user}`,
       );
+    case 'tls':
+      return fail(
+        `TLS failed with sslmode=${connection.sslmode}`,
+        `Azure requires TLS: set sslmode=require in ${secret}, or, for verify-ca and verify-full, let Node trust the certificate authority of the server's certificate (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-ssl-tls).`,
+      );
     case 'database':
       return fail(
         `database "${connection.database}" does not exist on ${server}`,
@@ -253,6 +257,7 @@ export type ConnectionFailure =
   | 'password'
   | 'rejected'
   | 'connectPrivilege'
+  | 'tls'
   | 'database'
   | 'other';
 
@@ -265,10 +270,20 @@ const NETWORK_CODES = new Set([
   'EPIPE',
 ]);
 
+/** Node's certificate errors (`tls.connect`), and a server without TLS. */
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /**
  * Classifies a connection error of node-postgres: Node's socket codes (an `AggregateError` of one per
  * address when the host has several), node-postgres's connect timeout (its message, it has no code),
- * and the server's SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html):
+ * Node's certificate errors, and the server's SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html):
  * 28P01 invalid_password, 28000 invalid_authorization_specification (no pg_hba.conf entry: the
  * address is not admitted), 42501 insufficient_privilege (no CONNECT), 3D000 invalid_catalog_name.
  */
@@ -278,6 +293,7 @@ export function connectionFailureOf(error: unknown): ConnectionFailure {
   if (codes.some((c) => NETWORK_CODES.has(c))) return 'network';
   const message = error instanceof Error ? error.message : '';
   if (/timeout/i.test(message) || /Connection terminated unexpectedly/.test(message)) return 'network';
+  if (codes.some((c) => TLS_CODES.has(c)) || /does not support SSL/.test(message)) return 'tls';
   if (codes.includes('28P01')) return 'password';
   if (codes.includes('28000')) return 'rejected';
   if (codes.includes('42501')) return 'connectPrivilege';
@@ -336,7 +352,7 @@ export function grantFindings(
             area: 'postgres',
             id: `${prefix}.readAllStats`,
             outcome: target.primaryConnectionConfigured ? 'warn' : 'fail',
-            detail: `${walReceiverHiddenReason(grants.user)}. ${
+            detail: `"${grants.user}" lacks the privileges of pg_read_all_stats: pg_stat_wal_receiver shows it the replica's WAL receiver without its status and position. ${
               target.primaryConnectionConfigured
                 ? 'The lag and the quiesce are measured against the primary while it answers; without it (a primary outage) the lag falls back to replay time.'
                 : `Without ${CONFIG_SECRETS.primaryConnectionString}, a planned failover cannot confirm the quiesce, and the lag is measured as replay time.`

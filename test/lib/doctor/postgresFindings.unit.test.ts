@@ -160,6 +160,8 @@ describe('SQL reachability finding', () => {
     ],
     [codeError('42501'), 'GRANT CONNECT ON DATABASE "kyvos" TO "kyvos_dr"'],
     [codeError('3D000'), 'Correct the database name in kyvos-dr-replica-connection-string'],
+    [codeError('SELF_SIGNED_CERT_IN_CHAIN'), 'set sslmode=require in kyvos-dr-replica-connection-string'],
+    [new Error('The server does not support SSL connections'), 'Azure requires TLS'],
   ])('a connection error %s names its own fix', (error, fix) => {
     const finding = sqlReachabilityFinding(REPLICA, { kind: 'failed', error });
     expect(finding.outcome).toBe('fail');

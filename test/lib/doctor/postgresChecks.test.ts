@@ -4,6 +4,7 @@ import { connectionStringAs, type PgLogin, queryAs } from '../../../local/azureP
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import type { DrConfig, PostgresConnection } from '../../../src/lib/config/DrConfig.js';
 import { parsePostgresConnectionString } from '../../../src/lib/config/postgresConnectionString.js';
+import { appSettingName, CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
 import type { DoctorContext, DoctorFinding } from '../../../src/lib/doctor/doctorCheck.js';
 import { runDoctor } from '../../../src/lib/doctor/runDoctor.js';
 import { stackDeps, waitFor } from '../../helpers/healthStack.js';
@@ -13,6 +14,24 @@ import { stackDeps, waitFor } from '../../helpers/healthStack.js';
  * connection user of docs/configuration.md, equal sizes, Standalone), and each misconfiguration an
  * operator can make fails, naming its fix.
  */
+
+/**
+ * The findings with some Key Vault secrets replaced, read through the configuration loader as the
+ * doctor reads them; the stack's own values are put back afterwards.
+ */
+async function findingsWithSecrets(
+  stack: LocalStack,
+  secrets: Record<string, string>,
+): Promise<Map<string, DoctorFinding>> {
+  try {
+    for (const [name, value] of Object.entries(secrets)) await stack.setSecret(name, value);
+    return await postgresFindings(stack, await stackDeps(stack).config());
+  } finally {
+    for (const name of Object.keys(secrets)) {
+      await stack.setSecret(name, stack.fallbackSettings[appSettingName(name)] as string);
+    }
+  }
+}
 
 async function postgresFindings(stack: LocalStack, config: DrConfig): Promise<Map<string, DoctorFinding>> {
   const deps = stackDeps(stack);
@@ -68,8 +87,8 @@ describe('the doctor on PostgreSQL, on the stack as started', () => {
   });
 
   it('a switchover without a virtual endpoint fails, naming the command that creates it; with it, it passes', async () => {
-    const switchover: DrConfig = { ...config, promoteMode: 'Switchover' };
-    const missing = (await postgresFindings(stack, switchover)).get('postgres.virtualEndpoint');
+    const switchover = { [CONFIG_SECRETS.promoteMode]: 'Switchover' };
+    const missing = (await findingsWithSecrets(stack, switchover)).get('postgres.virtualEndpoint');
     expect(missing?.outcome).toBe('fail');
     expect(missing?.fix).toContain(
       'az postgres flexible-server virtual-endpoint create --resource-group rg-kyvos --server-name pg-kyvos --name <name> --endpoint-type ReadWrite --members pg-kyvos-dr',
@@ -85,16 +104,20 @@ describe('the doctor on PostgreSQL, on the stack as started', () => {
         { endpointType: 'ReadWrite', members: [stack.names.replicaPostgresServer] },
         { updateIntervalInMs: 200 },
       );
-    const findings = await postgresFindings(stack, switchover);
+    const findings = await findingsWithSecrets(stack, switchover);
     expect(findings.get('postgres.virtualEndpoint')?.outcome).toBe('pass');
     expect(findings.get('postgres.serverSymmetry')?.outcome).toBe('pass');
   });
 
   it('an unreachable replica port fails, naming host:port and the virtual-network integration', async () => {
     const port = await closedPort();
-    const replicaConnection = { ...(config.dr.replicaConnection as PostgresConnection), port };
     const finding = (
-      await postgresFindings(stack, { ...config, dr: { ...config.dr, replicaConnection } })
+      await findingsWithSecrets(stack, {
+        [CONFIG_SECRETS.replicaConnectionString]: connectionStringAs(
+          { ...stack.postgres.replica, port },
+          stack.postgres.logins.connectionUser,
+        ),
+      })
     ).get('postgres.sql.replica');
     expect(finding?.outcome).toBe('fail');
     expect(finding?.detail).toContain(

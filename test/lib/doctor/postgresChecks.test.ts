@@ -1,6 +1,6 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionStringAs, type PgLogin, queryAs } from '../../../local/azurePostgresRoles.js';
+import { findFreePort } from '../../../local/postgres.js';
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import type { DrConfig, PostgresConnection } from '../../../src/lib/config/DrConfig.js';
 import { parsePostgresConnectionString } from '../../../src/lib/config/postgresConnectionString.js';
@@ -52,15 +52,6 @@ function connectionOf(stack: LocalStack, login: PgLogin, server: 'primary' | 're
   return parsed.connection;
 }
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('the doctor on PostgreSQL, on the stack as started', () => {
   let stack: LocalStack;
   let config: DrConfig;
@@ -110,7 +101,7 @@ describe('the doctor on PostgreSQL, on the stack as started', () => {
   });
 
   it('an unreachable replica port fails, naming host:port and the virtual-network integration', async () => {
-    const port = await closedPort();
+    const port = await findFreePort();
     const finding = (
       await findingsWithSecrets(stack, {
         [CONFIG_SECRETS.replicaConnectionString]: connectionStringAs(

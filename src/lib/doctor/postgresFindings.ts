@@ -2,7 +2,7 @@ import type { PostgresConnection, PromoteMode } from '../config/DrConfig.js';
 import { appSettingName, CONFIG_SECRETS } from '../config/secretNames.js';
 import {
   type PrimarySizeReading,
-  type ServerSize,
+  type ServerSizeChanges,
   serverSizeChanges,
   serverSymmetryCondition,
   type VirtualEndpointsReading,
@@ -49,60 +49,72 @@ export function serverSymmetryFinding(
   replica: ServerSizeReading,
 ): DoctorFinding {
   const id = 'postgres.serverSymmetry';
-  for (const [reading, server, resourceGroup] of [
-    [replica, servers.replicaServer, servers.drResourceGroup],
-    [primary, servers.primaryServer, servers.primaryResourceGroup],
-  ] as const) {
-    if ('error' in reading) {
-      return {
-        area: 'postgres',
-        id,
-        outcome: 'unknown',
-        detail: `The size of ${server} could not be read through ARM (${reading.error}), so the server symmetry of a ${promoteMode} promote is unverified.`,
-        fix: `Let the app's identity read ${server} in resource group ${resourceGroup} (the Reader role of infra/, docs/rbac.md), then run kyvos-dr doctor again.`,
-      };
-    }
+  if ('error' in replica)
+    return sizeUnread(promoteMode, servers.replicaServer, servers.drResourceGroup, replica);
+  if ('error' in primary) {
+    return sizeUnread(promoteMode, servers.primaryServer, servers.primaryResourceGroup, primary);
   }
-  const p = (primary as { size: ServerSize }).size;
-  const r = (replica as { size: ServerSize }).size;
-  const condition = serverSymmetryCondition(promoteMode, servers, { size: p }, r);
+  const condition = serverSymmetryCondition(promoteMode, servers, primary, replica.size);
   if (condition.ok) return { area: 'postgres', id, outcome: 'pass', detail: condition.detail };
-  const changes = serverSizeChanges(promoteMode, p, r);
+  const changes = serverSizeChanges(promoteMode, primary.size, replica.size);
   if (!changes) {
     return {
       area: 'postgres',
       id,
       outcome: 'unknown',
-      detail: condition.detail,
+      detail: `${condition.detail}.`,
       fix: `Compare the compute and storage of ${servers.primaryServer} and ${servers.replicaServer} on their "Compute + storage" pages in the portal: ARM reported no complete size.`,
     };
   }
-  const commands: string[] = [];
-  const replicaScale = [
-    ...(changes.replicaCompute
-      ? [`--tier ${changes.replicaCompute.tier} --sku-name ${changes.replicaCompute.skuName}`]
-      : []),
-    ...(changes.replicaStorageSizeGB !== undefined ? [`--storage-size ${changes.replicaStorageSizeGB}`] : []),
-  ];
-  if (replicaScale.length > 0) {
-    commands.push(
-      `az postgres flexible-server update --resource-group ${servers.drResourceGroup} --name ${servers.replicaServer} ${replicaScale.join(' ')}`,
-    );
-  }
-  if (changes.primaryStorageSizeGB !== undefined) {
-    commands.push(
-      `az postgres flexible-server update --resource-group ${servers.primaryResourceGroup} --name ${servers.primaryServer} --storage-size ${changes.primaryStorageSizeGB}`,
-    );
-  }
   const standaloneWouldDo =
-    promoteMode === 'Switchover' && Object.keys(serverSizeChanges('Standalone', p, r) ?? {}).length === 0;
+    promoteMode === 'Switchover' &&
+    Object.keys(serverSizeChanges('Standalone', primary.size, replica.size) ?? {}).length === 0;
   return {
     area: 'postgres',
     id,
     outcome: 'fail',
     detail: `${condition.detail}.`,
-    fix: `Scale the servers (storage only grows): ${commands.join('; ')} (or the same on each server's "Compute + storage" page in the portal)${standaloneWouldDo ? `; or set ${CONFIG_SECRETS.promoteMode} to Standalone, whose promote needs the replica only at least the primary's size` : ''}.`,
+    fix: `Scale the servers (storage only grows): ${scaleCommands(servers, changes).join('; ')} (or the same on each server's "Compute + storage" page in the portal)${standaloneWouldDo ? `; or set ${CONFIG_SECRETS.promoteMode} to Standalone, whose promote needs the replica only at least the primary's size` : ''}.`,
   };
+}
+
+function sizeUnread(
+  promoteMode: PromoteMode,
+  server: string,
+  resourceGroup: string,
+  reading: { error: string },
+): DoctorFinding {
+  return {
+    area: 'postgres',
+    id: 'postgres.serverSymmetry',
+    outcome: 'unknown',
+    detail: `The size of ${server} could not be read through ARM (${reading.error}), so the server symmetry of a ${promoteMode} promote is unverified.`,
+    fix: `Let the app's identity read ${server} in resource group ${resourceGroup} (the Reader role of infra/, docs/rbac.md), then run kyvos-dr doctor again.`,
+  };
+}
+
+/** The `az postgres flexible-server update` commands that make `changes`. */
+function scaleCommands(servers: PostgresServers, changes: ServerSizeChanges): string[] {
+  const update = (resourceGroup: string, server: string, options: string[]) =>
+    `az postgres flexible-server update --resource-group ${resourceGroup} --name ${server} ${options.join(' ')}`;
+  const replicaOptions = [
+    ...(changes.replicaCompute
+      ? [`--tier ${changes.replicaCompute.tier} --sku-name ${changes.replicaCompute.skuName}`]
+      : []),
+    ...(changes.replicaStorageSizeGB !== undefined ? [`--storage-size ${changes.replicaStorageSizeGB}`] : []),
+  ];
+  return [
+    ...(replicaOptions.length > 0
+      ? [update(servers.drResourceGroup, servers.replicaServer, replicaOptions)]
+      : []),
+    ...(changes.primaryStorageSizeGB !== undefined
+      ? [
+          update(servers.primaryResourceGroup, servers.primaryServer, [
+            `--storage-size ${changes.primaryStorageSizeGB}`,
+          ]),
+        ]
+      : []),
+  ];
 }
 
 /** The virtual endpoint a `Switchover` needs (`virtualEndpointCondition`), with the command that creates it. */

@@ -89,7 +89,7 @@ export function serverSymmetryCondition(
   const target = `${primary.size.skuName} (${primary.size.tier}) with ${primary.size.storageSizeGB} GB of storage`;
   const fix =
     promoteMode === 'Switchover'
-      ? `a switchover needs identical tiers and storage sizes: ${switchoverScaling(primary.size, r.storageSizeGB > p.storageSizeGB ? replica : undefined)}${atLeast ? `, or set ${CONFIG_SECRETS.promoteMode} to Standalone` : ''}`
+      ? `a switchover needs identical tiers and storage sizes: ${switchoverScaling(primary.size, serverSizeChanges(promoteMode, primary.size, replica))}${atLeast ? `, or set ${CONFIG_SECRETS.promoteMode} to Standalone` : ''}`
       : `a promote needs the replica's tier and storage at least the primary's: scale the replica to ${target} or larger`;
   return {
     name: 'serverSymmetry',
@@ -185,13 +185,13 @@ export function serverSizeChanges(
 
 /**
  * How to make a pair identical for a switchover: the replica takes the primary's size, unless its
- * storage is larger; storage only grows, so then the primary's grows to the replica's.
+ * storage is larger (`serverSizeChanges`); then the primary's storage grows to the replica's.
  */
-function switchoverScaling(primary: ServerSize, largerReplica: ServerSize | undefined): string {
-  if (!largerReplica) {
+function switchoverScaling(primary: ServerSize, changes: ServerSizeChanges | undefined): string {
+  if (changes?.primaryStorageSizeGB === undefined) {
     return `scale the replica to ${primary.skuName} (${primary.tier}) with ${primary.storageSizeGB} GB of storage`;
   }
-  return `scale the replica to ${primary.skuName} (${primary.tier}) and grow the primary's storage to ${largerReplica.storageSizeGB} GB (storage cannot shrink)`;
+  return `scale the replica to ${primary.skuName} (${primary.tier}) and grow the primary's storage to ${changes.primaryStorageSizeGB} GB (storage cannot shrink)`;
 }
 
 function comparable(size: ServerSize): { tier: number; vCores: number; storageSizeGB: number } | undefined {

@@ -170,6 +170,26 @@ describe('the doctor on PostgreSQL, on the stack as started', () => {
     );
   });
 
+  it('GRANT pg_monitor, the alternative the fix names, gives the privileges of pg_read_all_stats', async () => {
+    const monitor: PgLogin = { user: 'kyvos_dr_monitor', password: 'monitor-Passw0rd' };
+    const { primary, replica, logins } = stack.postgres;
+    await queryAs(primary, logins.admin, primary.database, [
+      `CREATE ROLE ${monitor.user} LOGIN PASSWORD '${monitor.password}'`,
+      `GRANT pg_monitor TO ${monitor.user}`,
+    ]);
+    await waitFor(
+      () => replica.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [monitor.user]),
+      (rows) => rows.length > 0,
+      { what: `role ${monitor.user} on the replica` },
+    );
+    const findings = await postgresFindings(stack, {
+      ...config,
+      primary: { ...config.primary, postgresConnection: undefined },
+      dr: { ...config.dr, replicaConnection: connectionOf(stack, monitor, 'replica') },
+    });
+    expect(findings.get('postgres.grants.replica.readAllStats')?.outcome).toBe('pass');
+  });
+
   it('a catalog function revoked from PUBLIC fails, naming the GRANT EXECUTE', async () => {
     const { primary, replica } = stack.postgres;
     const fn = 'pg_catalog.pg_last_wal_replay_lsn()';

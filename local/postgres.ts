@@ -945,7 +945,7 @@ function isNotAcceptingConnections(error: unknown): boolean {
 }
 
 /** A port nothing listens on right now. Another process may take it before us; callers retry. */
-function findFreePort(): Promise<number> {
+export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -240,7 +240,7 @@ export async function checkReplicaHealth(
  * The virtual endpoints of the primary server. A server without any answers an error rather than an
  * empty list (as the Azure CLI's recorded tests see it); a 404 counts as none.
  */
-async function readVirtualEndpoints(
+export async function readVirtualEndpoints(
   arm: PostgreSQLManagementFlexibleServerClient,
   config: DrConfig,
   abortSignal: AbortSignal | undefined,
@@ -373,7 +373,11 @@ interface ReplicaRow {
   replay_lsn: string | null;
 }
 
-const REPLICA_SQL = `
+/**
+ * The replica's lag probe, one round trip; `$1` is the primary's position (`PRIMARY_POSITION_SQL`), or
+ * null without the primary connection.
+ */
+export const REPLICA_LAG_SQL = `
 SELECT pg_is_in_recovery() AS in_recovery,
        CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END AS replay_paused,
        ${WAL_RECEIVER_COLUMNS},
@@ -383,6 +387,13 @@ SELECT pg_is_in_recovery() AS in_recovery,
        pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn())::float8 AS bytes_behind_primary,
        pg_last_wal_receive_lsn()::text AS receive_lsn,
        pg_last_wal_replay_lsn()::text AS replay_lsn`;
+
+/**
+ * The primary's position the lag is measured against: the insert position, not pg_current_wal_lsn()
+ * (the write position): with synchronous_commit off a committed transaction sits in WAL buffers, not
+ * yet written or sent, but is at risk all the same.
+ */
+export const PRIMARY_POSITION_SQL = 'SELECT pg_current_wal_insert_lsn()::text AS lsn';
 
 async function probeSql(config: DrConfig, timeoutInMs: number, catchUpWindowInMs: number): Promise<SqlProbe> {
   const replicaConnection = config.dr.replicaConnection;
@@ -401,9 +412,7 @@ async function probeSql(config: DrConfig, timeoutInMs: number, catchUpWindowInMs
     if (primaryClient) {
       try {
         const client = await primaryClient;
-        // The insert position, not pg_current_wal_lsn() (the write position): with synchronous_commit
-        // off a committed transaction sits in WAL buffers, not yet written or sent, but is at risk all the same.
-        const result = await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+        const result = await client.query<{ lsn: string }>(PRIMARY_POSITION_SQL);
         readAt = performance.now();
         primary = { kind: 'ok', lsn: result.rows[0]?.lsn ?? '' };
       } catch (error) {
@@ -411,7 +420,9 @@ async function probeSql(config: DrConfig, timeoutInMs: number, catchUpWindowInMs
       }
     }
     const client = await replicaClient;
-    const result = await client.query<ReplicaRow>(REPLICA_SQL, [primary.kind === 'ok' ? primary.lsn : null]);
+    const result = await client.query<ReplicaRow>(REPLICA_LAG_SQL, [
+      primary.kind === 'ok' ? primary.lsn : null,
+    ]);
     const row = result.rows[0] as ReplicaRow;
     if (primary.kind !== 'ok') readAt = performance.now();
     const walReceiver = walReceiverView(row.wal_receiver_pid, row.wal_receiver_status);

@@ -89,7 +89,7 @@ export function serverSymmetryCondition(
   const target = `${primary.size.skuName} (${primary.size.tier}) with ${primary.size.storageSizeGB} GB of storage`;
   const fix =
     promoteMode === 'Switchover'
-      ? `a switchover needs identical tiers and storage sizes: scale the replica to ${target}${atLeast ? `, or set ${CONFIG_SECRETS.promoteMode} to Standalone` : ''}`
+      ? `a switchover needs identical tiers and storage sizes: ${switchoverScaling(primary.size, serverSizeChanges(promoteMode, primary.size, replica))}${atLeast ? `, or set ${CONFIG_SECRETS.promoteMode} to Standalone` : ''}`
       : `a promote needs the replica's tier and storage at least the primary's: scale the replica to ${target} or larger`;
   return {
     name: 'serverSymmetry',
@@ -138,8 +138,60 @@ export function virtualEndpointCondition(
     name: 'virtualEndpoint',
     ok: false,
     blocksForced: true,
-    detail: `a switchover needs a virtual endpoint on the primary ${primaryServer} whose read-only endpoint points to ${replicaServer}, and ${found}: create it (az postgres flexible-server virtual-endpoint create --resource-group ${servers.primaryResourceGroup} --server-name ${primaryServer} --name <name> --endpoint-type ReadWrite --members ${replicaServer}) ${standalone}`,
+    detail: `a switchover needs a virtual endpoint on the primary ${primaryServer} whose read-only endpoint points to ${replicaServer}, and ${found}: create it (${virtualEndpointCreateCommand(servers)}) ${standalone}`,
   };
+}
+
+/** The Azure CLI command that creates the virtual endpoint a switchover needs. */
+export function virtualEndpointCreateCommand(servers: ServerPair & { primaryResourceGroup: string }): string {
+  return `az postgres flexible-server virtual-endpoint create --resource-group ${servers.primaryResourceGroup} --server-name ${servers.primaryServer} --name <name> --endpoint-type ReadWrite --members ${servers.replicaServer}`;
+}
+
+/** The scaling that makes a pair of servers meet a promote mode's symmetry. */
+export interface ServerSizeChanges {
+  replicaCompute?: { skuName: string; tier: string };
+  replicaStorageSizeGB?: number;
+  primaryStorageSizeGB?: number;
+}
+
+/**
+ * What to change so that the sizes meet the promote mode's symmetry (an empty object: nothing), or
+ * undefined when ARM reported no complete sizes. The replica's compute is set to the primary's
+ * (compute scales both ways). Storage only grows ("You can't scale down the storage",
+ * https://learn.microsoft.com/azure/postgresql/flexible-server/how-to-scale-compute-storage-portal):
+ * a replica with less grows to the primary's, and for a switchover a primary with less grows to
+ * the replica's.
+ */
+export function serverSizeChanges(
+  promoteMode: PromoteMode,
+  primary: ServerSize,
+  replica: ServerSize,
+): ServerSizeChanges | undefined {
+  const p = comparable(primary);
+  const r = comparable(replica);
+  if (!p || !r || !primary.skuName || !primary.tier) return undefined;
+  const changes: ServerSizeChanges = {};
+  const computeOk =
+    promoteMode === 'Switchover'
+      ? r.tier === p.tier && r.vCores === p.vCores
+      : r.tier >= p.tier && r.vCores >= p.vCores;
+  if (!computeOk) changes.replicaCompute = { skuName: primary.skuName, tier: primary.tier };
+  if (r.storageSizeGB < p.storageSizeGB) changes.replicaStorageSizeGB = p.storageSizeGB;
+  if (promoteMode === 'Switchover' && r.storageSizeGB > p.storageSizeGB) {
+    changes.primaryStorageSizeGB = r.storageSizeGB;
+  }
+  return changes;
+}
+
+/**
+ * How to make a pair identical for a switchover: the replica takes the primary's size, unless its
+ * storage is larger (`serverSizeChanges`); then the primary's storage grows to the replica's.
+ */
+function switchoverScaling(primary: ServerSize, changes: ServerSizeChanges | undefined): string {
+  if (changes?.primaryStorageSizeGB === undefined) {
+    return `scale the replica to ${primary.skuName} (${primary.tier}) with ${primary.storageSizeGB} GB of storage`;
+  }
+  return `scale the replica to ${primary.skuName} (${primary.tier}) and grow the primary's storage to ${changes.primaryStorageSizeGB} GB (storage cannot shrink)`;
 }
 
 function comparable(size: ServerSize): { tier: number; vCores: number; storageSizeGB: number } | undefined {

@@ -1,3 +1,5 @@
+import { quoteIdentifier } from '../promote/writeProof.js';
+
 /**
  * What a connection user sees of a standby's WAL receiver. `pg_stat_wal_receiver` has one row while
  * a receiver process runs. Only superusers and roles with the privileges of `pg_read_all_stats` see
@@ -23,5 +25,5 @@ export function walReceiverView(
 
 /** The grant that makes the status visible, as a sentence an operator can act on. */
 export function walReceiverHiddenReason(user: string): string {
-  return `the WAL receiver's status is hidden from the connection user "${user}", which lacks pg_read_all_stats; as the server admin on the primary, run: GRANT pg_read_all_stats TO "${user.replaceAll('"', '""')}"`;
+  return `the WAL receiver's status is hidden from the connection user "${user}", which lacks pg_read_all_stats; as the server admin on the primary, run: GRANT pg_read_all_stats TO ${quoteIdentifier(user)}`;
 }

@@ -111,31 +111,38 @@ async function checkWriteProofGrants(
 }
 
 /**
- * Why the write proof would fail for this user, with the SQL that fixes it (to run as the server
- * admin on the primary), or undefined when the table exists and the user may upsert into it.
+ * Why the write proof would fail for this user, and the statements that fix it (to run as the server
+ * admin, connected to `grants.database` on the primary), or undefined when the table exists and the
+ * user may upsert into it.
  */
-export function writeProofProblem(grants: WriteProofGrants): string | undefined {
+export function writeProofRemedy(
+  grants: WriteProofGrants,
+): { problem: string; statements: string[] } | undefined {
   const user = quoteIdentifier(grants.user);
   const grantUsage = `GRANT USAGE ON SCHEMA ${WRITE_PROOF_SCHEMA} TO ${user}`;
   const grantTable = (privileges: readonly string[]) =>
     `GRANT ${privileges.join(', ')} ON ${WRITE_PROOF_TABLE} TO ${user}`;
   const where = `in database "${grants.database}"`;
-  const fix = (statements: string[]) =>
-    `; as the server admin, connected to "${grants.database}" on the primary, run: ${statements.join('; ')}`;
   if (!grants.schemaExists) {
-    return `the write proof's schema "${WRITE_PROOF_SCHEMA}" does not exist ${where}${fix([
-      `CREATE SCHEMA ${WRITE_PROOF_SCHEMA}`,
-      CREATE_WRITE_PROOF_TABLE,
-      grantUsage,
-      grantTable(TABLE_PRIVILEGES),
-    ])}`;
+    return {
+      problem: `the write proof's schema "${WRITE_PROOF_SCHEMA}" does not exist ${where}`,
+      statements: [
+        `CREATE SCHEMA ${WRITE_PROOF_SCHEMA}`,
+        CREATE_WRITE_PROOF_TABLE,
+        grantUsage,
+        grantTable(TABLE_PRIVILEGES),
+      ],
+    };
   }
   if (!grants.tableExists) {
-    return `the write proof's table ${WRITE_PROOF_TABLE} does not exist ${where}${fix([
-      CREATE_WRITE_PROOF_TABLE,
-      ...(grants.schemaUsage ? [] : [grantUsage]),
-      grantTable(TABLE_PRIVILEGES),
-    ])}`;
+    return {
+      problem: `the write proof's table ${WRITE_PROOF_TABLE} does not exist ${where}`,
+      statements: [
+        CREATE_WRITE_PROOF_TABLE,
+        ...(grants.schemaUsage ? [] : [grantUsage]),
+        grantTable(TABLE_PRIVILEGES),
+      ],
+    };
   }
   const missing = TABLE_PRIVILEGES.filter((p) => !grants.tablePrivileges.includes(p));
   if (grants.schemaUsage && missing.length === 0) return undefined;
@@ -143,10 +150,23 @@ export function writeProofProblem(grants: WriteProofGrants): string | undefined 
     ...(grants.schemaUsage ? [] : [`USAGE on schema ${WRITE_PROOF_SCHEMA}`]),
     ...missing.map((p) => `${p} on ${WRITE_PROOF_TABLE}`),
   ];
-  return `the connection user ${user} lacks ${lacks.join(', ')}, which the write proof needs ${where}${fix([
-    ...(grants.schemaUsage ? [] : [grantUsage]),
-    ...(missing.length > 0 ? [grantTable(missing)] : []),
-  ])}`;
+  return {
+    problem: `the connection user ${user} lacks ${lacks.join(', ')}, which the write proof needs ${where}`,
+    statements: [
+      ...(grants.schemaUsage ? [] : [grantUsage]),
+      ...(missing.length > 0 ? [grantTable(missing)] : []),
+    ],
+  };
+}
+
+/**
+ * Why the write proof would fail for this user, with the SQL that fixes it (to run as the server
+ * admin on the primary), or undefined when the table exists and the user may upsert into it.
+ */
+export function writeProofProblem(grants: WriteProofGrants): string | undefined {
+  const remedy = writeProofRemedy(grants);
+  if (!remedy) return undefined;
+  return `${remedy.problem}; as the server admin, connected to "${grants.database}" on the primary, run: ${remedy.statements.join('; ')}`;
 }
 
 /** PostgreSQL errors that a retry cannot cure: the table, its schema or a privilege is missing. */
@@ -179,7 +199,8 @@ export class MissingWriteProofGrant extends Error {
   override readonly name = 'MissingWriteProofGrant';
 }
 
-function quoteIdentifier(name: string): string {
+/** `name` as a PostgreSQL identifier in double quotes. */
+export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 

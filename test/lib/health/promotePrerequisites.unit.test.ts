@@ -97,10 +97,25 @@ describe('server symmetry of a switchover', () => {
   });
 
   it('a larger replica refuses the run and names Standalone as the way out', () => {
-    const condition = serverSymmetryCondition('Switchover', SERVERS, { size: PRIMARY }, LARGER);
+    const condition = serverSymmetryCondition(
+      'Switchover',
+      SERVERS,
+      { size: PRIMARY },
+      {
+        ...LARGER,
+        storageSizeGB: 128,
+      },
+    );
     expect(condition).toMatchObject({ ok: false, blocksForced: true });
     expect(condition.detail).toContain(
       'a switchover needs identical tiers and storage sizes: scale the replica to Standard_D4ds_v5 (GeneralPurpose) with 128 GB of storage, or set kyvos-dr-promote-mode to Standalone',
+    );
+  });
+
+  it('a replica with more storage is not told to shrink it: the primary grows its storage', () => {
+    const condition = serverSymmetryCondition('Switchover', SERVERS, { size: PRIMARY }, LARGER);
+    expect(condition.detail).toContain(
+      "a switchover needs identical tiers and storage sizes: scale the replica to Standard_D4ds_v5 (GeneralPurpose) and grow the primary's storage to 256 GB (storage cannot shrink), or set kyvos-dr-promote-mode to Standalone",
     );
   });
 

@@ -14,6 +14,7 @@ import {
 import { type HealthCheckName, type HealthReport, worstStatus } from './HealthReport.js';
 import { observeOldPrimary, watchOldPrimary, withOldPrimary } from './OldPrimaryWatch.js';
 import { checkPromotedReplica } from './PromotedReplicaHealth.js';
+import { checkPrerequisites, withPrerequisites } from './prerequisites.js';
 import { checkReplicaHealth, type ReplicaHealthReport } from './ReplicaHealth.js';
 import { checkStorageGeoReplication } from './StorageGeoReplication.js';
 
@@ -24,8 +25,9 @@ export interface RunHealthCheckOptions {
 }
 
 /**
- * One scheduled health check, end to end: reads the configuration, runs the check, stores the result
- * in the health history and writes one structured log line (`health.storage` / `health.replica`).
+ * One scheduled health check, end to end: reads the configuration, runs the check and, alongside it,
+ * the readiness doctor's checks of this timer (`prerequisites.ts`), stores the result in the health
+ * history and writes one structured log line (`health.storage` / `health.replica`).
  *
  * Bad configuration or a check that throws does not end in a stack trace: it becomes an Unhealthy
  * report whose reason says what is wrong, and is stored and logged like any other. Only a failure to
@@ -59,7 +61,11 @@ export async function runHealthCheck(
   let report: HealthReport;
   try {
     const config = await deps.config();
-    report = await runCheck(check, config, deps, history, options);
+    const [checked, prerequisites] = await Promise.all([
+      runCheck(check, config, deps, history, options),
+      checkPrerequisites(check, config, deps, options),
+    ]);
+    report = withPrerequisites(checked, prerequisites);
   } catch (error) {
     report = failedCheckReport(check, error, startedAt);
   }
@@ -82,6 +88,7 @@ export async function runHealthCheck(
     consecutiveNonHealthy: recorded?.consecutiveNonHealthy ?? null,
     nonHealthySince: recorded?.nonHealthySince ?? null,
     pastDue: options.pastDue ?? false,
+    prerequisites: report.prerequisites?.outcome ?? null,
     reasons: report.reasons.join(' | '),
     ...(recorded?.pruneError ? { historyPruneError: recorded.pruneError } : {}),
     ...(historyError ? { historyError: describeError(historyError) } : {}),

@@ -26,8 +26,9 @@ export interface RunHealthCheckOptions {
 
 /**
  * One scheduled health check, end to end: reads the configuration, runs the check and, alongside it,
- * the readiness doctor's checks of this timer (`prerequisites.ts`), stores the result in the health
- * history and writes one structured log line (`health.storage` / `health.replica`).
+ * the readiness doctor's checks of this timer (`prerequisites.ts`; the replica timer's only until the
+ * pair has failed over), stores the result in the health history and writes one structured log line
+ * (`health.storage` / `health.replica`).
  *
  * Bad configuration or a check that throws does not end in a stack trace: it becomes an Unhealthy
  * report whose reason says what is wrong, and is stored and logged like any other. Only a failure to
@@ -61,11 +62,7 @@ export async function runHealthCheck(
   let report: HealthReport;
   try {
     const config = await deps.config();
-    const [checked, prerequisites] = await Promise.all([
-      runCheck(check, config, deps, history, options),
-      checkPrerequisites(check, config, deps, options),
-    ]);
-    report = withPrerequisites(checked, prerequisites);
+    report = await runCheck(check, config, deps, history, options);
   } catch (error) {
     report = failedCheckReport(check, error, startedAt);
   }
@@ -110,7 +107,13 @@ async function runCheck(
   options: RunHealthCheckOptions,
 ): Promise<HealthReport> {
   const checkOptions = options.abortSignal ? { abortSignal: options.abortSignal } : {};
-  if (check === 'storage') return checkStorageGeoReplication(config, deps, checkOptions);
+  if (check === 'storage') {
+    const [report, prerequisites] = await Promise.all([
+      checkStorageGeoReplication(config, deps, checkOptions),
+      checkPrerequisites('storage', config, deps, checkOptions),
+    ]);
+    return withPrerequisites(report, prerequisites);
+  }
   let failover: RecordedFailover | undefined;
   let failoverUnknown: unknown;
   try {
@@ -119,17 +122,15 @@ async function runCheck(
     failoverUnknown = error;
   }
   // After a failover the replica is the primary: it is checked as such, and the old primary is watched.
-  let report: ReplicaHealthReport;
-  if (failover) {
-    report = await checkPromotedReplica(config, deps, failover, checkOptions);
-  } else {
-    // The storage condition of a planned promote comes from the latest storage result, if it can be read.
-    const storage = await history?.latest('storage', checkOptions).catch(() => undefined);
-    report = await checkReplicaHealth(config, deps, {
-      ...checkOptions,
-      ...(storage ? { storage: storage.report } : {}),
-    });
-  }
+  // Its prerequisites are those of a failover from the old primary to it, which cannot happen again:
+  // the doctor's checks of this timer apply to a pair that has not failed over.
+  const [checked, prerequisites] = await Promise.all([
+    failover
+      ? checkPromotedReplica(config, deps, failover, checkOptions)
+      : replicaReport(config, deps, history, checkOptions),
+    failover ? undefined : checkPrerequisites('replica', config, deps, checkOptions),
+  ]);
+  let report = prerequisites ? withPrerequisites(checked, prerequisites) : checked;
   if (failoverUnknown !== undefined) report = withFailoverUnknown(report, failoverUnknown);
   const watch = await watchOldPrimary(config, failover, {
     observe: () => observeOldPrimary(config, deps.clients, checkOptions),
@@ -138,6 +139,21 @@ async function runCheck(
     logger: deps.logger,
   });
   return watch ? withOldPrimary(report, watch) : report;
+}
+
+/** The replica of a pair that has not failed over, with the storage condition of a planned promote. */
+async function replicaReport(
+  config: DrConfig,
+  deps: Deps,
+  history: HealthHistory | undefined,
+  checkOptions: { abortSignal?: AbortSignal },
+): Promise<ReplicaHealthReport> {
+  // The storage condition comes from the latest storage result, if it can be read.
+  const storage = await history?.latest('storage', checkOptions).catch(() => undefined);
+  return checkReplicaHealth(config, deps, {
+    ...checkOptions,
+    ...(storage ? { storage: storage.report } : {}),
+  });
 }
 
 /** How long the split-brain watch waits for the stop of the old primary, as the fence step does at most. */

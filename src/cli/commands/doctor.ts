@@ -22,7 +22,7 @@ export function registerDoctor(program: Command, cli: CliRun): void {
     .command('doctor')
     .summary("check what a failover will need on the real subscription, naming each problem's fix")
     .description(
-      "Check, as the app's identity sees them, the prerequisites of a failover: the identity's effective permissions at every scope the runbook uses, the network path, Key Vault, PostgreSQL and storage. Only reads: nothing in Azure, Key Vault, storage or PostgreSQL is changed. Every problem found names its fix.",
+      "Check the prerequisites of a failover on the subscription: the identity's effective permissions at every scope the runbook uses, the network path, Key Vault, PostgreSQL and storage. Only reads: nothing in Azure, Key Vault, storage or PostgreSQL is changed. Every problem found names its fix. It checks as the identity it signs in as (DefaultAzureCredential): run it as the app's managed identity, from the app's virtual network, for the verdict that counts (docs/doctor.md); the health timers run the same checks as the app.",
     )
     .addOption(
       new Option('--area <area...>', 'only the checks of these areas (default: all)').choices(DOCTOR_AREAS),

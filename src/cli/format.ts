@@ -184,7 +184,7 @@ function prerequisitesSummary(prerequisites: ReadinessPrerequisites): string {
 // ---- doctor ------------------------------------------------------------------------------------
 
 const AREA_TITLES: Record<DoctorArea, string> = {
-  permissions: 'Permissions of the app identity',
+  permissions: 'Effective permissions',
   network: 'Network',
   keyVault: 'Key Vault',
   postgres: 'PostgreSQL',

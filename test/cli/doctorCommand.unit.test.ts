@@ -61,7 +61,7 @@ describe('kyvos-dr doctor: what it prints and how it exits', () => {
     const report = await runDoctor(context, { checks: [rolesPass] });
     expect(doctorExitCode(report)).toBe(0);
     const text = formatDoctorReport(report).join('\n');
-    expect(text).toContain('Permissions of the app identity:');
+    expect(text).toContain('Effective permissions:');
     expect(text).toMatch(/^ {2}pass {5}permissions\.dr\.copy: The app identity may write blobs/m);
     expect(text).not.toContain('fix:');
     expect(text.trimEnd().split('\n').at(-1)).toBe(
@@ -73,7 +73,7 @@ describe('kyvos-dr doctor: what it prints and how it exits', () => {
     const report = await runDoctor(context, { checks: [softDeleted, rolesPass, sasExpiring] });
     const lines = formatDoctorReport(report);
     const headers = lines.filter((l) => /^\S.*:$/.test(l));
-    expect(headers).toEqual(['Key Vault:', 'Permissions of the app identity:', 'Storage:']);
+    expect(headers).toEqual(['Key Vault:', 'Effective permissions:', 'Storage:']);
     const failed = lines.findIndex((l) => l.startsWith('  FAIL     keyVault.notSoftDeleted.'));
     // The detail wraps under itself; the fix follows it, wrapped under its own text.
     expect(lines.slice(failed, failed + 4)).toEqual([

@@ -81,15 +81,20 @@ describe('the failover API on one stack', () => {
     });
   });
 
-  it('runs a dry run that returns the plan and changes nothing', async () => {
+  /** A planned dry run started through the HTTP handler and worked to its end. */
+  const dryRun = async (runDeps: typeof deps): Promise<FailoverRun> => {
     const started = await failoverStart(
       httpRequest('POST', `${BASE}/failover`, { mode: 'planned', reason: 'rehearsal', dryRun: true }),
       invocation('failoverStart'),
-      deps,
+      runDeps,
     );
     expect(started.status).toBe(202);
     const { runId } = started.jsonBody as { runId: string };
-    const run = await runUntilDone(failoverRuntime(deps), runId, { timeoutInMs: 60_000 });
+    return runUntilDone(failoverRuntime(runDeps), runId, { timeoutInMs: 60_000 });
+  };
+
+  it('runs a dry run that returns the plan and changes nothing', async () => {
+    const run = await dryRun(deps);
     expect(run.state).toBe('Succeeded');
     const plan = (run.report as { plan: Record<string, unknown>; verdict: string }).plan;
     expect(plan.blobs).toBeGreaterThan(150);
@@ -121,15 +126,7 @@ describe('the failover API on one stack', () => {
         },
       ],
     };
-    const withFailing = { ...deps, doctorChecks: [softDeleted] };
-    const started = await failoverStart(
-      httpRequest('POST', `${BASE}/failover`, { mode: 'planned', reason: 'rehearsal', dryRun: true }),
-      invocation('failoverStart'),
-      withFailing,
-    );
-    expect(started.status).toBe(202);
-    const { runId } = started.jsonBody as { runId: string };
-    const run = await runUntilDone(failoverRuntime(withFailing), runId, { timeoutInMs: 60_000 });
+    const run = await dryRun({ ...deps, doctorChecks: [softDeleted] });
     expect(run.state).toBe('Succeeded');
     const report = run.report as { plan: { blobs: number }; verdict: string };
     expect(report.plan.blobs).toBeGreaterThan(150);

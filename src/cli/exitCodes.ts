@@ -5,9 +5,15 @@ import { ConfigError, FailoverInProgress, InputError, PreconditionFailed } from 
  * table is printed by `--help`.
  */
 export const EXIT = {
-  /** Healthy; the run Succeeded (or was accepted, with `--no-wait`); the configuration is valid. */
+  /**
+   * Healthy; the run Succeeded (or was accepted, with `--no-wait`); the configuration is valid; every
+   * prerequisite of a failover holds (`doctor`).
+   */
   ok: 0,
-  /** Not Healthy; the run Failed; a drill check failed; an unexpected error. */
+  /**
+   * Not Healthy; the run Failed; a drill check failed; a prerequisite fails, warns or could not be
+   * checked (`doctor`); an unexpected error.
+   */
   failed: 1,
   /** Unknown command or option, a bad or missing value. */
   usage: 2,
@@ -28,8 +34,10 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export const EXIT_CODES_HELP = `Exit codes:
-  0    success: Healthy; the run Succeeded (or, with --no-wait, was accepted); the configuration is valid
-  1    not Healthy (Degraded or Unhealthy); the run Failed; a drill check failed; an unexpected error
+  0    success: Healthy; the run Succeeded (or, with --no-wait, was accepted); the configuration is valid;
+       every prerequisite holds (doctor)
+  1    not Healthy (Degraded or Unhealthy); the run Failed; a drill check failed; a prerequisite fails,
+       warns or could not be checked (doctor); an unexpected error
   2    usage error: unknown command or option, bad or missing value
   3    configuration error: an app setting or Key Vault secret is missing or invalid
   4    refused: a planned failover would lose data, or the run could not finish (e.g. the copy cannot

@@ -2,9 +2,12 @@
  * Human-readable views of health results and failover runs, for a terminal. Every figure comes from a
  * report or a run record as measured; nothing is estimated here. `--json` prints the records instead.
  */
+import type { DoctorArea, DoctorOutcome } from '../lib/doctor/doctorCheck.js';
+import type { DoctorReport } from '../lib/doctor/runDoctor.js';
 import type { FailoverDecision, FailoverRun, RunRetry, StepName } from '../lib/failover/FailoverRun.js';
 import { waitingFor } from '../lib/failover/waitingFor.js';
 import type { FactValue, HealthReport } from '../lib/health/HealthReport.js';
+import type { ReadinessPrerequisites } from '../lib/health/prerequisites.js';
 import type { Readiness } from '../lib/health/readiness.js';
 import {
   type FailoverReport,
@@ -163,7 +166,77 @@ export function formatReadiness(readiness: Readiness): string[] {
     );
   }
   if (readiness.configuration) lines.push(...hang('  configuration: ', readiness.configuration));
+  if (readiness.prerequisites) {
+    lines.push(...hang('  prerequisites: ', prerequisitesSummary(readiness.prerequisites)));
+  }
   return lines;
+}
+
+/** One line on the doctor's findings of both timers; the fixes are among the reports' reasons. */
+function prerequisitesSummary(prerequisites: ReadinessPrerequisites): string {
+  const { counts } = prerequisites;
+  const total = counts.pass + counts.fail + counts.warn + counts.unknown;
+  const checked = `checked with storage ${prerequisites.checkedAt.storage ?? 'never'}, replica ${prerequisites.checkedAt.replica ?? 'never'}`;
+  if (prerequisites.outcome === 'pass') return `all ${total} hold (${checked})`;
+  return `${total - counts.pass} of ${total} do not hold (${countsText(counts)}; ${checked}); each fix is among the reasons above, or run kyvos-dr doctor`;
+}
+
+// ---- doctor ------------------------------------------------------------------------------------
+
+const AREA_TITLES: Record<DoctorArea, string> = {
+  permissions: 'Effective permissions',
+  network: 'Network',
+  keyVault: 'Key Vault',
+  postgres: 'PostgreSQL',
+  storage: 'Storage',
+};
+
+/** Problems stand out; a pass does not. */
+const OUTCOME_LABELS: Record<DoctorOutcome, string> = {
+  pass: 'pass',
+  fail: 'FAIL',
+  warn: 'WARN',
+  unknown: 'UNKNOWN',
+};
+
+function countsText(counts: Record<DoctorOutcome, number>): string {
+  return `${counts.fail} fail, ${counts.warn} warn, ${counts.unknown} unknown, ${counts.pass} pass`;
+}
+
+/**
+ * The doctor's findings grouped by area (in the order of the checks), each problem with its fix, and
+ * a summary line that says what the findings mean for a failover.
+ */
+export function formatDoctorReport(report: DoctorReport): string[] {
+  const lines = [`Failover prerequisites (checked ${report.checkedAt})`];
+  const areas = [...new Set(report.findings.map((f) => f.area))];
+  for (const area of areas) {
+    lines.push('', `${AREA_TITLES[area]}:`);
+    for (const finding of report.findings.filter((f) => f.area === area)) {
+      const label = `  ${OUTCOME_LABELS[finding.outcome].padEnd(9)}`;
+      lines.push(...hang(label, `${finding.id}: ${finding.detail}`));
+      if (finding.outcome !== 'pass' && finding.fix)
+        lines.push(...hang(`${' '.repeat(label.length)}fix: `, finding.fix));
+    }
+  }
+  lines.push('', doctorSummary(report));
+  return lines;
+}
+
+function doctorSummary(report: DoctorReport): string {
+  const { counts } = report;
+  if (report.findings.length === 0) return 'No check ran: no check is registered for the areas asked.';
+  const figures = `${report.findings.length} checked: ${countsText(counts)}`;
+  switch (report.outcome) {
+    case 'pass':
+      return `Every prerequisite holds (${figures}).`;
+    case 'fail':
+      return `A failover would fail (${figures}). Apply the fixes above, then run kyvos-dr doctor again.`;
+    case 'warn':
+      return `A failover would work, but ${counts.warn} finding(s) need action (${figures}). Apply the fixes above.`;
+    case 'unknown':
+      return `Not every prerequisite could be checked (${figures}). Let the doctor read what the fixes name, then run it again.`;
+  }
 }
 
 // ---- failover runs -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import { settingHint } from './cliDeps.js';
 import { newCliRun } from './command.js';
 import { registerConfig } from './commands/config.js';
 import { registerConfirm } from './commands/confirm.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerDrill } from './commands/drill.js';
 import { registerFailover, registerRetry } from './commands/failover.js';
 import { registerHealth } from './commands/health.js';
@@ -34,6 +35,8 @@ ${EXIT_CODES_HELP}
 Examples:
   kyvos-dr config check --key-vault-url https://kv-kyvos.vault.azure.net --app-storage-account kyvosdrapp
   kyvos-dr health --json
+  kyvos-dr doctor                                 # before the first failover: every prerequisite, each fix
+  kyvos-dr doctor --area permissions keyVault --json
   kyvos-dr failover --mode planned --reason "quarterly DR test" --dry-run
   kyvos-dr status fo-20261123T201500Z-3f9a1c
   kyvos-dr confirm fo-20261123T201500Z-3f9a1c    # Kyvos is stopped: a planned run goes on
@@ -45,7 +48,7 @@ export function buildProgram(cli: ReturnType<typeof newCliRun>): Command {
   const { io } = cli;
   const program = new Command('kyvos-dr')
     .description(
-      'Disaster recovery for Kyvos on Azure: health and RPO, failover, run status, configuration check.',
+      'Disaster recovery for Kyvos on Azure: health and RPO, failover prerequisites, failover, run status, configuration check.',
     )
     .addOption(
       new Option(
@@ -75,6 +78,7 @@ export function buildProgram(cli: ReturnType<typeof newCliRun>): Command {
     });
   // Subcommands inherit the output and exit settings above, so they are added after them.
   registerHealth(program, cli);
+  registerDoctor(program, cli);
   registerFailover(program, cli);
   registerStatus(program, cli);
   registerResume(program, cli);

@@ -7,11 +7,12 @@ import { describeError } from '../lib/redact.js';
 
 /**
  * `GET /api/health`: the latest combined readiness (worst status, combined RPO, planned-promote
- * eligibility, both reports) from the health history; it does not run the checks.
+ * eligibility, the failover's prerequisites, both reports) from the health history; it does not run
+ * the checks.
  *
  * 200 when Healthy or Degraded (a failover would work; the body says how well), 503 when Unhealthy
- * (a failover would fail now, or a check has never reported; after a failover, a split brain or a
- * promoted server that is down), so a plain availability probe alerts on what matters. 503 also when the history cannot be read, 500 when the app settings are wrong.
+ * (a failover would fail now, a prerequisite the doctor checks among the causes, or a check has never
+ * reported; after a failover, a split brain or a promoted server that is down), so a plain availability probe alerts on what matters. 503 also when the history cannot be read, 500 when the app settings are wrong.
  */
 export async function health(
   _request: HttpRequest,

@@ -18,6 +18,7 @@ import {
 import { configCacheSeconds, createConfigLoader } from './config/configLoader.js';
 import type { DrConfig } from './config/DrConfig.js';
 import { APP_SETTINGS } from './config/secretNames.js';
+import type { DoctorCheck } from './doctor/doctorCheck.js';
 import { ConfigError } from './errors.js';
 import { type Logger, stderrLogger } from './log.js';
 
@@ -31,6 +32,11 @@ export interface Deps {
   readonly clock: () => Date;
   /** The storage account of kyvos-dr itself (health history, run records): `KYVOS_DR_APP_STORAGE_ACCOUNT`. */
   readonly appStorageAccount: string;
+  /**
+   * The readiness doctor's checks that `kyvos-dr doctor` and the health timers run; unset, every
+   * registered check (`DOCTOR_CHECKS`). Tests on fake clients pass their own, or none.
+   */
+  readonly doctorChecks?: readonly DoctorCheck[];
 }
 
 /**
@@ -70,6 +76,7 @@ export function createDeps(settings: AppSettings = process.env, overrides: Parti
     get appStorageAccount() {
       return appStorageAccount();
     },
+    ...(overrides.doctorChecks ? { doctorChecks: overrides.doctorChecks } : {}),
   };
 }
 

@@ -62,5 +62,17 @@ export function stackFlags(stack: LocalStack): string[] {
   ];
 }
 
+/**
+ * The app settings of the stack's Function app (`stack.settings`), as an operator exports them for the
+ * CLI (docs/local-development.md): besides what the flags set, those the emulator's URLs do not
+ * carry, such as the vault's name. Without it the name is read off the URL's host, and what is
+ * checked against the vault's ARM id (its region, the identity's roles on it) names no vault.
+ */
+export function stackEnv(stack: LocalStack): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(stack.settings).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
+
 /** No stack trace in an output: no `    at fn (file:line)` frames. */
 export const STACK_TRACE = /^\s+at .+:\d+:\d+\)?$/m;

@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedKyvosDataset } from '../../local/seed.js';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
 import { CONFIG_SECRETS } from '../../src/lib/config/secretNames.js';
+import { DOCTOR_CHECKS } from '../../src/lib/doctor/checks.js';
+import type { DoctorReport } from '../../src/lib/doctor/runDoctor.js';
 import { STEP_NAMES } from '../../src/lib/failover/FailoverRun.js';
-import { runMain, STACK_TRACE, spawnCli, stackFlags } from './cliHarness.js';
+import { runMain, STACK_TRACE, spawnCli, stackEnv, stackFlags } from './cliHarness.js';
 
 describe('kyvos-dr against the local stack', () => {
   let stack: LocalStack;
@@ -114,7 +116,7 @@ describe('kyvos-dr against the local stack', () => {
 
   it('health runs both checks now and returns the measured readiness', async () => {
     const before = Date.now();
-    const result = await runMain([...flags, 'health', '--json']);
+    const result = await runMain([...flags, 'health', '--json'], { env: stackEnv(stack) });
     expect(result.code).toBe(0);
     const readiness = JSON.parse(result.stdout) as {
       status: string;
@@ -137,7 +139,7 @@ describe('kyvos-dr against the local stack', () => {
     expect(readiness.replica.report.facts.role).toBe('AsyncReplica');
     expect(readiness.replica.report.facts.replicationState).toBe('Active');
 
-    const human = await runMain([...flags, 'health']);
+    const human = await runMain([...flags, 'health'], { env: stackEnv(stack) });
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^Storage geo-replication: Healthy, RPO [\d.]+ s/m);
     expect(human.stdout).toMatch(/^PostgreSQL read replica: Healthy, RPO [\d.]+ s/m);
@@ -147,7 +149,39 @@ describe('kyvos-dr against the local stack', () => {
       'source access: SAS from secret "kyvos-dr-source-sas" (stored-sas), proven on the secondary',
     );
     expect(human.stdout).toMatch(/^ {2}configuration: Key Vault \S+$/m);
+    expect(human.stdout).toMatch(
+      /^ {2}prerequisites: all \d+ hold \(checked with storage \S+, replica \S+\)$/m,
+    );
     expectNoSecrets(result.stdout, human.stdout, human.stderr);
+  });
+
+  it('doctor checks the prerequisites of a failover and exits 0: every registered check passes on a correctly configured stack', async () => {
+    const result = await runMain([...flags, 'doctor', '--json'], { env: stackEnv(stack) });
+    expect(result.stderr).toBe('');
+    const report = JSON.parse(result.stdout) as DoctorReport;
+    expect(report.findings.filter((f) => f.outcome !== 'pass')).toEqual([]);
+    expect(result.code).toBe(0);
+    expect(report.outcome).toBe('pass');
+    expect(report.counts).toEqual({ pass: report.findings.length, fail: 0, warn: 0, unknown: 0 });
+    // Every registered check answered, each with at least one finding of its area.
+    expect(new Set(report.findings.map((f) => f.area))).toEqual(new Set(DOCTOR_CHECKS.map((c) => c.area)));
+
+    const human = await runMain([...flags, 'doctor'], { env: stackEnv(stack) });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^Failover prerequisites \(checked \S+\)$/m);
+    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe(
+      DOCTOR_CHECKS.length > 0
+        ? `Every prerequisite holds (${report.findings.length} checked: 0 fail, 0 warn, 0 unknown, ${report.findings.length} pass).`
+        : 'No check ran: no check is registered for the areas asked.',
+    );
+
+    const permissions = await runMain([...flags, 'doctor', '--area', 'permissions', '--json'], {
+      env: stackEnv(stack),
+    });
+    expect(permissions.code).toBe(0);
+    const permissionFindings = (JSON.parse(permissions.stdout) as DoctorReport).findings;
+    expect(permissionFindings.every((f) => f.area === 'permissions')).toBe(true);
+    expectNoSecrets(result.stdout, human.stdout, human.stderr, permissions.stdout);
   });
 
   it('failover --dry-run returns the plan and changes nothing', async () => {

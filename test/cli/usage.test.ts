@@ -5,7 +5,7 @@ describe('kyvos-dr usage', () => {
   it('prints the usage with the commands, the settings and the exit codes for --help, and exits 0', async () => {
     const result = await spawnCli('src/cli/main.ts', ['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['health', 'failover', 'status', 'resume', 'retry', 'config', 'drill']) {
+    for (const command of ['health', 'doctor', 'failover', 'status', 'resume', 'retry', 'config', 'drill']) {
       expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
     expect(result.stdout).toContain('KYVOS_DR_KEY_VAULT_URL');
@@ -22,6 +22,7 @@ describe('kyvos-dr usage', () => {
 
   it.each([
     [['health', '--help'], 'Usage: kyvos-dr health [options]', '--json'],
+    [['doctor', '--help'], 'Usage: kyvos-dr doctor [options]', '--area <area...>'],
     [['failover', '--help'], 'Usage: kyvos-dr failover [options]', '--mode <mode>'],
     [['status', '--help'], 'Usage: kyvos-dr status [options] <runId>', '--json'],
     [['resume', '--help'], 'Usage: kyvos-dr resume [options] <runId>', '--timeout-minutes'],
@@ -65,6 +66,7 @@ describe('kyvos-dr usage', () => {
     [['drill', '--scenario', 'meteor'], 'Allowed choices are planned, region-outage'],
     [['drill', '--files', 'many'], 'expected a whole number'],
     [['health', '--jsn'], "unknown option '--jsn'"],
+    [['doctor', '--area', 'dns'], 'Allowed choices are permissions, network, keyVault, postgres, storage'],
     [[], 'Usage: kyvos-dr'],
   ])('%j is a usage error (exit 2): %s', async (argv, message) => {
     const result = await runMain(argv);

@@ -6,6 +6,7 @@ import { healthReplica } from '../../src/functions/healthReplica.js';
 import { healthStorage } from '../../src/functions/healthStorage.js';
 import { CONFIG_SECRETS } from '../../src/lib/config/secretNames.js';
 import { createDeps, type Deps } from '../../src/lib/deps.js';
+import type { DoctorCheck, DoctorFinding } from '../../src/lib/doctor/doctorCheck.js';
 import type { Readiness } from '../../src/lib/health/readiness.js';
 import type { LogLine } from '../helpers/healthStack.js';
 
@@ -73,6 +74,7 @@ describe('health triggers on the local stack', () => {
       geoStatus: 'Live',
       consecutiveNonHealthy: 0,
       pastDue: false,
+      prerequisites: 'pass',
       reasons: '',
     });
     expect(replicaLines).toEqual([
@@ -97,6 +99,16 @@ describe('health triggers on the local stack', () => {
       Math.max(readiness.storageRpoSeconds ?? -1, readiness.databaseRpoSeconds ?? -1),
     );
     expect(readiness.eligibleForPlannedPromote).toBe(true);
+    // Every registered doctor check holds on a correctly configured stack.
+    expect(readiness.prerequisites).toMatchObject({
+      outcome: 'pass',
+      counts: { fail: 0, warn: 0, unknown: 0 },
+      checkedAt: {
+        storage: readiness.storage?.report.checkedAt,
+        replica: readiness.replica?.report.checkedAt,
+      },
+    });
+    expect(readiness.prerequisites?.findings.every((f: DoctorFinding) => f.outcome === 'pass')).toBe(true);
     expect(JSON.stringify(readiness)).not.toContain(stack.postgres.replica.password);
   });
 
@@ -127,11 +139,12 @@ describe('health triggers on the local stack', () => {
     const response = await getHealth();
     expect(response.status).toBe(200);
     expect(response.jsonBody.status).toBe('Degraded');
-    expect(response.jsonBody.reasons).toEqual([
-      expect.stringMatching(
-        /^storage: The Storage management plane did not answer for "kyvosprimdata" after retries/,
-      ),
-    ]);
+    const [first, ...rest] = response.jsonBody.reasons;
+    expect(first).toMatch(
+      /^storage: The Storage management plane did not answer for "kyvosprimdata" after retries/,
+    );
+    // The doctor's checks that read ARM could not answer either: each says so, none claims a failure.
+    for (const reason of rest) expect(reason).toMatch(/^storage: Prerequisite \S+ could not be checked: /);
   });
 
   it('bad configuration is stored and logged as an Unhealthy report naming the secret, not thrown', async () => {
@@ -169,6 +182,73 @@ describe('health triggers on the local stack', () => {
     const recovered = await runTimer(healthStorage, 'healthStorage');
     expect(recovered[0]).toMatchObject({ status: 'Healthy', consecutiveNonHealthy: 0 });
     expect((await runTimer(healthReplica, 'healthReplica'))[0]).toMatchObject({ status: 'Healthy' });
+  });
+
+  it("each timer runs the doctor's checks of its timer: a failing prerequisite makes /api/health answer 503, naming the fix", async () => {
+    const finding = (id: string, outcome: DoctorFinding['outcome'], fix?: string): DoctorFinding => ({
+      area: 'keyVault',
+      id,
+      outcome,
+      detail: `${id} as the check found it.`,
+      ...(fix ? { fix } : {}),
+    });
+    const check = (timer: DoctorCheck['timer'], found: DoctorFinding): DoctorCheck => ({
+      area: 'keyVault',
+      name: `${timer} check`,
+      timer,
+      run: async () => [found],
+    });
+    const checks = [
+      check(
+        'storage',
+        finding('keyVault.notSoftDeleted.kyvos-dr-active-pg-server', 'fail', 'Purge the secret.'),
+      ),
+      check('replica', finding('keyVault.regionPair', 'pass')),
+    ];
+    const withChecks = createDeps(
+      { ...stack.settings, KYVOS_DR_CONFIG_CACHE_SECONDS: '0' },
+      { doctorChecks: checks },
+    );
+    const run = async (handler: typeof healthStorage, name: string) => {
+      const { context, lines } = invocation(name);
+      await handler(timer(), context, withChecks);
+      return lines;
+    };
+    const storageLines = await run(healthStorage, 'healthStorage');
+    const replicaLines = await run(healthReplica, 'healthReplica');
+    expect(storageLines[0]).toMatchObject({
+      event: 'health.storage',
+      status: 'Unhealthy',
+      prerequisites: 'fail',
+    });
+    expect(replicaLines[0]).toMatchObject({
+      event: 'health.replica',
+      status: 'Healthy',
+      prerequisites: 'pass',
+    });
+
+    const response = await getHealth();
+    expect(response.status).toBe(503);
+    expect(response.jsonBody.status).toBe('Unhealthy');
+    expect(response.jsonBody.prerequisites).toEqual({
+      outcome: 'fail',
+      counts: { pass: 1, fail: 1, warn: 0, unknown: 0 },
+      findings: [
+        finding('keyVault.notSoftDeleted.kyvos-dr-active-pg-server', 'fail', 'Purge the secret.'),
+        finding('keyVault.regionPair', 'pass'),
+      ],
+      checkedAt: { storage: storageLines[0]?.checkedAt, replica: replicaLines[0]?.checkedAt },
+    });
+    expect(response.jsonBody.reasons).toEqual([
+      'storage: Prerequisite keyVault.notSoftDeleted.kyvos-dr-active-pg-server does not hold: keyVault.notSoftDeleted.kyvos-dr-active-pg-server as the check found it. Fix: Purge the secret.',
+    ]);
+
+    // The registered checks again: the readiness is Healthy once the prerequisite holds.
+    await runTimer(healthStorage, 'healthStorage');
+    expect((await getHealth()).jsonBody).toMatchObject({
+      status: 'Healthy',
+      prerequisites: { outcome: 'pass' },
+    });
   });
 
   it('a stopped replica makes /api/health answer 503, and consecutive failures are counted', async () => {

@@ -1,3 +1,5 @@
+import type { DrConfig } from '../config/DrConfig.js';
+import type { Deps } from '../deps.js';
 import { describeError } from '../redact.js';
 import { DOCTOR_CHECKS } from './checks.js';
 import type { DoctorArea, DoctorCheck, DoctorContext, DoctorFinding, DoctorOutcome } from './doctorCheck.js';
@@ -19,6 +21,25 @@ export interface RunDoctorOptions {
   timer?: DoctorCheck['timer'];
   /** The checks to run instead of `DOCTOR_CHECKS` (tests). */
   checks?: readonly DoctorCheck[];
+}
+
+/**
+ * The context the checks read through: the app's own clients, settings, clock and logger (so they see
+ * Azure exactly as a failover would), and the configuration already read.
+ */
+export function doctorContextOf(
+  deps: Pick<Deps, 'clients' | 'settings' | 'clock' | 'logger'>,
+  config: DrConfig,
+  abortSignal?: AbortSignal,
+): DoctorContext {
+  return {
+    config,
+    clients: deps.clients,
+    settings: deps.settings,
+    clock: deps.clock,
+    logger: deps.logger,
+    ...(abortSignal ? { abortSignal } : {}),
+  };
 }
 
 const ORDER: Record<DoctorOutcome, number> = { pass: 0, unknown: 1, warn: 2, fail: 3 };

@@ -346,6 +346,7 @@ export async function advance(
       options: runtime.options,
       appStorageAccount: runtime.deps.appStorageAccount,
       settings: runtime.deps.settings,
+      ...(runtime.deps.doctorChecks ? { doctorChecks: runtime.deps.doctorChecks } : {}),
     },
     runId,
     workerId,

@@ -1,6 +1,7 @@
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { AppSettings } from '../config/ConfigSource.js';
 import type { DrConfig } from '../config/DrConfig.js';
+import type { DoctorCheck } from '../doctor/doctorCheck.js';
 import type { Logger } from '../log.js';
 import type { FailoverRun, StepName } from './FailoverRun.js';
 import type { RunStore } from './RunStore.js';
@@ -72,6 +73,8 @@ export interface StepContext {
   /** App settings (the source SAS when configuration comes from app settings). */
   settings: AppSettings;
   abortSignal?: AbortSignal;
+  /** The doctor's checks that preflight's health checks run (`Deps.doctorChecks`); default: all. */
+  doctorChecks?: readonly DoctorCheck[];
   /** Replaces the runbook's step functions, by name: for fast tests of the runbook's decisions only. */
   steps?: Partial<Record<StepName, (ctx: StepContext) => Promise<StepOutcome>>>;
 }

@@ -7,6 +7,8 @@
  * the database it is the replica's measured lag (see `ReplicaHealth`).
  */
 
+import type { DoctorReport } from '../doctor/runDoctor.js';
+
 export type HealthCheckName = 'storage' | 'replica';
 
 /**
@@ -30,6 +32,12 @@ export interface HealthReport {
   reasons: string[];
   /** ISO 8601 time the check started. */
   checkedAt: string;
+  /**
+   * The readiness doctor's checks this health timer runs (`prerequisites.ts`), as they found the
+   * failover's prerequisites; their problems are in `status` and `reasons` too. Absent when the check
+   * could not run.
+   */
+  prerequisites?: DoctorReport;
 }
 
 const ORDER: Record<HealthStatus, number> = { Healthy: 0, Degraded: 1, Unhealthy: 2 };

@@ -9,6 +9,7 @@ import {
   plannedPromoteEligibility,
   storageRpoCondition,
 } from './plannedPromoteEligibility.js';
+import { combinePrerequisites, type ReadinessPrerequisites } from './prerequisites.js';
 import type { ReplicaHealthReport } from './ReplicaHealth.js';
 
 /**
@@ -53,6 +54,12 @@ export interface Readiness extends PromoteEligibility {
    * settings`, or the app settings because the vault could not be reached (and why).
    */
   configuration: string | null;
+  /**
+   * The failover's prerequisites as the readiness doctor's checks found them in the latest reports of
+   * both health timers (each finding not `pass` is also among `reasons`, with its fix). Null when
+   * neither report carries them.
+   */
+  prerequisites: ReadinessPrerequisites | null;
   /** ISO time this readiness was put together. */
   evaluatedAt: string;
 }
@@ -163,6 +170,7 @@ export function combineReadiness(
           : null,
     },
     configuration: textFact(storage, 'configSource'),
+    prerequisites: combinePrerequisites(storage?.report, replica?.report),
     evaluatedAt: options.now.toISOString(),
   };
 }

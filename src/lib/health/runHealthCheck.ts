@@ -14,6 +14,7 @@ import {
 import { type HealthCheckName, type HealthReport, worstStatus } from './HealthReport.js';
 import { observeOldPrimary, watchOldPrimary, withOldPrimary } from './OldPrimaryWatch.js';
 import { checkPromotedReplica } from './PromotedReplicaHealth.js';
+import { checkPrerequisites, withPrerequisites } from './prerequisites.js';
 import { checkReplicaHealth, type ReplicaHealthReport } from './ReplicaHealth.js';
 import { checkStorageGeoReplication } from './StorageGeoReplication.js';
 
@@ -24,8 +25,10 @@ export interface RunHealthCheckOptions {
 }
 
 /**
- * One scheduled health check, end to end: reads the configuration, runs the check, stores the result
- * in the health history and writes one structured log line (`health.storage` / `health.replica`).
+ * One scheduled health check, end to end: reads the configuration, runs the check and, alongside it,
+ * the readiness doctor's checks of this timer (`prerequisites.ts`; the replica timer's only until the
+ * pair has failed over), stores the result in the health history and writes one structured log line
+ * (`health.storage` / `health.replica`).
  *
  * Bad configuration or a check that throws does not end in a stack trace: it becomes an Unhealthy
  * report whose reason says what is wrong, and is stored and logged like any other. Only a failure to
@@ -82,6 +85,7 @@ export async function runHealthCheck(
     consecutiveNonHealthy: recorded?.consecutiveNonHealthy ?? null,
     nonHealthySince: recorded?.nonHealthySince ?? null,
     pastDue: options.pastDue ?? false,
+    prerequisites: report.prerequisites?.outcome ?? null,
     reasons: report.reasons.join(' | '),
     ...(recorded?.pruneError ? { historyPruneError: recorded.pruneError } : {}),
     ...(historyError ? { historyError: describeError(historyError) } : {}),
@@ -103,7 +107,13 @@ async function runCheck(
   options: RunHealthCheckOptions,
 ): Promise<HealthReport> {
   const checkOptions = options.abortSignal ? { abortSignal: options.abortSignal } : {};
-  if (check === 'storage') return checkStorageGeoReplication(config, deps, checkOptions);
+  if (check === 'storage') {
+    const [report, prerequisites] = await Promise.all([
+      checkStorageGeoReplication(config, deps, checkOptions),
+      checkPrerequisites('storage', config, deps, checkOptions),
+    ]);
+    return withPrerequisites(report, prerequisites);
+  }
   let failover: RecordedFailover | undefined;
   let failoverUnknown: unknown;
   try {
@@ -112,17 +122,15 @@ async function runCheck(
     failoverUnknown = error;
   }
   // After a failover the replica is the primary: it is checked as such, and the old primary is watched.
-  let report: ReplicaHealthReport;
-  if (failover) {
-    report = await checkPromotedReplica(config, deps, failover, checkOptions);
-  } else {
-    // The storage condition of a planned promote comes from the latest storage result, if it can be read.
-    const storage = await history?.latest('storage', checkOptions).catch(() => undefined);
-    report = await checkReplicaHealth(config, deps, {
-      ...checkOptions,
-      ...(storage ? { storage: storage.report } : {}),
-    });
-  }
+  // Its prerequisites are those of a failover from the old primary to it, which cannot happen again:
+  // the doctor's checks of this timer apply to a pair that has not failed over.
+  const [checked, prerequisites] = await Promise.all([
+    failover
+      ? checkPromotedReplica(config, deps, failover, checkOptions)
+      : replicaReport(config, deps, history, checkOptions),
+    failover ? undefined : checkPrerequisites('replica', config, deps, checkOptions),
+  ]);
+  let report = prerequisites ? withPrerequisites(checked, prerequisites) : checked;
   if (failoverUnknown !== undefined) report = withFailoverUnknown(report, failoverUnknown);
   const watch = await watchOldPrimary(config, failover, {
     observe: () => observeOldPrimary(config, deps.clients, checkOptions),
@@ -131,6 +139,21 @@ async function runCheck(
     logger: deps.logger,
   });
   return watch ? withOldPrimary(report, watch) : report;
+}
+
+/** The replica of a pair that has not failed over, with the storage condition of a planned promote. */
+async function replicaReport(
+  config: DrConfig,
+  deps: Deps,
+  history: HealthHistory | undefined,
+  checkOptions: { abortSignal?: AbortSignal },
+): Promise<ReplicaHealthReport> {
+  // The storage condition comes from the latest storage result, if it can be read.
+  const storage = await history?.latest('storage', checkOptions).catch(() => undefined);
+  return checkReplicaHealth(config, deps, {
+    ...checkOptions,
+    ...(storage ? { storage: storage.report } : {}),
+  });
 }
 
 /** How long the split-brain watch waits for the stop of the old primary, as the fence step does at most. */

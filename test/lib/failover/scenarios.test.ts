@@ -5,6 +5,7 @@ import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import { failoverAlert } from '../../../src/functions/failoverAlert.js';
 import { failoverStart } from '../../../src/functions/failoverStart.js';
 import { CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
+import type { DoctorCheck } from '../../../src/lib/doctor/doctorCheck.js';
 import type { FailoverRun } from '../../../src/lib/failover/FailoverRun.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
@@ -80,15 +81,20 @@ describe('the failover API on one stack', () => {
     });
   });
 
-  it('runs a dry run that returns the plan and changes nothing', async () => {
+  /** A planned dry run started through the HTTP handler and worked to its end. */
+  const dryRun = async (runDeps: typeof deps): Promise<FailoverRun> => {
     const started = await failoverStart(
       httpRequest('POST', `${BASE}/failover`, { mode: 'planned', reason: 'rehearsal', dryRun: true }),
       invocation('failoverStart'),
-      deps,
+      runDeps,
     );
     expect(started.status).toBe(202);
     const { runId } = started.jsonBody as { runId: string };
-    const run = await runUntilDone(failoverRuntime(deps), runId, { timeoutInMs: 60_000 });
+    return runUntilDone(failoverRuntime(runDeps), runId, { timeoutInMs: 60_000 });
+  };
+
+  it('runs a dry run that returns the plan and changes nothing', async () => {
+    const run = await dryRun(deps);
     expect(run.state).toBe('Succeeded');
     const plan = (run.report as { plan: Record<string, unknown>; verdict: string }).plan;
     expect(plan.blobs).toBeGreaterThan(150);
@@ -103,6 +109,31 @@ describe('the failover API on one stack', () => {
     ).rejects.toMatchObject({ statusCode: 404 });
     expect((await stack.postgres.replica.status()).inRecovery).toBe(true);
     expect(await drBlobCount(stack)).toBe(0);
+  });
+
+  it('a dry run still plans while a prerequisite fails, and its decision names the prerequisite and its fix', async () => {
+    const softDeleted: DoctorCheck = {
+      area: 'keyVault',
+      name: 'soft-deleted secret names',
+      timer: 'storage',
+      run: async () => [
+        {
+          area: 'keyVault',
+          id: 'keyVault.notSoftDeleted.kyvos-dr-active-pg-server',
+          outcome: 'fail',
+          detail: 'The secret name kyvos-dr-active-pg-server is soft-deleted.',
+          fix: 'Purge it.',
+        },
+      ],
+    };
+    const run = await dryRun({ ...deps, doctorChecks: [softDeleted] });
+    expect(run.state).toBe('Succeeded');
+    const report = run.report as { plan: { blobs: number }; verdict: string };
+    expect(report.plan.blobs).toBeGreaterThan(150);
+    expect(run.decision?.readiness).toBe('Unhealthy');
+    expect(run.decision?.reasons).toContain(
+      'storage: Prerequisite keyVault.notSoftDeleted.kyvos-dr-active-pg-server does not hold: The secret name kyvos-dr-active-pg-server is soft-deleted. Fix: Purge it.',
+    );
   });
 
   it('ignores a resolved alert and joins duplicate fired alerts into one run; a second POST gets 409', async () => {

@@ -61,6 +61,8 @@ describe('the old primary after a forced failover during a primary region outage
     const before = await runHealthCheck('replica', deps);
     expect(before.report.oldPrimary).toBeUndefined();
     expect(before.report.facts.failedOver).toBeUndefined();
+    // Until the pair fails over, the replica timer also checks the prerequisites of a failover.
+    expect(before.report.prerequisites).toBeDefined();
 
     await stack.regionDown('primary');
     const failoverDeps = failoverDepsFor(stack, capturingLogger().logger);
@@ -139,6 +141,8 @@ describe('the old primary after a forced failover during a primary region outage
       state: 'Stopped',
       autoFenced: false,
     });
+    // No failover is possible any more: the doctor's checks of a failover are not run.
+    expect(after.report.prerequisites).toBeUndefined();
     expect(after.report.status).toBe('Degraded');
     const settled = await getHealth(deps);
     expect(settled.status).toBe(200);

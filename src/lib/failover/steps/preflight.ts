@@ -65,6 +65,7 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
     logger: ctx.logger,
     clock: ctx.clock,
     appStorageAccount: ctx.appStorageAccount,
+    ...(ctx.doctorChecks ? { doctorChecks: ctx.doctorChecks } : {}),
   };
   const [storage, replica] = await Promise.all([
     runHealthCheck('storage', deps, ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),

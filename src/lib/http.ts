@@ -16,9 +16,15 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 /** Reads a JSON body; bad JSON is an `InputError`, never a thrown `SyntaxError`. */
-export async function readJson(request: { text(): Promise<string> }): Promise<unknown> {
+export async function readJson(
+  request: { text(): Promise<string> },
+  options: { allowEmpty?: boolean } = {},
+): Promise<unknown> {
   const text = await request.text();
-  if (!text.trim()) throw new InputError('The request body is empty; send a JSON object.');
+  if (!text.trim()) {
+    if (options.allowEmpty) return undefined;
+    throw new InputError('The request body is empty; send a JSON object.');
+  }
   try {
     return JSON.parse(text);
   } catch {

@@ -1,0 +1,251 @@
+import { InvocationContext } from '@azure/functions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedKyvosDataset, seedMetadataRepository } from '../../../local/seed.js';
+import { type LocalStack, startLocalStack } from '../../../local/stack.js';
+import { rehearsalList } from '../../../src/functions/rehearsalList.js';
+import { rehearsalStart } from '../../../src/functions/rehearsalStart.js';
+import { rehearsalStatus } from '../../../src/functions/rehearsalStatus.js';
+import { rehearsalWorker } from '../../../src/functions/rehearsalWorker.js';
+import type { ClientFactory } from '../../../src/lib/clients/ClientFactory.js';
+import type { FailoverDeps } from '../../../src/lib/failover/FailoverService.js';
+import { REHEARSAL_QUEUE } from '../../../src/lib/failover/queues.js';
+import type { RehearsalRecord } from '../../../src/lib/rehearsal/Rehearsal.js';
+import { scratchContainerOf } from '../../../src/lib/rehearsal/Rehearsal.js';
+import type { RehearsalSummary } from '../../../src/lib/rehearsal/rehearsalSummary.js';
+import {
+  capturingLogger,
+  failoverDepsFor,
+  httpRequest,
+  startSeededStack,
+} from '../../helpers/failoverHarness.js';
+import { waitFor } from '../../helpers/healthStack.js';
+
+/**
+ * Everything a rehearsal promises to leave as it was: the primary's blobs, every container of the DR
+ * account and its blobs, the replica (still a replica, same rows, same server state in ARM) and the
+ * Key Vault's secrets (names and versions). Read as the stack's operator.
+ */
+async function snapshot(stack: LocalStack): Promise<Record<string, unknown>> {
+  const operator: ClientFactory = stack.operatorClients();
+  const blobsOf = async (account: string, container: string) => {
+    const blobs: string[] = [];
+    for await (const blob of operator.blobService(account).getContainerClient(container).listBlobsFlat()) {
+      blobs.push(`${blob.name} ${blob.properties.etag}`);
+    }
+    return blobs;
+  };
+  const drContainers: Record<string, string[]> = {};
+  for await (const container of operator.blobService(stack.names.drStorageAccount).listContainers()) {
+    drContainers[container.name] = await blobsOf(stack.names.drStorageAccount, container.name);
+  }
+  const secrets: string[] = [];
+  const vault = operator.secrets(stack.descriptor.keyVaultUrl);
+  for await (const secret of vault.listPropertiesOfSecrets()) {
+    // The current version of each (its properties only: a value never goes into a test's output).
+    const { properties } = await vault.getSecret(secret.name);
+    secrets.push(`${secret.name} ${properties.version} ${properties.updatedOn?.toISOString()}`);
+  }
+  const [recovery] = await stack.postgres.replica.query<{ inRecovery: boolean }>(
+    'SELECT pg_is_in_recovery() AS "inRecovery"',
+  );
+  const [rows] = await stack.postgres.replica.query<{ checksum: string }>(
+    "SELECT md5(string_agg(id::text || name || definition::text, ',' ORDER BY id)) AS checksum FROM kyvos_semantic_model",
+  );
+  return {
+    primary: await blobsOf(stack.names.primaryStorageAccount, stack.names.container),
+    drContainers,
+    secrets: secrets.sort(),
+    replica: { ...recovery, ...rows },
+    servers: stack.servers.map((s) => JSON.stringify(s)),
+  };
+}
+
+describe('a rehearsal on the local stack', () => {
+  let stack: LocalStack;
+  let deps: FailoverDeps;
+
+  beforeAll(async () => {
+    stack = await startLocalStack();
+    // Directory stubs, small files and a few blobs over the tests' large-blob threshold (64 KiB),
+    // which the copy writes with the asynchronous Copy Blob.
+    await seedKyvosDataset(
+      stack.clients.blobService(stack.names.primaryStorageAccount),
+      stack.names.container,
+      {
+        prefix: stack.names.engineWorkDirectory,
+        files: 60,
+        filesPerDirectory: 10,
+        largeBlobs: 3,
+        largeBlobBytes: 200 * 1024,
+      },
+    );
+    await seedMetadataRepository(stack.postgres.primary, 50);
+    // The rows are on the replica before anything is compared.
+    await waitFor(
+      () =>
+        stack.postgres.replica
+          .query<{ n: string }>('SELECT count(*) AS n FROM kyvos_semantic_model')
+          .catch(() => []),
+      (rows) => rows[0]?.n === '50',
+      { what: 'the seeded rows on the replica' },
+    );
+    deps = failoverDepsFor(stack, capturingLogger().logger);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  /** POST /api/rehearsal, then the rehearsal queue's message handed to the worker, as the host would. */
+  const rehearseOverHttp = async (body: unknown): Promise<RehearsalRecord> => {
+    const accepted = await rehearsalStart(
+      httpRequest('POST', 'https://kyvos-dr.example/api/rehearsal?code=k', body),
+      invocation('rehearsalStart'),
+      deps,
+    );
+    expect(accepted.status).toBe(202);
+    const { rehearsalId, statusUrl } = accepted.jsonBody as { rehearsalId: string; statusUrl: string };
+    expect(statusUrl).toBe(`https://kyvos-dr.example/api/rehearsal/${rehearsalId}`);
+    const queue = stack.clients.queueService(stack.names.appStorageAccount).getQueueClient(REHEARSAL_QUEUE);
+    const { receivedMessageItems } = await queue.receiveMessages({
+      numberOfMessages: 1,
+      visibilityTimeout: 600,
+    });
+    const message = receivedMessageItems[0];
+    expect(message).toBeDefined();
+    await rehearsalWorker(message?.messageText, invocation('rehearsalWorker'), deps);
+    await queue.deleteMessage(message?.messageId as string, message?.popReceipt as string);
+    const status = await rehearsalStatus(
+      httpRequest('GET', statusUrl, undefined, { rehearsalId }),
+      invocation('rehearsalStatus'),
+      deps,
+    );
+    expect(status.status).toBe(200);
+    return status.jsonBody as RehearsalRecord;
+  };
+
+  it('without a DR storage account, a rehearsal says the copy was not rehearsed, and creates nothing on the DR side', async () => {
+    const before = await snapshot(stack);
+    const record = await rehearseOverHttp({ sampleBlobs: 20 });
+    expect(record.state).toBe('Passed');
+    expect(record.report?.checks).toContainEqual(
+      expect.objectContaining({
+        id: 'copy.sample',
+        outcome: 'warn',
+        detail: expect.stringMatching(/does not exist yet/),
+      }),
+    );
+    expect(record.report?.source?.blobs).toBeGreaterThan(0);
+    expect(record.report?.copy).toBeUndefined();
+    expect(record.report?.recovery.rtoSeconds).toBeNull();
+    expect(await snapshot(stack)).toEqual(before);
+    const account = await stack
+      .operatorClients()
+      .storageManagement(stack.names.subscriptionId)
+      .storageAccounts.getProperties(stack.names.drResourceGroup, stack.names.drStorageAccount)
+      .catch((error: { statusCode?: number }) => error.statusCode);
+    expect(account).toBe(404);
+  });
+
+  it('copies a sample with directories and the largest blobs into a scratch container, verifies and measures it, estimates RPO and RTO, and leaves the primary, the DR container, the replica and Key Vault as they were', async () => {
+    await preProvisionDrAccount(stack);
+    const before = await snapshot(stack);
+    expect(Object.keys(before.drContainers as object)).toEqual([stack.names.container]);
+
+    const record = await rehearseOverHttp({ sampleBlobs: 30, sampleBytes: 10 * 1024 * 1024, instances: 4 });
+
+    expect(record.problems).toEqual([]);
+    expect(record.state).toBe('Passed');
+    const report = record.report;
+    const source = report?.source;
+    expect(source?.blobs).toBeGreaterThan(30);
+    expect(source?.largeBlobs).toBe(3);
+    expect(source?.histogram.reduce((sum, b) => sum + b.blobs, 0)).toBe(source?.blobs);
+    expect(report?.sample).toMatchObject({ largestSampledBytes: 200 * 1024 });
+    expect(report?.sample?.directoryStubs).toBeGreaterThan(0);
+    expect(report?.sample?.largeBlobs).toBeGreaterThan(0);
+    expect(report?.copy).toMatchObject({
+      blobsCopied: 30,
+      blobsFailed: 0,
+      container: scratchContainerOf(record.rehearsalId),
+    });
+    expect(report?.verification).toMatchObject({
+      ok: true,
+      matched: 30,
+      missingCount: 0,
+      mismatchedCount: 0,
+    });
+    expect(report?.estimate?.bytesPerSecond).toBeGreaterThan(0);
+    expect(report?.estimate?.copySeconds).toBeGreaterThan(0);
+    expect(report?.cleanup).toEqual({ container: scratchContainerOf(record.rehearsalId), deleted: true });
+    expect(report?.replica).toMatchObject({
+      server: stack.names.replicaPostgresServer,
+      forcedPromoteBlockers: [],
+    });
+    expect(report?.recovery.rpoSeconds).not.toBeNull();
+    expect(report?.recovery.parts.map((p) => [p.name, p.source])).toEqual([
+      ['preflight', 'measured'],
+      ['storage.copy', 'extrapolated'],
+      ['database.promote', 'unknown'],
+      ['record', 'unknown'],
+      ['verify', 'measured'],
+    ]);
+
+    // Nothing changed, and the scratch container is gone.
+    expect(await snapshot(stack)).toEqual(before);
+
+    const list = await rehearsalList(
+      httpRequest('GET', 'https://kyvos-dr.example/api/rehearsal?limit=5'),
+      invocation('rehearsalList'),
+      deps,
+    );
+    expect(list.status).toBe(200);
+    const rows = (list.jsonBody as { rehearsals: RehearsalSummary[] }).rehearsals;
+    expect(rows.map((r) => [r.rehearsalId, r.state])[0]).toEqual([record.rehearsalId, 'Passed']);
+    expect(rows).toHaveLength(2);
+  });
+
+  it('answers 400 naming the field for a bad sample size, and 404 for an unknown rehearsal', async () => {
+    const bad = await rehearsalStart(
+      httpRequest('POST', 'https://kyvos-dr.example/api/rehearsal', { sampleBlobs: 0 }),
+      invocation('rehearsalStart'),
+      deps,
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.jsonBody).toMatchObject({ error: { field: 'sampleBlobs' } });
+    const unknown = await rehearsalStatus(
+      httpRequest('GET', 'https://kyvos-dr.example/api/rehearsal/rh-20260101T000000Z-abcdef', undefined, {
+        rehearsalId: 'rh-20260101T000000Z-abcdef',
+      }),
+      invocation('rehearsalStatus'),
+      deps,
+    );
+    expect(unknown.status).toBe(404);
+  });
+});
+
+function invocation(functionName: string): InvocationContext {
+  return new InvocationContext({ invocationId: `test-${functionName}`, functionName });
+}
+
+/** The DR account and its container, as infra/dr-storage-account.json deploys them, with a blob of the operator's. */
+async function preProvisionDrAccount(stack: LocalStack): Promise<void> {
+  const operator = stack.operatorClients();
+  const { subscriptionId, drResourceGroup, drStorageAccount, regions } = stack.names;
+  await operator.storageManagement(subscriptionId).storageAccounts.beginCreateAndWait(
+    drResourceGroup,
+    drStorageAccount,
+    {
+      location: regions.dr,
+      kind: 'StorageV2',
+      sku: { name: 'Standard_LRS' },
+      isHnsEnabled: true,
+      minimumTlsVersion: 'TLS1_2',
+      enableHttpsTrafficOnly: true,
+      allowBlobPublicAccess: false,
+    },
+    { updateIntervalInMs: 100 },
+  );
+  const container = operator.blobService(drStorageAccount).getContainerClient(stack.names.container);
+  await container.createIfNotExists();
+  await container.getBlockBlobClient('placed-by-the-operator.txt').upload('kept', 4);
+}

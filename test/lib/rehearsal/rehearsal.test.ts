@@ -1,4 +1,3 @@
-import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedKyvosDataset, seedMetadataRepository } from '../../../local/seed.js';
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
@@ -12,12 +11,7 @@ import { REHEARSAL_QUEUE } from '../../../src/lib/failover/queues.js';
 import type { RehearsalRecord } from '../../../src/lib/rehearsal/Rehearsal.js';
 import { scratchContainerOf } from '../../../src/lib/rehearsal/Rehearsal.js';
 import type { RehearsalSummary } from '../../../src/lib/rehearsal/rehearsalSummary.js';
-import {
-  capturingLogger,
-  failoverDepsFor,
-  httpRequest,
-  startSeededStack,
-} from '../../helpers/failoverHarness.js';
+import { capturingLogger, failoverDepsFor, httpRequest, invocation } from '../../helpers/failoverHarness.js';
 import { waitFor } from '../../helpers/healthStack.js';
 
 /**
@@ -222,10 +216,6 @@ describe('a rehearsal on the local stack', () => {
     expect(unknown.status).toBe(404);
   });
 });
-
-function invocation(functionName: string): InvocationContext {
-  return new InvocationContext({ invocationId: `test-${functionName}`, functionName });
-}
 
 /** The DR account and its container, as infra/dr-storage-account.json deploys them, with a blob of the operator's. */
 async function preProvisionDrAccount(stack: LocalStack): Promise<void> {

@@ -30,6 +30,11 @@ describe('the drill', () => {
 
     const { stdout } = result;
     expect(stdout).toMatch(/^ {2}Readiness: Healthy, RPO [\d.]+ s/m);
+    // The drill rehearses first: the DR account does not exist yet, so the copy is not rehearsed.
+    expect(stdout).toMatch(/^ {2}Rehearsal rh-\d{8}T\d{6}Z-[0-9a-f]{6}: Passed$/m);
+    expect(stdout).toMatch(
+      /^ {6}warn {2}copy\.sample +the DR storage account "kyvosdrdata" does not exist yet/m,
+    );
     expect(stdout).toMatch(/202 Accepted: run fo-\d{8}T\d{6}Z-[0-9a-f]{6}/);
     expect(stdout).toMatch(/step storage\.copy succeeded in [\d.]+ s: 2\d\d blobs copied/);
     expect(stdout).toMatch(
@@ -91,6 +96,7 @@ describe('the drill', () => {
     expect(drill.timings.stackStartSeconds).toBeGreaterThan(0);
     expect(drill.timings.failoverSeconds).toBeGreaterThanOrEqual(report.rtoSeconds as number);
     expect(drill.healthBefore?.status).toBe('Healthy');
+    expect(drill.rehearsal).toMatchObject({ state: 'Passed', problems: [], sourceBlobs: seeded.blobs });
     expect(drill.failoverOptions?.largeBlobThresholdInBytes).toBeLessThan(256 * 1024);
 
     // The structured log is beside the report, and neither holds a SAS signature.

@@ -6,11 +6,15 @@ import { rehearsalStart } from '../../../src/functions/rehearsalStart.js';
 import { rehearsalStatus } from '../../../src/functions/rehearsalStatus.js';
 import { rehearsalWorker } from '../../../src/functions/rehearsalWorker.js';
 import type { ClientFactory } from '../../../src/lib/clients/ClientFactory.js';
+import { newRun } from '../../../src/lib/failover/FailoverRun.js';
 import type { FailoverDeps } from '../../../src/lib/failover/FailoverService.js';
-import { REHEARSAL_QUEUE } from '../../../src/lib/failover/queues.js';
+import { encodeMessage, REHEARSAL_QUEUE } from '../../../src/lib/failover/queues.js';
+import { RunStore } from '../../../src/lib/failover/RunStore.js';
 import type { RehearsalRecord } from '../../../src/lib/rehearsal/Rehearsal.js';
 import { scratchContainerOf } from '../../../src/lib/rehearsal/Rehearsal.js';
+import { rehearsalRuntime, startRehearsal } from '../../../src/lib/rehearsal/RehearsalService.js';
 import type { RehearsalSummary } from '../../../src/lib/rehearsal/rehearsalSummary.js';
+import { parseRehearsalRequest } from '../../../src/lib/rehearsal/requests.js';
 import { capturingLogger, failoverDepsFor, httpRequest, invocation } from '../../helpers/failoverHarness.js';
 import { waitFor } from '../../helpers/healthStack.js';
 
@@ -196,6 +200,51 @@ describe('a rehearsal on the local stack', () => {
     const rows = (list.jsonBody as { rehearsals: RehearsalSummary[] }).rehearsals;
     expect(rows.map((r) => [r.rehearsalId, r.state])[0]).toEqual([record.rehearsalId, 'Passed']);
     expect(rows).toHaveLength(2);
+  });
+
+  it('a rehearsal whose worker died mid-way is ended Failed by the next delivery, which deletes its scratch container', async () => {
+    const runtime = rehearsalRuntime(deps);
+    const record = await startRehearsal(runtime, parseRehearsalRequest({}, 'test'));
+    await runtime.rehearsals.update(record.rehearsalId, (r) => {
+      r.state = 'Running';
+      r.phase = 'copy';
+      return true;
+    });
+    const scratch = stack.clients
+      .blobService(stack.names.drStorageAccount)
+      .getContainerClient(scratchContainerOf(record.rehearsalId));
+    await scratch.create();
+    await scratch.getBlockBlobClient('kyvos/left-behind').upload('x', 1);
+
+    await rehearsalWorker(
+      encodeMessage({ kind: 'rehearse', rehearsalId: record.rehearsalId }),
+      invocation('rehearsalWorker'),
+      deps,
+    );
+
+    const ended = await runtime.rehearsals.get(record.rehearsalId);
+    expect(ended).toMatchObject({ state: 'Failed', error: expect.stringMatching(/cut off during copy/) });
+    expect(await scratch.exists()).toBe(false);
+  });
+
+  it('POST /api/rehearsal answers 409 naming the run while a failover runs', async () => {
+    const runs = new RunStore(stack.clients.blobService(stack.names.appStorageAccount));
+    const runId = 'fo-20261202T000000Z-abcdef';
+    await runs.acquireLock(runId, new Date());
+    await runs.create(
+      newRun(runId, { mode: 'planned', reason: 't', dryRun: false, requestedBy: 't' }, new Date()),
+    );
+    try {
+      const refused = await rehearsalStart(
+        httpRequest('POST', 'https://kyvos-dr.example/api/rehearsal', ''),
+        invocation('rehearsalStart'),
+        deps,
+      );
+      expect(refused.status).toBe(409);
+      expect(refused.jsonBody).toMatchObject({ error: { code: 'FailoverInProgress', runId } });
+    } finally {
+      await runs.releaseLock(runId);
+    }
   });
 
   it('answers 400 naming the field for a bad sample size, and 404 for an unknown rehearsal', async () => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { DrConfig } from '../config/DrConfig.js';
 import type { CopyDeps } from '../copy/types.js';
@@ -69,8 +70,11 @@ export async function runRehearsal(
   });
   if (!claimed) return started;
   let outcome: { report: RehearsalReport } | { error: string };
+  const signal = listenedWidely(options.abortSignal);
   try {
-    outcome = { report: await rehearse(runtime, started, options) };
+    outcome = {
+      report: await rehearse(runtime, started, { ...options, ...(signal ? { abortSignal: signal } : {}) }),
+    };
   } catch (error) {
     options.abortSignal?.throwIfAborted();
     outcome = { error: describeError(error) };
@@ -99,6 +103,19 @@ export async function runRehearsal(
     rtoSeconds: ended.report?.recovery.rtoSeconds ?? null,
   });
   return ended;
+}
+
+/**
+ * The caller's abort signal, followed by one that many requests at once may listen to: the checks,
+ * the listing and the copy all take it, far more than Node's default of 10 listeners.
+ */
+function listenedWidely(signal: AbortSignal | undefined): AbortSignal | undefined {
+  if (!signal) return undefined;
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  if (signal.aborted) controller.abort(signal.reason);
+  else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  return controller.signal;
 }
 
 /** A rehearsal found Running when its work was handed out again: its process ended mid-way. */

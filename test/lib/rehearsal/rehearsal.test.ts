@@ -190,6 +190,13 @@ describe('a rehearsal on the local stack', () => {
 
     // Nothing changed, and the scratch container is gone.
     expect(await snapshot(stack)).toEqual(before);
+    // The copy engine's checkpoints of the sample are gone from the app's storage too; the record stays.
+    const state = stack.clients.blobService(stack.names.appStorageAccount).getContainerClient('kyvos-dr');
+    const left: string[] = [];
+    for await (const blob of state.listBlobsFlat({ prefix: `runs/${record.rehearsalId}/` }))
+      left.push(blob.name);
+    expect(left).toEqual([]);
+    expect(await state.getBlobClient(`rehearsals/${record.rehearsalId}.json`).exists()).toBe(true);
 
     const list = await rehearsalList(
       httpRequest('GET', 'https://kyvos-dr.example/api/rehearsal?limit=5'),

@@ -12,7 +12,8 @@ import { runningFailover } from '../../../src/lib/rehearsal/failoverActivity.js'
 import { type RehearsalRuntime, startRehearsal } from '../../../src/lib/rehearsal/RehearsalService.js';
 import { RehearsalStore } from '../../../src/lib/rehearsal/RehearsalStore.js';
 import { estimateRecovery } from '../../../src/lib/rehearsal/recoveryEstimate.js';
-import { decisionChecks } from '../../../src/lib/rehearsal/runRehearsal.js';
+import { scratchChecks } from '../../../src/lib/rehearsal/rehearseDataPath.js';
+import { decisionChecks, doctorCheck } from '../../../src/lib/rehearsal/rehearsePreflight.js';
 import { SampleCandidates } from '../../../src/lib/rehearsal/sampleCandidates.js';
 import { selectSample } from '../../../src/lib/rehearsal/sampleSelection.js';
 import { withScratchContainer } from '../../../src/lib/rehearsal/scratchContainer.js';
@@ -330,5 +331,106 @@ describe('a rehearsal beside a failover', () => {
     expect(first.state).toBe('Queued');
     const listed = await runtimeOver(documents, T0).rehearsals.list();
     expect(listed.map((r) => r.rehearsalId)).toEqual([later.rehearsalId, first.rehearsalId]);
+  });
+});
+
+describe('what the rehearsal counts as a problem', () => {
+  const copy = {
+    account: 'kyvosdrdata',
+    container: 'kyvos-dr-rehearsal-rh-1',
+    partitions: 4,
+    copyConcurrency: 32,
+    blobsCopied: 10,
+    bytesCopied: 100,
+    blobsFailed: 0,
+    failures: [],
+    seconds: 2,
+  };
+  const verification = {
+    ok: true,
+    sourceCount: 10,
+    destinationCount: 12,
+    matched: 10,
+    missing: [],
+    missingCount: 0,
+    mismatched: [],
+    mismatchedCount: 0,
+    extraCount: 2,
+    accessControlChecked: false,
+    listingOrder: 'hierarchical' as const,
+    durationInMs: 5,
+  };
+
+  it('a scratch container left behind fails the rehearsal, naming the command that deletes it', () => {
+    const checks = scratchChecks(
+      'kyvosdrdata',
+      { container: 'kyvos-dr-rehearsal-rh-1', deleted: false, error: '403 AuthorizationFailure' },
+      { ok: true, value: { copy, verification } },
+      10,
+    );
+    expect(checks.map((c) => [c.id, c.outcome])).toEqual([
+      ['cleanup.scratchContainer', 'fail'],
+      ['copy.sample', 'pass'],
+      ['copy.verify', 'pass'],
+    ]);
+    expect(checks[0]?.detail).toContain(
+      'az storage container delete --account-name kyvosdrdata --name kyvos-dr-rehearsal-rh-1',
+    );
+  });
+
+  it('a sampled blob not copied, or copied unequal, fails the rehearsal', () => {
+    const cleanup = { container: 'c', deleted: true };
+    const failedBlob = scratchChecks(
+      'a',
+      cleanup,
+      {
+        ok: true,
+        value: {
+          copy: { ...copy, blobsFailed: 1, failures: [{ name: 'x', reason: 'denied' }] },
+          verification,
+        },
+      },
+      10,
+    );
+    expect(failedBlob.find((c) => c.id === 'copy.sample')).toMatchObject({
+      outcome: 'fail',
+      detail: expect.stringContaining('x: denied'),
+    });
+    const unequal = scratchChecks(
+      'a',
+      cleanup,
+      {
+        ok: true,
+        value: {
+          copy,
+          verification: {
+            ...verification,
+            ok: false,
+            mismatchedCount: 1,
+            mismatched: [{ name: 'y', reason: 'size' }],
+          },
+        },
+      },
+      10,
+    );
+    expect(unequal.find((c) => c.id === 'copy.verify')?.outcome).toBe('fail');
+  });
+
+  it("the doctor's fail is a problem; its warn and unknown are warnings; no finding passes", () => {
+    const report = (outcome: 'pass' | 'fail' | 'warn' | 'unknown') => ({
+      outcome,
+      findings: [
+        { area: 'network' as const, id: 'network.x', outcome, detail: 'd', fix: 'open the firewall' },
+      ],
+      counts: { pass: 0, fail: 0, warn: 0, unknown: 0, [outcome]: 1 },
+      checkedAt: '2026-12-01T00:00:00Z',
+    });
+    expect(doctorCheck(report('fail'))).toMatchObject({
+      outcome: 'fail',
+      detail: expect.stringContaining('open the firewall'),
+    });
+    expect(doctorCheck(report('unknown')).outcome).toBe('warn');
+    expect(doctorCheck(report('warn')).outcome).toBe('warn');
+    expect(doctorCheck({ ...report('pass'), findings: [] }).outcome).toBe('pass');
   });
 });

@@ -51,6 +51,10 @@ export function registerRehearse(program: Command, cli: CliRun): void {
     .command('rehearsals')
     .summary('list the latest rehearsals, newest first')
     .option('--json', 'print them as JSON (the shape of GET /api/rehearsal)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 listed; 3 configuration error (the app storage account is not set). See kyvos-dr --help.',
+    )
     .action(async (options: RehearseOptions, command: Command) => {
       cli.exitCode = await history(options, command, cli);
     });

@@ -153,6 +153,8 @@ describe('a rehearsal on the local stack', () => {
 
     expect(record.problems).toEqual([]);
     expect(record.state).toBe('Passed');
+    // The evidence names endpoints and blobs, never a SAS.
+    expect(JSON.stringify(record)).not.toMatch(/sig=/);
     const report = record.report;
     const source = report?.source;
     expect(source?.blobs).toBeGreaterThan(30);

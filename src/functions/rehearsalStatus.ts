@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { type Deps, getDeps } from '../lib/deps.js';
-import { errorResponse, json } from '../lib/http.js';
+import { badRouteId, errorResponse, json } from '../lib/http.js';
 import { contextLogger } from '../lib/log.js';
 import { REHEARSAL_ID_PATTERN } from '../lib/rehearsal/Rehearsal.js';
 import { rehearsalRuntime } from '../lib/rehearsal/RehearsalService.js';
@@ -13,15 +13,8 @@ export async function rehearsalStatus(
 ): Promise<HttpResponseInit> {
   const logger = contextLogger(context);
   const rehearsalId = request.params.rehearsalId ?? '';
-  if (!REHEARSAL_ID_PATTERN.test(rehearsalId)) {
-    return json(400, {
-      error: {
-        code: 'BadRequest',
-        message: `"${rehearsalId.slice(0, 80)}" is not a rehearsal id.`,
-        field: 'rehearsalId',
-      },
-    });
-  }
+  const invalid = badRouteId(rehearsalId, REHEARSAL_ID_PATTERN, 'rehearsalId', 'a rehearsal id');
+  if (invalid) return invalid;
   try {
     const record = await rehearsalRuntime(deps).rehearsals.get(rehearsalId);
     if (!record) return json(404, { error: { code: 'NotFound', message: `No rehearsal ${rehearsalId}.` } });

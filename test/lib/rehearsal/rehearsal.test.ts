@@ -272,6 +272,18 @@ describe('a rehearsal on the local stack', () => {
       deps,
     );
     expect(unknown.status).toBe(404);
+    const notAnId = await rehearsalStatus(
+      httpRequest('GET', 'https://kyvos-dr.example/api/rehearsal/fo-1', undefined, { rehearsalId: 'fo-1' }),
+      invocation('rehearsalStatus'),
+      deps,
+    );
+    expect(notAnId).toMatchObject({ status: 400, jsonBody: { error: { field: 'rehearsalId' } } });
+    const badLimit = await rehearsalList(
+      httpRequest('GET', 'https://kyvos-dr.example/api/rehearsal?limit=0'),
+      invocation('rehearsalList'),
+      deps,
+    );
+    expect(badLimit).toMatchObject({ status: 400, jsonBody: { error: { field: 'limit' } } });
   });
 });
 

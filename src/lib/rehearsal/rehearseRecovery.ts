@@ -4,15 +4,25 @@ import type { Rehearsing } from './Rehearsing.js';
 import { estimateRecovery, type RecoveryPart } from './recoveryEstimate.js';
 import type { RehearsedDataPath } from './rehearseDataPath.js';
 
-/** RPO and RTO now: measured parts, the extrapolated copy, and the latest failover's promote and record. */
+/**
+ * RPO and RTO now: measured parts, the extrapolated copy, and the latest failover's promote, fence
+ * and record steps.
+ */
 export async function rehearsedRecovery(
   ctx: Rehearsing,
   readiness: Readiness,
   preflightSeconds: number,
   data: RehearsedDataPath,
 ) {
-  const timings = await latestFailoverTimings(ctx.runtime.runs, ['database.promote', 'record'], ctx.abort);
-  const fromHistory = (step: 'database.promote' | 'record', what: string): RecoveryPart => {
+  const timings = await latestFailoverTimings(
+    ctx.runtime.runs,
+    ['database.promote', 'database.fence', 'record'],
+    ctx.abort,
+  );
+  const fromHistory = (
+    step: 'database.promote' | 'database.fence' | 'record',
+    what: string,
+  ): RecoveryPart => {
     const seconds = timings?.seconds[step];
     return seconds !== undefined && timings
       ? {
@@ -60,6 +70,7 @@ export async function rehearsedRecovery(
           detail: 'the sample was not copied, so the copy was not measured',
         },
     fromHistory('database.promote', 'the promote of the replica'),
+    fromHistory('database.fence', 'the stop of the old primary'),
     fromHistory('record', 'the Key Vault writes of the new names'),
     source
       ? {

@@ -186,6 +186,7 @@ describe('a rehearsal on the local stack', () => {
       ['preflight', 'measured'],
       ['storage.copy', 'extrapolated'],
       ['database.promote', 'unknown'],
+      ['database.fence', 'unknown'],
       ['record', 'unknown'],
       ['verify', 'measured'],
     ]);

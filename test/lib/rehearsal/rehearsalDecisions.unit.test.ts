@@ -8,7 +8,7 @@ import { LOCK_SETUP_GRACE_IN_MS, RunStore } from '../../../src/lib/failover/RunS
 import { DEFAULT_FAILOVER_OPTIONS } from '../../../src/lib/failover/StepContext.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import { estimateCopy } from '../../../src/lib/rehearsal/copyEstimate.js';
-import { runningFailover } from '../../../src/lib/rehearsal/failoverActivity.js';
+import { latestFailoverTimings, runningFailover } from '../../../src/lib/rehearsal/failoverActivity.js';
 import { type RehearsalRuntime, startRehearsal } from '../../../src/lib/rehearsal/RehearsalService.js';
 import { RehearsalStore } from '../../../src/lib/rehearsal/RehearsalStore.js';
 import { estimateRecovery } from '../../../src/lib/rehearsal/recoveryEstimate.js';
@@ -314,6 +314,33 @@ describe('a rehearsal beside a failover', () => {
     run.state = 'Succeeded';
     await runs.create(run);
     expect(await runningFailover(runs, T0)).toBeUndefined();
+  });
+
+  it("takes the promote's time from the latest failover that succeeded, never from a dry run or a failed one", async () => {
+    const documents = new InMemoryDocumentStore();
+    const runs = new RunStore(documents);
+    const ended = (
+      runId: string,
+      state: 'Succeeded' | 'Failed',
+      endedAt: string,
+      promoteSeconds: number,
+      dryRun = false,
+    ) => {
+      const run = newRun(runId, { ...request, dryRun }, T0);
+      run.state = state;
+      run.endedAt = endedAt;
+      run.steps['database.promote'].durationSeconds = promoteSeconds;
+      return runs.create(run);
+    };
+    expect(await latestFailoverTimings(runs, ['database.promote'])).toBeUndefined();
+    await ended('fo-20261101T000000Z-aaaaaa', 'Succeeded', '2026-11-01T01:00:00Z', 300);
+    await ended('fo-20261110T000000Z-bbbbbb', 'Succeeded', '2026-11-10T01:00:00Z', 240);
+    await ended('fo-20261120T000000Z-cccccc', 'Failed', '2026-11-20T01:00:00Z', 10);
+    await ended('fo-20261125T000000Z-dddddd', 'Succeeded', '2026-11-25T01:00:00Z', 1, true);
+    expect(await latestFailoverTimings(runs, ['database.promote', 'record'])).toEqual({
+      runId: 'fo-20261110T000000Z-bbbbbb',
+      seconds: { 'database.promote': 240 },
+    });
   });
 
   it('starts when no failover runs, Queued, and is listed newest first', async () => {

@@ -67,10 +67,7 @@ export function formatRehearsal(record: RehearsalRecord): string[] {
       'RTO',
       recovery.rtoSeconds !== null
         ? formatSeconds(recovery.rtoSeconds)
-        : `at least ${formatSeconds(recovery.rtoKnownSeconds)} (${recovery.parts
-            .filter((p) => p.seconds === null)
-            .map((p) => p.name)
-            .join(', ')} unknown)`,
+        : `at least ${formatSeconds(recovery.rtoKnownSeconds)} (${recovery.parts.filter((p) => p.seconds === null).length} of its parts unknown, below)`,
     ),
   );
   for (const part of recovery.parts)

@@ -47,7 +47,7 @@ describe('kyvos-dr against the local stack', () => {
     expect(result.stdout).toContain(`Rehearsal ${id}: Passed`);
     expect(result.stdout).toMatch(/^ {2}source +1\d\d blobs/m);
     expect(result.stdout).toMatch(
-      /^ {2}RTO +at least [\d.]+ s \(storage\.ensureAccount, storage\.copy, database\.promote, database\.fence, record unknown\)/m,
+      /^ {2}RTO +at least [\d.]+ s \(5 of its parts unknown, below\)\n {4}preflight +[\d.]+ s +measured/m,
     );
     expectNoSecrets(result.stdout, result.stderr);
 

@@ -2,6 +2,12 @@ import type { DrConfig } from '../config/DrConfig.js';
 import type { RehearsalCheck, RehearsalPhase, RehearsalRecord } from './Rehearsal.js';
 import type { RehearsalRuntime } from './RehearsalService.js';
 
+/**
+ * One rehearsal under way, as its phases (`rehearsePreflight`, `rehearseDataPath`,
+ * `rehearsedRecovery`) share it: the record, the configuration read once, the checks so far.
+ */
+
+/** How `runRehearsal` reports and measures. */
 export interface RunRehearsalOptions {
   /** Told when each phase starts (the CLI's progress on stderr). */
   onPhase?: (phase: RehearsalPhase, record: RehearsalRecord) => void;
@@ -23,6 +29,7 @@ export interface Rehearsing {
   checks: RehearsalCheck[];
 }
 
+/** Records that a phase starts (the status URL shows it), logs it, and tells `onPhase`; stops here when aborted. */
 export async function enterPhase(ctx: Rehearsing, phase: RehearsalPhase): Promise<void> {
   ctx.options.abortSignal?.throwIfAborted();
   ctx.record = await ctx.runtime.rehearsals.update(ctx.record.rehearsalId, (r) => {

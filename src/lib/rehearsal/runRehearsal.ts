@@ -48,7 +48,11 @@ export async function runRehearsal(
       report: await rehearse(runtime, started, { ...options, ...(signal ? { abortSignal: signal } : {}) }),
     };
   } catch (error) {
-    options.abortSignal?.throwIfAborted();
+    if (options.abortSignal?.aborted) {
+      // Interrupted (Ctrl-C): the scratch container is already gone; the record says so, then the caller hears it.
+      await endInterrupted(runtime, rehearsalId, options.abortSignal.reason);
+      throw options.abortSignal.reason;
+    }
     outcome = { error: describeError(error) };
   }
   const ended = await rehearsals.update(rehearsalId, (r) => {
@@ -88,6 +92,22 @@ function listenedWidely(signal: AbortSignal | undefined): AbortSignal | undefine
   if (signal.aborted) controller.abort(signal.reason);
   else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
   return controller.signal;
+}
+
+/** An interrupted rehearsal ends Failed, saying so; its scratch container was deleted on the way out. */
+async function endInterrupted(
+  runtime: RehearsalRuntime,
+  rehearsalId: string,
+  reason: unknown,
+): Promise<void> {
+  const why = `The rehearsal was interrupted (${describeError(reason)}); its scratch container was deleted. Start a new rehearsal.`;
+  await runtime.rehearsals.update(rehearsalId, (r) => {
+    r.state = 'Failed';
+    r.endedAt = runtime.deps.clock().toISOString();
+    r.error = why;
+    r.problems = [why];
+    return true;
+  });
 }
 
 /** A rehearsal found Running when its work was handed out again: its process ended mid-way. */

@@ -15,6 +15,7 @@ import { scratchContainerOf } from '../../../src/lib/rehearsal/Rehearsal.js';
 import { rehearsalRuntime, startRehearsal } from '../../../src/lib/rehearsal/RehearsalService.js';
 import type { RehearsalSummary } from '../../../src/lib/rehearsal/rehearsalSummary.js';
 import { parseRehearsalRequest } from '../../../src/lib/rehearsal/requests.js';
+import { runRehearsal } from '../../../src/lib/rehearsal/runRehearsal.js';
 import { capturingLogger, failoverDepsFor, httpRequest, invocation } from '../../helpers/failoverHarness.js';
 import { waitFor } from '../../helpers/healthStack.js';
 
@@ -235,6 +236,32 @@ describe('a rehearsal on the local stack', () => {
     const ended = await runtime.rehearsals.get(record.rehearsalId);
     expect(ended).toMatchObject({ state: 'Failed', error: expect.stringMatching(/cut off during copy/) });
     expect(await scratch.exists()).toBe(false);
+  });
+
+  it('a rehearsal interrupted during its verification ends Failed saying so, and its scratch container is gone', async () => {
+    const { logger, lines } = capturingLogger();
+    const runtime = rehearsalRuntime(failoverDepsFor(stack, logger));
+    const record = await startRehearsal(runtime, parseRehearsalRequest({ sampleBlobs: 10 }, 'test'));
+    const controller = new AbortController();
+    const run = runRehearsal(runtime, record.rehearsalId, {
+      abortSignal: controller.signal,
+      onPhase: (phase) => {
+        if (phase === 'verify') controller.abort(new Error('Interrupted by SIGINT'));
+      },
+    });
+    await expect(run).rejects.toThrow('Interrupted by SIGINT');
+    // The sample was copied into the scratch container before the interruption, and the container is gone.
+    expect(
+      lines.filter((l) => l.includes('"event":"copy.partition.end"') && l.includes(record.rehearsalId)),
+    ).not.toEqual([]);
+    const scratch = stack.clients
+      .blobService(stack.names.drStorageAccount)
+      .getContainerClient(scratchContainerOf(record.rehearsalId));
+    expect(await scratch.exists()).toBe(false);
+    expect(await runtime.rehearsals.get(record.rehearsalId)).toMatchObject({
+      state: 'Failed',
+      error: expect.stringMatching(/interrupted \(Interrupted by SIGINT\)/),
+    });
   });
 
   it('POST /api/rehearsal answers 409 naming the run while a failover runs', async () => {

@@ -27,6 +27,9 @@ export async function rehearsalList(
   }
 }
 
+// The same route as rehearsalStart, for another method: the host matches a route with its methods
+// (Azure/azure-functions-host#763), and two functions of distinct names may share a route
+// (Azure/azure-functions-nodejs-library#243).
 app.http('rehearsalList', {
   methods: ['GET'],
   authLevel: 'function',

@@ -41,6 +41,7 @@ import { type RehearsalSummary, rehearsalSummary } from '../../src/lib/rehearsal
 import { parseRehearsalRequest } from '../../src/lib/rehearsal/requests.js';
 import { runRehearsal } from '../../src/lib/rehearsal/runRehearsal.js';
 import { buildReport, type FailoverReport } from '../../src/lib/report/failoverReport.js';
+import { preProvisionDrStorageAccount } from '../drStorageAccount.js';
 import { seedKyvosDataset, seedMetadataRepository, startMetadataWriter } from '../seed.js';
 import { type LocalStack, startLocalStack } from '../stack.js';
 import { postConfirm, postFailover } from './httpTriggers.js';
@@ -219,6 +220,12 @@ export async function runDrill(options: DrillOptions, io: CliIo): Promise<ExitCo
     if (health.value.replica) say(...indent(formatHealthReport(health.value.replica)));
     say(...indent(formatReadiness(health.value)));
 
+    if (options.preProvisionDr) {
+      await phase(
+        `Deploying the DR storage account ${names.drStorageAccount} ahead, as infra/dr-storage-account.json would`,
+        () => preProvisionDrStorageAccount(liveStack),
+      );
+    }
     const rehearsal = await phase(
       'Rehearsing the failover without changing anything (kyvos-dr rehearse: preflight, the source listed, a sample copied to a scratch container and verified, RPO and RTO estimated)',
       async () => {

@@ -107,10 +107,22 @@ describe('the drill', () => {
 
   it('runs a forced failover during a primary region outage and shows the estimated data loss', async () => {
     const reportFile = path.join(dir, 'outage.json');
-    const result = await runMain(['drill', '--scenario', 'region-outage', ...SMALL, '--report', reportFile]);
+    // With the DR account deployed ahead, the rehearsal before the outage copies and verifies a sample.
+    const result = await runMain([
+      'drill',
+      '--scenario',
+      'region-outage',
+      '--pre-provision-dr',
+      ...SMALL,
+      '--report',
+      reportFile,
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('The primary region (centralus) is down');
+    expect(result.stdout).toMatch(/^ {6}ok {4}copy\.sample +\d+ blobs, \d+ bytes copied server-side/m);
+    expect(result.stdout).toMatch(/^ {6}ok {4}copy\.verify +\d+ sampled blobs match their source/m);
+    expect(result.stdout).toMatch(/^ {4}throughput +.+\/s, [\d.]+ blobs\/s \(measured\)/m);
     expect(result.stdout).toMatch(/^ {2}estimated loss +Up to: /m);
     expect(result.stdout).toMatch(/^ {2}old primary +NOT fenced/m);
     expect(result.stdout).toMatch(/^ {2}verification +ok/m);
@@ -124,6 +136,9 @@ describe('the drill', () => {
     expect(report.oldPrimaryFenced).toBe(false);
     expect(report.checklist[0]?.id).toBe('fence-old-primary');
     expect(report.drill.outage?.region).toBe('primary');
+    expect(report.drill.rehearsal).toMatchObject({ state: 'Passed', problems: [] });
+    expect(report.drill.rehearsal?.sampleBlobs).toBeGreaterThan(0);
+    expect(report.drill.rehearsal?.copySeconds).toBeGreaterThan(0);
     expect(report.drill.metadata.audit?.basis).not.toBeNull();
     // A forced run has no quiesce: nobody was asked to stop Kyvos.
     expect(report.quiesce).toMatchObject({ required: false });

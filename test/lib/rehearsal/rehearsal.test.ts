@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preProvisionDrStorageAccount } from '../../../local/drStorageAccount.js';
 import { seedKyvosDataset, seedMetadataRepository } from '../../../local/seed.js';
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import { rehearsalList } from '../../../src/functions/rehearsalList.js';
@@ -317,23 +318,11 @@ describe('a rehearsal on the local stack', () => {
 
 /** The DR account and its container, as infra/dr-storage-account.json deploys them, with a blob of the operator's. */
 async function preProvisionDrAccount(stack: LocalStack): Promise<void> {
+  await preProvisionDrStorageAccount(stack);
   const operator = stack.operatorClients();
-  const { subscriptionId, drResourceGroup, drStorageAccount, regions } = stack.names;
-  await operator.storageManagement(subscriptionId).storageAccounts.beginCreateAndWait(
-    drResourceGroup,
-    drStorageAccount,
-    {
-      location: regions.dr,
-      kind: 'StorageV2',
-      sku: { name: 'Standard_LRS' },
-      isHnsEnabled: true,
-      minimumTlsVersion: 'TLS1_2',
-      enableHttpsTrafficOnly: true,
-      allowBlobPublicAccess: false,
-    },
-    { updateIntervalInMs: 100 },
-  );
-  const container = operator.blobService(drStorageAccount).getContainerClient(stack.names.container);
+  const container = operator
+    .blobService(stack.names.drStorageAccount)
+    .getContainerClient(stack.names.container);
   await container.createIfNotExists();
   await container.getBlockBlobClient('placed-by-the-operator.txt').upload('kept', 4);
 }

@@ -26,6 +26,7 @@ import {
   formatRunSummary,
   formatSeconds,
 } from '../../src/cli/format.js';
+import { formatRehearsal } from '../../src/cli/formatRehearsal.js';
 import type { CliIo, OutputStream } from '../../src/cli/io.js';
 import { createDeps } from '../../src/lib/deps.js';
 import type { FailoverRun } from '../../src/lib/failover/FailoverRun.js';
@@ -35,7 +36,12 @@ import { failoverRuntime } from '../../src/lib/failover/runtime.js';
 import { combineReadiness, type Readiness } from '../../src/lib/health/readiness.js';
 import { runHealthCheck } from '../../src/lib/health/runHealthCheck.js';
 import { describeError } from '../../src/lib/redact.js';
+import { rehearsalRuntime, startRehearsal } from '../../src/lib/rehearsal/RehearsalService.js';
+import { type RehearsalSummary, rehearsalSummary } from '../../src/lib/rehearsal/rehearsalSummary.js';
+import { parseRehearsalRequest } from '../../src/lib/rehearsal/requests.js';
+import { runRehearsal } from '../../src/lib/rehearsal/runRehearsal.js';
 import { buildReport, type FailoverReport } from '../../src/lib/report/failoverReport.js';
+import { preProvisionDrStorageAccount } from '../drStorageAccount.js';
 import { seedKyvosDataset, seedMetadataRepository, startMetadataWriter } from '../seed.js';
 import { type LocalStack, startLocalStack } from '../stack.js';
 import { postConfirm, postFailover } from './httpTriggers.js';
@@ -100,6 +106,8 @@ export interface DrillRecord {
     confirmedAt: string | null;
   } | null;
   healthBefore: Readiness | null;
+  /** The rehearsal run before the failover: what it found and estimated. */
+  rehearsal: RehearsalSummary | null;
   outage: { region: 'primary'; at: string } | null;
   request: { status: number; runId: string | null; statusUrl: string | null } | null;
   throughput: CopyThroughput | null;
@@ -211,6 +219,26 @@ export async function runDrill(options: DrillOptions, io: CliIo): Promise<ExitCo
     if (health.value.storage) say(...indent(formatHealthReport(health.value.storage)));
     if (health.value.replica) say(...indent(formatHealthReport(health.value.replica)));
     say(...indent(formatReadiness(health.value)));
+
+    if (options.preProvisionDr) {
+      await phase(
+        `Deploying the DR storage account ${names.drStorageAccount} ahead, as infra/dr-storage-account.json would`,
+        () => preProvisionDrStorageAccount(liveStack),
+      );
+    }
+    const rehearsal = await phase(
+      'Rehearsing the failover without changing anything (kyvos-dr rehearse: preflight, the source listed, a sample copied to a scratch container and verified, RPO and RTO estimated)',
+      async () => {
+        const rehearsing = rehearsalRuntime(deps);
+        const record = await startRehearsal(rehearsing, parseRehearsalRequest({}, 'kyvos-dr drill'));
+        return runRehearsal(rehearsing, record.rehearsalId, abortSignal ? { abortSignal } : {});
+      },
+    );
+    drill.rehearsal = rehearsalSummary(rehearsal.value);
+    say(...indent(formatRehearsal(rehearsal.value)));
+    if (rehearsal.value.state !== 'Passed') {
+      problem(`the rehearsal found a problem: ${rehearsal.value.problems.join('; ')}`);
+    }
 
     if (forced) {
       await sampler.sampleNow();
@@ -393,6 +421,7 @@ function newDrillRecord(options: DrillOptions, failoverOptions: FailoverDeps['op
     },
     operator: null,
     healthBefore: null,
+    rehearsal: null,
     outage: null,
     request: null,
     throughput: null,

@@ -17,6 +17,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerDrill } from './commands/drill.js';
 import { registerFailover, registerRetry } from './commands/failover.js';
 import { registerHealth } from './commands/health.js';
+import { registerRehearse } from './commands/rehearse.js';
 import { registerResume, registerStatus } from './commands/status.js';
 import { causeOfType, EXIT, EXIT_CODES_HELP, type ExitCode, exitCodeOf } from './exitCodes.js';
 import { type CliIo, processIo } from './io.js';
@@ -41,6 +42,7 @@ Examples:
   kyvos-dr status fo-20261123T201500Z-3f9a1c
   kyvos-dr confirm fo-20261123T201500Z-3f9a1c    # Kyvos is stopped: a planned run goes on
   kyvos-dr retry fo-20261123T201500Z-3f9a1c --reason "replica quota raised"
+  kyvos-dr rehearse --sample-blobs 500    # a failover rehearsed without changing anything
   kyvos-dr drill --scenario region-outage`;
 
 /** Builds the command tree. Output goes to `io`; errors are thrown (`exitOverride`), never `process.exit`. */
@@ -48,7 +50,7 @@ export function buildProgram(cli: ReturnType<typeof newCliRun>): Command {
   const { io } = cli;
   const program = new Command('kyvos-dr')
     .description(
-      'Disaster recovery for Kyvos on Azure: health and RPO, failover prerequisites, failover, run status, configuration check.',
+      'Disaster recovery for Kyvos on Azure: health and RPO, failover prerequisites, failover, run status, rehearsal, configuration check.',
     )
     .addOption(
       new Option(
@@ -85,6 +87,7 @@ export function buildProgram(cli: ReturnType<typeof newCliRun>): Command {
   registerRetry(program, cli);
   registerConfirm(program, cli);
   registerConfig(program, cli);
+  registerRehearse(program, cli);
   registerDrill(program, cli);
   return program;
 }

@@ -16,9 +16,15 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 /** Reads a JSON body; bad JSON is an `InputError`, never a thrown `SyntaxError`. */
-export async function readJson(request: { text(): Promise<string> }): Promise<unknown> {
+export async function readJson(
+  request: { text(): Promise<string> },
+  options: { allowEmpty?: boolean } = {},
+): Promise<unknown> {
   const text = await request.text();
-  if (!text.trim()) throw new InputError('The request body is empty; send a JSON object.');
+  if (!text.trim()) {
+    if (options.allowEmpty) return undefined;
+    throw new InputError('The request body is empty; send a JSON object.');
+  }
   try {
     return JSON.parse(text);
   } catch {
@@ -75,13 +81,19 @@ export function webhookErrorResponse(error: unknown, logger: Logger, event: stri
 
 /** `400` naming the `runId` route parameter when it is not a failover run id; undefined when it is. */
 export function badRunId(runId: string): HttpResponseInit | undefined {
-  if (RUN_ID_PATTERN.test(runId)) return undefined;
+  return badRouteId(runId, RUN_ID_PATTERN, 'runId', 'a failover run id');
+}
+
+/** `400` naming the route parameter `field` when `value` is not `what`; undefined when it is. */
+export function badRouteId(
+  value: string,
+  pattern: RegExp,
+  field: string,
+  what: string,
+): HttpResponseInit | undefined {
+  if (pattern.test(value)) return undefined;
   return json(400, {
-    error: {
-      code: 'BadRequest',
-      message: `"${runId.slice(0, 80)}" is not a failover run id.`,
-      field: 'runId',
-    },
+    error: { code: 'BadRequest', message: `"${value.slice(0, 80)}" is not ${what}.`, field },
   });
 }
 

@@ -38,6 +38,31 @@ describe('kyvos-dr against the local stack', () => {
     for (const output of outputs) for (const secret of secrets) expect(output).not.toContain(secret);
   };
 
+  it('rehearse shows its phases on stderr and its report on stdout, exits 0 when it passed, and rehearsals lists it', async () => {
+    const result = await runMain([...flags, 'rehearse', '--sample-blobs', '20']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^Rehearsal (rh-\d{8}T\d{6}Z-[0-9a-f]{6}) started\.$/m);
+    expect(result.stderr).toMatch(
+      /^\[[\d.]+ s\] preflight\n\[[\d.]+ s\] listing\n\[[\d.]+ s\] copy\n\[[\d.]+ s\] report$/m,
+    );
+    const id = /Rehearsal (rh-\S+) started/.exec(result.stderr)?.[1] as string;
+    expect(result.stdout).toContain(`Rehearsal ${id}: Passed`);
+    expect(result.stdout).toMatch(/^ {2}source +1\d\d blobs/m);
+    expect(result.stdout).toMatch(
+      /^ {2}RTO +at least [\d.]+ s \(5 of its parts unknown, below\)\n {4}preflight +[\d.]+ s +measured/m,
+    );
+    expectNoSecrets(result.stdout, result.stderr);
+
+    const history = await runMain([...flags, 'rehearsals', '--json']);
+    expect(history.code).toBe(0);
+    const rows = (JSON.parse(history.stdout) as { rehearsals: Array<{ rehearsalId: string; state: string }> })
+      .rehearsals;
+    expect(rows[0]).toMatchObject({ rehearsalId: id, state: 'Passed' });
+    const same = await runMain([...flags, 'rehearse', '--history']);
+    expect(same.stdout).toContain(id);
+    expect((await runMain([...flags, 'rehearse', '--sample-blobs', '0'])).code).toBe(2);
+  });
+
   it('config check lists every secret as ok, and never a value', async () => {
     const result = await runMain([...flags, 'config', 'check', '--json']);
     expect(result.code).toBe(0);

@@ -5,7 +5,18 @@ describe('kyvos-dr usage', () => {
   it('prints the usage with the commands, the settings and the exit codes for --help, and exits 0', async () => {
     const result = await spawnCli('src/cli/main.ts', ['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['health', 'doctor', 'failover', 'status', 'resume', 'retry', 'config', 'drill']) {
+    for (const command of [
+      'health',
+      'doctor',
+      'failover',
+      'status',
+      'resume',
+      'retry',
+      'config',
+      'rehearse',
+      'rehearsals',
+      'drill',
+    ]) {
       expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
     expect(result.stdout).toContain('KYVOS_DR_KEY_VAULT_URL');
@@ -30,6 +41,8 @@ describe('kyvos-dr usage', () => {
     [['config', '--help'], 'Usage: kyvos-dr config [options] [command]', 'check'],
     [['config', 'check', '--help'], 'Usage: kyvos-dr config check [options]', 'never printed'],
     [['drill', '--help'], 'Usage: kyvos-dr drill [options]', '--scenario <scenario>'],
+    [['rehearse', '--help'], 'Usage: kyvos-dr rehearse [options]', '--sample-blobs <n>'],
+    [['rehearsals', '--help'], 'Usage: kyvos-dr rehearsals [options]', '--json'],
     [['help', 'failover'], 'Usage: kyvos-dr failover [options]', '--dry-run'],
   ])('%j prints its usage and exits 0', async (argv, usage, mentions) => {
     const result = await runMain(argv);
@@ -65,6 +78,7 @@ describe('kyvos-dr usage', () => {
     [['confirm', 'not-a-run'], 'expected a failover run id'],
     [['drill', '--scenario', 'meteor'], 'Allowed choices are planned, region-outage'],
     [['drill', '--files', 'many'], 'expected a whole number'],
+    [['rehearse', '--sample-bytes', 'lots'], 'expected a whole number'],
     [['health', '--jsn'], "unknown option '--jsn'"],
     [['doctor', '--area', 'dns'], 'Allowed choices are permissions, network, keyVault, postgres, storage'],
     [[], 'Usage: kyvos-dr'],

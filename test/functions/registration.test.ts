@@ -75,6 +75,19 @@ const EXPECTED: Record<string, Record<string, unknown>> = {
     connection: 'AzureWebJobsStorage',
   },
   copyWorker: { trigger: 'storageQueue', queueName: 'kyvos-dr-copy', connection: 'AzureWebJobsStorage' },
+  rehearsalStart: { trigger: 'http', methods: ['POST'], authLevel: 'function', route: 'rehearsal' },
+  rehearsalList: { trigger: 'http', methods: ['GET'], authLevel: 'function', route: 'rehearsal' },
+  rehearsalStatus: {
+    trigger: 'http',
+    methods: ['GET'],
+    authLevel: 'function',
+    route: 'rehearsal/{rehearsalId}',
+  },
+  rehearsalWorker: {
+    trigger: 'storageQueue',
+    queueName: 'kyvos-dr-rehearsal',
+    connection: 'AzureWebJobsStorage',
+  },
 };
 
 /** The binding properties the host reads, per registration; what the expectations compare. */

@@ -19,12 +19,20 @@ export interface DrillOptions {
   /** Where the JSON report goes; default `reports/drill-<runId>.json` under the working directory. */
   report?: string;
   timeoutSeconds: number;
+  /**
+   * Deploy the DR storage account first, as `infra/dr-storage-account.json` would: the rehearsal then
+   * copies a sample into it, and the failover finds it instead of creating it.
+   */
+  preProvisionDr: boolean;
   json: boolean;
   verbose: boolean;
 }
 
 /** The command's options, as commander parses them. */
-type DrillCommandOptions = Omit<DrillOptions, 'json' | 'verbose'> & { json?: boolean };
+type DrillCommandOptions = Omit<DrillOptions, 'json' | 'verbose' | 'preProvisionDr'> & {
+  json?: boolean;
+  preProvisionDr?: boolean;
+};
 
 /** The drill module's entry: 0 when every check passed, 1 when one failed, 130 when interrupted. */
 interface DrillModule {
@@ -66,7 +74,7 @@ export function registerDrill(program: Command, cli: CliRun): void {
     .command('drill')
     .summary('run a whole failover on the local stack, check it and write the report')
     .description(
-      "Run a whole failover on the local stack and check it: start the stack, seed a Kyvos-like dataset and metadata repository, keep writing to the primary database, run the health checks, start the failover through the Function app's HTTP handler, work it with the Function app's queue handlers, verify, print the summary and write the JSON report. Needs no Azure account. This is `npm run drill`.",
+      "Run a whole failover on the local stack and check it: start the stack, seed a Kyvos-like dataset and metadata repository, keep writing to the primary database, run the health checks and a rehearsal, start the failover through the Function app's HTTP handler, work it with the Function app's queue handlers, verify, print the summary and write the JSON report. Needs no Azure account. This is `npm run drill`.",
     )
     .addOption(
       new Option(
@@ -102,13 +110,18 @@ export function registerDrill(program: Command, cli: CliRun): void {
       wholeNumber(1),
       DEFAULTS.timeoutSeconds,
     )
+    .option(
+      '--pre-provision-dr',
+      'deploy the DR storage account first (as infra/dr-storage-account.json), so that the rehearsal copies a sample into it; the failover then finds it instead of creating it',
+    )
     .option('--json', 'print the JSON report on stdout instead of progress and the summary')
     .addHelpText(
       'after',
       `
 The report holds the failover report (rpoSeconds, rtoSeconds, blobs, bytes, verification, promotedServer,
 steps, the Kyvos deployment parameters, the checklist) and, under "drill", what the drill measured: timings,
-the dataset, the metadata rows written and whether the promoted server has them, the copy throughput.
+the dataset, the metadata rows written and whether the promoted server has them, the copy throughput,
+and the summary of the rehearsal run before the failover.
 
 Exit codes: 0 every check passed; 1 a check failed (the reasons are printed); 2 bad arguments;
 130 interrupted (the stack is stopped either way).`,
@@ -125,6 +138,7 @@ Exit codes: 0 every check passed; 1 a check failed (the reasons are printed); 2 
           metadataRows: options.metadataRows,
           ...(options.report ? { report: options.report } : {}),
           timeoutSeconds: options.timeoutSeconds,
+          preProvisionDr: options.preProvisionDr === true,
           json: options.json === true,
           verbose: globals.verbose === true,
         },

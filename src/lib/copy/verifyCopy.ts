@@ -16,6 +16,11 @@ export interface VerifyCopyOptions {
    * (Azure, Kyvos) and, if a listing proves otherwise, starts again assuming the flat order.
    */
   listingOrder?: ListingOrder | 'auto';
+  /**
+   * Verify these source blobs (as listed) instead of listing the whole source: a sample copied to
+   * a destination of its own. They are compared in the listing order tried, like a listing.
+   */
+  sourceBlobs?: readonly ListedBlob[];
   abortSignal?: AbortSignal;
 }
 
@@ -106,7 +111,9 @@ async function verifyInOrder(
     deps.destination.container,
   );
   const source = new SortedCursor(
-    listBlobPages(deps.source.listable(), deps.source.prefix, listOptions),
+    options.sourceBlobs
+      ? pageOf(options.sourceBlobs, order)
+      : listBlobPages(deps.source.listable(), deps.source.prefix, listOptions),
     order,
     'source',
     (error) => deps.source.listingFailed(error),
@@ -183,6 +190,11 @@ async function verifyInOrder(
   result.ok = result.missingCount === 0 && result.mismatchedCount === 0;
   result.durationInMs = Math.round(performance.now() - started);
   return result;
+}
+
+/** Given blobs as one listing page, sorted in `order`. */
+async function* pageOf(blobs: readonly ListedBlob[], order: ListingOrder): AsyncGenerator<ListingPage> {
+  yield { blobs: [...blobs].sort((a, b) => compareBlobNames(order, a.name, b.name)) };
 }
 
 /** Paths whose access control is compared at once. */

@@ -78,13 +78,16 @@ export async function scheduleAdvance(
   });
 }
 
-/** A run id that sorts by time and names nothing secret: `fo-20261123T201500Z-3f9a1c`. */
-export function newRunId(now: Date): string {
+/**
+ * A run id that sorts by time and names nothing secret: `fo-20261123T201500Z-3f9a1c` (a rehearsal's
+ * starts with `rh-`).
+ */
+export function newRunId(now: Date, kind: 'fo' | 'rh' = 'fo'): string {
   const stamp = now
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  return `fo-${stamp}-${randomBytes(3).toString('hex')}`;
+  return `${kind}-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
 /**

@@ -33,10 +33,7 @@ export class RunStore {
   readonly #clock: () => Date;
 
   constructor(documents: DocumentStore | BlobServiceClient, options: { clock?: () => Date } = {}) {
-    this.documents =
-      'getContainerClient' in documents
-        ? new BlobDocumentStore(documents.getContainerClient(STATE_CONTAINER))
-        : documents;
+    this.documents = stateDocuments(documents);
     this.#clock = options.clock ?? (() => new Date());
   }
 
@@ -157,6 +154,13 @@ export class RunStore {
   async alertRun(alertId: string): Promise<string | undefined> {
     return (await this.documents.read<AlertBinding>(alertKey(alertId)))?.value.runId;
   }
+}
+
+/** The documents of the app's state: the given store, or the state container of the app's storage account. */
+export function stateDocuments(documents: DocumentStore | BlobServiceClient): DocumentStore {
+  return 'getContainerClient' in documents
+    ? new BlobDocumentStore(documents.getContainerClient(STATE_CONTAINER))
+    : documents;
 }
 
 interface AlertBinding {

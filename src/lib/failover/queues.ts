@@ -9,6 +9,8 @@
 export const FAILOVER_QUEUE = 'kyvos-dr-failover';
 /** One listing page of the source container to copy. */
 export const COPY_QUEUE = 'kyvos-dr-copy';
+/** Runs a recorded rehearsal (`RehearseMessage`): minutes of work, past an HTTP response's limit. */
+export const REHEARSAL_QUEUE = 'kyvos-dr-rehearsal';
 
 /**
  * Deliveries of a message before the Functions host gives up on it (`maxDequeueCount` in
@@ -30,6 +32,11 @@ export function poisonQueueOf(queue: string): string {
 export interface AdvanceMessage {
   kind: 'advance';
   runId: string;
+}
+
+export interface RehearseMessage {
+  kind: 'rehearse';
+  rehearsalId: string;
 }
 
 export function encodeMessage(message: object): string {

@@ -12,7 +12,7 @@ function reasonField(what: string) {
 }
 
 /** Who asks, as the caller writes it (body, `--requested-by`): bounded, no control or invisible characters. */
-const requestedByField = z
+export const requestedByField = z
   .string({ error: 'requestedBy must be a string' })
   .trim()
   .max(REQUESTED_BY_MAX_LENGTH, `requestedBy must be at most ${REQUESTED_BY_MAX_LENGTH} characters`)

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preProvisionDrStorageAccount } from '../../../local/drStorageAccount.js';
 import { seedKyvosDataset } from '../../../local/seed.js';
 import { DEFAULT_NAMES, type LocalStack, startLocalStack } from '../../../local/stack.js';
 import { failoverStart } from '../../../src/functions/failoverStart.js';
@@ -46,24 +47,7 @@ describe('a stack with the operation-status reads granted on the servers only', 
     // The DR account is pre-provisioned by the operator (as infra/dr-storage-account.json would be
     // before a drill), so that the run gets as far as the promote: with these assignments the
     // create step could not track its own operation either.
-    const { subscriptionId, drResourceGroup, drStorageAccount, regions } = stack.names;
-    await stack
-      .operatorClients()
-      .storageManagement(subscriptionId)
-      .storageAccounts.beginCreateAndWait(
-        drResourceGroup,
-        drStorageAccount,
-        {
-          location: regions.dr,
-          kind: 'StorageV2',
-          sku: { name: 'Standard_LRS' },
-          isHnsEnabled: true,
-          minimumTlsVersion: 'TLS1_2',
-          enableHttpsTrafficOnly: true,
-          allowBlobPublicAccess: false,
-        },
-        { updateIntervalInMs: 100 },
-      );
+    await preProvisionDrStorageAccount(stack);
     await seedKyvosDataset(
       stack.clients.blobService(stack.names.primaryStorageAccount),
       stack.names.container,

@@ -3,11 +3,9 @@ import { ACTIVE_SECRETS } from '../../config/secretNames.js';
 import { copyScopeOf, countBlobsOutsideScope } from '../../copy/copyScope.js';
 import { planPartitions } from '../../copy/planPartitions.js';
 import { PreconditionFailed } from '../../errors.js';
-import type { ReplicaHealthReport } from '../../health/ReplicaHealth.js';
-import { combineReadiness, type Readiness } from '../../health/readiness.js';
-import { runHealthCheck } from '../../health/runHealthCheck.js';
+import type { Readiness } from '../../health/readiness.js';
+import { checkReadinessNow } from '../../health/readinessNow.js';
 import { describeError } from '../../redact.js';
-import type { LatestHealth } from '../../state/HealthHistory.js';
 import { copyDepsFor } from '../copyContext.js';
 import type { FailoverDecision } from '../FailoverRun.js';
 import { keyVaultUnreadable, proveRunCanFinish, refusalOf } from '../runCanFinish.js';
@@ -56,25 +54,7 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
       [`an earlier failover (run ${earlier.runId}) made the DR side the primary`],
     );
   }
-  const deps = {
-    settings: ctx.settings,
-    clients: ctx.clients,
-    // A run's checks observe; only the health timers may stop an old primary (split-brain auto-fence),
-    // so that a dry run never changes anything.
-    config: async () => ({ ...ctx.config, splitBrainAutoFence: false }),
-    logger: ctx.logger,
-    clock: ctx.clock,
-    appStorageAccount: ctx.appStorageAccount,
-    ...(ctx.doctorChecks ? { doctorChecks: ctx.doctorChecks } : {}),
-  };
-  const [storage, replica] = await Promise.all([
-    runHealthCheck('storage', deps, ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
-    runHealthCheck('replica', deps, ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
-  ]);
-  // runHealthCheck('replica') records a ReplicaHealthReport; its signature is shared by both checks.
-  const readiness = combineReadiness(storage, replica as unknown as LatestHealth<ReplicaHealthReport>, {
-    now: ctx.clock(),
-  });
+  const readiness = await checkReadinessNow(ctx, ctx.config, abortOf(ctx));
   const decision = decisionOf(readiness, run.request.mode, ctx.clock());
   await ctx.store.update(run.runId, (r) => {
     r.decision = decision;

@@ -4,6 +4,7 @@ import type { LocalStack } from '../../local/stack.js';
 import type { DrConfig } from '../../src/lib/config/DrConfig.js';
 import { createDeps, type Deps } from '../../src/lib/deps.js';
 import type { DoctorContext } from '../../src/lib/doctor/doctorCheck.js';
+import { doctorContextOf } from '../../src/lib/doctor/runDoctor.js';
 import { createLogger, type Logger, type LogLevel } from '../../src/lib/log.js';
 
 /** One parsed log line, as Application Insights would index it. */
@@ -28,15 +29,10 @@ export function stackDeps(stack: LocalStack, overrides: Partial<Deps> = {}): Dep
   return createDeps(stack.settings, { clients: stack.clients, logger: captureLogger().logger, ...overrides });
 }
 
-/** What the doctor's checks read on a running local stack: its configuration, as the app's identity. */
-export async function stackDoctorContext(stack: LocalStack): Promise<DoctorContext> {
-  return {
-    config: await stackDeps(stack).config(),
-    clients: stack.clients,
-    settings: stack.settings,
-    clock: () => new Date(),
-    logger: captureLogger().logger,
-  };
+/** What the doctor's checks get on a running local stack: the app's configuration (or `config`), clients and settings. */
+export async function stackDoctorContext(stack: LocalStack, config?: DrConfig): Promise<DoctorContext> {
+  const deps = stackDeps(stack);
+  return doctorContextOf(deps, config ?? (await deps.config()));
 }
 
 /** A configuration with some thresholds replaced, for a test that needs small ones. */

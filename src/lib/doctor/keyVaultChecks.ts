@@ -30,7 +30,7 @@ function readDeletedGrant(config: Pick<DrConfig, 'subscriptionId' | 'primary'>, 
 const RECORDED_NAMES: readonly string[] = Object.values(ACTIVE_SECRETS);
 
 /** The configuration names the app reads (the source SAS's secret among them, when one is named). */
-export function configurationNames(config: Pick<DrConfig, 'sourceSasSecretName'>): string[] {
+function configurationNames(config: Pick<DrConfig, 'sourceSasSecretName'>): string[] {
   const names = new Set<string>(Object.values(CONFIG_SECRETS));
   if (config.sourceSasSecretName) names.add(config.sourceSasSecretName);
   return [...names];

@@ -20,7 +20,7 @@ import { readDrAccount, readSourceAccount } from './storageAccounts.js';
  *   (storage-network-security-trusted-azure-services);
  * - `publicNetworkAccess: Disabled` leaves only private endpoints, which the rules do not show.
  */
-export type AppNetworkVerdict = 'allowed' | 'denied' | 'uncertain';
+type AppNetworkVerdict = 'allowed' | 'denied' | 'uncertain';
 
 export interface AppNetworkAccess {
   verdict: AppNetworkVerdict;

@@ -29,7 +29,7 @@ export interface PermissionScope {
   readableThrough: RoleGrant;
 }
 
-export interface RoleGrant {
+interface RoleGrant {
   /** The role's name, as `infra/` defines or names it. */
   role: string;
   /** The template that assigns it, and to which resource group. */

@@ -72,7 +72,7 @@ export async function runDoctor(
         return [
           {
             area: check.area,
-            id: `${check.area}.checkFailed`,
+            id: `${check.area}.checkFailed.${camelCase(check.name)}`,
             outcome: 'unknown',
             detail: `The ${check.name} check could not run: ${describeError(error)}`,
             fix: 'Fix what the error names (access, network, configuration), then run kyvos-dr doctor again.',
@@ -85,4 +85,10 @@ export async function runDoctor(
   const counts: Record<DoctorOutcome, number> = { pass: 0, fail: 0, warn: 0, unknown: 0 };
   for (const finding of findings) counts[finding.outcome] += 1;
   return { outcome: worstOutcome(findings.map((f) => f.outcome)), findings, counts, checkedAt };
+}
+
+/** `storage network rules` → `storageNetworkRules`: a check's name as the last part of a finding id. */
+function camelCase(name: string): string {
+  const words = name.toLowerCase().match(/[a-z0-9]+/g) ?? [];
+  return words.map((word, i) => (i === 0 ? word : word[0]?.toUpperCase() + word.slice(1))).join('');
 }

@@ -53,7 +53,7 @@ const VERDICT: Record<Exclude<DoctorOutcome, 'pass'>, string> = {
 };
 
 /** `Prerequisite <id> does not hold: <detail> Fix: <fix>`. */
-export function prerequisiteReason(finding: DoctorFinding): string {
+function prerequisiteReason(finding: DoctorFinding): string {
   const verdict = finding.outcome === 'pass' ? 'holds' : VERDICT[finding.outcome];
   const fix = finding.fix ?? 'run kyvos-dr doctor for the details.';
   return `Prerequisite ${finding.id} ${verdict}: ${sentence(finding.detail)} Fix: ${fix}`;

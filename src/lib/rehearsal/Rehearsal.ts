@@ -19,7 +19,7 @@ import type { SourceInventory } from './sourceInventory.js';
  * - `Passed`: nothing it checked would stop a failover (warnings may remain);
  * - `Failed`: it found a problem (`problems`), or could not finish (`error`).
  */
-export type RehearsalState = 'Queued' | 'Running' | 'Passed' | 'Failed';
+type RehearsalState = 'Queued' | 'Running' | 'Passed' | 'Failed';
 
 export type RehearsalPhase = 'preflight' | 'listing' | 'copy' | 'verify' | 'cleanup' | 'report';
 

@@ -1,5 +1,5 @@
 /** Where a figure of the recovery estimate comes from. */
-export type FigureSource = 'measured' | 'extrapolated' | 'earlier failover' | 'unknown';
+type FigureSource = 'measured' | 'extrapolated' | 'earlier failover' | 'unknown';
 
 /** One part of the time a failover would take. */
 export interface RecoveryPart {

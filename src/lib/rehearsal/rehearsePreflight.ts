@@ -1,4 +1,4 @@
-import { type DoctorReport, runDoctor } from '../doctor/runDoctor.js';
+import type { DoctorReport } from '../doctor/runDoctor.js';
 import { proveRunCanFinish, type RunCanFinish, refusalOf } from '../failover/runCanFinish.js';
 import { completedFailover } from '../failover/steps/preflight.js';
 import type { Readiness } from '../health/readiness.js';
@@ -10,12 +10,13 @@ import { stepDeps } from './Rehearsing.js';
 
 /**
  * Preflight without a run: the health checks and the go/no-go decision of each mode, the record of
- * an earlier failover, and the doctor.
+ * an earlier failover, and the doctor (whose checks the two health checks run, each those of its
+ * timer: their findings are the readiness's prerequisites).
  */
 export async function rehearsePreflight(ctx: Rehearsing) {
   const { runtime, config } = ctx;
   const started = ctx.now();
-  const [earlier, readiness, runCanFinish, doctor] = await Promise.all([
+  const [earlier, readiness, runCanFinish] = await Promise.all([
     completedFailover(
       { config, clients: runtime.deps.clients, store: runtime.runs },
       ctx.record.rehearsalId,
@@ -25,15 +26,8 @@ export async function rehearsePreflight(ctx: Rehearsing) {
     ),
     checkReadinessNow(runtime.deps, config, ctx.abort),
     proveRunCanFinish(stepDeps(ctx)),
-    runDoctor({
-      config,
-      clients: runtime.deps.clients,
-      settings: runtime.deps.settings,
-      clock: runtime.deps.clock,
-      logger: runtime.deps.logger,
-      ...ctx.abort,
-    }),
   ]);
+  const doctor = doctorOf(readiness);
   const decisions = (['planned', 'forced'] as const).map((mode) => decisionOf(mode, readiness, runCanFinish));
   ctx.checks.push(...decisionChecks(decisions, runCanFinish));
   if ('error' in earlier) {
@@ -97,10 +91,27 @@ export function decisionChecks(decisions: RehearsedDecision[], runCanFinish: Run
 }
 
 /** The doctor's worst outcome as one check: `fail` fails the rehearsal, `warn` and `unknown` warn. */
+/** The doctor's findings of both health checks just run, as one report. */
+function doctorOf(readiness: Readiness): DoctorReport {
+  const prerequisites = readiness.prerequisites;
+  return {
+    outcome: prerequisites?.outcome ?? 'unknown',
+    findings: prerequisites?.findings ?? [],
+    counts: prerequisites?.counts ?? { pass: 0, fail: 0, warn: 0, unknown: 0 },
+    checkedAt: prerequisites?.checkedAt.storage ?? prerequisites?.checkedAt.replica ?? readiness.evaluatedAt,
+  };
+}
+
 export function doctorCheck(doctor: DoctorReport): RehearsalCheck {
   const counts = `${doctor.counts.pass} pass, ${doctor.counts.warn} warn, ${doctor.counts.unknown} unknown, ${doctor.counts.fail} fail`;
-  if (doctor.findings.length === 0)
-    return { id: 'doctor', outcome: 'pass', detail: 'no doctor check found anything to report' };
+  if (doctor.findings.length === 0) {
+    return {
+      id: 'doctor',
+      outcome: 'warn',
+      detail:
+        "the doctor's checks did not run: neither health check got as far as them (see the readiness reasons); run kyvos-dr doctor",
+    };
+  }
   const outcome = doctor.outcome === 'pass' ? 'pass' : doctor.outcome === 'fail' ? 'fail' : 'warn';
   const named = doctor.findings
     .filter((f) => f.outcome !== 'pass')

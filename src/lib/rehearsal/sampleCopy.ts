@@ -64,7 +64,7 @@ export async function copySample(
 }
 
 /** `blobs` dealt into `count` partitions like cards, so that neighbours in the list land apart. */
-export function dealRoundRobin<T>(blobs: readonly T[], count: number): T[][] {
+function dealRoundRobin<T>(blobs: readonly T[], count: number): T[][] {
   const parts: T[][] = Array.from({ length: count }, () => []);
   blobs.forEach((blob, i) => {
     (parts[i % count] as T[]).push(blob);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import { runDoctor } from '../../../src/lib/doctor/runDoctor.js';
-import { stackDoctorContext } from '../../helpers/doctorContext.js';
+import { stackDoctorContext } from '../../helpers/healthStack.js';
 
 /** The default stack: the role assignments of infra/ as they are (local/stackAuthorization.ts). */
 describe('kyvos-dr doctor, effective permissions, with infra/ deployed as it is', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_NAMES, type LocalStack, startLocalStack } from '../../../local/stack.js';
 import { runDoctor } from '../../../src/lib/doctor/runDoctor.js';
-import { stackDoctorContext } from '../../helpers/doctorContext.js';
+import { stackDoctorContext } from '../../helpers/healthStack.js';
 
 const {
   subscriptionId,

@@ -5,9 +5,9 @@ import { type LocalStack, startLocalStack } from '../../../local/stack.js';
 import type { DrConfig, PostgresConnection } from '../../../src/lib/config/DrConfig.js';
 import { parsePostgresConnectionString } from '../../../src/lib/config/postgresConnectionString.js';
 import { appSettingName, CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
-import type { DoctorContext, DoctorFinding } from '../../../src/lib/doctor/doctorCheck.js';
+import type { DoctorFinding } from '../../../src/lib/doctor/doctorCheck.js';
 import { runDoctor } from '../../../src/lib/doctor/runDoctor.js';
-import { stackDeps, waitFor } from '../../helpers/healthStack.js';
+import { stackDeps, stackDoctorContext, waitFor } from '../../helpers/healthStack.js';
 
 /**
  * The doctor's PostgreSQL checks on the local stack: every one passes on the stack as started (the
@@ -34,15 +34,7 @@ async function findingsWithSecrets(
 }
 
 async function postgresFindings(stack: LocalStack, config: DrConfig): Promise<Map<string, DoctorFinding>> {
-  const deps = stackDeps(stack);
-  const context: DoctorContext = {
-    config,
-    clients: deps.clients,
-    settings: deps.settings,
-    clock: deps.clock,
-    logger: deps.logger,
-  };
-  const report = await runDoctor(context, { areas: ['postgres'] });
+  const report = await runDoctor(await stackDoctorContext(stack, config), { areas: ['postgres'] });
   return new Map(report.findings.map((f) => [f.id, f]));
 }
 

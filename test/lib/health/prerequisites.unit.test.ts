@@ -36,7 +36,7 @@ const warn: DoctorFinding = {
 };
 const unknown: DoctorFinding = {
   area: 'postgres',
-  id: 'postgres.checkFailed',
+  id: 'postgres.checkFailed.connectionGrants',
   outcome: 'unknown',
   detail: 'The connection grants check could not run: connect ECONNREFUSED.',
   fix: 'Fix what the error names, then run kyvos-dr doctor again.',

@@ -443,7 +443,7 @@ describe('what the rehearsal counts as a problem', () => {
     expect(unequal.find((c) => c.id === 'copy.verify')?.outcome).toBe('fail');
   });
 
-  it("the doctor's fail is a problem; its warn and unknown are warnings; no finding passes", () => {
+  it("the doctor's fail is a problem; its warn and unknown are warnings; no finding at all (the checks did not run) is a warning", () => {
     const report = (outcome: 'pass' | 'fail' | 'warn' | 'unknown') => ({
       outcome,
       findings: [
@@ -458,6 +458,6 @@ describe('what the rehearsal counts as a problem', () => {
     });
     expect(doctorCheck(report('unknown')).outcome).toBe('warn');
     expect(doctorCheck(report('warn')).outcome).toBe('warn');
-    expect(doctorCheck({ ...report('pass'), findings: [] }).outcome).toBe('pass');
+    expect(doctorCheck({ ...report('pass'), findings: [] }).outcome).toBe('warn');
   });
 });

@@ -97,8 +97,10 @@ describe("the vault's region", () => {
     expect(regionPairFinding({ region: 'centralus' }, [], vault).outcome).toBe('pass');
   });
 
-  it('a region where Key Vault does not fail over warns while the app-settings fallback is complete, and fails while it lacks settings', () => {
-    expect(regionPairFinding({ region: 'westus3' }, [], vault).outcome).toBe('warn');
+  it('a region where Key Vault does not fail over passes once the app-settings fallback is complete, and fails while it lacks settings', () => {
+    const complete = regionPairFinding({ region: 'westus3' }, [], vault);
+    expect(complete.outcome).toBe('pass');
+    expect(complete.detail).toContain('set by hand');
     const failing = regionPairFinding({ region: 'West US 3' }, ['KYVOS_DR_SOURCE_SAS'], vault);
     expect(failing.outcome).toBe('fail');
     expect(failing.fix).toContain('KYVOS_DR_SOURCE_SAS');

@@ -105,7 +105,7 @@ describe('kyvos-dr doctor: what it prints and how it exits', () => {
     const text = formatDoctorReport(report).join('\n');
     expect(text).toContain('PostgreSQL:');
     expect(text).toMatch(
-      /UNKNOWN {2}postgres\.checkFailed\.connectionGrants: The connection grants check could not run: [^]*ECONNREFUSED/,
+      /UNKNOWN {2}postgres\.checkFailed\.connectionGrants: The connection grants check could not run: connect\s+ECONNREFUSED/,
     );
     expect(formatDoctorReport(report).at(-1)).toMatch(/^Not every prerequisite could be checked/);
   });

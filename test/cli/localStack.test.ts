@@ -39,7 +39,7 @@ describe('kyvos-dr against the local stack', () => {
   };
 
   it('rehearse shows its phases on stderr and its report on stdout, exits 0 when it passed, and rehearsals lists it', async () => {
-    const result = await runMain([...flags, 'rehearse', '--sample-blobs', '20']);
+    const result = await runMain([...flags, 'rehearse', '--sample-blobs', '20'], { env: stackEnv(stack) });
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/^Rehearsal (rh-\d{8}T\d{6}Z-[0-9a-f]{6}) started\.$/m);
     expect(result.stderr).toMatch(
@@ -53,12 +53,12 @@ describe('kyvos-dr against the local stack', () => {
     );
     expectNoSecrets(result.stdout, result.stderr);
 
-    const history = await runMain([...flags, 'rehearsals', '--json']);
+    const history = await runMain([...flags, 'rehearsals', '--json'], { env: stackEnv(stack) });
     expect(history.code).toBe(0);
     const rows = (JSON.parse(history.stdout) as { rehearsals: Array<{ rehearsalId: string; state: string }> })
       .rehearsals;
     expect(rows[0]).toMatchObject({ rehearsalId: id, state: 'Passed' });
-    const same = await runMain([...flags, 'rehearse', '--history']);
+    const same = await runMain([...flags, 'rehearse', '--history'], { env: stackEnv(stack) });
     expect(same.stdout).toContain(id);
     expect((await runMain([...flags, 'rehearse', '--sample-blobs', '0'])).code).toBe(2);
   });

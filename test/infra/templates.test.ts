@@ -81,6 +81,10 @@ const numberWords = [
   'ten',
   'eleven',
   'twelve',
+  'thirteen',
+  'fourteen',
+  'fifteen',
+  'sixteen',
 ];
 const repoFile = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const readRepoFile = (path: string) => readFileSync(repoFile(path), 'utf8');

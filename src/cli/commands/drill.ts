@@ -20,8 +20,9 @@ export interface DrillOptions {
   report?: string;
   timeoutSeconds: number;
   /**
-   * Deploy the DR storage account first, as `infra/dr-storage-account.json` would: the rehearsal then
-   * copies a sample into it, and the failover finds it instead of creating it.
+   * Deploy the DR storage account first, as `infra/dr-storage-account.json` does in the deployment
+   * docs: the rehearsal then copies a sample into it, and the failover finds it. Default true;
+   * `--no-pre-provision-dr` leaves it to the failover to create.
    */
   preProvisionDr: boolean;
   json: boolean;
@@ -111,8 +112,8 @@ export function registerDrill(program: Command, cli: CliRun): void {
       DEFAULTS.timeoutSeconds,
     )
     .option(
-      '--pre-provision-dr',
-      'deploy the DR storage account first (as infra/dr-storage-account.json), so that the rehearsal copies a sample into it; the failover then finds it instead of creating it',
+      '--no-pre-provision-dr',
+      'do not deploy the DR storage account ahead (infra/dr-storage-account.json): the failover creates it, and the rehearsal before it cannot copy a sample',
     )
     .option('--json', 'print the JSON report on stdout instead of progress and the summary')
     .addHelpText(
@@ -138,7 +139,7 @@ Exit codes: 0 every check passed; 1 a check failed (the reasons are printed); 2 
           metadataRows: options.metadataRows,
           ...(options.report ? { report: options.report } : {}),
           timeoutSeconds: options.timeoutSeconds,
-          preProvisionDr: options.preProvisionDr === true,
+          preProvisionDr: options.preProvisionDr !== false,
           json: options.json === true,
           verbose: globals.verbose === true,
         },

@@ -48,6 +48,7 @@ export function testConfig(overrides: Partial<DrConfig> = {}): DrConfig {
     alertFailoverPolicy: 'planned',
     alertTargetAllowList: [],
     promoteMode: 'Standalone',
+    storageStrategy: 'copy',
     stopOldPrimary: true,
     splitBrainAutoFence: false,
     copyPrefix: '',

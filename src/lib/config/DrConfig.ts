@@ -28,6 +28,14 @@ export type CopyAccessControl = 'auto' | 'on' | 'off';
 export type AlertFailoverPolicy = 'off' | 'planned' | 'forced';
 export type PromoteMode = 'Standalone' | 'Switchover';
 /**
+ * How the failover brings the data to the DR region (`kyvos-dr-storage-strategy`):
+ * - `copy` (the default): copy every blob server-side from the primary's `-secondary` endpoint into
+ *   the DR storage account, as the Kyvos DR procedure does; the data gets a new account name.
+ * - `accountFailover`: Azure's customer-managed failover of the primary account itself; the account
+ *   keeps its name and endpoints and its secondary region becomes the primary.
+ */
+export type StorageStrategy = 'copy' | 'accountFailover';
+/**
  * How the copy is authorised to read its source through the RA-GRS `-secondary` endpoint.
  *
  * - `stored-sas` (the default): a SAS stored in the secret named by `kyvos-dr-source-sas-secret-name`.
@@ -129,6 +137,8 @@ export interface DrConfig {
    */
   alertTargetAllowList: string[];
   promoteMode: PromoteMode;
+  /** How the failover brings the data to the DR region; a run's request may override it. */
+  storageStrategy: StorageStrategy;
   stopOldPrimary: boolean;
   /**
    * After a failover, stop the old primary again when a health check finds it running and writable

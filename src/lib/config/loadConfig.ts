@@ -70,6 +70,7 @@ const MIB = 1024 * 1024;
  * | kyvos-dr-alert-failover-policy          | alertFailoverPolicy                     | off / planned / forced, default off |
  * | kyvos-dr-alert-target-allow-list        | alertTargetAllowList                    | ARM resource ids, comma/newline-separated, default none |
  * | kyvos-dr-promote-mode                   | promoteMode                             | Standalone / Switchover, default Standalone |
+ * | kyvos-dr-storage-strategy               | storageStrategy                         | copy (default) / accountFailover |
  * | kyvos-dr-stop-old-primary               | stopOldPrimary                          | true / false, default true |
  * | kyvos-dr-split-brain-auto-fence         | splitBrainAutoFence                     | true / false, default false |
  */
@@ -104,6 +105,7 @@ const FIELDS = {
     "none: only the pair's own resources",
   ),
   promoteMode: withDefault(rules.promoteMode, 'Standalone'),
+  storageStrategy: withDefault(rules.storageStrategy, 'copy'),
   stopOldPrimary: withDefault(rules.boolean, true),
   splitBrainAutoFence: withDefault(rules.boolean, false),
 } satisfies { [K in ConfigKey]: FieldSpec<unknown> };
@@ -351,6 +353,7 @@ function toDrConfig(v: Values, source: ConfigSource, origin: ConfigOrigin): DrCo
     alertFailoverPolicy: v.alertFailoverPolicy,
     alertTargetAllowList: v.alertTargetAllowList,
     promoteMode: v.promoteMode,
+    storageStrategy: v.storageStrategy,
     stopOldPrimary: v.stopOldPrimary,
     splitBrainAutoFence: v.splitBrainAutoFence,
     ...(source.keyVault ? { keyVault: { ...source.keyVault } } : {}),

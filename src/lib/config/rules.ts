@@ -8,6 +8,7 @@ import {
   type PromoteMode,
   SOURCE_AUTHS,
   type SourceAuth,
+  type StorageStrategy,
 } from './DrConfig.js';
 import { parsePostgresConnectionString } from './postgresConnectionString.js';
 
@@ -176,6 +177,15 @@ export const promoteMode: Rule<PromoteMode> = fromSchema(
     .transform((v) => v.toLowerCase())
     .pipe(z.enum(['standalone', 'switchover'], 'must be Standalone or Switchover'))
     .transform((v): PromoteMode => (v === 'standalone' ? 'Standalone' : 'Switchover')),
+);
+
+/** How the failover brings the data over, in any case: `copy`, or `accountFailover` (also `account-failover`). */
+export const storageStrategy: Rule<StorageStrategy> = fromSchema(
+  z
+    .string()
+    .transform((v) => v.toLowerCase().replaceAll('-', ''))
+    .pipe(z.enum(['copy', 'accountfailover'], 'must be copy or accountFailover'))
+    .transform((v): StorageStrategy => (v === 'copy' ? 'copy' : 'accountFailover')),
 );
 
 /** How the copy reads its source, in any case: `stored-sas` or `user-delegation`. */

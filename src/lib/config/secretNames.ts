@@ -54,6 +54,8 @@ export const CONFIG_SECRETS = {
   alertTargetAllowList: 'kyvos-dr-alert-target-allow-list',
   /** `Standalone` (default) | `Switchover`. */
   promoteMode: 'kyvos-dr-promote-mode',
+  /** `copy` (default) | `accountFailover`: how the failover brings the data to the DR region. */
+  storageStrategy: 'kyvos-dr-storage-strategy',
   /** `true` | `false` (default true): stop the old primary after a Standalone promote when reachable. */
   stopOldPrimary: 'kyvos-dr-stop-old-primary',
   /**

@@ -134,6 +134,7 @@ describe('DR configuration from the local stack Key Vault', () => {
       },
       alertFailoverPolicy: 'planned',
       promoteMode: 'Standalone',
+      storageStrategy: 'copy',
       stopOldPrimary: true,
       splitBrainAutoFence: false,
       keyVault: { url: stack.descriptor.keyVaultUrl },

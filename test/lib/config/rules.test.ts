@@ -67,6 +67,13 @@ describe('Azure naming rules', () => {
     expect(rules.alertFailoverPolicy('Planned')).toEqual({ ok: true, value: 'planned' });
     expect(rules.alertFailoverPolicy('auto').ok).toBe(false);
     expect(rules.promoteMode('switchover')).toEqual({ ok: true, value: 'Switchover' });
+    expect(rules.storageStrategy('Copy')).toEqual({ ok: true, value: 'copy' });
+    expect(rules.storageStrategy('account-failover')).toEqual({ ok: true, value: 'accountFailover' });
+    expect(rules.storageStrategy('AccountFailover')).toEqual({ ok: true, value: 'accountFailover' });
+    expect(rules.storageStrategy('failover')).toEqual({
+      ok: false,
+      problem: 'must be copy or accountFailover',
+    });
     expect(rules.drStorageSku(' standard_ragzrs ')).toEqual({ ok: true, value: 'Standard_RAGZRS' });
     const premium = rules.drStorageSku('Premium_LRS');
     expect(premium.ok).toBe(false);

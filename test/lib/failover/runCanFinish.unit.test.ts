@@ -50,6 +50,7 @@ const config = {
   },
   alertFailoverPolicy: 'planned',
   promoteMode: 'Standalone',
+  storageStrategy: 'copy',
   stopOldPrimary: true,
 } as DrConfig;
 

@@ -7,6 +7,7 @@ import { describeError } from '../../../src/lib/redact.js';
 const config = {
   subscriptionId: 'sub',
   promoteMode: 'Standalone',
+  storageStrategy: 'copy',
   primary: { resourceGroup: 'rg-kyvos', postgresServer: 'pg-kyvos' },
   dr: { resourceGroup: 'rg-kyvos-dr', replicaServer: 'pg-kyvos-dr' },
 } as unknown as DrConfig;

@@ -14,7 +14,8 @@ export interface PromoteCondition {
     | 'storageRpo'
     | 'freshness'
     | 'serverSymmetry'
-    | 'virtualEndpoint';
+    | 'virtualEndpoint'
+    | 'prerequisites';
   ok: boolean;
   detail: string;
   /**

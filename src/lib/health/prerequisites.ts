@@ -3,6 +3,7 @@ import type { Deps } from '../deps.js';
 import type { DoctorFinding, DoctorOutcome } from '../doctor/doctorCheck.js';
 import { type DoctorReport, doctorContextOf, runDoctor, worstOutcome } from '../doctor/runDoctor.js';
 import { type HealthCheckName, type HealthReport, type HealthStatus, worstStatus } from './HealthReport.js';
+import type { PromoteCondition } from './plannedPromoteEligibility.js';
 
 /**
  * The failover's prerequisites in the health checks: each health timer also runs the readiness
@@ -97,4 +98,18 @@ export function combinePrerequisites(
       replica: replica?.prerequisites ? replica.checkedAt : null,
     },
   };
+}
+
+/**
+ * The prerequisites as conditions of a planned promote: each `fail` finding is one that does not hold,
+ * so a planned failover is refused, naming the fix, before it starts instead of failing half-way (a
+ * promote refused for a missing role after the copy). A `warn` or `unknown` finding does not refuse
+ * it (an expiring SAS still works; an unchecked prerequisite is already a Degraded readiness), and a
+ * forced run is never refused for a finding: in a regional outage the doctor cannot read the primary
+ * region, and a forced run must still go on.
+ */
+export function prerequisiteConditions(prerequisites: ReadinessPrerequisites | null): PromoteCondition[] {
+  return (prerequisites?.findings ?? [])
+    .filter((finding) => finding.outcome === 'fail')
+    .map((finding) => ({ name: 'prerequisites', ok: false, detail: prerequisiteReason(finding) }));
 }

@@ -9,7 +9,11 @@ import {
   plannedPromoteEligibility,
   storageRpoCondition,
 } from './plannedPromoteEligibility.js';
-import { combinePrerequisites, type ReadinessPrerequisites } from './prerequisites.js';
+import {
+  combinePrerequisites,
+  prerequisiteConditions,
+  type ReadinessPrerequisites,
+} from './prerequisites.js';
 import type { ReplicaHealthReport } from './ReplicaHealth.js';
 
 /**
@@ -125,6 +129,7 @@ export function combineReadiness(
     );
   }
 
+  const prerequisites = combinePrerequisites(storage?.report, replica?.report);
   let eligibility: PromoteEligibility;
   let blockers: string[] = [];
   if (!replica) {
@@ -144,6 +149,7 @@ export function combineReadiness(
       ...recorded,
       storageRpoCondition(storage?.report),
       ...stale.map((detail): PromoteCondition => ({ name: 'freshness', ok: false, detail })),
+      ...prerequisiteConditions(prerequisites),
     ];
     eligibility = plannedPromoteEligibility(conditions);
     blockers = forcedPromoteBlockers(conditions);
@@ -170,7 +176,7 @@ export function combineReadiness(
           : null,
     },
     configuration: textFact(storage, 'configSource'),
-    prerequisites: combinePrerequisites(storage?.report, replica?.report),
+    prerequisites,
     evaluatedAt: options.now.toISOString(),
   };
 }

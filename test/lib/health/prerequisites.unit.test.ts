@@ -190,4 +190,26 @@ describe('the prerequisites in the readiness', () => {
     expect(readiness.status).toBe('Healthy');
     expect(formatReadiness(readiness).join('\n')).toContain('prerequisites: all 1 hold');
   });
+
+  it('refuse a planned promote for each finding that fails, naming its fix, and never a forced one', () => {
+    const failing = combineReadiness(
+      latest(withPrerequisites(healthyStorage, doctor(pass, fail))),
+      latest(healthyReplica),
+      { now },
+    );
+    expect(failing.eligibleForPlannedPromote).toBe(false);
+    expect(failing.eligibilityReasons).toEqual([
+      expect.stringMatching(
+        /^Prerequisite keyVault\.notSoftDeleted\.kyvos-dr-active-pg-server does not hold: .* Fix: Purge it/,
+      ),
+    ]);
+    expect(failing.forcedPromoteBlockers).toEqual([]);
+
+    const warning = combineReadiness(
+      latest(withPrerequisites(healthyStorage, doctor(pass, warn, unknown))),
+      latest(healthyReplica),
+      { now },
+    );
+    expect(warning.eligibleForPlannedPromote).toBe(true);
+  });
 });

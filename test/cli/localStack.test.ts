@@ -210,18 +210,21 @@ describe('kyvos-dr against the local stack', () => {
   });
 
   it('failover --dry-run returns the plan and changes nothing', async () => {
-    const result = await runMain([
-      ...flags,
-      'failover',
-      '--mode',
-      'planned',
-      '--reason',
-      'rehearsal',
-      '--dry-run',
-      '--requested-by',
-      'ops@example',
-      '--json',
-    ]);
+    const result = await runMain(
+      [
+        ...flags,
+        'failover',
+        '--mode',
+        'planned',
+        '--reason',
+        'rehearsal',
+        '--dry-run',
+        '--requested-by',
+        'ops@example',
+        '--json',
+      ],
+      { env: stackEnv(stack) },
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const run = JSON.parse(result.stdout) as {

@@ -8,7 +8,6 @@ import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
 import {
   capturingLogger,
-  confirmWhenWaiting,
   failoverDepsFor,
   httpRequest,
   invocation,
@@ -61,16 +60,32 @@ describe('a stack with the operation-status reads granted on the servers only', 
     await stack?.stop();
   });
 
-  it('promotes the replica but fails the promote step with 403 AuthorizationFailed on the status URL, and never fences the old primary', async () => {
+  it('refuses a planned run before anything changes, naming the missing role; a forced run promotes the replica but fails the promote step with 403 AuthorizationFailed on the status URL, and never fences the old primary', async () => {
     const deps = failoverDepsFor(stack, capturingLogger().logger);
-    const started = await failoverStart(
+    // The doctor's permissions check, run by preflight's health checks, finds the status reads
+    // missing at the resource group: a planned run is refused before anything irreversible.
+    const planned = await failoverStart(
       httpRequest('POST', `${BASE}/failover`, { mode: 'planned', reason: 'rbac drill' }),
+      invocation('failoverStart'),
+      deps,
+    );
+    expect(planned.status).toBe(202);
+    const refused = await runUntilDone(failoverRuntime(deps), (planned.jsonBody as { runId: string }).runId, {
+      timeoutInMs: 180_000,
+    });
+    expect(refused.state).toBe('Refused');
+    expect(JSON.stringify(refused)).toContain('Kyvos DR Operation Status Reader');
+    expect(refused.steps['database.promote'].status).not.toBe('Succeeded');
+    expect((await stack.postgres.replica.status()).inRecovery).toBe(true);
+
+    // A forced run is never refused for a prerequisite: it promotes, and then cannot track the promote.
+    const started = await failoverStart(
+      httpRequest('POST', `${BASE}/failover`, { mode: 'forced', reason: 'rbac drill' }),
       invocation('failoverStart'),
       deps,
     );
     expect(started.status).toBe(202);
     const { runId } = started.jsonBody as { runId: string };
-    void confirmWhenWaiting(deps, runId);
     const run = await runUntilDone(failoverRuntime(deps), runId, { timeoutInMs: 180_000 });
 
     expect(run.state).toBe('Failed');

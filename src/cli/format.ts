@@ -420,7 +420,7 @@ export function formatStorageStrategies(strategies: readonly StorageStrategyAsse
     lines.push(
       ...hang(
         `      ${'storage RTO'.padEnd(13)}`,
-        `${s.rto.basis === 'documented' ? 'up to ' : ''}${formatSeconds(s.rto.seconds)}, ${s.rto.basis}: ${s.rto.claim} [${s.rto.source}]`,
+        `${s.rto.basis === 'documented' ? 'typically under ' : ''}${formatSeconds(s.rto.seconds)}, ${s.rto.basis}: ${s.rto.claim} [${s.rto.source}]`,
       ),
       ...hang(
         `      ${'storage RPO'.padEnd(13)}`,

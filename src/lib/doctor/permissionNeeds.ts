@@ -55,7 +55,7 @@ export interface PermissionNeed extends RoleGrant {
 
 const RBAC_PRIMARY = 'infra/rbac-primary.json';
 /** The role of `infra/` that allows the account failover of the primary storage account, and nothing else. */
-export const STORAGE_FAILOVER_ROLE = 'Kyvos DR Storage Account Failover Operator';
+export const STORAGE_FAILOVER_ROLE = 'Kyvos DR Storage Failover Operator';
 const RBAC_DR = 'infra/rbac-dr.json';
 const BLOB_DATA = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs';
 
@@ -304,20 +304,42 @@ export function permissionNeeds(config: DrConfig): PermissionNeed[] {
     );
   }
   if (config.storageStrategy === 'accountFailover') {
+    // infra/rbac-primary.json assigns these with its parameter allowAccountFailover.
+    const failoverGrant = (role: string): RoleGrant => ({
+      role,
+      template: `${s.primaryTemplate} with allowAccountFailover true`,
+    });
+    const blobContributor = failoverGrant('Storage Blob Data Contributor');
     needs.push(
       need(
         s.primaryStorage,
         'failover',
         'Microsoft.Storage/storageAccounts/failover/action',
         'storage.accountFailover: fail the account over to its secondary region (StorageAccounts_Failover)',
-        primary(STORAGE_FAILOVER_ROLE),
+        failoverGrant(STORAGE_FAILOVER_ROLE),
       ),
       need(
         s.primaryResourceGroup,
         'failoverPoll',
         'Microsoft.Storage/operations/read',
         'storage.accountFailover: track the failover (GET …/providers/Microsoft.Storage/locations/{region}/asyncoperations/…)',
-        statusReader(primary),
+        failoverGrant('Kyvos DR Operation Status Reader'),
+      ),
+      need(
+        s.primaryStorage,
+        'probeWrite',
+        `${BLOB_DATA}/write`,
+        'verify: write a probe blob in the failed-over account (Put Blob)',
+        blobContributor,
+        true,
+      ),
+      need(
+        s.primaryStorage,
+        'probeDelete',
+        `${BLOB_DATA}/delete`,
+        'verify: delete the probe blob (Delete Blob)',
+        blobContributor,
+        true,
       ),
     );
   }

@@ -206,6 +206,7 @@ describe('the effective permissions, decided from the table of needs', () => {
     expect(row?.fix).toContain(`"${STORAGE_FAILOVER_ROLE}"`);
     expect(row?.fix).toContain('/providers/Microsoft.Storage/storageAccounts/kyvosprimdata');
     expect(row?.fix).toContain('infra/rbac-primary.json');
+    expect(row?.fix).toContain('allowAccountFailover true');
     const poll = permissionNeeds(config({ storageStrategy: 'accountFailover' })).find(
       (n) => n.id === 'primaryResourceGroup.failoverPoll',
     );
@@ -213,6 +214,13 @@ describe('the effective permissions, decided from the table of needs', () => {
       action: 'Microsoft.Storage/operations/read',
       role: 'Kyvos DR Operation Status Reader',
     });
+    // The verify step's probe blob in the failed-over account.
+    expect(failover.map((f) => f.id)).toEqual(
+      expect.arrayContaining([
+        'permissions.primaryStorage.probeWrite',
+        'permissions.primaryStorage.probeDelete',
+      ]),
+    );
   });
 
   it('checks the record step writes at each secret, as vaultWriteScope activeSecrets grants them', () => {

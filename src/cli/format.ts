@@ -14,6 +14,7 @@ import {
   type IrreversibleStep,
   irreversibleSteps,
 } from '../lib/report/failoverReport.js';
+import { STORAGE_STRATEGY_CHOICE, type StorageStrategyAssessment } from '../lib/report/storageStrategies.js';
 import type { LatestHealth } from '../lib/state/HealthHistory.js';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -408,12 +409,37 @@ export function formatChecklist(report: FailoverReport): string[] {
   return lines;
 }
 
+/**
+ * Both storage strategies side by side, the configured one first: the storage part of the RTO and
+ * where it comes from, the RPO, and what each changes, each claim with its source.
+ */
+export function formatStorageStrategies(strategies: readonly StorageStrategyAssessment[]): string[] {
+  const lines = ['', '  Storage strategies'];
+  for (const s of strategies) {
+    lines.push(`    ${s.strategy}${s.configured ? ' (configured)' : ''}`);
+    lines.push(
+      ...hang(
+        `      ${'storage RTO'.padEnd(13)}`,
+        `${s.rto.basis === 'documented' ? 'typically under ' : ''}${formatSeconds(s.rto.seconds)}, ${s.rto.basis}: ${s.rto.claim} [${s.rto.source}]`,
+      ),
+      ...hang(
+        `      ${'storage RPO'.padEnd(13)}`,
+        `${formatSeconds(s.rpo.seconds)}: ${s.rpo.claim} [${s.rpo.source}]`,
+      ),
+    );
+    for (const change of s.changes) lines.push(...hang('      - ', `${change.claim} [${change.source}]`));
+  }
+  lines.push(...hang('    ', STORAGE_STRATEGY_CHOICE));
+  return lines;
+}
+
 /** The plan of a dry run (the report `preflight` writes), with its verdict. */
 function formatDryRun(run: FailoverRun): string[] {
   const report = run.report as
     | {
         verdict: string;
         decision: FailoverDecision;
+        storageStrategies?: StorageStrategyAssessment[];
         plan: {
           blobs: number;
           bytes: number;
@@ -455,6 +481,7 @@ function formatDryRun(run: FailoverRun): string[] {
       `${plan.serverToPromote} (promoteMode ${plan.promote.promoteMode}, promoteOption ${plan.promote.promoteOption}); old primary ${plan.oldPrimary}`,
     ),
   );
+  if (report.storageStrategies) lines.push(...formatStorageStrategies(report.storageStrategies));
   return lines;
 }
 

@@ -1,6 +1,6 @@
 import type { RehearsalRecord } from '../lib/rehearsal/Rehearsal.js';
 import type { RehearsalSummary } from '../lib/rehearsal/rehearsalSummary.js';
-import { field, formatBytes, formatCount, formatSeconds, hang } from './format.js';
+import { field, formatBytes, formatCount, formatSeconds, formatStorageStrategies, hang } from './format.js';
 
 const MARK = { pass: 'ok  ', fail: 'FAIL', warn: 'warn', skipped: 'skip' } as const;
 
@@ -78,6 +78,7 @@ export function formatRehearsal(record: RehearsalRecord): string[] {
       ),
     );
   lines.push(...field('RTO excludes', recovery.excludes));
+  if (report.storageStrategies) lines.push(...formatStorageStrategies(report.storageStrategies));
   return lines;
 }
 

@@ -4,7 +4,7 @@ import { storageNetworkCheck } from './networkChecks.js';
 import { effectivePermissionsCheck } from './permissions.js';
 import { postgresSqlAccessCheck, promotePrerequisitesCheck } from './postgresChecks.js';
 import { sourceSasCheck } from './sourceSasChecks.js';
-import { storageAccountsCheck } from './storageChecks.js';
+import { storageAccountsCheck, storageFailoverCheck } from './storageChecks.js';
 
 /** Every check of the doctor, in the order `kyvos-dr doctor` shows their areas. */
 export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
@@ -14,5 +14,6 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   promotePrerequisitesCheck,
   postgresSqlAccessCheck,
   storageAccountsCheck,
+  storageFailoverCheck,
   sourceSasCheck,
 ];

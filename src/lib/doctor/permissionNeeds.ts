@@ -54,6 +54,8 @@ export interface PermissionNeed extends RoleGrant {
 }
 
 const RBAC_PRIMARY = 'infra/rbac-primary.json';
+/** The role of `infra/` that allows the account failover of the primary storage account, and nothing else. */
+export const STORAGE_FAILOVER_ROLE = 'Kyvos DR Storage Failover Operator';
 const RBAC_DR = 'infra/rbac-dr.json';
 const BLOB_DATA = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs';
 
@@ -103,9 +105,11 @@ function configScopes(config: DrConfig) {
 
 /**
  * The table for a configuration. Conditional rows follow the configuration: the old primary's stop
- * and its polling only with `stopOldPrimary`, its virtual endpoints only for a `Switchover` promote,
+ * and its polling only with `stopOldPrimary`, the primary storage account's failover and its polling
+ * only with `storageStrategy: accountFailover`, its virtual endpoints only for a `Switchover` promote,
  * the user-delegation key only for `sourceAuth: user-delegation`, owner/group/ACL writes unless
  * `copyAccessControl` is `off`, and the Key Vault rows only when the configuration comes from a vault.
+ * The copy's rows stay with `accountFailover`: a run can still choose the copy (`strategy`).
  *
  * The DR storage account's rows are checked at the DR resource group: the account does not exist
  * until the failover creates it, so `infra/rbac-dr.json` grants them there. Polling rows are checked
@@ -296,6 +300,46 @@ export function permissionNeeds(config: DrConfig): PermissionNeed[] {
         'Microsoft.DBforPostgreSQL/locations/operationResults/read',
         'database.fence: read the stop result (GET …/locations/{region}/operationResults/…)',
         statusReader(primary),
+      ),
+    );
+  }
+  if (config.storageStrategy === 'accountFailover') {
+    // infra/rbac-primary.json assigns these with its parameter allowAccountFailover.
+    const failoverGrant = (role: string): RoleGrant => ({
+      role,
+      template: `${s.primaryTemplate} with allowAccountFailover true`,
+    });
+    const blobContributor = failoverGrant('Storage Blob Data Contributor');
+    needs.push(
+      need(
+        s.primaryStorage,
+        'failover',
+        'Microsoft.Storage/storageAccounts/failover/action',
+        'storage.accountFailover: fail the account over to its secondary region (StorageAccounts_Failover)',
+        failoverGrant(STORAGE_FAILOVER_ROLE),
+      ),
+      need(
+        s.primaryResourceGroup,
+        'failoverPoll',
+        'Microsoft.Storage/operations/read',
+        'storage.accountFailover: track the failover (GET …/providers/Microsoft.Storage/locations/{region}/asyncoperations/…)',
+        failoverGrant('Kyvos DR Operation Status Reader'),
+      ),
+      need(
+        s.primaryStorage,
+        'probeWrite',
+        `${BLOB_DATA}/write`,
+        'verify: write a probe blob in the failed-over account (Put Blob)',
+        blobContributor,
+        true,
+      ),
+      need(
+        s.primaryStorage,
+        'probeDelete',
+        `${BLOB_DATA}/delete`,
+        'verify: delete the probe blob (Delete Blob)',
+        blobContributor,
+        true,
       ),
     );
   }

@@ -2,16 +2,25 @@ import type { StorageAccount } from '@azure/arm-storage';
 import { statusOf } from '../errors.js';
 import type { DoctorContext } from './doctorCheck.js';
 
+export interface ReadSourceAccountOptions {
+  /** Also read `geoReplicationStats` (`$expand=geoReplicationStats`): its status, `canFailover`. */
+  expandGeoReplicationStats?: boolean;
+}
+
 /**
  * The source (primary) account as ARM reports it (Storage Accounts - Get Properties): SKU,
- * `isHnsEnabled`, `networkRuleSet`, `publicNetworkAccess`. A failure is thrown: the check that asked
- * becomes an `unknown` finding naming it.
+ * `isHnsEnabled`, `networkRuleSet`, `publicNetworkAccess`, and `geoReplicationStats` when asked. A
+ * failure is thrown: the check that asked becomes an `unknown` finding naming it.
  */
-export function readSourceAccount(context: DoctorContext): Promise<StorageAccount> {
+export function readSourceAccount(
+  context: DoctorContext,
+  options: ReadSourceAccountOptions = {},
+): Promise<StorageAccount> {
   const { config } = context;
   return context.clients
     .storageManagement(config.subscriptionId)
     .storageAccounts.getProperties(config.primary.resourceGroup, config.primary.storageAccount, {
+      ...(options.expandGeoReplicationStats ? { expand: 'geoReplicationStats' } : {}),
       ...(context.abortSignal ? { abortSignal: context.abortSignal } : {}),
     });
 }

@@ -119,3 +119,56 @@ export const storageAccountsCheck: DoctorCheck = {
     return [...sourceAccountFindings(source, context.config), ...drAccountFindings(dr, context.config)];
   },
 };
+
+/**
+ * Whether Azure would accept the account failover of the source account now, as ARM's
+ * `geoReplicationStats.canFailover` says (Storage Accounts - Get Properties with
+ * `$expand=geoReplicationStats`). Azure refuses it while the secondary is not `Live` (the initial
+ * sync, `Bootstrap`, or an `Unavailable` secondary) and for an account without geo-redundancy
+ * ("Azure storage disaster recovery planning and failover", learn.microsoft.com/azure/storage/common/
+ * storage-disaster-recovery-guidance). Only asked with `storageStrategy: accountFailover`.
+ */
+export function sourceFailoverFinding(account: StorageAccount, config: Names): DoctorFinding {
+  const name = config.primary.storageAccount;
+  const geo = account.geoReplicationStats;
+  const id = 'storage.source.canFailover';
+  if (geo?.canFailover === true) {
+    const after = geo.postFailoverRedundancy ? `; after it the account is ${geo.postFailoverRedundancy}` : '';
+    return storageFinding(
+      id,
+      'pass',
+      `Azure accepts an account failover of "${name}" now (geoReplicationStats.canFailover, status ${geo.status ?? 'unknown'})${after}.`,
+    );
+  }
+  const switchBack = `or run failovers with the copy (secret ${CONFIG_SECRETS.storageStrategy} set to copy, or --strategy copy per run).`;
+  if (!geo) {
+    return storageFinding(
+      id,
+      'fail',
+      `ARM reports no geoReplicationStats for "${name}" (SKU ${account.sku?.name ?? 'unknown'}): an account without geo-redundancy cannot fail over.`,
+      `Make the account geo-redundant: ${readAccessSkuUpdate({ name, resourceGroup: config.primary.resourceGroup }, account.sku?.name)}; ${switchBack}`,
+    );
+  }
+  const why =
+    geo.status && geo.status !== 'Live'
+      ? `its geo-replication status is ${geo.status}, not Live${geo.status === 'Bootstrap' ? ' (the initial sync to the secondary is still running)' : ' (the secondary region is unavailable)'}`
+      : `Azure reports canFailover ${String(geo.canFailover ?? 'unset')} with geo-replication ${geo.status ?? 'of unknown status'}: the account has a feature account failover does not support`;
+  return storageFinding(
+    id,
+    'fail',
+    `An account failover of "${name}" would be refused now: ${why}.`,
+    `Wait until geoReplicationStats.status is Live and canFailover is true (az storage account show --name ${name} --resource-group ${config.primary.resourceGroup} --expand geoReplicationStats), and remove any feature the storage disaster-recovery guidance lists as unsupported for failover; ${switchBack}`,
+  );
+}
+
+/** The source account's failover readiness, for the `accountFailover` strategy only. */
+export const storageFailoverCheck: DoctorCheck = {
+  area: 'storage',
+  name: 'storage account failover',
+  timer: 'storage',
+  async run(context) {
+    if (context.config.storageStrategy !== 'accountFailover') return [];
+    const account = await readSourceAccount(context, { expandGeoReplicationStats: true });
+    return [sourceFailoverFinding(account, context.config)];
+  },
+};

@@ -211,3 +211,9 @@ function unknownBecause(latest: LatestHealth | undefined, check: HealthCheckName
   if (typeof note === 'string') return note;
   return latest.report.reasons.join('; ') || 'not measured';
 }
+
+/** The `lastSyncTime` the storage check measured its RPO from (`rpoLastSyncTime`), if it could. */
+export function storageLastSyncTimeOf(readiness: Pick<Readiness, 'storage'>): string | null {
+  const time = readiness.storage?.report.facts.rpoLastSyncTime;
+  return typeof time === 'string' ? time : null;
+}

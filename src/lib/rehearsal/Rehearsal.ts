@@ -2,6 +2,7 @@ import type { CopyVerification } from '../copy/verifyCopy.js';
 import type { DoctorReport } from '../doctor/runDoctor.js';
 import type { HealthStatus } from '../health/HealthReport.js';
 import type { PromoteCondition } from '../health/plannedPromoteEligibility.js';
+import type { StorageStrategyAssessment } from '../report/storageStrategies.js';
 import type { CopyEstimate } from './copyEstimate.js';
 import type { RecoveryEstimate } from './recoveryEstimate.js';
 import type { RehearsalSample, SampleLimits } from './sampleSelection.js';
@@ -87,6 +88,11 @@ export interface RehearsalReport {
     forcedPromoteBlockers: string[];
   };
   recovery: RecoveryEstimate;
+  /**
+   * Both storage strategies for this data, the configured one first: the storage part of the RTO,
+   * the RPO and what each changes (absent from rehearsals recorded before the comparison existed).
+   */
+  storageStrategies?: StorageStrategyAssessment[];
   cleanup?: { container: string; deleted: boolean; error?: string };
 }
 

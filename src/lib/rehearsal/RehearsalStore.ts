@@ -1,6 +1,7 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { stateDocuments } from '../failover/RunStore.js';
 import { type DocumentStore, updateDocument } from '../state/DocumentStore.js';
+import type { CopyEstimate } from './copyEstimate.js';
 import type { RehearsalRecord } from './Rehearsal.js';
 
 const PREFIX = 'rehearsals/';
@@ -57,6 +58,26 @@ export class RehearsalStore {
       .slice(0, options.limit ?? 20);
     const records = await Promise.all(latest.map((id) => this.get(id)));
     return records.filter((r): r is RehearsalRecord => r !== undefined);
+  }
+
+  /**
+   * The copy estimate of the latest rehearsal that measured one, with which rehearsal it was:
+   * what a dry run, which measures no copy, can show. Undefined when none did.
+   */
+  async latestCopyEstimate(
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<{ estimate: CopyEstimate; measuredBy: string } | undefined> {
+    for (const record of await this.list(options)) {
+      const estimate = record.report?.estimate;
+      if (!estimate) continue;
+      const source = record.report?.source;
+      const of = source ? `, for ${source.blobs} blobs and ${source.bytes} bytes listed then` : '';
+      return {
+        estimate,
+        measuredBy: `rehearsal ${record.rehearsalId} (ended ${record.endedAt ?? 'unknown'}${of})`,
+      };
+    }
+    return undefined;
   }
 }
 

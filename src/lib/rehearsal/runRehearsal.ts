@@ -1,12 +1,14 @@
 import { setMaxListeners } from 'node:events';
+import { type Readiness, storageLastSyncTimeOf } from '../health/readiness.js';
 import { describeError } from '../redact.js';
+import { assessStorageStrategies } from '../report/storageStrategies.js';
 import { runningFailover } from './failoverActivity.js';
 import type { RehearsalRecord, RehearsalReport } from './Rehearsal.js';
 import { scratchContainerOf } from './Rehearsal.js';
 import type { RehearsalRuntime } from './RehearsalService.js';
 import type { Rehearsing, RunRehearsalOptions } from './Rehearsing.js';
 import { enterPhase } from './Rehearsing.js';
-import { rehearseDataPath } from './rehearseDataPath.js';
+import { type RehearsedDataPath, rehearseDataPath } from './rehearseDataPath.js';
 import { rehearsedReplica, rehearsePreflight } from './rehearsePreflight.js';
 import { rehearsedRecovery } from './rehearseRecovery.js';
 import { deleteSampleCheckpoints } from './sampleCopy.js';
@@ -169,5 +171,19 @@ async function rehearse(
     ...data.report,
     replica: replica.figures,
     recovery: await rehearsedRecovery(ctx, preflight.readiness, preflight.seconds, data),
+    storageStrategies: await rehearsedStorageStrategies(ctx, preflight.readiness, data),
   };
+}
+
+/** The strategies compared with this rehearsal's copy estimate, or the latest rehearsal's one. */
+async function rehearsedStorageStrategies(ctx: Rehearsing, readiness: Readiness, data: RehearsedDataPath) {
+  const { estimate } = data.report;
+  return assessStorageStrategies({
+    config: ctx.config,
+    storageRpoSeconds: readiness.storageRpoSeconds,
+    storageLastSyncTime: storageLastSyncTimeOf(readiness),
+    copy: estimate
+      ? { estimate, measuredBy: `this rehearsal (${ctx.record.rehearsalId})` }
+      : await ctx.runtime.rehearsals.latestCopyEstimate(ctx.abort),
+  });
 }

@@ -4,7 +4,11 @@ import { DEFAULT_NAMES } from '../../../local/stack.js';
 import { type StackRbacOptions, stackRbacPolicy } from '../../../local/stackAuthorization.js';
 import { LOCAL_APP_OBJECT_ID } from '../../../src/lib/clients/LocalStackCredential.js';
 import type { DrConfig } from '../../../src/lib/config/DrConfig.js';
-import { type PermissionNeed, permissionNeeds } from '../../../src/lib/doctor/permissionNeeds.js';
+import {
+  type PermissionNeed,
+  permissionNeeds,
+  STORAGE_FAILOVER_ROLE,
+} from '../../../src/lib/doctor/permissionNeeds.js';
 import {
   permissionFindings,
   readScopePermissions,
@@ -182,6 +186,39 @@ describe('the effective permissions, decided from the table of needs', () => {
       expect.arrayContaining([
         'permissions.primaryServer.virtualEndpoints',
         'permissions.primaryStorage.userDelegationKey',
+      ]),
+    );
+  });
+
+  it('asks for the account failover on the primary account only with the accountFailover strategy', () => {
+    const copyIds = findingsFor().map((f) => f.id);
+    expect(copyIds).not.toContain('permissions.primaryStorage.failover');
+    const failover = findingsFor(
+      {
+        adjustAssignments: (assignments, roleOf) =>
+          assignments.filter((a) => roleOf(a) !== STORAGE_FAILOVER_ROLE),
+      },
+      { storageStrategy: 'accountFailover' },
+    );
+    const row = failover.find((f) => f.id === 'permissions.primaryStorage.failover');
+    expect(row?.outcome).toBe('fail');
+    expect(row?.detail).toContain('Microsoft.Storage/storageAccounts/failover/action');
+    expect(row?.fix).toContain(`"${STORAGE_FAILOVER_ROLE}"`);
+    expect(row?.fix).toContain('/providers/Microsoft.Storage/storageAccounts/kyvosprimdata');
+    expect(row?.fix).toContain('infra/rbac-primary.json');
+    expect(row?.fix).toContain('allowAccountFailover true');
+    const poll = permissionNeeds(config({ storageStrategy: 'accountFailover' })).find(
+      (n) => n.id === 'primaryResourceGroup.failoverPoll',
+    );
+    expect(poll).toMatchObject({
+      action: 'Microsoft.Storage/operations/read',
+      role: 'Kyvos DR Operation Status Reader',
+    });
+    // The verify step's probe blob in the failed-over account.
+    expect(failover.map((f) => f.id)).toEqual(
+      expect.arrayContaining([
+        'permissions.primaryStorage.probeWrite',
+        'permissions.primaryStorage.probeDelete',
       ]),
     );
   });

@@ -1,6 +1,10 @@
 import type { StorageAccount } from '@azure/arm-storage';
 import { describe, expect, it } from 'vitest';
-import { drAccountFindings, sourceAccountFindings } from '../../../src/lib/doctor/storageChecks.js';
+import {
+  drAccountFindings,
+  sourceAccountFindings,
+  sourceFailoverFinding,
+} from '../../../src/lib/doctor/storageChecks.js';
 import { testConfig } from '../../helpers/inMemoryFailover.js';
 
 const config = testConfig();
@@ -62,5 +66,45 @@ describe('the DR account', () => {
     const [, hns] = drAccountFindings(account('Standard_LRS', false), config);
     expect(hns).toMatchObject({ outcome: 'fail' });
     expect(hns?.fix).toContain('kyvos-dr-dr-storage-account');
+  });
+});
+
+describe('the account failover of the source account (accountFailover strategy)', () => {
+  const withGeo = (geoReplicationStats: StorageAccount['geoReplicationStats']) =>
+    ({ sku: { name: 'Standard_RAGRS' }, isHnsEnabled: true, geoReplicationStats }) as StorageAccount;
+
+  it('passes when Azure reports canFailover, naming the redundancy after it', () => {
+    const finding = sourceFailoverFinding(
+      withGeo({ status: 'Live', canFailover: true, postFailoverRedundancy: 'Standard_LRS' }),
+      config,
+    );
+    expect(finding).toMatchObject({ id: 'storage.source.canFailover', outcome: 'pass' });
+    expect(finding.detail).toContain('Standard_LRS');
+    expect(finding.fix).toBeUndefined();
+  });
+
+  it('fails while the secondary is not Live, naming the status and the way back to the copy', () => {
+    const finding = sourceFailoverFinding(withGeo({ status: 'Unavailable', canFailover: false }), config);
+    expect(finding).toMatchObject({ id: 'storage.source.canFailover', outcome: 'fail' });
+    expect(finding.detail).toContain('status is Unavailable');
+    expect(finding.fix).toContain('--expand geoReplicationStats');
+    expect(finding.fix).toContain('kyvos-dr-storage-strategy');
+    const bootstrap = sourceFailoverFinding(withGeo({ status: 'Bootstrap', canFailover: false }), config);
+    expect(bootstrap.detail).toContain('initial sync');
+  });
+
+  it('fails a Live account that Azure still refuses, naming an unsupported feature', () => {
+    const finding = sourceFailoverFinding(withGeo({ status: 'Live', canFailover: false }), config);
+    expect(finding.outcome).toBe('fail');
+    expect(finding.detail).toContain('does not support');
+  });
+
+  it('fails an account without geoReplicationStats, naming the geo-redundant SKU to set', () => {
+    const finding = sourceFailoverFinding(
+      { sku: { name: 'Standard_LRS' }, isHnsEnabled: true } as StorageAccount,
+      config,
+    );
+    expect(finding.outcome).toBe('fail');
+    expect(finding.fix).toContain('--sku Standard_RAGRS');
   });
 });

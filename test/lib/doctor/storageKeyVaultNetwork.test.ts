@@ -9,7 +9,7 @@ import { keyVaultReadinessCheck } from '../../../src/lib/doctor/keyVaultChecks.j
 import { storageNetworkCheck } from '../../../src/lib/doctor/networkChecks.js';
 import { runDoctor } from '../../../src/lib/doctor/runDoctor.js';
 import { sourceSasCheck } from '../../../src/lib/doctor/sourceSasChecks.js';
-import { storageAccountsCheck } from '../../../src/lib/doctor/storageChecks.js';
+import { storageAccountsCheck, storageFailoverCheck } from '../../../src/lib/doctor/storageChecks.js';
 import { primaryAccountSas, signatureOf, stackDoctorContext } from '../../helpers/healthStack.js';
 
 const CHECKS = [storageNetworkCheck, keyVaultReadinessCheck, storageAccountsCheck, sourceSasCheck];
@@ -151,6 +151,27 @@ describe('the doctor on the local stack: storage network rules, soft-deleted sec
       'az storage account update --name kyvosprimdata --resource-group rg-kyvos --sku Standard_RAGRS',
     ]);
     expectFinding(findings, 'storage.source.hns', 'fail', ['az storage account hns-migration start']);
+  });
+
+  it('with the accountFailover strategy, an unavailable secondary fails storage.source.canFailover, naming the status and the way back to the copy', async () => {
+    const failoverContext = {
+      ...context,
+      config: { ...context.config, storageStrategy: 'accountFailover' as const },
+    };
+    const run = async () => (await runDoctor(failoverContext, { checks: [storageFailoverCheck] })).findings;
+    expectFinding(await run(), 'storage.source.canFailover', 'pass');
+    stack.faults.secondaryUnavailable = true;
+    try {
+      const finding = byId(await run(), 'storage.source.canFailover');
+      expect(finding.outcome).toBe('fail');
+      expect(finding.detail).toContain('Unavailable');
+      expect(finding.fix).toContain('--expand geoReplicationStats');
+      expect(finding.fix).toContain('kyvos-dr-storage-strategy');
+    } finally {
+      stack.faults.secondaryUnavailable = false;
+    }
+    // With the copy, the check has nothing to say.
+    expect((await runDoctor(context, { checks: [storageFailoverCheck] })).findings).toEqual([]);
   });
 
   it('a source SAS without list fails, naming a read/list SAS, and never shows the SAS', async () => {

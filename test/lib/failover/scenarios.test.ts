@@ -9,6 +9,7 @@ import type { DoctorCheck } from '../../../src/lib/doctor/doctorCheck.js';
 import type { FailoverRun } from '../../../src/lib/failover/FailoverRun.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
+import type { StorageStrategyAssessment } from '../../../src/lib/report/storageStrategies.js';
 import {
   capturingLogger,
   confirmWhenWaiting,
@@ -100,6 +101,13 @@ describe('the failover API on one stack', () => {
     expect(plan.blobs).toBeGreaterThan(150);
     expect(plan.bytes).toBeGreaterThan(0);
     expect(plan.serverToPromote).toBe(stack.names.replicaPostgresServer);
+    // The storage strategies compared: no rehearsal has measured the copy here; the failover's figure is documented.
+    const strategies = (run.report as { storageStrategies: StorageStrategyAssessment[] }).storageStrategies;
+    expect(strategies.map((s) => [s.strategy, s.rto.basis])).toEqual([
+      ['copy', 'unknown'],
+      ['accountFailover', 'documented'],
+    ]);
+    expect(strategies[1]?.rpo.seconds).toBe(run.decision?.storageRpoSeconds);
     expect(run.steps['storage.copy'].status).toBe('Skipped');
     expect(run.steps['database.promote'].status).toBe('Skipped');
     // Nothing changed: no DR account in ARM, the replica is still a replica, nothing recorded.

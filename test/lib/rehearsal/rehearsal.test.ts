@@ -192,6 +192,14 @@ describe('a rehearsal on the local stack', () => {
       ['record', 'unknown'],
       ['verify', 'measured'],
     ]);
+    // Both storage strategies, the configured copy first, with this rehearsal's figure for the copy.
+    expect(report?.storageStrategies?.map((s) => [s.strategy, s.configured, s.rto.basis])).toEqual([
+      ['copy', true, 'extrapolated'],
+      ['accountFailover', false, 'documented'],
+    ]);
+    expect(report?.storageStrategies?.[0]?.rto.seconds).toBe(report?.estimate?.copySeconds);
+    expect(report?.storageStrategies?.[0]?.rto.source).toContain(record.rehearsalId);
+    expect(report?.storageStrategies?.[1]?.rpo.seconds).toBe(report?.storageStrategies?.[0]?.rpo.seconds);
 
     // Nothing changed, and the scratch container is gone.
     expect(await snapshot(stack)).toEqual(before);

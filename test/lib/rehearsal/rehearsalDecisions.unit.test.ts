@@ -9,6 +9,11 @@ import { DEFAULT_FAILOVER_OPTIONS } from '../../../src/lib/failover/StepContext.
 import { silentLogger } from '../../../src/lib/log.js';
 import { estimateCopy } from '../../../src/lib/rehearsal/copyEstimate.js';
 import { latestFailoverTimings, runningFailover } from '../../../src/lib/rehearsal/failoverActivity.js';
+import {
+  newRehearsal,
+  type RehearsalRecord,
+  type RehearsalReport,
+} from '../../../src/lib/rehearsal/Rehearsal.js';
 import { type RehearsalRuntime, startRehearsal } from '../../../src/lib/rehearsal/RehearsalService.js';
 import { RehearsalStore } from '../../../src/lib/rehearsal/RehearsalStore.js';
 import { estimateRecovery } from '../../../src/lib/rehearsal/recoveryEstimate.js';
@@ -459,5 +464,40 @@ describe('what the rehearsal counts as a problem', () => {
     expect(doctorCheck(report('unknown')).outcome).toBe('warn');
     expect(doctorCheck(report('warn')).outcome).toBe('warn');
     expect(doctorCheck({ ...report('pass'), findings: [] }).outcome).toBe('warn');
+  });
+});
+
+describe('the copy estimate a dry run borrows from the history', () => {
+  const at = new Date('2026-12-01T10:00:00Z');
+  const estimate = {
+    blobsPerSecond: 10,
+    bytesPerSecond: 1000,
+    instancesUsed: 1,
+    copySeconds: 900,
+    model: 'm',
+  };
+  const record = (rehearsalId: string, withEstimate: boolean): RehearsalRecord => ({
+    ...newRehearsal(
+      rehearsalId,
+      { sample: { maxBlobs: 1, maxBytes: 1 }, instances: 1, requestedBy: 't' },
+      at,
+    ),
+    state: withEstimate ? 'Passed' : 'Failed',
+    endedAt: at.toISOString(),
+    ...(withEstimate
+      ? { report: { estimate, source: { blobs: 1200, bytes: 5000 } } as unknown as RehearsalReport }
+      : {}),
+  });
+
+  it("is the latest rehearsal's that measured one, naming it; none before any did", async () => {
+    const store = new RehearsalStore(new InMemoryDocumentStore());
+    expect(await store.latestCopyEstimate()).toBeUndefined();
+    await store.create(record('rh-20261130T100000Z-aaaaaa', true));
+    await store.create(record('rh-20261201T090000Z-bbbbbb', true));
+    await store.create(record('rh-20261201T100000Z-cccccc', false));
+    const latest = await store.latestCopyEstimate();
+    expect(latest?.estimate.copySeconds).toBe(900);
+    expect(latest?.measuredBy).toContain('rehearsal rh-20261201T090000Z-bbbbbb');
+    expect(latest?.measuredBy).toContain('1200 blobs');
   });
 });

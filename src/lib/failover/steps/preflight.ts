@@ -3,9 +3,11 @@ import { ACTIVE_SECRETS } from '../../config/secretNames.js';
 import { copyScopeOf, countBlobsOutsideScope } from '../../copy/copyScope.js';
 import { planPartitions } from '../../copy/planPartitions.js';
 import { PreconditionFailed } from '../../errors.js';
-import type { Readiness } from '../../health/readiness.js';
+import { type Readiness, storageLastSyncTimeOf } from '../../health/readiness.js';
 import { checkReadinessNow } from '../../health/readinessNow.js';
 import { describeError } from '../../redact.js';
+import { RehearsalStore } from '../../rehearsal/RehearsalStore.js';
+import { assessStorageStrategies } from '../../report/storageStrategies.js';
 import { copyDepsFor } from '../copyContext.js';
 import type { FailoverDecision } from '../FailoverRun.js';
 import { keyVaultUnreadable, proveRunCanFinish, refusalOf } from '../runCanFinish.js';
@@ -89,6 +91,7 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
       mode: run.request.mode,
       verdict,
       decision,
+      storageStrategies: await dryRunStorageStrategies(ctx, decision),
       plan: {
         ...plan,
         source: `${ctx.config.primary.storageAccount}-secondary/${ctx.config.primary.container}`,
@@ -190,10 +193,18 @@ function decisionOf(readiness: Readiness, mode: 'planned' | 'forced', now: Date)
   return decision;
 }
 
-/** The `lastSyncTime` the storage check measured its RPO from (`rpoLastSyncTime`), if it could. */
-function storageLastSyncTimeOf(readiness: Readiness): string | null {
-  const time = readiness.storage?.report.facts.rpoLastSyncTime;
-  return typeof time === 'string' ? time : null;
+/**
+ * Both storage strategies, as the dry run can judge them: it measures no copy, so the copy's figure
+ * is the latest rehearsal's, or unknown.
+ */
+async function dryRunStorageStrategies(ctx: StepContext, decision: FailoverDecision) {
+  const rehearsals = new RehearsalStore(ctx.store.documents);
+  return assessStorageStrategies({
+    config: ctx.config,
+    storageRpoSeconds: decision.storageRpoSeconds,
+    storageLastSyncTime: decision.storageLastSyncTime ?? null,
+    copy: await rehearsals.latestCopyEstimate(abortOf(ctx)),
+  });
 }
 
 async function dryRunPlan(ctx: StepContext) {

@@ -26,13 +26,13 @@ const RUNBOOK = 'docs/runbook.md, "Choosing a storage strategy"';
 export const DOCUMENTED_ACCOUNT_FAILOVER_SECONDS = 3600;
 
 /** A statement about a strategy and where it comes from (a URL, or this app's measurement). */
-export interface StrategyClaim {
+interface StrategyClaim {
   claim: string;
   source: string;
 }
 
 /** Where the storage part's RTO comes from. */
-export type StorageRtoBasis = 'extrapolated' | 'documented' | 'unknown';
+type StorageRtoBasis = 'extrapolated' | 'documented' | 'unknown';
 
 export interface StorageStrategyAssessment {
   strategy: StorageStrategy;
@@ -50,7 +50,7 @@ export interface StorageStrategyAssessment {
 }
 
 /** The copy's figures, with where they were measured. */
-export interface RehearsedCopy {
+interface RehearsedCopy {
   estimate: Pick<CopyEstimate, 'copySeconds' | 'model'>;
   /** "this rehearsal", or "rehearsal rh-… (ended …, 1 200 blobs)". */
   measuredBy: string;

@@ -1,3 +1,5 @@
+import type { StorageStrategy } from '../config/DrConfig.js';
+
 /**
  * The record of one failover run, kept as JSON in the app's own storage. It is the single source of
  * truth for the status URL, for workers that resume after a crash, and for the final report.
@@ -87,6 +89,17 @@ export interface FailoverRequest {
   requestedBy: string;
   /** Set when an Azure Monitor alert started the run. */
   alertId?: string;
+  /**
+   * How the run brings the data to the DR region. Absent in the request: the configuration's
+   * (`kyvos-dr-storage-strategy`), which preflight records here; a run recorded before the
+   * setting existed copied.
+   */
+  strategy?: StorageStrategy;
+}
+
+/** The storage strategy of a run: the request's or, once preflight recorded it, the configuration's. */
+export function strategyOf(run: Pick<FailoverRun, 'request'>): StorageStrategy {
+  return run.request.strategy ?? 'copy';
 }
 
 /**

@@ -33,7 +33,11 @@ import { NO_FAILOVER_RECORDED, type RecordedFailover, readRecordedFailover } fro
  *
  * Whatever the mode, the run is refused, before anything is changed, unless it has proved that it
  * can finish: Key Vault can be read, and the copy can list and read its source through the
- * `-secondary` endpoint with the access it will use (`proveRunCanFinish`). The irreversible steps
+ * `-secondary` endpoint with the access it will use (`proveRunCanFinish`); with the account
+ * failover strategy instead, the account can fail over (geo-redundant SKU, `canFailover`, the
+ * identity's failover action), and the failover type is decided (`judgeAccountFailover`) and
+ * recorded in the decision, with the storage RPO from `lastSyncTime` as for the copy. The run's
+ * strategy (the request's, else the configuration's) is recorded in the run. The irreversible steps
  * (promote, fence, the record step's Key Vault writes) run only after this step and
  * `storage.ensureAccount` have succeeded (runbook.ts).
  */

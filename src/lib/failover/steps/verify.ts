@@ -7,7 +7,9 @@ import { activeStorageOf, strategyOf } from '../FailoverRun.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
 
 /**
- * Proves the DR side is ready: every source blob in the copy scope is at the destination with equal
+ * Proves the DR side is ready. With the account failover strategy, the failed-over account takes a
+ * write in its container and holds the blobs preflight listed (`verifyFailedOverAccount`). With the
+ * copy: every source blob in the copy scope is at the destination with equal
  * size (and MD5 where the source has one) and, when the copy carries access control, the same owner,
  * group and ACL; the promoted server takes writes, and Key Vault holds the
  * new names. With a prefix as scope it also counts the source blobs outside it, for the report.

@@ -5,7 +5,7 @@ import { localAccountSas } from './accountSas.js';
 import type { AzuriteAccount } from './azurite.js';
 import { GeoReplicationLog, type ReplicatedWrite, type ReplicationConditions } from './geoReplicationLog.js';
 import { passThroughHeaders } from './storageFront.js';
-import type { FaultState, LocalStorageAccount } from './types.js';
+import { type FaultState, isReadAccessSku, type LocalStorageAccount, otherRegion } from './types.js';
 
 /**
  * The hidden Azurite accounts behind an RA-GRS account's secondary: `secondary` holds what the
@@ -106,6 +106,115 @@ export class GeoReplication {
     this.agent.destroy();
   }
 
+  /**
+   * Whether the account still has a read-access secondary that this replicates. An unplanned
+   * failover makes the account LRS: from then on it has no secondary and nothing is replicated.
+   */
+  get replicates(): boolean {
+    return isReadAccessSku(this.account.sku);
+  }
+
+  /**
+   * Replays every recorded write, whatever the delay: what a planned failover waits for, since
+   * "replication from the primary to secondary region must be complete before the DNS entries for
+   * the endpoints are changed" (learn.microsoft.com/azure/storage/common/storage-failover-customer-managed-planned).
+   * The caller keeps writes out meanwhile (`LocalStorageAccount.failoverInProgress`).
+   */
+  async catchUp(): Promise<void> {
+    while (this.advancing) await this.advancing;
+    const target = Math.max(this.now(), this.log.backlog().at(-1)?.at ?? 0);
+    this.advancing = this.replayUpTo(target).finally(() => {
+      this.advancing = undefined;
+    });
+    await this.advancing;
+  }
+
+  /**
+   * Makes the account's own data what the secondary holds, for an unplanned failover: "the secondary
+   * region becomes the new primary", and "any data written to the primary region but not yet
+   * replicated to the secondary region is lost" (learn.microsoft.com/azure/storage/common/
+   * storage-failover-customer-managed-unplanned; storage-disaster-recovery-guidance, "Anticipate data
+   * loss"). Every container and blob of the primary account that the secondary lacks is deleted, and
+   * every blob of the secondary is copied over (by reference, within Azurite), so that the account
+   * holds exactly the writes up to `lastSyncTime`. Replication stops: the account is LRS after it.
+   * Access control of the Data Lake paths (`local/hns`) is kept by account name and so stays.
+   */
+  async promoteSecondary(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    while (this.advancing) await this.advancing;
+    for (const logged of this.log.discardBacklog()) {
+      if (logged.write.kind === 'blob' && logged.write.staged !== null) {
+        await this.expect(
+          this.azurite('DELETE', this.hidden.staging.name, blobPath(STAGING_CONTAINER, logged.write.staged)),
+          [202, 404],
+        );
+      }
+    }
+    const primary = this.account.name;
+    const secondary = this.hidden.secondary.name;
+    const kept = new Set(await this.listContainers(secondary));
+    for (const container of await this.listContainers(primary)) {
+      if (!kept.has(container)) {
+        await this.expect(this.azurite('DELETE', primary, `/${container}?restype=container`), [202, 404]);
+      }
+    }
+    for (const container of kept) {
+      await this.expect(this.azurite('PUT', primary, `/${container}?restype=container`), [201, 409]);
+      const blobs = new Set(await this.listBlobs(secondary, container));
+      for (const blob of await this.listBlobs(primary, container)) {
+        if (!blobs.has(blob)) {
+          await this.expect(
+            this.azurite('DELETE', primary, blobPath(container, blob), {
+              'x-ms-delete-snapshots': 'include',
+            }),
+            [202, 404],
+          );
+        }
+      }
+      for (const blob of blobs) {
+        const path = blobPath(container, blob);
+        // Azurite itself checks the source: the storage front may be refusing the primary region.
+        const copied = await this.copy(
+          { account: secondary, sas: this.sas.secondary, path },
+          { account: primary, sas: this.sas.primary, path },
+          `https://127.0.0.1:${this.options.azuriteBlobPort}`,
+        );
+        if (!copied)
+          throw new Error(`The secondary of ${primary} lost ${container}/${blob} while failing over`);
+      }
+    }
+  }
+
+  private listContainers(account: string): Promise<string[]> {
+    return this.listNames(account, '/?comp=list', 'Container');
+  }
+
+  private listBlobs(account: string, container: string): Promise<string[]> {
+    return this.listNames(account, `/${container}?restype=container&comp=list`, 'Blob');
+  }
+
+  /** Every `<Name>` of a List Containers or List Blobs answer, page by page. */
+  private async listNames(
+    account: string,
+    listing: string,
+    element: 'Container' | 'Blob',
+  ): Promise<string[]> {
+    const names: string[] = [];
+    let marker = '';
+    do {
+      const page = `${listing}${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`;
+      const answer = await this.azurite('GET', account, page);
+      if (answer.status !== 200) {
+        throw new Error(`${answer.what} answered ${answer.status} ${answer.errorCode} ${answer.message}`);
+      }
+      const pattern = new RegExp(`<${element}><Name>([^<]*)</Name>`, 'g');
+      for (const match of answer.body.matchAll(pattern)) names.push(unescapeXml(match[1] ?? ''));
+      marker = unescapeXml(/<NextMarker>([^<]*)<\/NextMarker>/.exec(answer.body)?.[1] ?? '');
+    } while (marker);
+    return names;
+  }
+
   /** `geoReplicationStats.lastSyncTime` and the secondary's Get Blob Service Stats. */
   lastSyncTime(): Date {
     return this.log.lastSyncTime();
@@ -118,7 +227,7 @@ export class GeoReplication {
       pausedAt: faults.storageReplicationPausedAt,
       halted:
         faults.regionsDown.has(this.account.region) ||
-        faults.regionsDown.has('dr') ||
+        faults.regionsDown.has(otherRegion(this.account.region)) ||
         faults.secondaryUnavailable,
     };
   }
@@ -149,11 +258,7 @@ export class GeoReplication {
   private async advanceOnce(): Promise<void> {
     const target = this.log.target(this.now(), this.conditions());
     try {
-      for (const logged of this.log.due(target)) {
-        await this.replay(logged.write);
-        this.log.replayed(logged);
-      }
-      this.log.syncedTo(target);
+      await this.replayUpTo(target);
       this.lastError = undefined;
     } catch (error) {
       // Replication is stuck behind this write: lastSyncTime stays where it is (the RPO grows, as on
@@ -164,6 +269,14 @@ export class GeoReplication {
       }
       this.lastError = message;
     }
+  }
+
+  private async replayUpTo(target: number): Promise<void> {
+    for (const logged of this.log.due(target)) {
+      await this.replay(logged.write);
+      this.log.replayed(logged);
+    }
+    this.log.syncedTo(target);
   }
 
   /** The copy of a blob at this moment in the staging account, or null when it does not exist. */
@@ -227,9 +340,10 @@ export class GeoReplication {
   private async copy(
     source: { account: string; sas: string; path: string },
     target: { account: string; sas: string; path: string },
+    origin = this.copySourceOrigin,
   ): Promise<boolean> {
-    const copySource = `${this.copySourceOrigin}/${source.account}${source.path}?${source.sas}`;
-    const headers = { 'x-ms-copy-source': copySource, host: new URL(this.copySourceOrigin).host };
+    const copySource = `${origin}/${source.account}${source.path}?${source.sas}`;
+    const headers = { 'x-ms-copy-source': copySource, host: new URL(origin).host };
     for (let attempt = 0; ; attempt++) {
       const answer = await this.azurite('PUT', target.account, target.path, headers);
       if (answer.status === 202) return true;
@@ -283,14 +397,16 @@ export class GeoReplication {
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () =>
+          response.on('end', () => {
+            const body = Buffer.concat(chunks).toString();
             resolve({
               what,
               status: response.statusCode ?? 0,
               errorCode: String(response.headers['x-ms-error-code'] ?? ''),
-              message: /<Message>([^<]*)<\/Message>/.exec(Buffer.concat(chunks).toString())?.[1] ?? '',
-            }),
-          );
+              message: /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? '',
+              body,
+            });
+          });
         },
       );
       request.on('error', reject);
@@ -399,6 +515,16 @@ interface AzuriteAnswer {
   errorCode: string;
   /** The error's message, when Azurite sent one. */
   message: string;
+  body: string;
+}
+
+function unescapeXml(text: string): string {
+  return text
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&quot;', '"')
+    .replaceAll('&apos;', "'")
+    .replaceAll('&amp;', '&');
 }
 
 /** Query parameters of an account, service or user-delegation SAS. */

@@ -116,6 +116,14 @@ export class GeoReplicationLog {
     return due;
   }
 
+  /**
+   * Forgets every write the secondary does not hold yet and returns them: an unplanned failover
+   * loses them.
+   */
+  discardBacklog(): LoggedWrite[] {
+    return this.pending.splice(0);
+  }
+
   /** The oldest pending write has been replayed on the secondary. */
   replayed(logged: LoggedWrite): void {
     if (this.pending[0] !== logged)

@@ -229,6 +229,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         exists: (account, container) =>
           azuriteClients.blobService(account).getContainerClient(container).exists(),
       },
+      failOverStorageData: async (account, type) => {
+        const geo = storage.geoReplication.find((g) => g.account === account);
+        if (!geo) return;
+        await (type === 'Planned' ? geo.catchUp() : geo.promoteSecondary());
+      },
       keyVaultName: names.keyVaultName,
       // The Kyvos vault sits in the primary resource group (infra/function-app.json keyVaultName).
       keyVault: {

@@ -9,7 +9,14 @@ import {
   type HnsDecision,
 } from './hns/hierarchicalNamespace.js';
 import { networkDenial } from './networkRules.js';
-import { type FaultState, type LocalStorageAccount, networkRulesOf, type RegionRole } from './types.js';
+import {
+  type FaultState,
+  isReadAccessSku,
+  type LocalStorageAccount,
+  networkRulesOf,
+  otherRegion,
+  type RegionRole,
+} from './types.js';
 
 export interface StorageFrontOptions {
   cert: string;
@@ -72,7 +79,7 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
     // A directory the namespace makes is a write to the primary like any other: the secondary gets it.
     onDirectoryCreated: async (accountName, container, directory) =>
       options.geoReplication
-        ?.find((g) => g.account.name === accountName)
+        ?.find((g) => g.replicates && g.account.name === accountName)
         ?.recordWrite({ kind: 'blob', container, blob: directory }),
   });
   const forward = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -83,7 +90,7 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
     const hiddenOf = options.geoReplication?.find((g) => g.hidden.secondary.name === first);
     const secondary = endpoint.secondary || hiddenOf !== undefined;
     const accountName = hiddenOf?.account.name ?? endpoint.accountName;
-    const geo = options.geoReplication?.find((g) => g.account.name === accountName);
+    const geo = options.geoReplication?.find((g) => g.replicates && g.account.name === accountName);
     const restOfPath = url.pathname.slice(first.length + 1);
     const account = options.accounts.find((a) => a.name === accountName);
     if (account && !isReachable(account, secondary, options.faults)) {
@@ -101,12 +108,24 @@ export async function startStorageFront(options: StorageFrontOptions): Promise<S
       sendError(res, denial.status, denial.code, `${denial.message}${detail}`, denial.headers);
       return;
     }
-    if (secondary && req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') {
+    const writing = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
+    if (secondary && writing) {
       sendError(
         res,
         403,
         'AuthorizationFailure',
         'Write operations are not allowed on the read-access secondary endpoint.',
+      );
+      return;
+    }
+    if (account?.failoverInProgress && writing) {
+      // Read-only while the failover runs (LocalStorageAccount.failoverInProgress). Azure documents no
+      // error code for it; 503 ServerBusy is what a storage client retries, as an outage's end.
+      sendError(
+        res,
+        503,
+        'ServerBusy',
+        `The storage account ${account.name} is failing over; writes are refused until the failover completes.`,
       );
       return;
     }
@@ -221,12 +240,20 @@ export function passThroughHeaders(headers: http.IncomingHttpHeaders): http.Outg
   return disposition === undefined ? { ...rest } : { 'content-disposition': disposition, ...rest };
 }
 
-/** Where an endpoint lives: the primary endpoint in its account's region, the secondary in the DR region. */
+/**
+ * Where an endpoint lives: the primary endpoint in the account's current region, the secondary in
+ * the other region of the pair. A failover swaps them while the endpoints keep their names ("the
+ * URIs for the storage service endpoints ... remain the same, but their DNS entries are changed to
+ * point to the new primary region", learn.microsoft.com/azure/storage/common/storage-failover-customer-managed-planned).
+ */
 function regionOf(account: LocalStorageAccount, secondary: boolean): RegionRole {
-  return secondary ? 'dr' : account.region;
+  return secondary ? otherRegion(account.region) : account.region;
 }
 
 function isReachable(account: LocalStorageAccount, secondary: boolean, faults: FaultState): boolean {
+  // Only a read-access geo-redundant account has a secondary endpoint; after an unplanned failover
+  // (LRS) its name no longer answers, as a host name that does not resolve.
+  if (secondary && !isReadAccessSku(account.sku)) return false;
   if (faults.regionsDown.has(regionOf(account, secondary))) return false;
   if (secondary && faults.secondaryUnavailable) return false;
   return true;

@@ -9,7 +9,7 @@ import { startAzurite } from './azurite.js';
 import { createStackCertificate, type StackCertificate } from './certificate.js';
 import { GeoReplication, hiddenAccountsOf } from './geoReplication.js';
 import { startStorageFront } from './storageFront.js';
-import { emptyFaults, type FaultState, type LocalStorageAccount } from './types.js';
+import { emptyFaults, type FaultState, isReadAccessSku, type LocalStorageAccount } from './types.js';
 
 interface StorageStackNames {
   subscriptionId: string;
@@ -76,7 +76,7 @@ export async function startStorageStack(options: StorageStackOptions): Promise<S
     account(names.appStorageAccount, 'dr', 'Standard_LRS', false, true),
   ];
   // Each read-access geo-redundant account's secondary is a hidden Azurite account of its own.
-  const replicated = accounts.filter((a) => a.sku === 'Standard_RAGRS' || a.sku === 'Standard_RAGZRS');
+  const replicated = accounts.filter((a) => isReadAccessSku(a.sku));
   const azurite = await startAzurite({
     accounts: [...accounts, ...replicated.flatMap((a) => Object.values(hiddenAccountsOf(a)))],
     certPath: certificate.certPath,

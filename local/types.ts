@@ -34,6 +34,27 @@ export interface LocalStorageAccount {
   existsInArm: boolean;
   /** The secondary's `lastSyncTime`, for an RA-GRS account whose secondary the stack replicates. */
   lastSyncTime?: () => Date;
+  /**
+   * Set by ARM while an account failover runs: the storage front then refuses writes, as "the
+   * primary region's storage service endpoints become read-only while remaining updates finish
+   * replicating" (learn.microsoft.com/azure/storage/common/storage-failover-customer-managed-planned).
+   */
+  failoverInProgress?: boolean;
+}
+
+/** The other region of the pair: where a geo-redundant account's secondary lives. */
+export function otherRegion(region: RegionRole): RegionRole {
+  return region === 'primary' ? 'dr' : 'primary';
+}
+
+/** GRS, RA-GRS, GZRS and RA-GZRS keep a secondary in the paired region (learn.microsoft.com/azure/storage/common/storage-redundancy). */
+export function isGeoRedundantSku(sku: LocalStorageAccount['sku']): boolean {
+  return sku !== 'Standard_LRS' && sku !== 'Standard_ZRS';
+}
+
+/** RA-GRS and RA-GZRS also serve reads at the `-secondary` endpoint. */
+export function isReadAccessSku(sku: LocalStorageAccount['sku']): boolean {
+  return sku === 'Standard_RAGRS' || sku === 'Standard_RAGZRS';
 }
 
 /** Live state of a local PostgreSQL server, read from the instance itself. */

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { dfsEndpointOf } from '../hns/endpoints.js';
-import { type LocalStorageAccount, networkRulesOf, type RegionRole } from '../types.js';
+import {
+  isGeoRedundantSku,
+  isReadAccessSku,
+  type LocalStorageAccount,
+  networkRulesOf,
+  otherRegion,
+  type RegionRole,
+} from '../types.js';
 import {
   ArmError,
   conflictingOperation,
@@ -303,25 +310,29 @@ async function failover(ctx: EmulatorContext, request: ArmRequest, state: Accoun
   const account = requireStorageAccount(ctx, request.params);
   const planned = (request.url.searchParams.get('failoverType') ?? '').toLowerCase() === 'planned';
   const target = otherRegion(account.region);
-  // An unplanned failover is what one calls when the primary region is out; a planned one needs both.
+  // An unplanned failover is what one calls when the primary region is out; a planned one "is only
+  // available while the primary and secondary endpoints are available" (StorageAccounts_Failover).
   if (planned) ctx.assertRegionUp(account.region, PROVIDER);
   ctx.assertRegionUp(target, PROVIDER);
-  if (!isGeoRedundant(account.sku)) {
+  if (!isGeoRedundantSku(account.sku)) {
     throw new ArmError(
       400,
       'FailoverNotSupported',
       `Storage account '${account.name}' is ${account.sku}; failover needs a geo-redundant SKU (GRS, RA-GRS, GZRS, RA-GZRS).`,
     );
   }
-  if (ctx.options.faults.secondaryUnavailable) {
+  if (state.busy) throw conflictingOperation(`storage account '${account.name}'`);
+  const stats = geoReplicationOf(ctx, account);
+  if (!(planned ? stats.canPlannedFailover : stats.canFailover)) {
     throw new ArmError(
       409,
       'FailoverNotAllowed',
-      `Cannot fail over storage account '${account.name}': its secondary is unavailable (geoReplicationStats.canFailover is false).`,
+      `Cannot ${planned ? 'plan a failover of' : 'fail over'} storage account '${account.name}': geo-replication is ` +
+        `${stats.status} (geoReplicationStats.${planned ? 'canPlannedFailover' : 'canFailover'} is false).`,
     );
   }
-  if (state.busy) throw conflictingOperation(`storage account '${account.name}'`);
   state.busy = 'failover';
+  account.failoverInProgress = true;
   const operation = ctx.lro.begin({
     provider: PROVIDER,
     location: ctx.locationOf(account.region),
@@ -329,15 +340,39 @@ async function failover(ctx: EmulatorContext, request: ArmRequest, state: Accoun
     apiVersion: request.apiVersion,
     delayInMs: ctx.options.storageOperationDurationInMs ?? 1000,
     run: async () => {
+      // The data first: a planned failover waits for the secondary to hold every write; an unplanned
+      // one makes the secondary's data the account's, losing what it did not hold yet.
+      await ctx.options.failOverStorageData?.(account, planned ? 'Planned' : 'Unplanned');
       account.region = target;
+      // "The account is converted to LRS" after an unplanned failover; "in the case of a Planned
+      // Failover, the primary and secondary clusters are swapped after failover and the account
+      // remains geo-replicated" (REST spec, StorageAccounts_Failover).
       if (!planned) account.sku = 'Standard_LRS';
       state.lastGeoFailoverTime = new Date();
     },
   });
   void operation.settled.then(() => {
     state.busy = undefined;
+    account.failoverInProgress = false;
   });
   return ctx.lro.accepted(operation);
+}
+
+/**
+ * `geoReplicationStats` of a geo-redundant account. `status` is `Live` unless the secondary or its
+ * region is out (`Unavailable`). Account failover needs a live secondary: `canFailover` and
+ * `canPlannedFailover` are false otherwise (the GeoReplicationStats model: "whether or not account
+ * failover is supported for the account"; the disaster-recovery guidance's prerequisites,
+ * learn.microsoft.com/azure/storage/common/storage-disaster-recovery-guidance, need the secondary
+ * replicating). Hierarchical-namespace accounts can fail over: unplanned failover is generally
+ * available for them and planned failover is in preview there (same page, "Unsupported features and
+ * services"); the emulator reports both as possible, as a subscription registered for the preview sees.
+ */
+function geoReplicationOf(ctx: EmulatorContext, account: LocalStorageAccount) {
+  const { faults } = ctx.options;
+  const live = !faults.secondaryUnavailable && !faults.regionsDown.has(otherRegion(account.region));
+  const status: 'Live' | 'Unavailable' = live ? 'Live' : 'Unavailable';
+  return { status, canFailover: live, canPlannedFailover: live };
 }
 
 function accountBody(
@@ -348,9 +383,10 @@ function accountBody(
 ): Record<string, unknown> {
   const { faults, subscriptionId } = ctx.options;
   const location = ctx.locationOf(account.region);
-  const geo = isGeoRedundant(account.sku);
+  const geo = isGeoRedundantSku(account.sku);
   const secondaryRegion = otherRegion(account.region);
-  const secondaryAvailable = !faults.secondaryUnavailable && !faults.regionsDown.has(secondaryRegion);
+  const replication = geoReplicationOf(ctx, account);
+  const secondaryAvailable = replication.status === 'Live';
   const created = state.creationTime.toISOString();
   const primaryBlob = withTrailingSlash(ctx.options.blobEndpoint(account.name, false));
   const properties: Record<string, unknown> = {
@@ -382,16 +418,14 @@ function accountBody(
     properties.secondaryLocation = ctx.locationOf(secondaryRegion);
     properties.statusOfSecondary = secondaryAvailable ? 'available' : 'unavailable';
   }
-  if (isReadAccess(account.sku)) {
+  if (isReadAccessSku(account.sku)) {
     const secondaryBlob = withTrailingSlash(ctx.options.blobEndpoint(account.name, true));
     properties.secondaryEndpoints = { blob: secondaryBlob, ...dfsEndpoint(account, secondaryBlob) };
   }
   if (expandGeoStats && geo) {
     const pausedAt = faults.storageReplicationPausedAt;
     const stats: Record<string, unknown> = {
-      status: secondaryAvailable ? 'Live' : 'Unavailable',
-      canFailover: secondaryAvailable,
-      canPlannedFailover: secondaryAvailable,
+      ...replication,
       postFailoverRedundancy: account.sku.endsWith('GZRS') ? 'Standard_ZRS' : 'Standard_LRS',
       postPlannedFailoverRedundancy: account.sku,
     };
@@ -431,18 +465,6 @@ function findAccount(ctx: EmulatorContext, name: string): LocalStorageAccount | 
 
 function sameName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
-}
-
-function otherRegion(region: RegionRole): RegionRole {
-  return region === 'primary' ? 'dr' : 'primary';
-}
-
-function isGeoRedundant(sku: Sku): boolean {
-  return sku !== 'Standard_LRS' && sku !== 'Standard_ZRS';
-}
-
-function isReadAccess(sku: Sku): boolean {
-  return sku === 'Standard_RAGRS' || sku === 'Standard_RAGZRS';
 }
 
 function withTrailingSlash(url: string): string {

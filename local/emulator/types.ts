@@ -50,6 +50,13 @@ export interface ControlPlaneEmulatorOptions {
   /** The blob endpoint of an account as the storage front serves it (`https://127.0.0.1:<port>/<account>`). */
   blobEndpoint(account: string, secondary: boolean): string;
   containers: BlobContainerStore;
+  /**
+   * What an account failover does to the account's data, before ARM swaps its region: a `Planned`
+   * one waits until the secondary holds every write, an `Unplanned` one makes the secondary's data
+   * the account's (the stack implements it on its geo-replication, `GeoReplication.catchUp` and
+   * `promoteSecondary`). Without it only the ARM properties change.
+   */
+  failOverStorageData?(account: LocalStorageAccount, type: 'Planned' | 'Unplanned'): Promise<void>;
   /** Name of the emulated vault, used in messages; the vault itself is served at `keyVaultUrl`. */
   keyVaultName: string;
   /**

@@ -76,7 +76,9 @@ describe('the drill', () => {
     expect(report.oldPrimaryFenced).toBe(true);
     expect(report.steps.map((s) => s.name)).toEqual([...STEP_NAMES]);
     expect(STEP_NAMES).toContain('database.fence');
-    for (const step of report.steps) {
+    // The copy strategy's run: the account failover's step is not part of it.
+    expect(report.steps.find((s) => s.name === 'storage.accountFailover')?.status).toBe('Skipped');
+    for (const step of report.steps.filter((s) => s.name !== 'storage.accountFailover')) {
       expect(step.status).toBe('Succeeded');
       expect(Date.parse(step.endedAt as string)).toBeGreaterThanOrEqual(Date.parse(step.startedAt as string));
     }

@@ -124,6 +124,7 @@ describe('infra/ files', () => {
       'Kyvos DR PostgreSQL Primary Fencer',
       'Kyvos DR PostgreSQL Replica Promoter',
       'Kyvos DR Storage Account Creator',
+      'Kyvos DR Storage Failover Operator',
     ]);
   });
 

@@ -466,6 +466,7 @@ export function formatRunState(run: FailoverRun, now: Date = new Date()): string
   const lines = [
     `Failover run ${run.runId}: ${run.state}${run.request.dryRun ? ' (dry run)' : ''}`,
     ...field('mode', run.request.mode),
+    ...field('storage strategy', run.request.strategy ?? "the configuration's (decided at preflight)"),
     ...field('requested by', `${run.request.requestedBy}: "${run.request.reason}"`),
     ...field('created', run.createdAt),
     ...field('updated', run.updatedAt),

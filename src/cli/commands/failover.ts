@@ -18,6 +18,7 @@ interface FailoverCommandOptions {
   reason: string;
   dryRun?: boolean;
   requestedBy?: string;
+  strategy?: string;
   wait: boolean;
   timeoutMinutes?: number;
   json?: boolean;
@@ -47,6 +48,10 @@ export function registerFailover(program: Command, cli: CliRun): void {
       'check and plan only: health now, the go/no-go verdict, what would be copied and promoted; changes nothing',
     )
     .option('--requested-by <name>', 'who requests it (default: cli:<user>@<host>)')
+    .option(
+      '--strategy <strategy>',
+      "how the data reaches the DR region: copy (into the DR account) or account-failover (the account itself fails over, keeping its name); default: the configuration's kyvos-dr-storage-strategy",
+    )
     .option(
       '--no-wait',
       "return once the run is accepted and leave the work to the Function app's queue workers",
@@ -85,6 +90,7 @@ async function failover(options: FailoverCommandOptions, command: Command, cli: 
       reason: options.reason,
       dryRun: options.dryRun === true,
       ...(options.requestedBy !== undefined ? { requestedBy: options.requestedBy } : {}),
+      ...(options.strategy !== undefined ? { strategy: options.strategy } : {}),
     },
     defaultRequester(),
   );

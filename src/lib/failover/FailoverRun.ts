@@ -1,3 +1,6 @@
+import type { AccountFailoverType } from '../accountFailover/accountFailoverReadiness.js';
+import type { DrConfig, StorageStrategy } from '../config/DrConfig.js';
+
 /**
  * The record of one failover run, kept as JSON in the app's own storage. It is the single source of
  * truth for the status URL, for workers that resume after a crash, and for the final report.
@@ -7,13 +10,16 @@ type FailoverMode = 'planned' | 'forced';
 
 /**
  * The runbook's steps. `storage.*` and `database.*` run in parallel after preflight; in a planned
- * run the copy and the promote also wait for `quiesce` (Kyvos stopped, confirmed and checked).
+ * run the copy and the promote also wait for `quiesce` (Kyvos stopped, confirmed and checked). A run
+ * takes the storage steps of its strategy: `storage.ensureAccount` and `storage.copy` for the copy,
+ * `storage.accountFailover` for the account failover; the others end Skipped.
  */
 export const STEP_NAMES = [
   'preflight',
   'quiesce',
   'storage.ensureAccount',
   'storage.copy',
+  'storage.accountFailover',
   'database.promote',
   'database.fence',
   'record',
@@ -59,6 +65,8 @@ export interface FailoverDecision {
   reasons: string[];
   /** For a forced failover: the data a failover loses, as far as it can be known. */
   estimatedDataLoss?: string;
+  /** With the account failover strategy: the failover type the run asks for, and why. */
+  accountFailover?: { failoverType: AccountFailoverType; reason: string };
 }
 
 interface CopyProgress {
@@ -87,6 +95,29 @@ export interface FailoverRequest {
   requestedBy: string;
   /** Set when an Azure Monitor alert started the run. */
   alertId?: string;
+  /**
+   * How the run brings the data to the DR region. Absent in the request: the configuration's
+   * (`kyvos-dr-storage-strategy`), which preflight records here; a run recorded before the
+   * setting existed copied.
+   */
+  strategy?: StorageStrategy;
+}
+
+/**
+ * The storage account and container Kyvos uses after the run: the DR account the copy filled, or,
+ * with the account failover, the primary account itself, which keeps its name in the DR region.
+ */
+export function activeStorageOf(
+  run: Pick<FailoverRun, 'request'>,
+  config: Pick<DrConfig, 'primary' | 'dr'>,
+): { storageAccount: string; container: string } {
+  const side = strategyOf(run) === 'accountFailover' ? config.primary : config.dr;
+  return { storageAccount: side.storageAccount, container: side.container };
+}
+
+/** The storage strategy of a run: the request's or, once preflight recorded it, the configuration's. */
+export function strategyOf(run: Pick<FailoverRun, 'request'>): StorageStrategy {
+  return run.request.strategy ?? 'copy';
 }
 
 /**

@@ -144,6 +144,7 @@ async function startRun(
     requestedBy: request.requestedBy,
     reason: request.reason,
     alertId: request.alertId,
+    strategy: request.strategy ?? 'configured',
   });
   await scheduleAdvance(runtime, runId);
   return { run, created: true };

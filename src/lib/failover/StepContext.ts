@@ -14,6 +14,11 @@ export interface FailoverOptions {
   copyPollDelayInSeconds: number;
   /** Longest wait for the promote long-running operation. */
   promoteTimeoutInMs: number;
+  /**
+   * Longest wait for a storage account failover's long-running operation. Azure's disaster-recovery
+   * guidance for storage says a failover typically completes within an hour; the run allows twice that.
+   */
+  storageFailoverTimeoutInMs: number;
   /** Poll interval of long-running ARM operations. */
   pollIntervalInMs: number;
   /** Listing page size = blobs per copy partition (queue message). */
@@ -46,6 +51,7 @@ export const DEFAULT_FAILOVER_OPTIONS: FailoverOptions = {
   stepClaimInMs: 5 * 60_000,
   copyPollDelayInSeconds: 15,
   promoteTimeoutInMs: 30 * 60_000,
+  storageFailoverTimeoutInMs: 2 * 60 * 60_000,
   pollIntervalInMs: 5_000,
   partitionSize: 5_000,
   copyConcurrency: 32,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { StorageStrategy } from '../config/DrConfig.js';
+import { storageStrategy } from '../config/rules.js';
 import { InputError } from '../errors.js';
 import type { FailoverRequest, QuiesceConfirmation, RetryRequest } from './FailoverRun.js';
 import { REQUESTED_BY_MAX_LENGTH, requestedByProblem } from './requester.js';
@@ -22,11 +24,23 @@ export const requestedByField = z
   })
   .optional();
 
+const STRATEGY_PROBLEM = 'strategy must be "copy" or "accountFailover" (also "account-failover")';
+
 const failoverBody = z.object({
   mode: z.enum(['planned', 'forced'], { error: 'mode must be "planned" or "forced"' }),
   reason: reasonField('this failover is requested'),
   dryRun: z.boolean({ error: 'dryRun must be true or false' }).optional(),
   requestedBy: requestedByField,
+  // The configuration's rule, so that the secret and the request accept the same spellings.
+  strategy: z
+    .string({ error: STRATEGY_PROBLEM })
+    .transform((value, context): StorageStrategy => {
+      const parsed = storageStrategy(value);
+      if (parsed.ok) return parsed.value;
+      context.addIssue({ code: 'custom', message: STRATEGY_PROBLEM });
+      return z.NEVER;
+    })
+    .optional(),
 });
 
 const retryBody = z.object({
@@ -68,12 +82,18 @@ export function parseFailoverRequest(
   defaultRequester = 'unknown',
   authenticatedPrincipal?: string,
 ): FailoverRequest {
-  const data = parseBody(failoverBody, body, 'failover request', '{"mode":"planned"|"forced","reason":"…"}');
+  const data = parseBody(
+    failoverBody,
+    body,
+    'failover request',
+    '{"mode":"planned"|"forced","reason":"…","strategy"?:"copy"|"accountFailover"}',
+  );
   return {
     mode: data.mode,
     reason: data.reason,
     dryRun: data.dryRun ?? false,
     requestedBy: authenticatedPrincipal ?? (data.requestedBy || defaultRequester),
+    ...(data.strategy ? { strategy: data.strategy } : {}),
   };
 }
 

@@ -1,3 +1,9 @@
+import {
+  type AccountFailoverVerdict,
+  judgeAccountFailover,
+  readAccountFailoverFacts,
+} from '../accountFailover/accountFailoverReadiness.js';
+import type { StorageStrategy } from '../config/DrConfig.js';
 import { ACTIVE_SECRETS } from '../config/secretNames.js';
 import { readSoftDeletedStates } from '../config/softDeletedSecrets.js';
 import { readCopyNetworkAccess } from '../copy/copyNetworkAccess.js';
@@ -12,12 +18,18 @@ import type { FailoverRequest } from './FailoverRun.js';
 import type { StepContext } from './StepContext.js';
 
 /**
- * The steps that cannot be undone, in the order they run: a promoted replica never becomes a
+ * The steps that cannot be undone, in the order they run: a failed-over storage account is the
+ * primary in the DR region (failing it back is another failover, with its own data loss), a promoted replica never becomes a
  * replica again, a fenced primary has been stopped while the promoted server takes the writes, and
  * the record step's Key Vault writes tell Kyvos to use the DR side. None of them may start before
  * preflight has proved that the rest of the run (the copy above all) can finish.
  */
-export const IRREVERSIBLE_STEPS = ['database.promote', 'database.fence', 'record'] as const;
+export const IRREVERSIBLE_STEPS = [
+  'storage.accountFailover',
+  'database.promote',
+  'database.fence',
+  'record',
+] as const;
 
 /** How the copy reads its source, as preflight proved it: the SAS's origin and what answered. */
 interface SourceAccessCheck extends SourceAccessProof {
@@ -27,7 +39,14 @@ interface SourceAccessCheck extends SourceAccessProof {
 
 /** What preflight found about the rest of the run: a proof, or the reasons it could not finish. */
 export type RunCanFinish =
-  | { canFinish: true; sourceAccess: SourceAccessCheck; warnings?: string[] }
+  | {
+      canFinish: true;
+      /** The copy strategy: how the copy reads its source. */
+      sourceAccess?: SourceAccessCheck;
+      /** The account failover strategy: the verdict on the account and the failover type to ask for. */
+      accountFailover?: AccountFailoverVerdict;
+      warnings?: string[];
+    }
   | { canFinish: false; reasons: string[]; warnings?: string[] };
 
 /**
@@ -54,7 +73,12 @@ export async function proveRunCanFinish(
     StepContext,
     'clients' | 'config' | 'logger' | 'clock' | 'appStorageAccount' | 'settings' | 'abortSignal'
   >,
+  strategy: { strategy: StorageStrategy; mode: FailoverRequest['mode'] } = {
+    strategy: 'copy',
+    mode: 'forced',
+  },
 ): Promise<RunCanFinish> {
+  if (strategy.strategy === 'accountFailover') return proveAccountFailoverCanFinish(ctx, strategy.mode);
   const access = describeSourceAccess(ctx.config);
   const [copy, names, writeProof, network] = await Promise.all([
     copyDepsFor(ctx)
@@ -85,6 +109,29 @@ export async function proveRunCanFinish(
   ];
   if (!copy.ok || reasons.length > 0) return { canFinish: false, reasons, ...warnings };
   return { canFinish: true, sourceAccess: { access, ...copy.proof }, ...warnings };
+}
+
+/**
+ * The account failover strategy's proof: the account can fail over (`judgeAccountFailover`: SKU,
+ * `canFailover`, the identity's failover action), no secret the record step writes is soft-deleted,
+ * and the promote's write proof has its table and grants. Nothing is written.
+ */
+async function proveAccountFailoverCanFinish(
+  ctx: Pick<StepContext, 'clients' | 'config' | 'abortSignal'>,
+  mode: FailoverRequest['mode'],
+): Promise<RunCanFinish> {
+  const abort = ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {};
+  const [facts, names, writeProof] = await Promise.all([
+    readAccountFailoverFacts(ctx.clients, ctx.config, abort),
+    checkRecordedNamesNotDeleted(ctx),
+    writeProofRefusal(ctx.config.dr.replicaConnection, ctx.config.dr.replicaServer),
+  ]);
+  const verdict = judgeAccountFailover(facts, mode, ctx.config.primary.storageAccount);
+  const allWarnings = [...names.warnings, ...verdict.warnings];
+  const warnings = allWarnings.length > 0 ? { warnings: allWarnings } : {};
+  const reasons = [...verdict.reasons, ...names.reasons, ...(writeProof ? [writeProof] : [])];
+  if (reasons.length > 0) return { canFinish: false, reasons, ...warnings };
+  return { canFinish: true, accountFailover: verdict, ...warnings };
 }
 
 /**

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { StorageStrategy } from '../config/DrConfig.js';
 import { describeError } from '../redact.js';
 import { buildReport } from '../report/failoverReport.js';
-import type { FailoverRun, StepName } from './FailoverRun.js';
+import { type FailoverRun, type StepName, strategyOf } from './FailoverRun.js';
 import { IRREVERSIBLE_STEPS } from './runCanFinish.js';
 import type { StepContext, StepOutcome } from './StepContext.js';
+import { accountFailover } from './steps/accountFailover.js';
 import { copyData } from './steps/copy.js';
 import { ensureDrStorage } from './steps/ensureDrStorage.js';
 import { fenceOldPrimary } from './steps/fence.js';
@@ -16,17 +18,37 @@ import { verifyFailover } from './steps/verify.js';
 
 type StepFn = (ctx: StepContext) => Promise<StepOutcome>;
 
-const STEPS: Record<StepName, { run: StepFn; after: StepName[] }> = {
+/**
+ * A step of the runbook: what runs it, what it waits for, and the storage strategy it belongs to
+ * (none: every run takes it). A dependency on a step of the other strategy is met: it never runs.
+ */
+interface RunbookStep {
+  run: StepFn;
+  after: StepName[];
+  strategy?: StorageStrategy;
+}
+
+const STEPS: Record<StepName, RunbookStep> = {
   preflight: { run: preflight, after: [] },
   // Planned runs: Kyvos stopped, confirmed, WAL still and replayed, storage synced (see the step).
   quiesce: { run: quiesce, after: ['preflight'] },
-  'storage.ensureAccount': { run: ensureDrStorage, after: ['preflight'] },
-  'storage.copy': { run: copyData, after: ['storage.ensureAccount', 'quiesce'] },
+  'storage.ensureAccount': { run: ensureDrStorage, after: ['preflight'], strategy: 'copy' },
+  'storage.copy': { run: copyData, after: ['storage.ensureAccount', 'quiesce'], strategy: 'copy' },
+  // Irreversible: only once preflight proved the account can fail over and, for a planned run, the
+  // quiesce proved the secondary synced past the moment Kyvos stopped.
+  'storage.accountFailover': {
+    run: accountFailover,
+    after: ['preflight', 'quiesce'],
+    strategy: 'accountFailover',
+  },
   // Irreversible: only once preflight proved the copy can read its source, the DR account exists and,
   // for a planned run, Kyvos is quiesced.
   'database.promote': { run: promoteDatabase, after: ['preflight', 'storage.ensureAccount', 'quiesce'] },
   'database.fence': { run: fenceOldPrimary, after: ['database.promote'] },
-  record: { run: recordActiveNames, after: ['storage.copy', 'database.fence'] },
+  record: {
+    run: recordActiveNames,
+    after: ['storage.copy', 'storage.accountFailover', 'database.fence'],
+  },
   verify: { run: verifyFailover, after: ['record'] },
   report: { run: writeReport, after: ['verify'] },
 };
@@ -96,9 +118,11 @@ export function readySteps(run: FailoverRun, now: Date): StepName[] {
   const names = Object.keys(STEPS) as StepName[];
   return names.filter((name) => {
     const step = run.steps[name];
-    const depsDone = STEPS[name].after.every((d) => run.steps[d].status === 'Succeeded');
+    if (!inScope(run, name)) return false;
+    const depsDone = STEPS[name].after.every(
+      (d) => run.steps[d].status === 'Succeeded' || !ofStrategy(run, d),
+    );
     if (!depsDone) return false;
-    if (run.request.dryRun && !DRY_RUN_STEPS.includes(name)) return false;
     // Nothing irreversible once a step has failed (the copy, say): the run cannot finish as it stands,
     // and a stopped primary would leave neither side usable. A retry resets the failed step first.
     if (isIrreversible(name) && names.some((n) => run.steps[n].status === 'Failed')) return false;
@@ -110,6 +134,17 @@ export function readySteps(run: FailoverRun, now: Date): StepName[] {
     }
     return false;
   });
+}
+
+/** Whether the step belongs to the run's storage strategy (or to every strategy). */
+function ofStrategy(run: FailoverRun, name: StepName): boolean {
+  const strategy = STEPS[name].strategy;
+  return strategy === undefined || strategy === strategyOf(run);
+}
+
+/** Whether the run takes the step: its strategy's, and for a dry run only what a dry run performs. */
+function inScope(run: FailoverRun, name: StepName): boolean {
+  return ofStrategy(run, name) && (!run.request.dryRun || DRY_RUN_STEPS.includes(name));
 }
 
 function isIrreversible(name: StepName): boolean {
@@ -255,16 +290,15 @@ async function finishIfDone(base: Omit<StepContext, 'run'>, runId: string): Prom
   const run = await base.store.update(runId, (r) => {
     if (r.state !== 'Running') return false;
     const names = Object.keys(STEPS) as StepName[];
-    const inScope = names.filter((n) => !r.request.dryRun || DRY_RUN_STEPS.includes(n));
-    const failed = inScope.some((n) => r.steps[n].status === 'Failed');
+    const taken = names.filter((n) => inScope(r, n));
+    const failed = taken.some((n) => r.steps[n].status === 'Failed');
     // A run that has already failed does not wait for the operator to stop Kyvos for nothing.
-    if (inScope.some((n) => r.steps[n].status === 'Running' && !(failed && awaitsOperator(r, n))))
-      return false;
-    for (const n of inScope.filter((n) => r.steps[n].status === 'Running')) {
+    if (taken.some((n) => r.steps[n].status === 'Running' && !(failed && awaitsOperator(r, n)))) return false;
+    for (const n of taken.filter((n) => r.steps[n].status === 'Running')) {
       r.steps[n].status = 'Skipped';
       r.steps[n].detail = { ...r.steps[n].detail, waitingFor: null, instruction: null };
     }
-    const allDone = inScope.every((n) => r.steps[n].status === 'Succeeded');
+    const allDone = taken.every((n) => r.steps[n].status === 'Succeeded');
     if (!failed && !allDone) return false;
     const now = base.clock().toISOString();
     for (const n of names) {

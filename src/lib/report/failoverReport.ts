@@ -1,11 +1,13 @@
 import type { DrConfig } from '../config/DrConfig.js';
 import { copyScopeOf, type OutsideScope } from '../copy/copyScope.js';
-import type {
-  FailoverDecision,
-  FailoverRun,
-  RunRetry,
-  StepName,
-  StepStatus,
+import {
+  activeStorageOf,
+  type FailoverDecision,
+  type FailoverRun,
+  type RunRetry,
+  type StepName,
+  type StepStatus,
+  strategyOf,
 } from '../failover/FailoverRun.js';
 import { IRREVERSIBLE_STEPS } from '../failover/runCanFinish.js';
 import { redactDeep } from '../redact.js';
@@ -13,6 +15,7 @@ import {
   type ChecklistItem,
   drChecklist,
   type KeyVaultNames,
+  type KyvosDeploymentInputs,
   keyVaultNamesOf,
   kyvosDeploymentParameters,
 } from './kyvosDeployment.js';
@@ -101,9 +104,22 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
   const readyAt = verifyStep.endedAt ?? null;
   const promoteDetail = run.steps['database.promote'].detail as { server?: string } | undefined;
   const fenceDetail = run.steps['database.fence'].detail as { oldPrimaryFenced?: boolean } | undefined;
-  const inputs = {
-    drStorageAccount: config.dr.storageAccount,
-    drContainer: config.dr.container,
+  const active = activeStorageOf(run, config);
+  const failedOver = run.steps['storage.accountFailover'].detail as
+    | { failoverType?: 'Planned' | 'Unplanned'; sku?: string | null }
+    | undefined;
+  const inputs: KyvosDeploymentInputs = {
+    drStorageAccount: active.storageAccount,
+    drContainer: active.container,
+    ...(strategyOf(run) === 'accountFailover'
+      ? {
+          accountFailover: {
+            failoverType:
+              failedOver?.failoverType ?? run.decision?.accountFailover?.failoverType ?? 'Unplanned',
+            sku: failedOver?.sku ?? null,
+          },
+        }
+      : {}),
     keyVault: keyVaultNamesOf(config.keyVault),
     promotedPostgresServer: promoteDetail?.server ?? config.dr.replicaServer,
     engineWorkDirectory: config.engineWorkDirectory,
@@ -176,12 +192,18 @@ export function irreversibleSteps(run: FailoverRun): IrreversibleStep[] {
   const promote = detail('database.promote');
   const fence = detail('database.fence');
   const record = detail('record');
+  const failover = detail('storage.accountFailover');
   const actions: Record<IrreversibleStep['step'], string> = {
+    'storage.accountFailover': `fail the storage account over to the DR region ${text(failover.failoverType) ? ` (${failover.failoverType})` : ''}: it is the primary there, and failing it back is another failover`,
     'database.promote': `promote the DR replica${text(promote.server) ? ` ${promote.server}` : ''} to a standalone server: it leaves replication for good`,
     'database.fence': `fence the old primary${text(fence.oldPrimary) ? ` ${fence.oldPrimary}` : ''} so that one server takes writes${text(fence.fencing) ? ` (${fence.fencing})` : ''}`,
     record: `write the names Kyvos must use (kyvos-dr-active-*) to Key Vault${text(record.recordedIn) ? ` (recorded in ${record.recordedIn})` : ''}`,
   };
-  return IRREVERSIBLE_STEPS.map((step) => ({
+  // A step of the other storage strategy never runs: it is not listed.
+  const taken = IRREVERSIBLE_STEPS.filter(
+    (step) => step !== 'storage.accountFailover' || strategyOf(run) === 'accountFailover',
+  );
+  return taken.map((step) => ({
     step,
     action: actions[step],
     status: run.steps[step].status,

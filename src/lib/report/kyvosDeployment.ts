@@ -31,8 +31,11 @@ export function keyVaultNamesOf(keyVault: { url: string; name: string } | undefi
 }
 
 export interface KyvosDeploymentInputs {
+  /** The account Kyvos uses after the failover: the DR account, or the failed-over original account. */
   drStorageAccount: string;
   drContainer: string;
+  /** Set when the run failed the original account over instead of copying: the type and the SKU after it. */
+  accountFailover?: { failoverType: 'Planned' | 'Unplanned'; sku: string | null };
   /**
    * The Key Vault Kyvos keeps using. The Kyvos DR procedure asks for "the DNS name of the existing
    * Key vault in the primary region" as its Key Vault Name: `dnsName` is the host of the vault's URI
@@ -77,6 +80,28 @@ function partialCopyItem({ scope, blobsOutsideScope }: CopiedScope): ChecklistIt
   };
 }
 
+/**
+ * The account failover keeps the account's name, so the datasets keep theirs; what changes is the
+ * redundancy. After an unplanned failover the account is locally redundant in the new region (Azure's
+ * disaster-recovery guidance for storage) and geo-redundancy must be re-enabled, which is billed and
+ * starts a full initial sync; a planned failover keeps it.
+ */
+function geoRedundancyItem(
+  account: string,
+  failover: NonNullable<KyvosDeploymentInputs['accountFailover']>,
+): ChecklistItem {
+  if (failover.failoverType === 'Planned') {
+    return {
+      id: 'geo-redundancy',
+      text: `The storage account ${account} failed over planned and stays geo-redundant${failover.sku ? ` (${failover.sku})` : ''}, its secondary now in the former primary region; the datasets keep its name.`,
+    };
+  }
+  return {
+    id: 'geo-redundancy',
+    text: `Re-enable geo-redundancy on the storage account ${account}: after the unplanned failover it is locally redundant${failover.sku ? ` (${failover.sku})` : ''} in the DR region (az storage account update --name ${account} --sku Standard_RAGRS, or Standard_RAGZRS). It is billed, and the initial sync to the new secondary takes time; until it is Live the account has no copy outside this region. The datasets keep the account's name.`,
+  };
+}
+
 export interface ChecklistItem {
   id: string;
   text: string;
@@ -108,10 +133,12 @@ export function drChecklist(
       id: 'no-failback',
       text: 'The DR cluster is now the primary. There is no move back to the original installation: build a new DR pair from here.',
     },
-    {
-      id: 'datasets-storage-name',
-      text: `Change the ADLS Gen2 storage name to ${inputs.drStorageAccount} in all datasets: the raw data storage changed with the failover.`,
-    },
+    inputs.accountFailover
+      ? geoRedundancyItem(inputs.drStorageAccount, inputs.accountFailover)
+      : {
+          id: 'datasets-storage-name',
+          text: `Change the ADLS Gen2 storage name to ${inputs.drStorageAccount} in all datasets: the raw data storage changed with the failover.`,
+        },
     {
       id: 'private-network',
       text: 'If the primary deployment used a private network (tunnel between the customer and the Kyvos Azure VNet), set it up again for the DR deployment.',

@@ -1,5 +1,6 @@
 import { describeConfigOrigin, isVaultUnreachable } from '../../config/ConfigSource.js';
 import { ACTIVE_SECRETS } from '../../config/secretNames.js';
+import { listBlobPage } from '../../copy/blobListing.js';
 import { copyScopeOf, countBlobsOutsideScope } from '../../copy/copyScope.js';
 import { planPartitions } from '../../copy/planPartitions.js';
 import { PreconditionFailed } from '../../errors.js';
@@ -32,7 +33,11 @@ import { NO_FAILOVER_RECORDED, type RecordedFailover, readRecordedFailover } fro
  *
  * Whatever the mode, the run is refused, before anything is changed, unless it has proved that it
  * can finish: Key Vault can be read, and the copy can list and read its source through the
- * `-secondary` endpoint with the access it will use (`proveRunCanFinish`). The irreversible steps
+ * `-secondary` endpoint with the access it will use (`proveRunCanFinish`); with the account
+ * failover strategy instead, the account can fail over (geo-redundant SKU, `canFailover`, the
+ * identity's failover action), and the failover type is decided (`judgeAccountFailover`) and
+ * recorded in the decision, with the storage RPO from `lastSyncTime` as for the copy. The run's
+ * strategy (the request's, else the configuration's) is recorded in the run. The irreversible steps
  * (promote, fence, the record step's Key Vault writes) run only after this step and
  * `storage.ensureAccount` have succeeded (runbook.ts).
  */
@@ -56,12 +61,27 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
   }
   const readiness = await checkReadinessNow(ctx, ctx.config, abortOf(ctx));
   const decision = decisionOf(readiness, run.request.mode, ctx.clock());
+  // The run's strategy is recorded with the decision: the runbook takes its storage steps from it.
+  const strategy = run.request.strategy ?? ctx.config.storageStrategy;
   await ctx.store.update(run.runId, (r) => {
     r.decision = decision;
+    r.request.strategy = strategy;
     return true;
   });
-  // Before anything irreversible may run: the copy must be able to read its source (runCanFinish.ts).
-  const runCanFinish = await proveRunCanFinish(ctx);
+  // Before anything irreversible may run: the copy must be able to read its source, or the account
+  // must be able to fail over (runCanFinish.ts).
+  const runCanFinish = await proveRunCanFinish(ctx, { strategy, mode: run.request.mode });
+  const accountFailover = runCanFinish.canFinish ? runCanFinish.accountFailover : undefined;
+  if (accountFailover) {
+    decision.accountFailover = {
+      failoverType: accountFailover.failoverType,
+      reason: accountFailover.failoverTypeReason,
+    };
+    await ctx.store.update(run.runId, (r) => {
+      r.decision = decision;
+      return true;
+    });
+  }
   const allWarnings = [...vaultWarnings, ...(runCanFinish.warnings ?? [])];
   for (const warning of allWarnings) {
     ctx.logger.warn('failover.preflight.warning', { runId: run.runId, warning });
@@ -117,9 +137,43 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
       readiness: readiness.status,
       rpoSeconds: readiness.rpoSeconds,
       eligibleForPlannedPromote: readiness.eligibleForPlannedPromote,
+      strategy,
+      ...(accountFailover ? { accountFailover: decision.accountFailover } : {}),
+      ...(strategy === 'accountFailover' ? await listSample(ctx) : {}),
       ...warnings,
     },
   };
+}
+
+/** How many blobs preflight lists, with the account failover strategy, for verify to find after it. */
+const VERIFY_SAMPLE_SIZE = 20;
+
+/**
+ * The first blobs of the source container (through the `-secondary` endpoint, readable during a
+ * primary outage), name and size, listed before the failover: verify finds them in the failed-over
+ * account. Blobs written after the secondary's last sync may be absent from both.
+ */
+async function listSample(
+  ctx: StepContext,
+): Promise<{ sample: Array<{ name: string; size: number }> } | { sampleProblem: string }> {
+  try {
+    return { sample: await listFirstBlobs(ctx) };
+  } catch (error) {
+    // No source SAS is needed by the account failover itself: without one, verify has no sample.
+    return { sampleProblem: `no sample listed for verify: ${describeError(error)}` };
+  }
+}
+
+async function listFirstBlobs(ctx: StepContext): Promise<Array<{ name: string; size: number }>> {
+  const deps = await copyDepsFor(ctx);
+  const { blobs } = await listBlobPage(deps.source.listable(), deps.source.prefix, {
+    pageSize: VERIFY_SAMPLE_SIZE,
+    ...abortOf(ctx),
+  });
+  const sample = blobs
+    .filter((blob) => !blob.isDirectoryStub)
+    .map((blob) => ({ name: blob.name, size: blob.contentLength }));
+  return sample;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { DrConfig } from '../../config/DrConfig.js';
 import { ACTIVE_SECRETS } from '../../config/secretNames.js';
 import { statusOf } from '../../errors.js';
 import { describeError } from '../../redact.js';
-import type { FailoverRun } from '../FailoverRun.js';
+import { activeStorageOf, type FailoverRun } from '../FailoverRun.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
 
 /**
@@ -16,9 +16,10 @@ export async function recordActiveNames(ctx: StepContext): Promise<StepOutcome> 
   const { config, clients, run, clock } = ctx;
   // The old primary was fenced right after the promote (database.fence).
   const fencing = fencingOf(ctx.run);
+  const storage = activeStorageOf(run, config);
   const values: Record<string, string> = {
-    [ACTIVE_SECRETS.storageAccount]: config.dr.storageAccount,
-    [ACTIVE_SECRETS.container]: config.dr.container,
+    [ACTIVE_SECRETS.storageAccount]: storage.storageAccount,
+    [ACTIVE_SECRETS.container]: storage.container,
     [ACTIVE_SECRETS.postgresServer]: config.dr.replicaServer,
     [ACTIVE_SECRETS.lastFailoverRunId]: run.runId,
     [ACTIVE_SECRETS.lastFailoverAt]: clock().toISOString(),

@@ -165,7 +165,12 @@ export async function runDrill(options: DrillOptions, io: CliIo): Promise<ExitCo
       'Starting the local stack (Azurite, PostgreSQL primary and streaming replica, ARM and Key Vault emulator)',
       () => {
         // Kept, so that a stack still starting when Ctrl-C comes is stopped once it has started.
-        stackStarting = startLocalStack();
+        stackStarting = startLocalStack(
+          options.strategy === 'accountFailover'
+            ? // The grant `infra/rbac-primary.json` gives the app for this strategy.
+              { rbac: { parameters: { 'rbac-primary.json': { allowAccountFailover: true } } } }
+            : {},
+        );
         return stackStarting;
       },
     );
@@ -259,6 +264,7 @@ export async function runDrill(options: DrillOptions, io: CliIo): Promise<ExitCo
         mode,
         reason: forced ? 'drill: primary region outage' : 'drill: planned failover',
         requestedBy: 'kyvos-dr drill',
+        strategy: options.strategy,
       },
       log.write,
     );

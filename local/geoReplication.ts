@@ -174,11 +174,11 @@ export class GeoReplication {
       }
       for (const blob of blobs) {
         const path = blobPath(container, blob);
-        // Azurite itself checks the source: the storage front may be refusing the primary region.
+        // Read as a copy from the secondary endpoint reads it: Azurite's check of the source goes
+        // through the storage front (see `copySourceOrigin`), authorized by the account's own SAS.
         const copied = await this.copy(
-          { account: secondary, sas: this.sas.secondary, path },
+          { account: secondary, sas: this.sas.primary, path },
           { account: primary, sas: this.sas.primary, path },
-          `https://127.0.0.1:${this.options.azuriteBlobPort}`,
         );
         if (!copied)
           throw new Error(`The secondary of ${primary} lost ${container}/${blob} while failing over`);
@@ -340,10 +340,9 @@ export class GeoReplication {
   private async copy(
     source: { account: string; sas: string; path: string },
     target: { account: string; sas: string; path: string },
-    origin = this.copySourceOrigin,
   ): Promise<boolean> {
-    const copySource = `${origin}/${source.account}${source.path}?${source.sas}`;
-    const headers = { 'x-ms-copy-source': copySource, host: new URL(origin).host };
+    const copySource = `${this.copySourceOrigin}/${source.account}${source.path}?${source.sas}`;
+    const headers = { 'x-ms-copy-source': copySource, host: new URL(this.copySourceOrigin).host };
     for (let attempt = 0; ; attempt++) {
       const answer = await this.azurite('PUT', target.account, target.path, headers);
       if (answer.status === 202) return true;

@@ -82,6 +82,11 @@ export interface LocalStackOptions {
    */
   storageReplicationDelayMs?: number;
   /**
+   * How long a storage account's create or failover stays in progress before it takes effect
+   * (`ControlPlaneEmulatorOptions.storageOperationDurationInMs`); default 1000.
+   */
+  storageOperationDurationInMs?: number;
+  /**
    * The host name in the endpoints ARM reports for the storage accounts (`primaryEndpoints`,
    * `secondaryEndpoints`); default `127.0.0.1`, the descriptor's. `localhost` reaches the same
    * storage front (the certificate names both) at endpoints the descriptor's template does not
@@ -229,6 +234,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         exists: (account, container) =>
           azuriteClients.blobService(account).getContainerClient(container).exists(),
       },
+      ...(options.storageOperationDurationInMs !== undefined
+        ? { storageOperationDurationInMs: options.storageOperationDurationInMs }
+        : {}),
       failOverStorageData: async (account, type) => {
         const geo = storage.geoReplication.find((g) => g.account === account);
         if (!geo) return;

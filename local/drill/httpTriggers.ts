@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import functions from '@azure/functions';
+import type { StorageStrategy } from '../../src/lib/config/DrConfig.js';
 import type { Deps } from '../../src/lib/deps.js';
 
 // The package is CommonJS whose exports Node's ESM loader cannot list (only `app` is found), so its
@@ -26,7 +27,7 @@ export interface StartResponse {
  */
 export async function postFailover(
   deps: Deps,
-  body: { mode: 'planned' | 'forced'; reason: string; requestedBy: string },
+  body: { mode: 'planned' | 'forced'; reason: string; requestedBy: string; strategy?: StorageStrategy },
   logLine: (line: string) => void,
 ): Promise<StartResponse> {
   const { failoverStart } = await importFunctionModule(() => import('../../src/functions/failoverStart.js'));

@@ -28,6 +28,7 @@ import {
 } from '../../src/cli/format.js';
 import { formatRehearsal } from '../../src/cli/formatRehearsal.js';
 import type { CliIo, OutputStream } from '../../src/cli/io.js';
+import type { StorageStrategy } from '../../src/lib/config/DrConfig.js';
 import { createDeps } from '../../src/lib/deps.js';
 import type { FailoverRun } from '../../src/lib/failover/FailoverRun.js';
 import type { FailoverDeps } from '../../src/lib/failover/FailoverService.js';
@@ -165,7 +166,12 @@ export async function runDrill(options: DrillOptions, io: CliIo): Promise<ExitCo
       'Starting the local stack (Azurite, PostgreSQL primary and streaming replica, ARM and Key Vault emulator)',
       () => {
         // Kept, so that a stack still starting when Ctrl-C comes is stopped once it has started.
-        stackStarting = startLocalStack();
+        stackStarting = startLocalStack(
+          options.strategy === 'accountFailover'
+            ? // The grant `infra/rbac-primary.json` gives the app for this strategy.
+              { rbac: { parameters: { 'rbac-primary.json': { allowAccountFailover: true } } } }
+            : {},
+        );
         return stackStarting;
       },
     );
@@ -259,6 +265,7 @@ export async function runDrill(options: DrillOptions, io: CliIo): Promise<ExitCo
         mode,
         reason: forced ? 'drill: primary region outage' : 'drill: planned failover',
         requestedBy: 'kyvos-dr drill',
+        strategy: options.strategy,
       },
       log.write,
     );
@@ -344,7 +351,7 @@ export async function runDrill(options: DrillOptions, io: CliIo): Promise<ExitCo
       liveStack.postgres.replica,
       liveWriter.acknowledgedIds,
     );
-    checkOutcome(drill, report, forced, problem);
+    checkOutcome(drill, report, forced, options.strategy, problem);
   } catch (error) {
     if (!abortSignal?.aborted) problem(describeError(error));
   } finally {
@@ -436,6 +443,7 @@ function checkOutcome(
   drill: DrillRecord,
   report: FailoverReport | undefined,
   forced: boolean,
+  strategy: StorageStrategy,
   problem: (text: string) => void,
 ): void {
   if (!report) {
@@ -457,7 +465,8 @@ function checkOutcome(
     );
   }
   if (report.blobs.failed > 0) problem(`${report.blobs.failed} blobs failed to copy.`);
-  const seeded = drill.dataset.seeded;
+  // An account failover copies nothing (the account itself moves; verification samples it instead).
+  const seeded = strategy === 'copy' ? drill.dataset.seeded : undefined;
   if (seeded) {
     drill.dataset.listedAsSeeded =
       report.blobs.listed === seeded.blobs && report.bytes.listed === seeded.bytes;

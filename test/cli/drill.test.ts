@@ -151,6 +151,32 @@ describe('the drill', () => {
     expect(report.drill.operator).toBeNull();
   });
 
+  it('runs a forced account failover during a primary region outage: the account itself serves in the DR region', async () => {
+    const reportFile = path.join(dir, 'account-failover.json');
+    const result = await runMain([
+      'drill',
+      '--strategy',
+      'account-failover',
+      '--scenario',
+      'region-outage',
+      ...SMALL,
+      '--report',
+      reportFile,
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Drill PASSED\.\n$/);
+
+    const report = JSON.parse(await readFile(reportFile, 'utf8')) as DrillReport;
+    expect(report.state).toBe('Succeeded');
+    expect(report.steps.find((s) => s.name === 'storage.accountFailover')?.status).toBe('Succeeded');
+    expect(report.blobs.copied).toBe(0);
+    expect(report.verification?.ok).toBe(true);
+    // Kyvos keeps the original account: its name is in the deployment parameters, the DR account's is not.
+    expect(JSON.stringify(report.kyvosDeploymentParameters)).toContain('"kyvosprimdata"');
+    expect(JSON.stringify(report.kyvosDeploymentParameters)).not.toContain('kyvosdrdata');
+  });
+
   it('exits 1 saying why when the run does not end in time, and still writes the report', async () => {
     const reportFile = path.join(dir, 'timeout.json');
     // In its own process: the run is abandoned mid-way, as an operator's Ctrl-C or a crash would.

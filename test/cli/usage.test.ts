@@ -78,6 +78,7 @@ describe('kyvos-dr usage', () => {
     [['confirm', 'not-a-run'], 'expected a failover run id'],
     [['drill', '--scenario', 'meteor'], 'Allowed choices are planned, region-outage'],
     [['drill', '--files', 'many'], 'expected a whole number'],
+    [['drill', '--strategy', 'move'], 'expected copy or account-failover'],
     [['rehearse', '--sample-bytes', 'lots'], 'expected a whole number'],
     [['health', '--jsn'], "unknown option '--jsn'"],
     [['doctor', '--area', 'dns'], 'Allowed choices are permissions, network, keyVault, postgres, storage'],

@@ -2,6 +2,7 @@ import type { StorageManagementClient } from '@azure/arm-storage';
 import type { ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
+import { createClientFactory } from '../../src/lib/clients/ClientFactory.js';
 import { parseAcl } from '../../src/lib/copy/accessControl.js';
 import { primaryAccountSas, waitFor } from '../helpers/healthStack.js';
 
@@ -16,7 +17,8 @@ describe('account failover on the local stack', () => {
   let resourceGroup: string;
 
   beforeAll(async () => {
-    stack = await startLocalStack();
+    // Long enough for a write to be tried while a failover runs.
+    stack = await startLocalStack({ storageOperationDurationInMs: 3_000 });
     account = stack.names.primaryStorageAccount;
     resourceGroup = stack.names.primaryResourceGroup;
     arm = stack.operatorClients().storageManagement(stack.names.subscriptionId);
@@ -70,6 +72,20 @@ describe('account failover on the local stack', () => {
     const poller = arm.storageAccounts.failover(resourceGroup, account, { failoverType: 'Planned' });
     await poller.submitted();
     expect((await properties()).failoverInProgress).toBe(true);
+    // Read-only while it runs; a client without retries sees the refusal.
+    const once = createClientFactory({
+      kind: 'local',
+      descriptor: stack.descriptor,
+      retry: { maxRetries: 0 },
+    });
+    await expect(
+      once
+        .blobService(account)
+        .getContainerClient(CONTAINER)
+        .getBlockBlobClient('planned/refused.txt')
+        .upload('x', 1),
+    ).rejects.toMatchObject({ statusCode: 503, code: 'ServerBusy' });
+    expect(await text(container, 'planned/late.txt')).toBe('late');
     await poller;
     stack.setStorageReplicationDelay(0);
 
@@ -90,6 +106,8 @@ describe('account failover on the local stack', () => {
     try {
       expect(await text(container, 'planned/late.txt')).toBe('late');
       await put('planned/during-outage.txt', 'written');
+      // Its secondary is the old primary region now, down with it.
+      await expect(secondary().exists()).rejects.toThrow();
     } finally {
       await stack.regionUp('primary');
     }
@@ -140,6 +158,8 @@ describe('account failover on the local stack', () => {
     // Writable in the DR region, and no secondary endpoint any more.
     await put('outage/after.txt', 'after');
     expect(await text(container, 'outage/after.txt')).toBe('after');
+    // Even once the old primary region is back, nothing answers at the secondary endpoint.
+    await stack.regionUp('primary');
     await expect(secondary().exists()).rejects.toThrow();
   });
 });

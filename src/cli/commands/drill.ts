@@ -1,4 +1,6 @@
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { StorageStrategy } from '../../lib/config/DrConfig.js';
+import { storageStrategy } from '../../lib/config/rules.js';
 import type { GlobalOptions } from '../cliDeps.js';
 import { atLeast, type CliRun, wholeNumber } from '../command.js';
 import type { ExitCode } from '../exitCodes.js';
@@ -9,6 +11,11 @@ export type DrillScenario = 'planned' | 'region-outage';
 /** What `kyvos-dr drill` passes to the drill (local/drill/runDrill.ts). */
 export interface DrillOptions {
   scenario: DrillScenario;
+  /**
+   * How the failover brings the data to the DR region, passed as the request's `strategy`: `copy`
+   * (the default) or `accountFailover` (the RA-GRS account itself fails over).
+   */
+  strategy: StorageStrategy;
   /** Small segment files (1–4 KiB) in the engine work directory. */
   files: number;
   /** Blobs over the lowered large-blob threshold, copied with async Copy Blob. */
@@ -64,6 +71,13 @@ export async function loadDrill(specifier = DRILL_MODULE): Promise<DrillModule> 
   }
 }
 
+/** `--strategy`, with the spellings the configuration and the request accept. */
+function strategyArgument(value: string): StorageStrategy {
+  const parsed = storageStrategy(value);
+  if (!parsed.ok) throw new InvalidArgumentError('expected copy or account-failover.');
+  return parsed.value;
+}
+
 /** Small files are at most 4 KiB; large blobs must stay well above the threshold set between them. */
 const MIN_LARGE_BLOB_MIB = 1 / 16;
 
@@ -84,6 +98,12 @@ export function registerDrill(program: Command, cli: CliRun): void {
       )
         .choices(['planned', 'region-outage'])
         .default('planned'),
+    )
+    .option(
+      '--strategy <strategy>',
+      'how the data reaches the DR region: copy (into the DR account) or account-failover (the account itself fails over, keeping its name)',
+      strategyArgument,
+      'copy' satisfies StorageStrategy,
     )
     .option('--files <n>', 'small files to seed in the engine work directory', wholeNumber(1), DEFAULTS.files)
     .option(
@@ -133,6 +153,7 @@ Exit codes: 0 every check passed; 1 a check failed (the reasons are printed); 2 
       cli.exitCode = await runDrill(
         {
           scenario: options.scenario,
+          strategy: options.strategy,
           files: options.files,
           largeBlobs: options.largeBlobs,
           largeBlobMib: options.largeBlobMib,

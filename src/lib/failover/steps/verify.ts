@@ -92,6 +92,7 @@ async function verifyFailedOverAccount(ctx: StepContext): Promise<StorageVerific
     problems,
     detail: {
       storage: {
+        ok: missing.length === 0,
         account: active.storageAccount,
         container: active.container,
         writable: true,

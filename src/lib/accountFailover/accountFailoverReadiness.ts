@@ -1,11 +1,9 @@
 import type { ClientFactory } from '../clients/ClientFactory.js';
 import type { DrConfig } from '../config/DrConfig.js';
+import { ACCOUNT_FAILOVER_ACTION } from '../doctor/permissionNeeds.js';
 import { readScopePermissions } from '../doctor/permissions.js';
 import { permissionsAllow } from '../doctor/rolePermissions.js';
 import { describeError } from '../redact.js';
-
-/** The ARM action an account failover needs on the primary account (Storage resource provider operations). */
-export const ACCOUNT_FAILOVER_ACTION = 'Microsoft.Storage/storageAccounts/failover/action';
 
 /**
  * `failoverType` of `POST …/storageAccounts/{name}/failover` (Storage RP, 2023-01-01 and later):
@@ -73,7 +71,7 @@ export function judgeAccountFailover(
   }
   if (facts.mayFailOver === false) {
     reasons.push(
-      `the identity may not fail over the storage account "${account}" (${ACCOUNT_FAILOVER_ACTION}); assign the role "Kyvos DR Storage Failover Operator" at the primary resource group (infra/rbac-primary.json, with storageStrategy accountFailover)`,
+      `the identity may not fail over the storage account "${account}" (${ACCOUNT_FAILOVER_ACTION}); assign the role "Kyvos DR Storage Failover Operator" at the primary resource group (infra/rbac-primary.json, with allowAccountFailover true)`,
     );
   }
   if (mode === 'forced') {
@@ -96,7 +94,7 @@ export function judgeAccountFailover(
 }
 
 /** The primary storage account's ARM id. */
-export function primaryAccountId(config: Pick<DrConfig, 'subscriptionId' | 'primary'>): string {
+function primaryAccountId(config: Pick<DrConfig, 'subscriptionId' | 'primary'>): string {
   return `/subscriptions/${config.subscriptionId}/resourceGroups/${config.primary.resourceGroup}/providers/Microsoft.Storage/storageAccounts/${config.primary.storageAccount}`;
 }
 

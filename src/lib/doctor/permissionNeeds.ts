@@ -2,6 +2,9 @@ import type { DrConfig } from '../config/DrConfig.js';
 import { ACTIVE_SECRETS } from '../config/secretNames.js';
 import { keyVaultResourceId } from '../health/keyVaultHealth.js';
 
+/** The action of a customer-managed account failover (StorageAccounts_Failover). */
+export const ACCOUNT_FAILOVER_ACTION = 'Microsoft.Storage/storageAccounts/failover/action';
+
 /**
  * What the app's identity must be allowed, where, for a failover and the health checks to work: the
  * calls the code makes (ARM through the management SDKs, Key Vault and blob data through the data
@@ -314,7 +317,7 @@ export function permissionNeeds(config: DrConfig): PermissionNeed[] {
       need(
         s.primaryStorage,
         'failover',
-        'Microsoft.Storage/storageAccounts/failover/action',
+        ACCOUNT_FAILOVER_ACTION,
         'storage.accountFailover: fail the account over to its secondary region (StorageAccounts_Failover)',
         failoverGrant(STORAGE_FAILOVER_ROLE),
       ),

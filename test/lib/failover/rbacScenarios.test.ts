@@ -6,12 +6,7 @@ import { failoverStart } from '../../../src/functions/failoverStart.js';
 import { ACTIVE_SECRETS } from '../../../src/lib/config/secretNames.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
-import {
-  capturingLogger,
-  failoverDepsFor,
-  httpRequest,
-  invocation,
-} from '../../helpers/failoverHarness.js';
+import { capturingLogger, failoverDepsFor, httpRequest, invocation } from '../../helpers/failoverHarness.js';
 
 const BASE = 'https://kyvos-dr.example/api';
 

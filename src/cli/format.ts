@@ -73,6 +73,8 @@ export function field(label: string, value: string): string[] {
 }
 
 /** A step as a table row: name, status, duration, and the error wrapped after them. */
+const STEP_NAME_WIDTH = 25;
+
 function stepRow(
   name: string,
   status: string,
@@ -81,7 +83,11 @@ function stepRow(
 ): string[] {
   const duration =
     durationSeconds !== null && durationSeconds !== undefined ? formatSeconds(durationSeconds) : '';
-  return hang(`    ${name.padEnd(22)}${status.padEnd(10)}${duration.padStart(9)}  `, error ?? '');
+  // Wide enough for the longest step name (storage.accountFailover) and a space.
+  return hang(
+    `    ${name.padEnd(STEP_NAME_WIDTH)}${status.padEnd(10)}${duration.padStart(9)}  `,
+    error ?? '',
+  );
 }
 
 // ---- health ----------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ import { type Deps, getDeps, withLogger } from '../lib/deps.js';
 import { handleAlert } from '../lib/failover/FailoverService.js';
 import { parseAlert } from '../lib/failover/requests.js';
 import { failoverRuntime } from '../lib/failover/runtime.js';
-import { json, readJson, webhookErrorResponse } from '../lib/http.js';
+import { json, readJson, startedStatusUrl, webhookErrorResponse } from '../lib/http.js';
 import { contextLogger } from '../lib/log.js';
 
 /**
@@ -29,7 +29,7 @@ export async function failoverAlert(
       ...(outcome.action === 'ignored' ? {} : { runId: outcome.runId }),
     });
     if (outcome.action === 'ignored') return json(200, outcome);
-    const location = new URL(outcome.runId, request.url.replace(/\?.*$/, '')).toString();
+    const location = startedStatusUrl(request.url, 'failover', outcome.runId);
     return json(202, { ...outcome, statusUrl: location }, { location });
   } catch (error) {
     return webhookErrorResponse(error, logger, 'failover.alert_failed');

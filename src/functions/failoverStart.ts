@@ -4,7 +4,7 @@ import { startFailover } from '../lib/failover/FailoverService.js';
 import { authenticatedPrincipal } from '../lib/failover/requester.js';
 import { parseFailoverRequest } from '../lib/failover/requests.js';
 import { failoverRuntime } from '../lib/failover/runtime.js';
-import { errorResponse, json, readJson } from '../lib/http.js';
+import { errorResponse, json, readJson, startedStatusUrl } from '../lib/http.js';
 import { contextLogger } from '../lib/log.js';
 
 /**
@@ -24,7 +24,7 @@ export async function failoverStart(
       authenticatedPrincipal(request.headers, deps.settings),
     );
     const run = await startFailover(failoverRuntime(withLogger(deps, logger)), body);
-    const location = new URL(`failover/${run.runId}`, statusBase(request.url)).toString();
+    const location = startedStatusUrl(request.url, 'failover', run.runId);
     return json(
       202,
       { runId: run.runId, state: run.state, statusUrl: location },
@@ -33,14 +33,6 @@ export async function failoverStart(
   } catch (error) {
     return errorResponse(error, logger, 'failover.start_failed');
   }
-}
-
-/** `https://host/api/failover` → `https://host/api/`. */
-function statusBase(url: string): string {
-  const u = new URL(url);
-  u.search = '';
-  u.pathname = u.pathname.replace(/failover\/?$/, '');
-  return u.toString();
 }
 
 app.http('failoverStart', {

@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { type Deps, getDeps, withLogger } from '../lib/deps.js';
 import { authenticatedPrincipal } from '../lib/failover/requester.js';
-import { errorResponse, json, readJson } from '../lib/http.js';
+import { errorResponse, json, readJson, startedStatusUrl } from '../lib/http.js';
 import { contextLogger } from '../lib/log.js';
 import { enqueueRehearsal, rehearsalRuntime, startRehearsal } from '../lib/rehearsal/RehearsalService.js';
 import { parseRehearsalRequest } from '../lib/rehearsal/requests.js';
@@ -26,10 +26,7 @@ export async function rehearsalStart(
     const runtime = rehearsalRuntime(withLogger(deps, logger));
     const record = await startRehearsal(runtime, body);
     await enqueueRehearsal(runtime, record.rehearsalId);
-    const url = new URL(request.url);
-    url.search = '';
-    url.pathname = `${url.pathname.replace(/\/+$/, '')}/${record.rehearsalId}`;
-    const location = url.toString();
+    const location = startedStatusUrl(request.url, 'rehearsal', record.rehearsalId);
     return json(
       202,
       { rehearsalId: record.rehearsalId, state: record.state, statusUrl: location },

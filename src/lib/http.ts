@@ -98,6 +98,21 @@ export function badRouteId(
 }
 
 /**
+ * The status URL of what a POST started, beside the route it was posted to, without the function key:
+ * `https://host/api/failover?code=…` or `https://host/api/failover/alert` with `('failover', id)` →
+ * `https://host/api/failover/<id>`; `https://host/api/rehearsal` with `('rehearsal', id)` →
+ * `https://host/api/rehearsal/<id>`.
+ */
+export function startedStatusUrl(postedUrl: string, collection: string, id: string): string {
+  const u = new URL(postedUrl);
+  u.search = '';
+  const at = u.pathname.lastIndexOf(`/${collection}`);
+  const base = at >= 0 ? u.pathname.slice(0, at) : u.pathname.replace(/\/+$/, '');
+  u.pathname = `${base}/${collection}/${id}`;
+  return u.toString();
+}
+
+/**
  * The status URL of the run an action was posted to: `https://host/api/failover/<id>/<action>?code=…`
  * → `https://host/api/failover/<id>` (no function key in it).
  */

@@ -13,6 +13,7 @@ import {
   json,
   readJson,
   runStatusUrl,
+  startedStatusUrl,
   webhookErrorResponse,
 } from '../../src/lib/http.js';
 import { createLogger } from '../../src/lib/log.js';
@@ -146,6 +147,20 @@ describe('badRunId', () => {
     expect(badRunId('a'.repeat(500))).toMatchObject({
       jsonBody: { error: { message: `"${'a'.repeat(80)}" is not a failover run id.` } },
     });
+  });
+});
+
+describe('startedStatusUrl', () => {
+  it('puts the id under the collection the POST went to, without the function key', () => {
+    expect(startedStatusUrl('https://app.example/api/failover?code=functionkey', 'failover', RUN_ID)).toBe(
+      `https://app.example/api/failover/${RUN_ID}`,
+    );
+    expect(startedStatusUrl('https://app.example/api/failover/alert?code=k', 'failover', RUN_ID)).toBe(
+      `https://app.example/api/failover/${RUN_ID}`,
+    );
+    expect(startedStatusUrl('https://app.example/api/rehearsal/', 'rehearsal', 'rh-1')).toBe(
+      'https://app.example/api/rehearsal/rh-1',
+    );
   });
 });
 

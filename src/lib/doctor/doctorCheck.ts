@@ -50,6 +50,11 @@ export interface DoctorContext {
   clock: () => Date;
   logger: Logger;
   abortSignal?: AbortSignal;
+  /**
+   * Reads shared by the checks of one doctor run, by what was read (`storageAccounts.ts`): several
+   * checks look at the same storage account, and ARM is asked once. `runDoctor` gives each run its own.
+   */
+  reads?: Map<string, Promise<unknown>>;
 }
 
 export interface DoctorCheck {

@@ -58,6 +58,7 @@ export async function runDoctor(
   options: RunDoctorOptions = {},
 ): Promise<DoctorReport> {
   const checkedAt = context.clock().toISOString();
+  const shared: DoctorContext = { ...context, reads: new Map() };
   const selected = (options.checks ?? DOCTOR_CHECKS).filter(
     (check) =>
       (!options.areas || options.areas.includes(check.area)) &&
@@ -66,7 +67,7 @@ export async function runDoctor(
   const results = await Promise.all(
     selected.map(async (check): Promise<DoctorFinding[]> => {
       try {
-        return await check.run(context);
+        return await check.run(shared);
       } catch (error) {
         context.abortSignal?.throwIfAborted();
         return [

@@ -17,28 +17,45 @@ export function readSourceAccount(
   options: ReadSourceAccountOptions = {},
 ): Promise<StorageAccount> {
   const { config } = context;
-  return context.clients
-    .storageManagement(config.subscriptionId)
-    .storageAccounts.getProperties(config.primary.resourceGroup, config.primary.storageAccount, {
-      ...(options.expandGeoReplicationStats ? { expand: 'geoReplicationStats' } : {}),
-      ...(context.abortSignal ? { abortSignal: context.abortSignal } : {}),
-    });
+  const expand = options.expandGeoReplicationStats === true;
+  return once(context, `source${expand ? '+geoReplicationStats' : ''}`, () =>
+    context.clients
+      .storageManagement(config.subscriptionId)
+      .storageAccounts.getProperties(config.primary.resourceGroup, config.primary.storageAccount, {
+        ...(expand ? { expand: 'geoReplicationStats' } : {}),
+        ...(context.abortSignal ? { abortSignal: context.abortSignal } : {}),
+      }),
+  );
 }
 
 /**
  * The DR account as ARM reports it, or undefined when it does not exist (404): the failover then
  * creates it (`ensureDrStorage`). Any other failure is thrown.
  */
-export async function readDrAccount(context: DoctorContext): Promise<StorageAccount | undefined> {
+export function readDrAccount(context: DoctorContext): Promise<StorageAccount | undefined> {
   const { config } = context;
-  try {
-    return await context.clients
-      .storageManagement(config.subscriptionId)
-      .storageAccounts.getProperties(config.dr.resourceGroup, config.dr.storageAccount, {
-        ...(context.abortSignal ? { abortSignal: context.abortSignal } : {}),
-      });
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    throw error;
+  return once(context, 'dr', async () => {
+    try {
+      return await context.clients
+        .storageManagement(config.subscriptionId)
+        .storageAccounts.getProperties(config.dr.resourceGroup, config.dr.storageAccount, {
+          ...(context.abortSignal ? { abortSignal: context.abortSignal } : {}),
+        });
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  });
+}
+
+/** `read()` once per doctor run (`DoctorContext.reads`); every time without one. */
+function once<T>(context: DoctorContext, key: string, read: () => Promise<T>): Promise<T> {
+  const reads = context.reads;
+  if (!reads) return read();
+  let pending = reads.get(key) as Promise<T> | undefined;
+  if (!pending) {
+    pending = read();
+    reads.set(key, pending);
   }
+  return pending;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DoctorCheck, DoctorContext } from '../../../src/lib/doctor/doctorCheck.js';
 import { runDoctor } from '../../../src/lib/doctor/runDoctor.js';
+import { readDrAccount, readSourceAccount } from '../../../src/lib/doctor/storageAccounts.js';
 import { silentLogger } from '../../../src/lib/log.js';
 
 const context = {
@@ -47,5 +48,42 @@ describe('runDoctor', () => {
     expect(replicaOnly.findings).toEqual([]);
     const network = await runDoctor(context, { checks: [throwing('x'), passing], areas: ['network'] });
     expect(network.findings.map((f) => f.id)).toEqual(['network.copySource']);
+  });
+
+  it('reads each storage account once per run, however many checks look at it', async () => {
+    const reads: string[] = [];
+    const clients = {
+      storageManagement: () => ({
+        storageAccounts: {
+          getProperties: async (_group: string, account: string, options: { expand?: string }) => {
+            reads.push(`${account}${options.expand ? `+${options.expand}` : ''}`);
+            return { name: account };
+          },
+        },
+      }),
+    };
+    const withAccounts = {
+      ...context,
+      clients,
+      config: {
+        subscriptionId: 'sub',
+        primary: { resourceGroup: 'rg', storageAccount: 'kyvosprimdata' },
+        dr: { resourceGroup: 'rg-dr', storageAccount: 'kyvosdrdata' },
+      },
+    } as unknown as DoctorContext;
+    const looking = (name: string): DoctorCheck => ({
+      area: 'storage',
+      name,
+      timer: 'storage',
+      run: async (c) => {
+        await Promise.all([readSourceAccount(c), readDrAccount(c)]);
+        return [];
+      },
+    });
+    await runDoctor(withAccounts, { checks: [looking('a'), looking('b'), looking('c')] });
+    expect(reads.sort()).toEqual(['kyvosdrdata', 'kyvosprimdata']);
+    // A new run reads again.
+    await runDoctor(withAccounts, { checks: [looking('a')] });
+    expect(reads).toHaveLength(4);
   });
 });

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import https from 'node:https';
+import { setTimeout as delay } from 'node:timers/promises';
 import { describeError } from '../src/lib/redact.js';
 import { localAccountSas } from './accountSas.js';
 import type { AzuriteAccount } from './azurite.js';
@@ -151,21 +152,64 @@ export class GeoReplication {
         );
       }
     }
-    const primary = this.account.name;
-    const secondary = this.hidden.secondary.name;
-    const kept = new Set(await this.listContainers(secondary));
-    for (const container of await this.listContainers(primary)) {
+    // Read as a copy from the secondary endpoint reads it: Azurite's check of the source goes through
+    // the storage front (see `copySourceOrigin`), authorized by the account's own SAS.
+    await this.mirror(
+      { account: this.hidden.secondary.name, sas: this.sas.primary },
+      { account: this.account.name, sas: this.sas.primary },
+      (container, blob) =>
+        `The secondary of ${this.account.name} lost ${container}/${blob} while failing over`,
+    );
+  }
+
+  /**
+   * Replicates anew after the account was made geo-redundant again (a SKU update after an unplanned
+   * failover): the secondary, in the region the account failed over from, receives a full copy of the
+   * account, the initial synchronization Azure reports as `Bootstrap`, and replication goes on from
+   * the moment the copy began ("once you re-enable GRS for your storage account, Microsoft replicates
+   * data to the new secondary region", Invoke-AzStorageAccountFailover). It waits while replication
+   * is halted (either region out). Writes acknowledged meanwhile are logged and replayed after it.
+   */
+  async bootstrap(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    while (this.advancing) await this.advancing;
+    while (this.conditions().halted) await delay(this.options.tickInMs ?? 100);
+    const startedAt = this.now();
+    await this.mirror(
+      { account: this.account.name, sas: this.sas.primary },
+      { account: this.hidden.secondary.name, sas: this.sas.secondary },
+      (container, blob) => `${container}/${blob} of ${this.account.name} vanished during the initial sync`,
+    );
+    const first = this.log.backlog()[0];
+    // Every write before the copy began is on the secondary; those logged since are replayed next.
+    this.log.syncedTo(Math.min(startedAt, (first?.at ?? startedAt + 1) - 1));
+    this.timer = setInterval(() => void this.advance(), this.options.tickInMs ?? 100);
+    this.timer.unref();
+  }
+
+  /**
+   * Makes `to` hold exactly the containers and blobs of `from`: what `from` lacks is deleted from
+   * `to`, and every blob of `from` is copied over (by reference, within Azurite).
+   */
+  private async mirror(
+    from: { account: string; sas: string },
+    to: { account: string; sas: string },
+    lost: (container: string, blob: string) => string,
+  ): Promise<void> {
+    const kept = new Set(await this.listContainers(from.account));
+    for (const container of await this.listContainers(to.account)) {
       if (!kept.has(container)) {
-        await this.expect(this.azurite('DELETE', primary, `/${container}?restype=container`), [202, 404]);
+        await this.expect(this.azurite('DELETE', to.account, `/${container}?restype=container`), [202, 404]);
       }
     }
     for (const container of kept) {
-      await this.expect(this.azurite('PUT', primary, `/${container}?restype=container`), [201, 409]);
-      const blobs = new Set(await this.listBlobs(secondary, container));
-      for (const blob of await this.listBlobs(primary, container)) {
+      await this.expect(this.azurite('PUT', to.account, `/${container}?restype=container`), [201, 409]);
+      const blobs = new Set(await this.listBlobs(from.account, container));
+      for (const blob of await this.listBlobs(to.account, container)) {
         if (!blobs.has(blob)) {
           await this.expect(
-            this.azurite('DELETE', primary, blobPath(container, blob), {
+            this.azurite('DELETE', to.account, blobPath(container, blob), {
               'x-ms-delete-snapshots': 'include',
             }),
             [202, 404],
@@ -174,14 +218,8 @@ export class GeoReplication {
       }
       for (const blob of blobs) {
         const path = blobPath(container, blob);
-        // Read as a copy from the secondary endpoint reads it: Azurite's check of the source goes
-        // through the storage front (see `copySourceOrigin`), authorized by the account's own SAS.
-        const copied = await this.copy(
-          { account: secondary, sas: this.sas.primary, path },
-          { account: primary, sas: this.sas.primary, path },
-        );
-        if (!copied)
-          throw new Error(`The secondary of ${primary} lost ${container}/${blob} while failing over`);
+        const copied = await this.copy({ ...from, path }, { ...to, path });
+        if (!copied) throw new Error(lost(container, blob));
       }
     }
   }

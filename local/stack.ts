@@ -242,6 +242,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (!geo) return;
         await (type === 'Planned' ? geo.catchUp() : geo.promoteSecondary());
       },
+      bootstrapStorageReplication: async (account) => {
+        await storage.geoReplication.find((g) => g.account === account)?.bootstrap();
+      },
       keyVaultName: names.keyVaultName,
       // The Kyvos vault sits in the primary resource group (infra/function-app.json keyVaultName).
       keyVault: {

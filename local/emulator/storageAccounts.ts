@@ -45,6 +45,8 @@ interface AccountArmState {
   /** An operation in progress on the account. */
   busy?: 'create' | 'failover';
   lastGeoFailoverTime?: Date;
+  /** The initial synchronization of a secondary the account was given by a SKU update is under way. */
+  bootstrapping?: boolean;
 }
 
 /**
@@ -58,6 +60,9 @@ interface AccountArmState {
  *   `Live` with `lastSyncTime` now, or frozen at the time replication was paused.
  * - `PUT` creates only an account Azurite already serves (`existsInArm: false`), as an LRO;
  *   a `PUT` on an existing account updates the recorded properties and answers `200`.
+ * - `PATCH` (StorageAccounts_Update, synchronous: `200` only in the REST spec) changes the SKU
+ *   within its zone redundancy; an account made geo-redundant again replicates anew, `Bootstrap`
+ *   until its initial synchronization is done.
  * - `failover` is an LRO that swaps the account's region; an unplanned failover converts it to
  *   LRS, a planned one keeps its SKU. Unplanned failover is the one ARM call on the account that
  *   works while the account's own region is down, since that is what it is for. HNS accounts can
@@ -104,6 +109,16 @@ export function storageAccountRoutes(ctx: EmulatorContext): ArmRoute[] {
       pattern: STORAGE_ACCOUNT_PATH,
       action: 'Microsoft.Storage/storageAccounts/write',
       handler: async (request) => createAccount(ctx, request, stateOf, body),
+    },
+    {
+      method: 'PATCH',
+      pattern: STORAGE_ACCOUNT_PATH,
+      action: 'Microsoft.Storage/storageAccounts/write',
+      handler: async (request) => {
+        const account = requireStorageAccount(ctx, request.params);
+        updateAccount(ctx, account, stateOf(account), request.body);
+        return { status: 200, body: body(account, false) };
+      },
     },
     {
       method: 'POST',
@@ -306,6 +321,76 @@ function applyCreateParameters(
   if (input.tags !== undefined) state.tags = { ...input.tags };
 }
 
+/**
+ * StorageAccounts_Update of the SKU (and tags). What the local stack enforces:
+ * - A SKU update changes geo-redundancy only: LRS, GRS and RA-GRS convert into one another, and ZRS,
+ *   GZRS and RA-GZRS (a ZRS account a failover left behind is made GZRS again this way); adding or
+ *   removing zone redundancy is a conversion (StorageAccounts_CustomerInitiatedMigration), not a SKU
+ *   update (learn.microsoft.com/azure/storage/common/redundancy-migration, "Options for changing the
+ *   replication type"). Azure refuses such an update with "Values for request parameters are
+ *   invalid: sku" (MicrosoftDocs/azure-docs#96815, a ZRS to GZRS change through Set-AzStorageAccount).
+ * - Nothing else changes while an operation (a failover) is in progress on the account.
+ * - An account made geo-redundant again replicates to its new secondary region from scratch: "once
+ *   you re-enable GRS for your storage account, Microsoft replicates data to the new secondary
+ *   region; replication time depends on the amount of data" (Invoke-AzStorageAccountFailover);
+ *   meanwhile `geoReplicationStats.status` is `Bootstrap`, "initial synchronization from the primary
+ *   location to the secondary location is in progress" (GeoReplicationStats, REST spec).
+ */
+function updateAccount(
+  ctx: EmulatorContext,
+  account: LocalStorageAccount,
+  state: AccountArmState,
+  raw: unknown,
+): void {
+  ctx.assertRegionUp(account.region, PROVIDER);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw invalidRequestContent('the body must be a JSON object (StorageAccountUpdateParameters).');
+  }
+  const update = raw as { sku?: { name?: unknown }; tags?: unknown; properties?: unknown };
+  const unsupported = Object.keys(update).filter((key) => key !== 'sku' && key !== 'tags');
+  if (unsupported.length > 0) {
+    throw invalidRequestContent(
+      `the local stack updates only sku and tags of a storage account, not ${unsupported.join(', ')}.`,
+    );
+  }
+  if (state.busy) throw conflictingOperation(`storage account '${account.name}'`);
+  let sku = account.sku;
+  if (update.sku !== undefined) {
+    const skuName = update.sku?.name;
+    const found = SKUS.find((s) => typeof skuName === 'string' && s.toLowerCase() === skuName.toLowerCase());
+    if (!found) {
+      throw invalidRequestContent(`'sku.name' must be one of ${SKUS.join(', ')}.`);
+    }
+    if (isZoneRedundant(found) !== isZoneRedundant(account.sku)) {
+      throw new ArmError(
+        400,
+        'InvalidValuesForRequestParameters',
+        'Values for request parameters are invalid: sku.',
+      );
+    }
+    sku = found;
+  }
+  if (update.tags && typeof update.tags === 'object')
+    state.tags = { ...(update.tags as Record<string, string>) };
+  const regainsGeoRedundancy = isGeoRedundantSku(sku) && !isGeoRedundantSku(account.sku);
+  account.sku = sku;
+  const bootstrap = regainsGeoRedundancy ? ctx.options.bootstrapStorageReplication : undefined;
+  if (bootstrap) {
+    state.bootstrapping = true;
+    void bootstrap(account)
+      .catch((error: unknown) => {
+        process.stderr.write(`initial geo-replication of ${account.name} failed: ${String(error)}\n`);
+      })
+      .finally(() => {
+        state.bootstrapping = false;
+      });
+  }
+}
+
+function isZoneRedundant(sku: Sku): boolean {
+  return sku.endsWith('ZRS');
+}
+
 async function failover(ctx: EmulatorContext, request: ArmRequest, state: AccountArmState) {
   const account = requireStorageAccount(ctx, request.params);
   const planned = (request.url.searchParams.get('failoverType') ?? '').toLowerCase() === 'planned';
@@ -322,7 +407,7 @@ async function failover(ctx: EmulatorContext, request: ArmRequest, state: Accoun
     );
   }
   if (state.busy) throw conflictingOperation(`storage account '${account.name}'`);
-  const stats = geoReplicationOf(ctx, account);
+  const stats = geoReplicationOf(ctx, account, state);
   if (!(planned ? stats.canPlannedFailover : stats.canFailover)) {
     throw new ArmError(
       409,
@@ -368,10 +453,15 @@ async function failover(ctx: EmulatorContext, request: ArmRequest, state: Accoun
  * available for them and planned failover is in preview there (same page, "Unsupported features and
  * services"); the emulator reports both as possible, as a subscription registered for the preview sees.
  */
-function geoReplicationOf(ctx: EmulatorContext, account: LocalStorageAccount) {
+function geoReplicationOf(ctx: EmulatorContext, account: LocalStorageAccount, state: AccountArmState) {
   const { faults } = ctx.options;
-  const live = !faults.secondaryUnavailable && !faults.regionsDown.has(otherRegion(account.region));
-  const status: 'Live' | 'Unavailable' = live ? 'Live' : 'Unavailable';
+  const reachable = !faults.secondaryUnavailable && !faults.regionsDown.has(otherRegion(account.region));
+  const status: 'Live' | 'Unavailable' | 'Bootstrap' = !reachable
+    ? 'Unavailable'
+    : state.bootstrapping
+      ? 'Bootstrap'
+      : 'Live';
+  const live = status === 'Live';
   return { status, canFailover: live, canPlannedFailover: live };
 }
 
@@ -385,7 +475,7 @@ function accountBody(
   const location = ctx.locationOf(account.region);
   const geo = isGeoRedundantSku(account.sku);
   const secondaryRegion = otherRegion(account.region);
-  const replication = geoReplicationOf(ctx, account);
+  const replication = geoReplicationOf(ctx, account, state);
   const secondaryAvailable = replication.status === 'Live';
   const created = state.creationTime.toISOString();
   const primaryBlob = withTrailingSlash(ctx.options.blobEndpoint(account.name, false));
@@ -416,7 +506,7 @@ function accountBody(
   if (state.lastGeoFailoverTime) properties.lastGeoFailoverTime = state.lastGeoFailoverTime.toISOString();
   if (geo) {
     properties.secondaryLocation = ctx.locationOf(secondaryRegion);
-    properties.statusOfSecondary = secondaryAvailable ? 'available' : 'unavailable';
+    properties.statusOfSecondary = replication.status === 'Unavailable' ? 'unavailable' : 'available';
   }
   if (isReadAccessSku(account.sku)) {
     const secondaryBlob = withTrailingSlash(ctx.options.blobEndpoint(account.name, true));
@@ -429,7 +519,8 @@ function accountBody(
       postFailoverRedundancy: account.sku.endsWith('GZRS') ? 'Standard_ZRS' : 'Standard_LRS',
       postPlannedFailoverRedundancy: account.sku,
     };
-    // Azure leaves lastSyncTime at its default when the secondary is offline; paused replication
+    // Azure leaves lastSyncTime at its default "if the secondary is offline or we are in bootstrap"
+    // (GeoReplicationStats.lastSyncTime, REST spec); paused replication
     // keeps the time it stopped at. A replicated secondary reports how far it really holds the
     // primary's writes (local/geoReplication.ts).
     const lastSync =

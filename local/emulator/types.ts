@@ -57,6 +57,13 @@ export interface ControlPlaneEmulatorOptions {
    * `promoteSecondary`). Without it only the ARM properties change.
    */
   failOverStorageData?(account: LocalStorageAccount, type: 'Planned' | 'Unplanned'): Promise<void>;
+  /**
+   * What making an account geo-redundant again does to its data (a SKU update after an unplanned
+   * failover): the secondary receives a full copy of the account, the initial synchronization, and
+   * replication resumes (the stack: `GeoReplication.bootstrap`). Resolves when the copy is done;
+   * until then the account's `geoReplicationStats.status` is `Bootstrap`.
+   */
+  bootstrapStorageReplication?(account: LocalStorageAccount): Promise<void>;
   /** Name of the emulated vault, used in messages; the vault itself is served at `keyVaultUrl`. */
   keyVaultName: string;
   /**

@@ -50,6 +50,7 @@ export function testConfig(overrides: Partial<DrConfig> = {}): DrConfig {
     promoteMode: 'Standalone',
     storageStrategy: 'copy',
     stopOldPrimary: true,
+    restoreGeoRedundancy: false,
     splitBrainAutoFence: false,
     copyPrefix: '',
     sourceAuth: 'stored-sas',

@@ -162,4 +162,40 @@ describe('account failover on the local stack', () => {
     await stack.regionUp('primary');
     await expect(secondary().exists()).rejects.toThrow();
   });
+
+  it('is made geo-redundant again by a SKU update within its zone redundancy, and replicates anew', async () => {
+    // Continues from the unplanned failover above: LRS in the DR region.
+    await expect(
+      arm.storageAccounts.update(resourceGroup, account, { sku: { name: 'Standard_ZRS' } }),
+    ).rejects.toMatchObject({ statusCode: 400, code: 'InvalidValuesForRequestParameters' });
+    await expect(
+      arm.storageAccounts.update(resourceGroup, account, { sku: { name: 'Standard_RAGZRS' } }),
+    ).rejects.toMatchObject({ statusCode: 400 });
+
+    stack.resumeStorageReplication();
+    stack.setStorageReplicationDelay(0);
+    const updated = await arm.storageAccounts.update(resourceGroup, account, {
+      sku: { name: 'Standard_RAGRS' },
+    });
+    expect(updated).toMatchObject({
+      sku: { name: 'Standard_RAGRS' },
+      primaryLocation: stack.names.regions.dr,
+      secondaryLocation: stack.names.regions.primary,
+    });
+    const live = await waitFor(properties, (a) => a.geoReplicationStats?.status === 'Live', {
+      what: 'the initial sync of the new secondary',
+    });
+    expect(live.geoReplicationStats).toMatchObject({ canFailover: true });
+    expect(live.geoReplicationStats?.lastSyncTime).toBeInstanceOf(Date);
+    // What the account held when it was made geo-redundant, and what is written after, are readable
+    // at the secondary endpoint, served from the old primary region.
+    expect(await text(secondary(), 'outage/after.txt')).toBe('after');
+    expect(await text(secondary(), 'outage/lost.txt')).toBeNull();
+    await put('outage/replicated.txt', 'again');
+    await waitFor(
+      () => text(secondary(), 'outage/replicated.txt'),
+      (value) => value === 'again',
+      { what: 'a write after the initial sync on the secondary' },
+    );
+  });
 });

@@ -32,6 +32,8 @@ export interface AccountFailoverVerdict {
   failoverType: AccountFailoverType;
   /** Why the failover type is what it is (a planned run that fails over unplanned, say). */
   failoverTypeReason: string;
+  /** The account's SKU before the failover, as ARM reported it (null when it could not be read). */
+  sku: string | null;
 }
 
 const GEO_REDUNDANT = /^Standard_(RA)?G(Z)?RS$/i;
@@ -78,16 +80,24 @@ export function judgeAccountFailover(
     return {
       reasons,
       warnings,
+      sku: facts.sku,
       failoverType: 'Unplanned',
       failoverTypeReason: 'forced run: the unplanned failover, which does not need the primary region',
     };
   }
   if (facts.canPlannedFailover === true) {
-    return { reasons, warnings, failoverType: 'Planned', failoverTypeReason: 'canPlannedFailover is true' };
+    return {
+      reasons,
+      warnings,
+      sku: facts.sku,
+      failoverType: 'Planned',
+      failoverTypeReason: 'canPlannedFailover is true',
+    };
   }
   return {
     reasons,
     warnings,
+    sku: facts.sku,
     failoverType: 'Unplanned',
     failoverTypeReason: `canPlannedFailover is ${facts.canPlannedFailover === false ? 'false' : 'not reported'} (planned failover of hierarchical-namespace accounts is a preview); the unplanned failover starts only after the quiesce proved the secondary in sync, so it loses no acknowledged write, and leaves the account locally redundant`,
   };

@@ -141,6 +141,12 @@ export interface DrConfig {
   storageStrategy: StorageStrategy;
   stopOldPrimary: boolean;
   /**
+   * After an unplanned account failover, which leaves the account locally (or zone) redundant in the
+   * new region, set its SKU back to the geo-redundant one it had, so that Azure replicates it to the
+   * former primary region again (billed). Off by default: the checklist tells the operator to.
+   */
+  restoreGeoRedundancy: boolean;
+  /**
    * After a failover, stop the old primary again when a health check finds it running and writable
    * (split brain). Off by default: see `OldPrimaryWatch`.
    */

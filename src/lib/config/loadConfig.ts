@@ -72,6 +72,7 @@ const MIB = 1024 * 1024;
  * | kyvos-dr-promote-mode                   | promoteMode                             | Standalone / Switchover, default Standalone |
  * | kyvos-dr-storage-strategy               | storageStrategy                         | copy (default) / accountFailover |
  * | kyvos-dr-stop-old-primary               | stopOldPrimary                          | true / false, default true |
+ * | kyvos-dr-restore-geo-redundancy         | restoreGeoRedundancy                    | true / false, default false |
  * | kyvos-dr-split-brain-auto-fence         | splitBrainAutoFence                     | true / false, default false |
  */
 const FIELDS = {
@@ -107,6 +108,7 @@ const FIELDS = {
   promoteMode: withDefault(rules.promoteMode, 'Standalone'),
   storageStrategy: withDefault(rules.storageStrategy, 'copy'),
   stopOldPrimary: withDefault(rules.boolean, true),
+  restoreGeoRedundancy: withDefault(rules.boolean, false),
   splitBrainAutoFence: withDefault(rules.boolean, false),
 } satisfies { [K in ConfigKey]: FieldSpec<unknown> };
 
@@ -355,6 +357,7 @@ function toDrConfig(v: Values, source: ConfigSource, origin: ConfigOrigin): DrCo
     promoteMode: v.promoteMode,
     storageStrategy: v.storageStrategy,
     stopOldPrimary: v.stopOldPrimary,
+    restoreGeoRedundancy: v.restoreGeoRedundancy,
     splitBrainAutoFence: v.splitBrainAutoFence,
     ...(source.keyVault ? { keyVault: { ...source.keyVault } } : {}),
     origin,

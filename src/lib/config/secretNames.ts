@@ -59,6 +59,11 @@ export const CONFIG_SECRETS = {
   /** `true` | `false` (default true): stop the old primary after a Standalone promote when reachable. */
   stopOldPrimary: 'kyvos-dr-stop-old-primary',
   /**
+   * `true` | `false` (default false): after an unplanned account failover (storage strategy
+   * accountFailover), make the account geo-redundant again through its SKU.
+   */
+  restoreGeoRedundancy: 'kyvos-dr-restore-geo-redundancy',
+  /**
    * `true` | `false` (default false): after a failover, when the health check finds the old primary
    * running and writable (split brain), stop it through ARM again without waiting for an operator.
    */

@@ -345,6 +345,22 @@ export function permissionNeeds(config: DrConfig): PermissionNeed[] {
         true,
       ),
     );
+    if (config.restoreGeoRedundancy) {
+      needs.push({
+        ...need(
+          s.primaryStorage,
+          'restoreGeoRedundancy',
+          'Microsoft.Storage/storageAccounts/write',
+          'storage.accountFailover: make the account geo-redundant again after an unplanned failover (StorageAccounts_Update of its SKU)',
+          {
+            role: 'Kyvos DR Storage Redundancy Restorer',
+            template: `${s.primaryTemplate} with allowAccountFailover and allowRestoreGeoRedundancy true`,
+          },
+        ),
+        // The failover succeeds without it; the checklist then asks the operator to.
+        whenMissing: 'warn',
+      });
+    }
   }
   if (config.keyVault) needs.push(...keyVaultNeeds(config, config.keyVault.name, s.primaryTemplate));
   return needs;

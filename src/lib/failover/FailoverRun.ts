@@ -66,7 +66,12 @@ export interface FailoverDecision {
   /** For a forced failover: the data a failover loses, as far as it can be known. */
   estimatedDataLoss?: string;
   /** With the account failover strategy: the failover type the run asks for, and why. */
-  accountFailover?: { failoverType: AccountFailoverType; reason: string };
+  accountFailover?: {
+    failoverType: AccountFailoverType;
+    reason: string;
+    /** The account's SKU before the failover, as preflight read it. */
+    skuBefore?: string | null;
+  };
 }
 
 interface CopyProgress {

@@ -1,3 +1,4 @@
+import type { GeoRedundancyOutcome } from '../accountFailover/restoreGeoRedundancy.js';
 import type { DrConfig } from '../config/DrConfig.js';
 import { copyScopeOf, type OutsideScope } from '../copy/copyScope.js';
 import {
@@ -106,7 +107,7 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
   const fenceDetail = run.steps['database.fence'].detail as { oldPrimaryFenced?: boolean } | undefined;
   const active = activeStorageOf(run, config);
   const failedOver = run.steps['storage.accountFailover'].detail as
-    | { failoverType?: 'Planned' | 'Unplanned'; sku?: string | null }
+    | { failoverType?: 'Planned' | 'Unplanned'; sku?: string | null; geoRedundancy?: GeoRedundancyOutcome }
     | undefined;
   const inputs: KyvosDeploymentInputs = {
     drStorageAccount: active.storageAccount,
@@ -117,6 +118,7 @@ export function buildReport(run: FailoverRun, config: DrConfig): FailoverReport 
             failoverType:
               failedOver?.failoverType ?? run.decision?.accountFailover?.failoverType ?? 'Unplanned',
             sku: failedOver?.sku ?? null,
+            ...(failedOver?.geoRedundancy ? { geoRedundancy: failedOver.geoRedundancy } : {}),
           },
         }
       : {}),

@@ -1,3 +1,4 @@
+import type { GeoRedundancyOutcome } from '../accountFailover/restoreGeoRedundancy.js';
 import type { CopyScope, OutsideScope } from '../copy/copyScope.js';
 
 /**
@@ -35,7 +36,12 @@ export interface KyvosDeploymentInputs {
   drStorageAccount: string;
   drContainer: string;
   /** Set when the run failed the original account over instead of copying: the type and the SKU after it. */
-  accountFailover?: { failoverType: 'Planned' | 'Unplanned'; sku: string | null };
+  accountFailover?: {
+    failoverType: 'Planned' | 'Unplanned';
+    sku: string | null;
+    /** What the run did about the redundancy (`kyvos-dr-restore-geo-redundancy`); absent when it was not asked to. */
+    geoRedundancy?: GeoRedundancyOutcome;
+  };
   /**
    * The Key Vault Kyvos keeps using. The Kyvos DR procedure asks for "the DNS name of the existing
    * Key vault in the primary region" as its Key Vault Name: `dnsName` is the host of the vault's URI
@@ -96,9 +102,27 @@ function geoRedundancyItem(
       text: `The storage account ${account} failed over planned and stays geo-redundant${failover.sku ? ` (${failover.sku})` : ''}, its secondary now in the former primary region; the datasets keep its name.`,
     };
   }
+  const restore = failover.geoRedundancy;
+  const sync = `the initial sync to the new secondary takes time: until "az storage account show --name ${account} --expand geoReplicationStats" reports the status Live (kyvos-dr health shows it), the account has no copy outside this region`;
+  if (restore?.outcome === 'restored' || restore?.outcome === 'alreadyGeoRedundant') {
+    const how =
+      restore.outcome === 'restored'
+        ? `The run made the storage account ${account} geo-redundant again (${restore.from} to ${restore.sku}, kyvos-dr-restore-geo-redundancy), billed`
+        : `The storage account ${account} is geo-redundant (${restore.sku})`;
+    return {
+      id: 'geo-redundancy',
+      text: `${how}; ${sync}. The datasets keep the account's name.`,
+    };
+  }
+  const tried =
+    restore?.outcome === 'failed'
+      ? ` The run tried and was refused: ${restore.error}.`
+      : restore?.outcome === 'unknownSku'
+        ? " The run could not read the account's SKU, so it changed nothing."
+        : '';
   return {
     id: 'geo-redundancy',
-    text: `Re-enable geo-redundancy on the storage account ${account}: after the unplanned failover it is locally redundant${failover.sku ? ` (${failover.sku})` : ''} in the DR region (az storage account update --name ${account} --sku Standard_RAGRS, or Standard_RAGZRS). It is billed, and the initial sync to the new secondary takes time; until it is Live the account has no copy outside this region. The datasets keep the account's name.`,
+    text: `Re-enable geo-redundancy on the storage account ${account}: after the unplanned failover it is locally redundant${failover.sku ? ` (${failover.sku})` : ''} in the DR region (az storage account update --name ${account} --sku ${restore?.outcome === 'failed' ? restore.sku : 'Standard_RAGRS'}, or Standard_RAGZRS for a zone-redundant account).${tried} It is billed, and ${sync}. The datasets keep the account's name.`,
   };
 }
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedKyvosDataset } from '../../../local/seed.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../../local/stack.js';
 import { failoverStart } from '../../../src/functions/failoverStart.js';
-import { ACTIVE_SECRETS } from '../../../src/lib/config/secretNames.js';
+import { ACTIVE_SECRETS, CONFIG_SECRETS } from '../../../src/lib/config/secretNames.js';
 import type { FailoverRun } from '../../../src/lib/failover/FailoverRun.js';
 import { runUntilDone } from '../../../src/lib/failover/localWorker.js';
 import { failoverRuntime } from '../../../src/lib/failover/runtime.js';
@@ -14,6 +14,7 @@ import {
   httpRequest,
   invocation,
 } from '../../helpers/failoverHarness.js';
+import { waitFor } from '../../helpers/healthStack.js';
 
 /** The stack with the grants `infra/rbac-primary.json` gives the account failover strategy. */
 const ACCOUNT_FAILOVER_STACK: LocalStackOptions = {
@@ -132,8 +133,15 @@ describe('the account failover strategy on one stack', () => {
 });
 
 describe('a forced account failover during a primary region outage', () => {
-  it('fails the account over unplanned and promotes the replica', async () => {
-    const stack = await startLocalStack(ACCOUNT_FAILOVER_STACK);
+  it('fails the account over unplanned, promotes the replica, and makes the account geo-redundant again when configured', async () => {
+    const stack = await startLocalStack({
+      rbac: {
+        parameters: {
+          'rbac-primary.json': { allowAccountFailover: true, allowRestoreGeoRedundancy: true },
+        },
+      },
+      secrets: { [CONFIG_SECRETS.restoreGeoRedundancy]: 'true' },
+    });
     try {
       await seeded(stack);
       await stack.regionDown('primary');
@@ -143,8 +151,67 @@ describe('a forced account failover during a primary region outage', () => {
       expect(run.errors.filter((e) => !e.startsWith('record'))).toEqual([]);
       expect(run.state).toBe('Succeeded');
       expectAccountFailedOver(run, stack);
-      expect(run.decision?.accountFailover?.failoverType).toBe('Unplanned');
+      // ARM cannot read the account while its region is out: the SKU it gets back is the read-access
+      // one of its zone redundancy.
+      expect(run.decision?.accountFailover).toMatchObject({ failoverType: 'Unplanned', skuBefore: null });
       expect((await stack.postgres.replica.status()).inRecovery).toBe(false);
+
+      const step = run.steps['storage.accountFailover'].detail;
+      expect(step).toMatchObject({
+        sku: 'Standard_LRS',
+        geoRedundancy: { outcome: 'restored', sku: 'Standard_RAGRS', from: 'Standard_LRS' },
+      });
+      const account = () =>
+        stack
+          .operatorClients()
+          .storageManagement(stack.names.subscriptionId)
+          .storageAccounts.getProperties(
+            stack.names.primaryResourceGroup,
+            stack.names.primaryStorageAccount,
+            {
+              expand: 'geoReplicationStats',
+            },
+          );
+      // Its new secondary is the old primary region, still out: nothing replicates yet.
+      expect(await account()).toMatchObject({
+        sku: { name: 'Standard_RAGRS' },
+        secondaryLocation: stack.names.regions.primary,
+        geoReplicationStats: { status: 'Unavailable', canFailover: false },
+      });
+      const checklist = (run.report as { checklist: Array<{ id: string; text: string }> }).checklist;
+      expect(checklist.find((item) => item.id === 'geo-redundancy')?.text).toContain(
+        'geo-redundant again (Standard_LRS to Standard_RAGRS',
+      );
+      await stack.regionUp('primary');
+      await waitFor(
+        account,
+        (a) => a.geoReplicationStats?.status === 'Live' && a.geoReplicationStats.lastSyncTime !== undefined,
+        { what: 'the initial sync of the new secondary' },
+      );
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it('still fails over when the identity may not change the SKU, and the checklist gives the command', async () => {
+    const stack = await startLocalStack({
+      ...ACCOUNT_FAILOVER_STACK,
+      secrets: { [CONFIG_SECRETS.restoreGeoRedundancy]: 'true' },
+    });
+    try {
+      await seeded(stack);
+      const deps = failoverDepsFor(stack, capturingLogger().logger);
+      const runId = await startRun(deps, 'forced');
+      const run = await runUntilDone(failoverRuntime(deps), runId, { timeoutInMs: 180_000 });
+      expect(run.state).toBe('Succeeded');
+      expect(run.steps['storage.accountFailover'].detail?.geoRedundancy).toMatchObject({
+        outcome: 'failed',
+        sku: 'Standard_RAGRS',
+      });
+      const checklist = (run.report as { checklist: Array<{ id: string; text: string }> }).checklist;
+      const item = checklist.find((i) => i.id === 'geo-redundancy')?.text;
+      expect(item).toContain('--sku Standard_RAGRS');
+      expect(item).toContain('The run tried and was refused');
     } finally {
       await stack.stop();
     }

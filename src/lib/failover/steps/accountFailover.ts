@@ -1,4 +1,5 @@
 import { failAccountOver } from '../../accountFailover/failAccountOver.js';
+import { restoreGeoRedundancy } from '../../accountFailover/restoreGeoRedundancy.js';
 import type { StepContext, StepOutcome } from '../StepContext.js';
 
 const STEP = 'storage.accountFailover';
@@ -9,6 +10,10 @@ const STEP = 'storage.accountFailover';
  * before the wait, so that a worker that takes the step over follows it instead of failing over again.
  * Irreversible: it runs only after preflight proved the run can finish (runCanFinish.ts) and, for a
  * planned run, after the quiesce.
+ *
+ * With `kyvos-dr-restore-geo-redundancy`, an account the failover left locally redundant is made
+ * geo-redundant again once it serves from the DR region (`restoreGeoRedundancy`); a refused SKU update
+ * does not fail the step, since the data is where it must be: the report and checklist say so.
  */
 export async function accountFailover(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
@@ -30,5 +35,22 @@ export async function accountFailover(ctx: StepContext): Promise<StepOutcome> {
     },
     ...(ctx.abortSignal ? { abortSignal: ctx.abortSignal } : {}),
   });
-  return { detail: { ...result } };
+  if (!ctx.config.restoreGeoRedundancy) return { detail: { ...result } };
+  const geoRedundancy = await restoreGeoRedundancy(
+    ctx.clients,
+    ctx.config,
+    run.decision?.accountFailover?.skuBefore ?? null,
+    result.sku,
+    ctx.abortSignal,
+  );
+  if (geoRedundancy.outcome === 'failed') {
+    ctx.logger.warn('failover.storage.geo_redundancy_not_restored', {
+      runId: run.runId,
+      sku: geoRedundancy.sku,
+      error: geoRedundancy.error,
+    });
+  } else if (geoRedundancy.outcome === 'restored') {
+    ctx.logger.info('failover.storage.geo_redundancy_restored', { runId: run.runId, sku: geoRedundancy.sku });
+  }
+  return { detail: { ...result, geoRedundancy } };
 }

@@ -78,6 +78,7 @@ export async function preflight(ctx: StepContext): Promise<StepOutcome> {
     decision.accountFailover = {
       failoverType: accountFailover.failoverType,
       reason: accountFailover.failoverTypeReason,
+      skuBefore: accountFailover.sku,
     };
     await ctx.store.update(run.runId, (r) => {
       r.decision = decision;

@@ -125,6 +125,7 @@ describe('infra/ files', () => {
       'Kyvos DR PostgreSQL Replica Promoter',
       'Kyvos DR Storage Account Creator',
       'Kyvos DR Storage Failover Operator',
+      'Kyvos DR Storage Redundancy Restorer',
     ]);
   });
 

@@ -74,7 +74,7 @@ describe('ARM errors of the control-plane emulator', () => {
   it('answers an unsupported method with 405 and the allowed methods', async () => {
     const response = await arm(`${accountPath}?api-version=2025-08-01`, { method: 'DELETE' });
     expect(response.status).toBe(405);
-    expect(response.headers.allow).toBe('GET, PUT');
+    expect(response.headers.allow).toBe('GET, PUT, PATCH');
     expect(response.json.error.code).toBe('MethodNotAllowed');
   });
 
